@@ -1,0 +1,123 @@
+/* buf.c — growable byte buffer. */
+#include "base/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+
+static void reserve(buf *b, size_t extra)
+{
+	if (b->n + extra + 1 <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap * 2 : 256;
+	while (cap < b->n + extra + 1)
+		cap *= 2;
+	b->p = xrealloc(b->p, cap);
+	b->cap = cap;
+}
+
+void buf_add(buf *b, const void *data, size_t n)
+{
+	reserve(b, n);
+	if (n)
+		memcpy(b->p + b->n, data, n);
+	b->n += n;
+	b->p[b->n] = 0;
+}
+
+void buf_puts(buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void buf_putc(buf *b, char c)
+{
+	buf_add(b, &c, 1);
+}
+
+void buf_vprintf(buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		abort();
+	reserve(b, (size_t)n);
+	vsnprintf(b->p + b->n, (size_t)n + 1, fmt, ap);
+	b->n += (size_t)n;
+}
+
+void buf_printf(buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+void buf_json_str(buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	reserve(b, n + 2);
+	buf_putc(b, '"');
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *esc = NULL;
+		char u[7];
+		switch (c) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		default:
+			if (c < 0x20) {
+				u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0';
+				u[4] = hex[c >> 4], u[5] = hex[c & 15], u[6] = 0;
+				esc = u;
+			}
+		}
+		if (esc) {
+			buf_add(b, s + i - run, run);
+			run = 0;
+			buf_puts(b, esc);
+		} else {
+			run++;
+		}
+	}
+	buf_add(b, s + n - run, run);
+	buf_putc(b, '"');
+}
+
+char *buf_take(buf *b)
+{
+	char *p = b->p;
+	if (!p)
+		p = xstrdup("");
+	b->p = NULL;
+	b->n = b->cap = 0;
+	return p;
+}
+
+void buf_reset(buf *b)
+{
+	b->n = 0;
+	if (b->p)
+		b->p[0] = 0;
+}
+
+void buf_free(buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->n = b->cap = 0;
+}
+
+void cleanup_bufp(buf *b)
+{
+	buf_free(b);
+}

@@ -1,0 +1,29 @@
+/* buf.h — a growable byte buffer for building responses and keys.
+ * Not for: shared data (use refcounted blobs, see base/blob.h). */
+#ifndef TIMON_BASE_BUF_H
+#define TIMON_BASE_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct buf {
+	char *p;    /* always NUL-terminated when non-NULL */
+	size_t n;   /* bytes used, excluding the NUL */
+	size_t cap;
+} buf;
+
+void buf_add(buf *b, const void *data, size_t n);
+void buf_puts(buf *b, const char *s);
+void buf_putc(buf *b, char c);
+void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(buf *b, const char *fmt, va_list ap);
+/* Appends s as a JSON string literal with quotes and escapes. */
+void buf_json_str(buf *b, const char *s, size_t n);
+/* Gives the bytes to the caller (who frees them) and resets b. */
+char *buf_take(buf *b);
+void buf_reset(buf *b);
+void buf_free(buf *b);
+void cleanup_bufp(buf *b);
+#define _cleanup_buf_ __attribute__((cleanup(cleanup_bufp)))
+
+#endif

@@ -1,0 +1,22 @@
+/* json.h — small helpers around jansson: scope cleanup, path lookups, dumping.
+ * Objects are jansson trees while a request works on them; the cache keeps serialized
+ * bytes. Not for: YAML (base/yaml.h) or Kubernetes semantics. */
+#ifndef TIMON_BASE_JSON_H
+#define TIMON_BASE_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+void cleanup_jsonp(json_t **j);
+#define _cleanup_json_ __attribute__((cleanup(cleanup_jsonp)))
+
+/* Follows a dotted path ("metadata.name") through objects; borrowed result or NULL. */
+json_t *json_path(json_t *root, const char *dotted);
+/* The string at a dotted path, or NULL when absent or not a string (borrowed). */
+const char *json_path_str(json_t *root, const char *dotted);
+/* Gets or creates the object member `key` of obj (borrowed). Replaces a non-object. */
+json_t *json_obj_child(json_t *obj, const char *key);
+/* Compact serialization with keys in insertion order; caller frees. */
+char *json_dump_compact(const json_t *j);
+
+#endif
