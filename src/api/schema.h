@@ -1,6 +1,6 @@
 /* schema.h — the table of facts about built-in Kubernetes types.
  *
- * One generated table (src/api/schema_gen.c, produced by tools/gen-schema.py from the
+ * One generated table (src/api/schema_gen.inc, included by src/api/schema.c, produced by tools/gen-schema.py from the
  * published API definitions) describes every built-in type the server knows: JSON field
  * names, protobuf field numbers, value kinds, and patch metadata. The OpenAPI documents,
  * the protobuf<->JSON transcoder, strategic merge patch and server-side apply all read it.

@@ -1,0 +1,161 @@
+/* apiserver-internal.h — shared state of the API server's files: the server, the parsed
+ * request, and the helpers each handler family uses. Not an interface for other modules
+ * (that is apiserver.h). */
+#ifndef TIMON_APISERVER_INTERNAL_H
+#define TIMON_APISERVER_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "api/kind.h"
+#include "apiserver/apiserver.h"
+#include "base/buf.h"
+#include "base/error.h"
+#include "base/http.h"
+#include "store/cache.h"
+
+struct token_table;
+
+struct apiserver {
+	uv_loop_t *loop;
+	apiserver_config cfg;
+	http_server *http;
+	cache *cache;
+	SSL_CTX *ssl_ctx;
+	struct token_table *tokens;
+	uv_timer_t bookmark_timer;
+	uv_timer_t ns_timer;
+	struct watch_stream *watches; /* every open watch, for bookmarks and shutdown */
+	char *discovery_cache[2];     /* aggregated /api and /apis, per kind generation */
+	unsigned discovery_gen;
+	int64_t started_ns;
+	bool ready;
+};
+
+enum field_validation { FV_IGNORE, FV_WARN, FV_STRICT };
+
+/* One API request: the route, the negotiated formats, and the options common to writes. */
+typedef struct api_req {
+	http_req *http;
+	apiserver *srv;
+	const kind_desc *kind;
+	char *ns;        /* namespace from the path, or NULL */
+	char *name;      /* object name, or NULL for collections */
+	char *sub;       /* subresource ("status", "scale", ...) or NULL */
+	bool watch_path; /* the deprecated /watch/ prefix */
+	/* Negotiated representation. */
+	bool want_table;
+	bool table_full_object; /* includeObject=Object */
+	bool table_no_object;   /* includeObject=None */
+	bool want_yaml;
+	bool want_pb;
+	bool reply_scale; /* answer with the Scale view of the written object */
+	/* Write options. */
+	bool dry_run;
+	enum field_validation field_validation;
+	char *field_manager;
+	bool force;
+	buf warnings; /* "Warning: 299 - \"...\"\r\n" lines */
+} api_req;
+
+/* apiserver.c */
+/* A query-string boolean as Go's strconv.ParseBool reads it (NULL is false). */
+bool query_bool(const char *v);
+void api_req_free(api_req *r);
+/* Sends obj (or its Table form when asked) with status code; consumes nothing. */
+void api_send_object(api_req *r, int code, json_t *obj);
+/* Sends raw JSON bytes of a stored object. */
+void api_send_json_bytes(api_req *r, int code, const char *json, size_t len);
+/* Sends a Status for err (consumed) and finishes the request. */
+void api_send_error(api_req *r, terr *err);
+/* Sends any JSON value with a content type. */
+void api_send_raw(http_req *h, int code, const char *ctype, const char *body, size_t len);
+
+/* status.c */
+/* The Status object for err, with details naming the kind and object when known. */
+json_t *status_from_error(const terr *err, const kind_desc *d, const char *name);
+json_t *status_success(const kind_desc *d, const char *name, const char *uid);
+/* The "resource.group" form kube uses in messages: "deployments.apps", "pods". */
+void kind_qualified_resource(const kind_desc *d, char out[256]);
+
+/* route.c */
+/* Parses req->http->path into kind/ns/name/sub; 0 when it is a resource path, 1 when not a
+ * resource path (other handlers try it), -1 with err (404) when it names nothing. */
+int route_parse(api_req *r, terr **err);
+/* The storage key of an object, or of a collection prefix when name is NULL ("/registry/
+ * pods/default/" or "/registry/pods/" when ns is NULL too). Caller frees. */
+char *route_key(const kind_desc *d, const char *ns, const char *name);
+
+/* discovery.c */
+/* Answers /api, /apis, /apis/<g>, and /api(s)/.../<v>; returns false when path is none. */
+bool discovery_handle(apiserver *s, http_req *h);
+
+/* codec.c */
+/* Decodes the request body by its Content-Type (JSON, YAML, protobuf) into an object. */
+json_t *codec_decode_body(api_req *r, terr **err);
+/* Checks obj for fields the schema does not know; per fieldValidation, errors or warns. */
+int codec_check_fields(api_req *r, json_t *obj, terr **err);
+/* Fills the negotiation and write options of r from headers and query. */
+int codec_parse_options(api_req *r, terr **err);
+
+/* read.c */
+struct label_selector;
+struct field_selector;
+typedef struct list_opts {
+	struct label_selector *labels;
+	struct field_selector *fields;
+	long limit;
+	char *after; /* continue: the last key of the previous page */
+	int64_t cont_rv;
+} list_opts;
+/* Parses labelSelector, fieldSelector, limit and continue. */
+int list_parse_opts(api_req *r, list_opts *o, terr **err);
+void list_opts_free(list_opts *o);
+/* True when the entry passes the selectors; *parsed (may be NULL) receives the parsed
+ * object when the field selector needed it (caller owns it). */
+bool list_matches(const list_opts *o, const cache_entry *e, json_t **parsed);
+void handle_get(api_req *r);
+void handle_list(api_req *r);
+/* The Table form of a list of objects (borrowed) for d. */
+json_t *table_build(api_req *r, json_t **objs, size_t n, const char *rv, const char *cont,
+                    bool with_columns);
+
+/* write.c */
+void handle_create(api_req *r);
+void handle_update(api_req *r);
+void handle_patch(api_req *r);
+void handle_delete(api_req *r);
+void handle_delete_collection(api_req *r);
+/* Writes obj (new reference consumed) under its key at the next revision; cb as in cache.
+ * Sets metadata.resourceVersion. Returns the revision. */
+int64_t store_object(apiserver *s, const kind_desc *d, json_t *obj, int type, cache_write_cb cb,
+                     void *ud);
+/* Loads the stored object at key as a new JSON tree; NULL when absent. */
+json_t *load_object(apiserver *s, const char *key);
+
+/* lifecycle.c: deletion with finalizers, namespaces, and internal writes. */
+/* Deletes obj now or marks it (deletionTimestamp) when finalizers or grace keep it. */
+void lifecycle_delete(apiserver *s, const kind_desc *d, json_t *obj, json_t *opts,
+                      bool dry_run, cache_write_cb cb, void *ud, bool *deleted_now);
+/* Background work: finishing namespaces that are being deleted. */
+void lifecycle_start(apiserver *s);
+/* Ensures the namespaces and objects every cluster has (default, kube-system, ...). */
+void lifecycle_bootstrap(apiserver *s);
+
+/* watch.c */
+void handle_watch(api_req *r);
+void watch_bookmarks(apiserver *s);
+void watch_close_all(apiserver *s);
+
+/* authz.c */
+/* True when the request's user may do verb on the resource (system:masters: always). */
+bool authz_allowed(api_req *r, const char *verb);
+void handle_access_review(api_req *r);
+
+/* crd.c */
+/* Registers (or updates) the custom kinds a CRD object defines. */
+void crd_register(json_t *crd);
+void crd_unregister(json_t *crd);
+void crd_load_all(apiserver *s);
+
+#endif

@@ -1,0 +1,29 @@
+/* apiserver.h — the Kubernetes API server: HTTPS, authentication, routing, handlers, over the
+ * watch cache and the store. Runs on the caller's libuv loop. */
+#ifndef TIMON_APISERVER_H
+#define TIMON_APISERVER_H
+
+#include <uv.h>
+
+#include "base/error.h"
+
+typedef struct apiserver_config {
+	const char *data_dir;     /* holds tls/, state.db, kubeconfig.yaml */
+	const char *bind_address; /* default 127.0.0.1 */
+	int https_port;           /* default 6443; 0 picks a free port */
+	const char *token_file;   /* static bearer tokens (kube's CSV format), or NULL */
+	const char *advertise;    /* host name or address put in the kubeconfig, or NULL */
+} apiserver_config;
+
+typedef struct apiserver apiserver;
+
+/* Opens the store, loads the cache, creates certificates and the kubeconfig on first start,
+ * and listens. */
+apiserver *apiserver_start(uv_loop_t *loop, const apiserver_config *cfg, terr **err);
+/* The port actually listened on. */
+int apiserver_port(const apiserver *s);
+/* Closes listeners and watches, flushes pending writes, and closes the store. Runs the loop
+ * until that is done. */
+void apiserver_stop(apiserver *s);
+
+#endif

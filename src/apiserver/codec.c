@@ -1,0 +1,220 @@
+/* codec.c — content negotiation and request decoding: JSON, YAML and protobuf bodies, the
+ * Accept header (JSON, Table, YAML), write options (dryRun, fieldValidation, fieldManager,
+ * force), and the unknown-field check that fieldValidation asks for.
+ * Not for: patch bodies (write.c) or encoding objects (apiserver.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/protobuf.h"
+#include "api/schema.h"
+#include "apiserver/apiserver-internal.h"
+#include "base/json.h"
+#include "base/util.h"
+#include "base/yaml.h"
+
+static bool ctype_is(const char *ct, const char *want)
+{
+	if (!ct)
+		return false;
+	size_t n = strlen(want);
+	while (*ct == ' ')
+		ct++;
+	return strncasecmp(ct, want, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
+}
+
+json_t *codec_decode_body(api_req *r, terr **err)
+{
+	const char *ct = http_req_header(r->http, "content-type");
+	http_req *h = r->http;
+	if (h->body_len == 0) {
+		terr_bad_request(err, "the body of the request was empty");
+		return NULL;
+	}
+	json_t *obj = NULL;
+	if (!ct || ctype_is(ct, "application/json") || ctype_is(ct, "*/*")) {
+		json_error_t je;
+		obj = json_loadb(h->body, h->body_len, JSON_REJECT_DUPLICATES, &je);
+		if (!obj) {
+			/* k8s: a body that does not parse answers 400 with the decoder's words. */
+			terr_bad_request(err, "error decoding JSON: %s (line %d, column %d)", je.text,
+			                 je.line, je.column);
+			return NULL;
+		}
+	} else if (ctype_is(ct, "application/yaml")) {
+		obj = yaml_to_json(h->body, h->body_len, err);
+		if (!obj)
+			return NULL;
+	} else if (ctype_is(ct, "application/vnd.kubernetes.protobuf")) {
+		obj = pb_decode_object((const uint8_t *)h->body, h->body_len, err);
+		if (!obj)
+			return NULL;
+	} else {
+		terr_set(err, 415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf");
+		return NULL;
+	}
+	if (!json_is_object(obj)) {
+		json_decref(obj);
+		terr_bad_request(err, "the body of the request must be a JSON object");
+		return NULL;
+	}
+	return obj;
+}
+
+/* ---------- unknown fields ---------- */
+
+static void add_unknown(buf *out, const char *path, const char *key)
+{
+	if (out->n)
+		buf_puts(out, ", ");
+	buf_printf(out, "unknown field \"%s%s%s\"", path, *path ? "." : "", key);
+}
+
+static void walk_schema(const schema_type *t, json_t *obj, const char *path, buf *out, int depth);
+
+static void walk_value(const schema_field *f, json_t *v, const char *path, buf *out, int depth)
+{
+	if (depth > 64 || !f->type)
+		return;
+	if (f->kind == SCHEMA_OBJECT && json_is_object(v)) {
+		walk_schema(f->type, v, path, out, depth + 1);
+	} else if (f->kind == SCHEMA_ARRAY && f->elem == SCHEMA_OBJECT && json_is_array(v)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(v, i, e) {
+			char *p = xasprintf("%s[%zu]", path, i);
+			if (json_is_object(e))
+				walk_schema(f->type, e, p, out, depth + 1);
+			free(p);
+		}
+	} else if (f->kind == SCHEMA_MAP && f->elem == SCHEMA_OBJECT && json_is_object(v)) {
+		const char *k;
+		json_t *e;
+		json_object_foreach(v, k, e) {
+			char *p = xasprintf("%s[%s]", path, k);
+			if (json_is_object(e))
+				walk_schema(f->type, e, p, out, depth + 1);
+			free(p);
+		}
+	}
+}
+
+static void walk_schema(const schema_type *t, json_t *obj, const char *path, buf *out, int depth)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(obj, k, v) {
+		if (depth == 0 && (strcmp(k, "apiVersion") == 0 || strcmp(k, "kind") == 0))
+			continue;
+		const schema_field *f = schema_field_json(t, k);
+		if (!f) {
+			add_unknown(out, path, k);
+			continue;
+		}
+		char *p = *path ? xasprintf("%s.%s", path, k) : xstrdup(k);
+		walk_value(f, v, p, out, depth);
+		free(p);
+	}
+}
+
+int codec_check_fields(api_req *r, json_t *obj, terr **err)
+{
+	if (r->field_validation == FV_IGNORE || !r->kind || r->kind->custom)
+		return 0;
+	const schema_type *t = schema_find(r->kind->schema);
+	if (!t)
+		return 0;
+	_cleanup_buf_ buf out = {0};
+	walk_schema(t, obj, "", &out, 0);
+	if (!out.n)
+		return 0;
+	if (r->field_validation == FV_STRICT)
+		/* k8s: fieldValidation=Strict turns unknown fields into a 400 BadRequest. */
+		return terr_bad_request(err, "strict decoding error: %s", out.p);
+	/* Warn: one Warning header per field, as kube sends them. */
+	char *save = NULL;
+	for (char *w = strtok_r(out.p, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		while (*w == ' ')
+			w++;
+		buf_puts(&r->warnings, "Warning: 299 - ");
+		buf_json_str(&r->warnings, w, strlen(w));
+		buf_puts(&r->warnings, "\r\n");
+	}
+	return 0;
+}
+
+/* ---------- options ---------- */
+
+int codec_parse_options(api_req *r, terr **err)
+{
+	const char *accept = http_req_header(r->http, "accept");
+	if (accept) {
+		/* The first acceptable entry wins; kubectl get lists Table first, then JSON. */
+		_cleanup_free_ char *a = xstrdup(accept);
+		char *save = NULL;
+		for (char *e = strtok_r(a, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
+			while (*e == ' ')
+				e++;
+			if (strstr(e, "as=Table") && (strstr(e, "g=meta.k8s.io") || !strstr(e, "g="))) {
+				if (strncasecmp(e, "application/json", 16) == 0) {
+					r->want_table = true;
+					break;
+				}
+				continue;
+			}
+			if (strstr(e, "as=") || strstr(e, "g=apidiscovery"))
+				continue; /* other conversions: not offered, try the next entry */
+			if (ctype_is(e, "application/yaml")) {
+				r->want_yaml = true;
+				break;
+			}
+			if (ctype_is(e, "application/json") || ctype_is(e, "*/*") ||
+			    ctype_is(e, "application/*") ||
+			    ctype_is(e, "application/vnd.kubernetes.protobuf") ||
+			    ctype_is(e, "application/json;stream=watch") ||
+			    ctype_is(e, "application/vnd.kubernetes.protobuf;stream=watch"))
+				break;
+		}
+	}
+	_cleanup_free_ char *inc = http_req_query(r->http, "includeObject");
+	if (inc) {
+		r->table_full_object = strcmp(inc, "Object") == 0;
+		r->table_no_object = strcmp(inc, "None") == 0;
+	}
+	_cleanup_free_ char *dry = http_req_query(r->http, "dryRun");
+	if (dry) {
+		if (strcmp(dry, "All") != 0 && *dry)
+			return terr_bad_request(err, "dryRun: Unsupported value: \"%s\": supported values: \"All\"", dry);
+		r->dry_run = strcmp(dry, "All") == 0;
+	}
+	r->field_validation = FV_WARN;
+	_cleanup_free_ char *fv = http_req_query(r->http, "fieldValidation");
+	if (fv && *fv) {
+		if (strcmp(fv, "Strict") == 0)
+			r->field_validation = FV_STRICT;
+		else if (strcmp(fv, "Warn") == 0)
+			r->field_validation = FV_WARN;
+		else if (strcmp(fv, "Ignore") == 0)
+			r->field_validation = FV_IGNORE;
+		else
+			return terr_bad_request(err, "fieldValidation must be one of \"Ignore\", \"Warn\", \"Strict\" or empty, got: %s", fv);
+	}
+	r->field_manager = http_req_query(r->http, "fieldManager");
+	if (r->field_manager && strlen(r->field_manager) > 128)
+		return terr_invalid(err, "fieldManager: Too long: may not be longer than 128");
+	if (!r->field_manager || !*r->field_manager) {
+		/* k8s: without fieldManager the manager is the user agent's first word. */
+		free(r->field_manager);
+		const char *ua = http_req_header(r->http, "user-agent");
+		if (ua && *ua) {
+			size_t n = strcspn(ua, "/ ");
+			r->field_manager = xstrndup(ua, n > 128 ? 128 : n);
+		} else {
+			r->field_manager = xstrdup("unknown");
+		}
+	}
+	_cleanup_free_ char *force = http_req_query(r->http, "force");
+	r->force = query_bool(force);
+	return 0;
+}

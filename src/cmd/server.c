@@ -1,0 +1,111 @@
+/* server.c — `timon server`: flags, signals, and the loop around the API server.
+ * Not for: anything the API server does (src/apiserver/). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "apiserver/apiserver.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "cmd/cmd.h"
+
+static const char usage[] =
+    "Usage: timon server [flags]\n"
+    "\n"
+    "Runs the control plane: the Kubernetes API server with its embedded store.\n"
+    "\n"
+    "Flags:\n"
+    "  --data-dir DIR           state, certificates and kubeconfig (default /var/lib/timon)\n"
+    "  --bind-address ADDR      address to serve HTTPS on (default 127.0.0.1)\n"
+    "  --https-port PORT        port to serve HTTPS on (default 6443; 0 picks a free one)\n"
+    "  --advertise-address A    address written into the kubeconfig (default: bind address)\n"
+    "  --token-auth-file FILE   static bearer tokens, CSV: token,user,uid,\"group1,group2\"\n"
+    "  --disable-agent          do not run the embedded node agent\n"
+    "  -v, --verbose            log debug messages\n"
+    "  -h, --help               show this help\n";
+
+static apiserver *server;
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	log_info("server: received signal %d, shutting down", signum);
+	uv_signal_stop(h);
+	uv_stop(h->loop);
+}
+
+int cmd_server(int argc, char **argv)
+{
+	apiserver_config cfg = {
+		.data_dir = "/var/lib/timon",
+		.bind_address = "127.0.0.1",
+		.https_port = 6443,
+	};
+	bool disable_agent = false;
+	enum { O_DATA = 256, O_BIND, O_PORT, O_TOKEN, O_NOAGENT, O_ADV };
+	static const struct option opts[] = {
+		{"data-dir", required_argument, NULL, O_DATA},
+		{"bind-address", required_argument, NULL, O_BIND},
+		{"https-port", required_argument, NULL, O_PORT},
+		{"token-auth-file", required_argument, NULL, O_TOKEN},
+		{"advertise-address", required_argument, NULL, O_ADV},
+		{"disable-agent", no_argument, NULL, O_NOAGENT},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case O_DATA: cfg.data_dir = optarg; break;
+		case O_BIND: cfg.bind_address = optarg; break;
+		case O_PORT: {
+			char *end;
+			long p = strtol(optarg, &end, 10);
+			if (*end || p < 0 || p > 65535) {
+				fprintf(stderr, "timon server: invalid --https-port %s\n", optarg);
+				return 2;
+			}
+			cfg.https_port = (int)p;
+			break;
+		}
+		case O_TOKEN: cfg.token_file = optarg; break;
+		case O_ADV: cfg.advertise = optarg; break;
+		case O_NOAGENT: disable_agent = true; break;
+		case 'v': log_level_max = LOG_DEBUG; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "timon server: unexpected argument %s\n%s", argv[optind], usage);
+		return 2;
+	}
+	if (!disable_agent)
+		log_info("server: the node agent is not built yet; running the control plane only");
+	signal(SIGPIPE, SIG_IGN);
+	uv_loop_t *loop = uv_default_loop();
+	terr *err = NULL;
+	server = apiserver_start(loop, &cfg, &err);
+	if (!server) {
+		fprintf(stderr, "timon server: %s\n", err ? err->message : "start failed");
+		terr_free(err);
+		return 1;
+	}
+	printf("timon is running. Use it with:\n\n  export KUBECONFIG=%s/kubeconfig.yaml\n  kubectl get all -A\n\n",
+	       cfg.data_dir);
+	fflush(stdout);
+	uv_signal_t sigterm, sigint;
+	uv_signal_init(loop, &sigterm);
+	uv_signal_init(loop, &sigint);
+	uv_signal_start(&sigterm, on_signal, SIGTERM);
+	uv_signal_start(&sigint, on_signal, SIGINT);
+	uv_run(loop, UV_RUN_DEFAULT);
+	uv_signal_stop(&sigterm);
+	uv_signal_stop(&sigint);
+	apiserver_stop(server);
+	return 0;
+}

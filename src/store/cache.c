@@ -1,0 +1,558 @@
+/* cache.c — live objects in memory, event history, watchers and group commit.
+ *
+ * Buckets: one per resource prefix ("/registry/pods/"), each with a hash map for gets and a
+ * key-sorted array for lists and pagination. History: a ring of the most recent events,
+ * bounded in count and bytes, from which watches resume. Group commit: writes queue in
+ * `pending`; before the loop sleeps (uv_prepare) the queue goes to a worker thread as one
+ * transaction; its completion acknowledges the writes and fans their events out.
+ * Not for: HTTP or object semantics (src/apiserver/).
+ */
+#include "store/cache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hmap.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/util.h"
+
+#define RING_CAP 10000
+#define RING_MAX_BYTES (64u << 20)
+#define COMPACT_INTERVAL_MS (60 * 1000)
+
+typedef struct cache_bucket {
+	char *prefix;
+	hmap keys;          /* key -> cache_entry */
+	cache_entry **sorted;
+	size_t n, cap;
+	cache_watcher *watchers;
+} cache_bucket;
+
+struct cache_watcher {
+	cache_watcher *next;
+	cache_bucket *bucket;
+	char *prefix;
+	size_t prefix_len;
+	int64_t from_rev;
+	cache_watch_cb cb;
+	void *ud;
+	bool dead;
+};
+
+typedef struct pending_write {
+	cache_event *ev;
+	cache_write_cb cb;
+	void *ud;
+} pending_write;
+
+typedef struct commit_job {
+	uv_work_t work;
+	cache *c;
+	pending_write *writes;
+	size_t n;
+	store_row *rows;
+	terr *err;
+	bool compact_only;
+	int64_t compact_rev;
+} commit_job;
+
+struct cache {
+	uv_loop_t *loop;
+	store *st;
+	hmap buckets;
+	int64_t rev;
+	int64_t oldest; /* every event with rev > oldest is in the ring */
+	cache_event **ring;
+	size_t ring_start, ring_n;
+	size_t ring_bytes;
+	pending_write *pending;
+	size_t npending, cap_pending;
+	bool inflight;
+	int64_t compact_wanted;
+	uv_prepare_t prepare;
+	uv_timer_t compact_timer;
+	int dispatching; /* >0 while fanning out: unwatch defers frees */
+	bool sweep_needed;
+};
+
+/* ---------- buckets ---------- */
+
+/* The resource prefix of key: "/registry/<res>/" or "/registry/<group.with.dots>/<res>/". */
+static size_t bucket_prefix_len(const char *key)
+{
+	const char *p = key;
+	if (str_has_prefix(p, "/registry/"))
+		p += strlen("/registry/");
+	const char *slash = strchr(p, '/');
+	if (!slash)
+		return strlen(key);
+	if (memchr(p, '.', (size_t)(slash - p))) {
+		const char *s2 = strchr(slash + 1, '/');
+		if (s2)
+			slash = s2;
+	}
+	return (size_t)(slash - key) + 1;
+}
+
+static cache_bucket *bucket_get(cache *c, const char *key, bool create)
+{
+	size_t n = bucket_prefix_len(key);
+	char stackbuf[256];
+	char *prefix = n < sizeof stackbuf ? stackbuf : xmalloc(n + 1);
+	memcpy(prefix, key, n);
+	prefix[n] = 0;
+	cache_bucket *b = hmap_get(&c->buckets, prefix);
+	if (!b && create) {
+		b = xcalloc(1, sizeof *b);
+		b->prefix = xstrdup(prefix);
+		hmap_put(&c->buckets, b->prefix, b);
+	}
+	if (prefix != stackbuf)
+		free(prefix);
+	return b;
+}
+
+/* Index of the first sorted entry whose key is >= key. */
+static size_t lower_bound(const cache_bucket *b, const char *key)
+{
+	size_t lo = 0, hi = b->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(b->sorted[mid]->key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void entry_free(cache_entry *e)
+{
+	free(e->key);
+	blob_unref(e->value);
+	json_decref(e->labels);
+	free(e);
+}
+
+/* Sets key to value (NULL removes it). Takes labels. */
+static void bucket_set(cache_bucket *b, const char *key, blob *value, int64_t rev, json_t *labels)
+{
+	cache_entry *e = hmap_get(&b->keys, key);
+	if (!value) {
+		json_decref(labels);
+		if (!e)
+			return;
+		hmap_del(&b->keys, key);
+		size_t i = lower_bound(b, key);
+		memmove(&b->sorted[i], &b->sorted[i + 1], (b->n - i - 1) * sizeof *b->sorted);
+		b->n--;
+		entry_free(e);
+		return;
+	}
+	if (e) {
+		blob_unref(e->value);
+		json_decref(e->labels);
+		e->value = blob_ref(value);
+		e->rev = rev;
+		e->labels = labels;
+		return;
+	}
+	e = xcalloc(1, sizeof *e);
+	e->key = xstrdup(key);
+	e->value = blob_ref(value);
+	e->rev = rev;
+	e->labels = labels;
+	hmap_put(&b->keys, e->key, e);
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 16;
+		b->sorted = xrealloc(b->sorted, b->cap * sizeof *b->sorted);
+	}
+	size_t i = lower_bound(b, key);
+	memmove(&b->sorted[i + 1], &b->sorted[i], (b->n - i) * sizeof *b->sorted);
+	b->sorted[i] = e;
+	b->n++;
+}
+
+/* ---------- events and history ---------- */
+
+static void event_free(cache_event *ev)
+{
+	free(ev->key);
+	blob_unref(ev->value);
+	blob_unref(ev->prev_value);
+	json_decref(ev->labels);
+	json_decref(ev->prev_labels);
+	free(ev);
+}
+
+static size_t event_bytes(const cache_event *ev)
+{
+	return sizeof *ev + (ev->value ? ev->value->len : 0) + strlen(ev->key);
+}
+
+static void ring_push(cache *c, cache_event *ev)
+{
+	while (c->ring_n > 0 && (c->ring_n == RING_CAP || c->ring_bytes > RING_MAX_BYTES)) {
+		cache_event *old = c->ring[c->ring_start];
+		c->ring_start = (c->ring_start + 1) % RING_CAP;
+		c->ring_n--;
+		c->ring_bytes -= event_bytes(old);
+		c->oldest = old->rev;
+		event_free(old);
+	}
+	c->ring[(c->ring_start + c->ring_n) % RING_CAP] = ev;
+	c->ring_n++;
+	c->ring_bytes += event_bytes(ev);
+}
+
+static json_t *labels_of(const char *json, size_t len)
+{
+	json_t *o = json_loadb(json, len, 0, NULL);
+	if (!o)
+		return NULL;
+	json_t *l = json_path(o, "metadata.labels");
+	json_t *r = json_is_object(l) && json_object_size(l) ? json_incref(l) : NULL;
+	json_decref(o);
+	return r;
+}
+
+/* ---------- watchers ---------- */
+
+static void sweep_watchers(cache *c)
+{
+	if (c->dispatching || !c->sweep_needed)
+		return;
+	c->sweep_needed = false;
+	size_t it = 0;
+	void *v;
+	while (hmap_next(&c->buckets, &it, NULL, &v)) {
+		cache_bucket *b = v;
+		cache_watcher **pp = &b->watchers;
+		while (*pp) {
+			cache_watcher *w = *pp;
+			if (w->dead) {
+				*pp = w->next;
+				free(w->prefix);
+				free(w);
+			} else {
+				pp = &w->next;
+			}
+		}
+	}
+}
+
+static void deliver(cache_watcher *w, const cache_event *ev)
+{
+	if (w->dead || ev->rev <= w->from_rev)
+		return;
+	if (strncmp(ev->key, w->prefix, w->prefix_len) != 0)
+		return;
+	w->from_rev = ev->rev;
+	w->cb(w->ud, ev);
+}
+
+static void fan_out(cache *c, const cache_event *ev)
+{
+	c->dispatching++;
+	for (cache_watcher *w = ev->bucket->watchers; w; w = w->next)
+		deliver(w, ev);
+	c->dispatching--;
+	sweep_watchers(c);
+}
+
+cache_watcher *cache_watch(cache *c, const char *prefix, int64_t from_rev, cache_watch_cb cb,
+                           void *ud, terr **err)
+{
+	/* k8s: a watch from a revision older than the retained history answers 410 Gone. */
+	if (from_rev < c->oldest) {
+		terr_set(err, 410, "Expired", "too old resource version: %lld (%lld)",
+		         (long long)from_rev, (long long)c->oldest + 1);
+		return NULL;
+	}
+	cache_bucket *b = bucket_get(c, prefix, true);
+	cache_watcher *w = xcalloc(1, sizeof *w);
+	w->bucket = b;
+	w->prefix = xstrdup(prefix);
+	w->prefix_len = strlen(prefix);
+	w->from_rev = from_rev;
+	w->cb = cb;
+	w->ud = ud;
+	/* Replay retained history after from_rev, then join the live stream. */
+	c->dispatching++;
+	for (size_t i = 0; i < c->ring_n && !w->dead; i++) {
+		cache_event *ev = c->ring[(c->ring_start + i) % RING_CAP];
+		if (ev->bucket == b)
+			deliver(w, ev);
+	}
+	c->dispatching--;
+	w->next = b->watchers;
+	b->watchers = w;
+	if (w->dead) {
+		c->sweep_needed = true;
+		sweep_watchers(c);
+		return NULL;
+	}
+	return w;
+}
+
+void cache_unwatch(cache *c, cache_watcher *w)
+{
+	if (!w)
+		return;
+	w->dead = true;
+	c->sweep_needed = true;
+	sweep_watchers(c);
+}
+
+/* ---------- group commit ---------- */
+
+static void commit_work(uv_work_t *req)
+{
+	commit_job *j = req->data;
+	store *st = j->c->st;
+	if (j->compact_only) {
+		st->ops->compact(st, j->compact_rev, &j->err);
+		return;
+	}
+	st->ops->commit(st, j->rows, j->n, &j->err);
+}
+
+static void schedule(cache *c);
+
+static void commit_done(uv_work_t *req, int status)
+{
+	commit_job *j = req->data;
+	cache *c = j->c;
+	c->inflight = false;
+	if (j->compact_only) {
+		if (j->err) {
+			log_warn("store: compaction failed: %s", j->err->message);
+			terr_free(j->err);
+		}
+		free(j);
+		schedule(c);
+		return;
+	}
+	if (j->err || status < 0) {
+		/* A commit that fails leaves memory ahead of the disk: nothing acknowledged is
+		 * lost, but the state can no longer be trusted. Stop, and let a restart reload
+		 * the durable state. */
+		log_error("store: commit failed: %s; exiting to protect the data",
+		          j->err ? j->err->message : "worker error");
+		for (size_t i = 0; i < j->n; i++)
+			if (j->writes[i].cb)
+				j->writes[i].cb(j->writes[i].ud, 0, j->err);
+		abort();
+	}
+	for (size_t i = 0; i < j->n; i++) {
+		pending_write *w = &j->writes[i];
+		ring_push(c, w->ev);
+		if (w->cb)
+			w->cb(w->ud, w->ev->rev, NULL);
+		fan_out(c, w->ev);
+	}
+	free(j->writes);
+	free(j->rows);
+	free(j);
+	schedule(c);
+}
+
+static void submit(cache *c)
+{
+	commit_job *j = xcalloc(1, sizeof *j);
+	j->c = c;
+	j->work.data = j;
+	if (c->npending == 0) {
+		j->compact_only = true;
+		j->compact_rev = c->compact_wanted;
+		c->compact_wanted = 0;
+	} else {
+		j->writes = c->pending;
+		j->n = c->npending;
+		c->pending = NULL;
+		c->npending = c->cap_pending = 0;
+		j->rows = xcalloc(j->n, sizeof *j->rows);
+		for (size_t i = 0; i < j->n; i++) {
+			cache_event *ev = j->writes[i].ev;
+			j->rows[i] = (store_row){.rev = ev->rev, .key = ev->key, .value = ev->value->data,
+			                         .len = ev->value->len, .type = ev->type};
+		}
+	}
+	c->inflight = true;
+	uv_queue_work(c->loop, &j->work, commit_work, commit_done);
+}
+
+static void schedule(cache *c)
+{
+	if (c->inflight)
+		return;
+	if (c->npending > 0 || c->compact_wanted > 0)
+		submit(c);
+}
+
+static void on_prepare(uv_prepare_t *p)
+{
+	schedule(p->data);
+}
+
+static void on_compact_timer(uv_timer_t *t)
+{
+	cache *c = t->data;
+	/* Keep on disk what the ring keeps in memory, so a restart can resume the same
+	 * watches; everything older goes. */
+	if (c->oldest > c->st->ops->compact_rev(c->st))
+		c->compact_wanted = c->oldest;
+	schedule(c);
+}
+
+void cache_write(cache *c, int64_t rev, const char *key, int type, const char *json, size_t len,
+                 json_t *labels, cache_write_cb cb, void *ud)
+{
+	if (rev != c->rev + 1)
+		abort(); /* the caller must take revisions in order */
+	c->rev = rev;
+	cache_bucket *b = bucket_get(c, key, true);
+	cache_entry *prev = hmap_get(&b->keys, key);
+	cache_event *ev = xcalloc(1, sizeof *ev);
+	ev->rev = rev;
+	ev->type = type;
+	ev->key = xstrdup(key);
+	ev->value = blob_new(json, len);
+	ev->labels = json_incref(labels);
+	ev->bucket = b;
+	if (prev) {
+		ev->prev_labels = json_incref(prev->labels);
+		ev->prev_value = blob_ref(prev->value);
+	}
+	bucket_set(b, key, type == STORE_DELETED ? NULL : ev->value, rev, labels);
+	if (c->npending == c->cap_pending) {
+		c->cap_pending = c->cap_pending ? c->cap_pending * 2 : 64;
+		c->pending = xrealloc(c->pending, c->cap_pending * sizeof *c->pending);
+	}
+	c->pending[c->npending++] = (pending_write){ev, cb, ud};
+}
+
+size_t cache_pending(const cache *c)
+{
+	return c->npending + (c->inflight ? 1 : 0);
+}
+
+/* ---------- reads ---------- */
+
+int64_t cache_rev(const cache *c)
+{
+	return c->rev;
+}
+
+int64_t cache_oldest_rev(const cache *c)
+{
+	return c->oldest;
+}
+
+const cache_entry *cache_get(cache *c, const char *key)
+{
+	cache_bucket *b = bucket_get(c, key, false);
+	return b ? hmap_get(&b->keys, key) : NULL;
+}
+
+size_t cache_range(cache *c, const char *prefix, const char *after, cache_entry *const **out)
+{
+	cache_bucket *b = bucket_get(c, prefix, false);
+	*out = NULL;
+	if (!b)
+		return 0;
+	size_t plen = strlen(prefix);
+	size_t lo = lower_bound(b, prefix);
+	if (after && strcmp(after, prefix) >= 0) {
+		lo = lower_bound(b, after);
+		if (lo < b->n && strcmp(b->sorted[lo]->key, after) == 0)
+			lo++;
+	}
+	size_t hi = lo;
+	while (hi < b->n && strncmp(b->sorted[hi]->key, prefix, plen) == 0)
+		hi++;
+	*out = b->sorted + lo;
+	return hi - lo;
+}
+
+size_t cache_count(cache *c, const char *prefix)
+{
+	cache_entry *const *e;
+	return cache_range(c, prefix, NULL, &e);
+}
+
+/* ---------- lifetime ---------- */
+
+cache *cache_new(uv_loop_t *loop, store *st)
+{
+	cache *c = xcalloc(1, sizeof *c);
+	c->loop = loop;
+	c->st = st;
+	c->ring = xcalloc(RING_CAP, sizeof *c->ring);
+	uv_prepare_init(loop, &c->prepare);
+	c->prepare.data = c;
+	uv_prepare_start(&c->prepare, on_prepare);
+	uv_timer_init(loop, &c->compact_timer);
+	c->compact_timer.data = c;
+	uv_timer_start(&c->compact_timer, on_compact_timer, COMPACT_INTERVAL_MS, COMPACT_INTERVAL_MS);
+	uv_unref((uv_handle_t *)&c->compact_timer);
+	uv_unref((uv_handle_t *)&c->prepare);
+	return c;
+}
+
+static int load_current(const store_row *r, void *ud)
+{
+	cache *c = ud;
+	cache_bucket *b = bucket_get(c, r->key, true);
+	blob *v = blob_new(r->value, r->len);
+	bucket_set(b, r->key, v, r->rev, labels_of(r->value, r->len));
+	blob_unref(v);
+	return 0;
+}
+
+static int load_history(const store_row *r, void *ud)
+{
+	cache *c = ud;
+	cache_event *ev = xcalloc(1, sizeof *ev);
+	ev->rev = r->rev;
+	ev->type = r->type;
+	ev->key = xstrdup(r->key);
+	ev->value = blob_new(r->value, r->len);
+	ev->labels = labels_of(r->value, r->len);
+	ev->bucket = bucket_get(c, r->key, true);
+	ring_push(c, ev);
+	return 0;
+}
+
+int cache_load(cache *c, terr **err)
+{
+	store *st = c->st;
+	if (st->ops->current(st, load_current, c, err) < 0)
+		return -1;
+	c->rev = st->ops->head_rev(st);
+	int64_t from = st->ops->compact_rev(st);
+	if (c->rev - RING_CAP > from)
+		from = c->rev - RING_CAP;
+	/* Every revision after `from` is still in the log (compaction only removes rows below
+	 * its revision), so the ring covers (from, head]. */
+	c->oldest = from;
+	if (st->ops->history(st, from, load_history, c, err) < 0)
+		return -1;
+	return 0;
+}
+
+void cache_close(cache *c)
+{
+	/* Every queued write is made durable before the store closes. */
+	while (c->inflight || c->npending > 0) {
+		schedule(c);
+		uv_run(c->loop, UV_RUN_ONCE);
+	}
+	uv_prepare_stop(&c->prepare);
+	uv_timer_stop(&c->compact_timer);
+	uv_close((uv_handle_t *)&c->prepare, NULL);
+	uv_close((uv_handle_t *)&c->compact_timer, NULL);
+	c->st->ops->close(c->st);
+	c->st = NULL;
+}

@@ -1,0 +1,85 @@
+/* cache.h — the watch cache: all live objects in memory, the recent event history, the
+ * watchers, and the group-commit pipeline to the durable store.
+ *
+ * Runs on the loop thread only. Objects are kept as serialized JSON blobs (shared by every
+ * reader and watcher) plus their labels for selector matching. A write is applied to memory
+ * at once (so later writes see it for conflict checks), queued, committed with the others of
+ * the same loop iteration in one store transaction on a worker thread, and only then
+ * acknowledged (the write's callback runs) and sent to watchers. See docs/event-loop.md.
+ * Keys follow kube-apiserver's layout: /registry/<resource>/<namespace>/<name> for built-in
+ * kinds (cluster-scoped: /registry/<resource>/<name>), /registry/<group>/<resource>/... for
+ * custom resources (whose groups always contain a dot).
+ */
+#ifndef TIMON_STORE_CACHE_H
+#define TIMON_STORE_CACHE_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/blob.h"
+#include "base/error.h"
+#include "store/store.h"
+
+typedef struct cache_entry {
+	char *key;
+	blob *value;   /* the object as JSON, with metadata.resourceVersion == rev */
+	int64_t rev;   /* revision of the last write */
+	json_t *labels; /* metadata.labels, or NULL */
+} cache_entry;
+
+typedef struct cache_event {
+	int64_t rev;
+	int type;            /* STORE_ADDED / STORE_MODIFIED / STORE_DELETED */
+	char *key;
+	blob *value;         /* the new object; for deletions its final state */
+	json_t *labels;      /* labels of value, or NULL */
+	json_t *prev_labels; /* labels before this write (MODIFIED/DELETED), or NULL */
+	blob *prev_value;    /* the object before this write, or NULL */
+	struct cache_bucket *bucket;
+} cache_event;
+
+typedef struct cache cache;
+typedef struct cache_watcher cache_watcher;
+
+/* Called after the write is durable (err NULL) or failed (err set, owned by the cache). */
+typedef void (*cache_write_cb)(void *ud, int64_t rev, const terr *err);
+/* Called for each event a watcher receives, in revision order. */
+typedef void (*cache_watch_cb)(void *ud, const cache_event *ev);
+
+/* A cache over st (which it owns from now on). */
+cache *cache_new(uv_loop_t *loop, store *st);
+/* Loads the live objects and the recent history from the store. */
+int cache_load(cache *c, terr **err);
+/* Flushes pending writes synchronously and closes the store. */
+void cache_close(cache *c);
+
+/* The highest revision assigned so far (the resourceVersion of a list answered now). */
+int64_t cache_rev(const cache *c);
+/* Watches cannot start from revisions below this (410 Gone). */
+int64_t cache_oldest_rev(const cache *c);
+/* The entry at key, or NULL (borrowed, valid until the next write). */
+const cache_entry *cache_get(cache *c, const char *key);
+/* Entries whose keys start with prefix, in key order, skipping keys <= after (NULL: none
+ * skipped). *out points into the cache (valid until the next write). Returns the count. */
+size_t cache_range(cache *c, const char *prefix, const char *after, cache_entry *const **out);
+/* Number of entries under prefix. */
+size_t cache_count(cache *c, const char *prefix);
+
+/* Writes key with the revision `rev`, which must be cache_rev(c) + 1 (the caller puts it in
+ * metadata.resourceVersion before serializing). labels is stolen. For STORE_DELETED, json is
+ * the final state and the key disappears. cb runs once durable. */
+void cache_write(cache *c, int64_t rev, const char *key, int type, const char *json, size_t len,
+                 json_t *labels, cache_write_cb cb, void *ud);
+
+/* Starts a watch on every key under prefix for events after from_rev; replays retained
+ * history first (synchronously through cb). Returns NULL with 410 Gone when from_rev is
+ * older than the retained history. */
+cache_watcher *cache_watch(cache *c, const char *prefix, int64_t from_rev, cache_watch_cb cb,
+                           void *ud, terr **err);
+/* Stops a watch; cb is not called again. Safe from inside cb. */
+void cache_unwatch(cache *c, cache_watcher *w);
+/* Number of writes waiting for or in a commit. */
+size_t cache_pending(const cache *c);
+
+#endif
