@@ -5,7 +5,10 @@
  *
  * Not for: pod spec internals (defaults_pod.c), workloads (defaults_apps.c).
  */
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "api/defaults-internal.h"
 #include "base/json.h"
@@ -116,10 +119,29 @@ void d_kind_namespace(json_t *obj)
 	d_str(d_obj(obj, "status"), "phase", "Active");
 }
 
-/* k8s: SetDefaults_Secret: type Opaque. */
+/* k8s: SetDefaults_Secret: type Opaque. And the v1 conversion merges stringData into
+ * data (base64-encoded, stringData winning) and drops it: it is write-only. */
 void d_kind_secret(json_t *obj)
 {
 	d_str(obj, "type", "Opaque");
+	json_t *sd = d_get_obj(obj, "stringData");
+	if (sd) {
+		json_t *data = d_obj(obj, "data");
+		const char *k;
+		json_t *val;
+		json_object_foreach(sd, k, val)
+		{
+			if (!json_is_string(val) || !data)
+				continue;
+			size_t n = json_string_length(val);
+			unsigned char *out = xmalloc(4 * ((n + 2) / 3) + 1);
+			EVP_EncodeBlock(out, (const unsigned char *)json_string_value(val), (int)n);
+			json_object_set_new(data, k, json_string((const char *)out));
+			free(out);
+		}
+	}
+	if (json_object_get(obj, "stringData"))
+		json_object_del(obj, "stringData");
 }
 
 /* k8s: SetDefaults_Endpoints: subset ports default to TCP. */

@@ -61,23 +61,33 @@ static int value_rank(const json_t *v)
 	}
 }
 
-static int cmp_str_keys(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The keys of an object, sorted (caller frees the array, not the strings). */
-static const char **sorted_keys(const json_t *o, size_t *n)
+/* The keys of an object, sorted, into k[cap] when they fit, else a new array (caller
+ * frees it when it differs from k). */
+static const char **sorted_keys_into(const json_t *o, size_t *n, const char **k, size_t cap)
 {
 	*n = json_object_size(o);
-	const char **k = xcalloc(*n ? *n : 1, sizeof *k);
+	if (*n > cap)
+		k = xcalloc(*n, sizeof *k);
 	size_t i = 0;
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)o, key, v)
-		k[i++] = key;
-	qsort(k, *n, sizeof *k, cmp_str_keys);
+	{
+		/* Insertion sort: key lists are short. */
+		size_t j = i++;
+		while (j > 0 && strcmp(k[j - 1], key) > 0) {
+			k[j] = k[j - 1];
+			j--;
+		}
+		k[j] = key;
+	}
 	return k;
+}
+
+static const char **sorted_keys(const json_t *o, size_t *n)
+{
+	return sorted_keys_into(o, n, xcalloc(json_object_size(o) + 1, sizeof(char *)),
+	                        json_object_size(o) + 1);
 }
 
 static int value_cmp(const json_t *a, const json_t *b)
@@ -109,7 +119,8 @@ static int value_cmp(const json_t *a, const json_t *b)
 		}
 	case 4: {
 		size_t na, nb;
-		const char **ka = sorted_keys(a, &na), **kb = sorted_keys(b, &nb);
+		const char *sa[8], *sb[8];
+		const char **ka = sorted_keys_into(a, &na, sa, 8), **kb = sorted_keys_into(b, &nb, sb, 8);
 		int c = 0;
 		for (size_t i = 0; !c; i++) {
 			if (i >= na || i >= nb) {
@@ -120,8 +131,10 @@ static int value_cmp(const json_t *a, const json_t *b)
 			if (!c)
 				c = value_cmp(json_object_get(a, ka[i]), json_object_get(b, kb[i]));
 		}
-		free(ka);
-		free(kb);
+		if (ka != sa)
+			free(ka);
+		if (kb != sb)
+			free(kb);
 		return c;
 	}
 	default:
@@ -303,7 +316,7 @@ static fieldset *setop(const fieldset *a, const fieldset *b, enum setop op)
 				push(out, &y->pe, y->member, y->sub ? fieldset_copy(y->sub) : NULL);
 		} else {
 			const fs_ent *x = &a->e[i++], *y = &b->e[j++];
-			bool m = op == OP_UNION ? x->member || y->member
+			bool m = op == OP_UNION  ? x->member || y->member
 			         : op == OP_DIFF ? x->member && !y->member
 			                         : x->member && y->member;
 			fieldset *sub = NULL;
@@ -400,7 +413,8 @@ json_t *fieldset_to_v1(const fieldset *s)
 		const fs_ent *e = &s->e[i];
 		json_t *child = e->sub ? fieldset_to_v1(e->sub) : json_object();
 		if (e->member && json_object_size(child)) {
-			/* k8s: "." marks a node that is a member and has children; it comes first. */
+			/* k8s: "." marks a node that is a member and has children; it comes first.
+			 */
 			json_t *with_self = json_object();
 			json_object_set_new(with_self, ".", json_object());
 			json_object_update(with_self, child);
@@ -416,7 +430,8 @@ json_t *fieldset_to_v1(const fieldset *s)
 static int parse_v1(const json_t *v1, fieldset *out, bool *is_member, terr **err)
 {
 	if (!json_is_object(v1))
-		return terr_set(err, 500, "", "failed to decode managed fields: expected an object");
+		return terr_set(err, 500, "",
+		                "failed to decode managed fields: expected an object");
 	bool any_child = false;
 	*is_member = false;
 	const char *k;
@@ -429,21 +444,24 @@ static int parse_v1(const json_t *v1, fieldset *out, bool *is_member, terr **err
 		}
 		fs_pe pe = {0};
 		if (strlen(k) < 2 || k[1] != ':')
-			return terr_set(err, 500, "", "failed to decode managed fields: bad key %s", k);
+			return terr_set(err, 500, "", "failed to decode managed fields: bad key %s",
+			                k);
 		if (k[0] == 'f') {
 			pe = (fs_pe){.kind = 'f', .name = xstrdup(k + 2)};
 		} else if (k[0] == 'k' || k[0] == 'v') {
 			json_t *val = json_loads(k + 2, JSON_DECODE_ANY, NULL);
 			if (!val || (k[0] == 'k' && !json_is_object(val))) {
 				json_decref(val);
-				return terr_set(err, 500, "", "failed to decode managed fields: bad key %s", k);
+				return terr_set(err, 500, "",
+				                "failed to decode managed fields: bad key %s", k);
 			}
 			pe = (fs_pe){.kind = k[0], .val = val};
 		} else if (k[0] == 'i') {
 			char *end;
 			long idx = strtol(k + 2, &end, 10);
 			if (*end || end == k + 2)
-				return terr_set(err, 500, "", "failed to decode managed fields: bad key %s", k);
+				return terr_set(err, 500, "",
+				                "failed to decode managed fields: bad key %s", k);
 			pe = (fs_pe){.kind = 'i', .idx = idx};
 		} else {
 			continue; /* k8s: unknown element kinds are dropped */
@@ -579,8 +597,8 @@ static fs_type from_field(const schema_field *f)
 		/* Without omitempty a nil map or slice is still written (as null). */
 		t.implicit = !(f->flags & SCHEMA_F_OMITEMPTY);
 		if (t.kind == FS_LIST) {
-			/* k8s: x-kubernetes-list-type wins; else patchStrategy merge means a map list
-			 * keyed by patchMergeKey (a set for primitives); else atomic. */
+			/* k8s: x-kubernetes-list-type wins; else patchStrategy merge means a map
+			 * list keyed by patchMergeKey (a set for primitives); else atomic. */
 			const char *lt = f->list_type;
 			if (str_eq(lt, "map") && (f->list_map_keys || f->patch_merge_key)) {
 				t.list = FS_LMAP;
@@ -613,7 +631,8 @@ static fs_type from_js(json_t *js)
 	const char *type = json_string_value(json_object_get(js, "type"));
 	json_t *props = json_object_get(js, "properties");
 	json_t *addl = json_object_get(js, "additionalProperties");
-	bool atomic = str_eq(json_string_value(json_object_get(js, "x-kubernetes-map-type")), "atomic");
+	bool atomic =
+	    str_eq(json_string_value(json_object_get(js, "x-kubernetes-map-type")), "atomic");
 	if (str_eq(type, "array")) {
 		t.kind = FS_LIST;
 		const char *lt = json_string_value(json_object_get(js, "x-kubernetes-list-type"));
@@ -666,7 +685,8 @@ fs_type fs_type_child(const fs_type *t, const char *key)
 	}
 	if (t->kind == FS_STRUCT && t->js) {
 		if (t->crd_root && str_eq(key, "metadata")) {
-			const schema_type *om = schema_find("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+			const schema_type *om =
+			    schema_find("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
 			if (om)
 				return (fs_type){.kind = FS_STRUCT, .st = om, .implicit = true};
 		}
@@ -701,7 +721,8 @@ bool fs_type_declares(const fs_type *t, const char *key)
 		return false;
 	if (t->st)
 		return schema_field_json(t->st, key) != NULL;
-	if (t->crd_root && (str_eq(key, "metadata") || str_eq(key, "apiVersion") || str_eq(key, "kind")))
+	if (t->crd_root &&
+	    (str_eq(key, "metadata") || str_eq(key, "apiVersion") || str_eq(key, "kind")))
 		return true;
 	return json_object_get(json_object_get(t->js, "properties"), key) != NULL;
 }
@@ -716,7 +737,8 @@ static fieldset *named_members(const fieldset *s, const fs_type *t)
 		bool member = e->member;
 		fieldset *sub = NULL;
 		if (e->sub) {
-			fs_type ct = e->pe.kind == 'f' ? fs_type_child(t, e->pe.name) : fs_type_elem(t);
+			fs_type ct =
+			    e->pe.kind == 'f' ? fs_type_child(t, e->pe.name) : fs_type_elem(t);
 			/* k8s: a named struct field on the way to a member is owned too. */
 			if (e->pe.kind == 'f' && fs_type_declares(t, e->pe.name))
 				member = true;

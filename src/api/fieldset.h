@@ -83,13 +83,13 @@ typedef struct fs_type {
 	bool atomic;   /* struct or map with x-kubernetes-map-type atomic */
 	bool implicit; /* built-in Go field that is present even when the JSON omits it */
 	fs_lkind list;
-	const char *keys;       /* built-in associative list: comma-separated key fields */
-	json_t *jkeys;          /* CRD associative list: array of key field names (borrowed) */
-	const schema_type *st;  /* built-in struct */
-	uint8_t elem;           /* built-in map or list: schema_kind of elements */
-	const schema_type *et;  /* built-in map or list of objects: element type */
-	json_t *js;             /* CRD: the schema node of this value (borrowed) */
-	bool crd_root;          /* CRD root object: "metadata" is ObjectMeta */
+	const char *keys;      /* built-in associative list: comma-separated key fields */
+	json_t *jkeys;         /* CRD associative list: array of key field names (borrowed) */
+	const schema_type *st; /* built-in struct */
+	uint8_t elem;          /* built-in map or list: schema_kind of elements */
+	const schema_type *et; /* built-in map or list of objects: element type */
+	json_t *js;            /* CRD: the schema node of this value (borrowed) */
+	bool crd_root;         /* CRD root object: "metadata" is ObjectMeta */
 } fs_type;
 
 /* The type of a whole object: the built-in t, else the CRD schema, else untyped. */

@@ -82,8 +82,7 @@ static int item_error(walk *w, terr **err, size_t index, const char *fmt, const 
 }
 
 /* The path element of a granular list's item. */
-static int item_pe(walk *w, const fs_type *lt, json_t *item, size_t index, fs_pe *out,
-                   terr **err)
+static int item_pe(walk *w, const fs_type *lt, json_t *item, size_t index, fs_pe *out, terr **err)
 {
 	if (lt->list == FS_LSET) {
 		*out = (fs_pe){.kind = 'v', .val = json_incref(item)};
@@ -104,10 +103,11 @@ static int item_pe(walk *w, const fs_type *lt, json_t *item, size_t index, fs_pe
 			json_incref(v);
 		if (!v) {
 			json_decref(key);
-			return item_error(w, err, index,
-			                  "associative list with keys has an element that omits key "
-			                  "field \"%s\" (and doesn't have default value)",
-			                  name);
+			return item_error(
+			    w, err, index,
+			    "associative list with keys has an element that omits key "
+			    "field \"%s\" (and doesn't have default value)",
+			    name);
 		}
 		json_object_set_new(key, name, v);
 	}
@@ -181,7 +181,8 @@ static int fields(walk *w, json_t *v, const fs_type *t, fieldset *out, bool stri
 			wpush(w, field_pe(k));
 			int r = fields(w, c, &ct, out, strict, err);
 			/* k8s: map entries, unknown fields, nulls and empty maps are members. */
-			if (r == 0 && (json_is_null(c) || empty_container(c) || !fs_type_declares(t, k)))
+			if (r == 0 &&
+			    (json_is_null(c) || empty_container(c) || !fs_type_declares(t, k)))
 				fieldset_insert(out, w->path, w->n);
 			wpop(w);
 			if (r < 0)
@@ -275,7 +276,8 @@ static json_t *merge_list(walk *w, json_t *l, json_t *r, const fs_type *t, terr 
 		if (a < li.n && b < ri.n) {
 			if (fs_pe_cmp(&li.pe[a], &ri.pe[b]) == 0) {
 				done_r[b] = true;
-				wpush(w, (fs_pe){li.pe[a].kind, NULL, json_incref(li.pe[a].val), 0});
+				wpush(w,
+				      (fs_pe){li.pe[a].kind, NULL, json_incref(li.pe[a].val), 0});
 				long first = items_find(&li, &li.pe[a]);
 				m = merge(w, li.v[first], ri.v[b], &et, err);
 				wpop(w);
@@ -354,8 +356,10 @@ static json_t *merge(walk *w, json_t *l, json_t *r, const fs_type *t, terr **err
 			json_object_set_new(out, k, m);
 		}
 		json_object_foreach(r, k, c)
+		{
 			if (!json_object_get(l, k))
 				json_object_set_new(out, k, json_deep_copy(c));
+		}
 		return out;
 	}
 	if (json_is_array(l) && json_is_array(r) && is_granular_list(t) &&
@@ -433,7 +437,8 @@ static void compare_list(walk *w, json_t *l, json_t *r, const fs_type *t, cmp_se
 	for (int s = 0; s < 2; s++) {
 		for (size_t i = 0; i < both[s]->n; i++) {
 			const fs_pe *pe = &both[s]->pe[i];
-			if (items_find(both[s], pe) != (long)i || (s == 1 && items_find(&li, pe) >= 0))
+			if (items_find(both[s], pe) != (long)i ||
+			    (s == 1 && items_find(&li, pe) >= 0))
 				continue;
 			size_t nl = 0, nr = 0;
 			json_t *l0 = NULL, *r0 = NULL;
@@ -488,7 +493,8 @@ static bool fits(json_t *v, json_type want)
 
 static void compare(walk *w, json_t *l, json_t *r, const fs_type *t, cmp_sets *c)
 {
-	bool map_t = !t->atomic && (t->kind == FS_STRUCT || t->kind == FS_MAP || t->kind == FS_UNTYPED);
+	bool map_t =
+	    !t->atomic && (t->kind == FS_STRUCT || t->kind == FS_MAP || t->kind == FS_UNTYPED);
 	bool list_t = !t->atomic && is_granular_list(t);
 	bool is_map = map_t && (json_is_object(l) || json_is_object(r)) && fits(l, JSON_OBJECT) &&
 	              fits(r, JSON_OBJECT);
@@ -564,7 +570,8 @@ static json_t *remove_items(walk *w, json_t *v, const fieldset *s, const fs_type
 			if (fieldset_member(s, &it.pe[i]))
 				continue;
 			const fieldset *sub = fieldset_child(s, &it.pe[i]);
-			json_t *nc = sub ? remove_items(w, it.v[i], sub, &et) : json_deep_copy(it.v[i]);
+			json_t *nc =
+			    sub ? remove_items(w, it.v[i], sub, &et) : json_deep_copy(it.v[i]);
 			if (nc)
 				json_array_append_new(out, nc);
 		}

@@ -51,10 +51,11 @@ json_t *patch_merge(json_t *doc, json_t *patch);
  * strategic merge patches on custom resources with 415 UnsupportedMediaType; making that
  * check (and answering 415) is the caller's business, before calling this.
  *
- * Errors: patch not an object, or malformed $retainKeys / $setElementOrder /
- * $deleteFromPrimitiveList -> 400 BadRequest; lists of lists or content outside
- * $retainKeys -> 422 Invalid; other semantic errors (missing merge key, unknown $patch
- * value, mixed element types) -> 500 with reason "" (kube: StatusReasonUnknown).
+ * Errors, with kube's codes: patch not an object, a malformed $retainKeys /
+ * $setElementOrder / $deleteFromPrimitiveList, or a patch key missing from $retainKeys ->
+ * 400 BadRequest; lists of lists -> 422 Invalid; other semantic errors (missing merge key,
+ * "$patch: merge" or an unknown $patch value, mixed element types) -> 500 with reason ""
+ * (kube: StatusReasonUnknown).
  * doc, patch and t are borrowed. */
 json_t *patch_strategic(json_t *doc, json_t *patch, const schema_type *t, terr **err);
 

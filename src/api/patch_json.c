@@ -82,7 +82,8 @@ static int ptr_parse(const char *s, size_t n, ptr *out, char **detail)
 				if (q + 1 >= j || (s[q + 1] != '0' && s[q + 1] != '1')) {
 					free(t);
 					ptr_free(out);
-					return fail(detail, "bad escape in JSON pointer %.*s", (int)n, s);
+					return fail(detail, "bad escape in JSON pointer %.*s",
+					            (int)n, s);
 				}
 				t[k++] = s[q + 1] == '0' ? '~' : '/';
 				q++;
@@ -121,8 +122,9 @@ static json_t *ptr_get(json_t *root, const ptr *pt, size_t depth)
 			cur = json_object_getn(cur, t->p, t->n);
 		} else if (json_is_array(cur)) {
 			long long idx = tok_index(t);
-			cur = idx >= 0 && (size_t)idx < json_array_size(cur) ? json_array_get(cur, idx)
-			                                                      : NULL;
+			cur = idx >= 0 && (size_t)idx < json_array_size(cur)
+			          ? json_array_get(cur, idx)
+			          : NULL;
 		} else {
 			cur = NULL;
 		}
@@ -145,8 +147,8 @@ static int ptr_put(json_t **root, const ptr *pt, json_t *value, bool replace, ch
 	if (json_is_object(parent)) {
 		if (replace && !json_object_getn(parent, last->p, last->n)) {
 			json_decref(value);
-			return fail(detail, "%s operation does not apply: doc is missing key %s", op,
-			            last->p);
+			return fail(detail, "%s operation does not apply: doc is missing key %s",
+			            op, last->p);
 		}
 		json_object_setn_new(parent, last->p, last->n, value);
 		return 0;
@@ -160,8 +162,8 @@ static int ptr_put(json_t **root, const ptr *pt, json_t *value, bool replace, ch
 		long long idx = tok_index(last);
 		if (idx < 0 || (size_t)idx > size || (replace && (size_t)idx == size)) {
 			json_decref(value);
-			return fail(detail, "%s operation does not apply: index %s out of bounds", op,
-			            last->p);
+			return fail(detail, "%s operation does not apply: index %s out of bounds",
+			            op, last->p);
 		}
 		if (replace)
 			json_array_set_new(parent, idx, value);
@@ -249,7 +251,8 @@ static bool is_prefix(const ptr *a, const ptr *b)
 	if (a->n >= b->n)
 		return false;
 	for (size_t i = 0; i < a->n; i++)
-		if (a->tok[i].n != b->tok[i].n || memcmp(a->tok[i].p, b->tok[i].p, a->tok[i].n) != 0)
+		if (a->tok[i].n != b->tok[i].n ||
+		    memcmp(a->tok[i].p, b->tok[i].p, a->tok[i].n) != 0)
 			return false;
 	return true;
 }
@@ -305,7 +308,8 @@ static int apply_one(json_t **root, json_t *op, size_t *copied, char **detail)
 		} else {
 			json_t *src = ptr_get(*root, &from, from.n);
 			if (!src) {
-				fail(detail, "copy operation does not apply: doc is missing from path");
+				fail(detail,
+				     "copy operation does not apply: doc is missing from path");
 				goto out;
 			}
 			/* k8s: JSONPatchMaxCopyBytes bounds what copies may add. */
@@ -348,7 +352,8 @@ json_t *patch_json(json_t *doc, json_t *ops, terr **err)
 	if (json_is_null(ops) || !ops)
 		return json_deep_copy(doc);
 	if (!json_is_array(ops)) {
-		terr_bad_request(err, "json: cannot unmarshal %s into Go value of type jsonpatch.Patch",
+		terr_bad_request(err,
+		                 "json: cannot unmarshal %s into Go value of type jsonpatch.Patch",
 		                 go_kind(ops));
 		return NULL;
 	}
@@ -356,17 +361,19 @@ json_t *patch_json(json_t *doc, json_t *ops, terr **err)
 	for (size_t i = 0; i < n; i++) {
 		json_t *op = json_array_get(ops, i);
 		if (!json_is_object(op) && !json_is_null(op)) {
-			terr_bad_request(err,
-			                 "json: cannot unmarshal %s into Go value of type jsonpatch.Operation",
-			                 go_kind(op));
+			terr_bad_request(
+			    err,
+			    "json: cannot unmarshal %s into Go value of type jsonpatch.Operation",
+			    go_kind(op));
 			return NULL;
 		}
 	}
 	if (n > PATCH_JSON_MAX_OPS) {
-		terr_set(err, 413, "RequestEntityTooLarge",
-		         "Request entity too large: The allowed maximum operations in a JSON patch is "
-		         "%d, got %zu",
-		         PATCH_JSON_MAX_OPS, n);
+		terr_set(
+		    err, 413, "RequestEntityTooLarge",
+		    "Request entity too large: The allowed maximum operations in a JSON patch is "
+		    "%d, got %zu",
+		    PATCH_JSON_MAX_OPS, n);
 		return NULL;
 	}
 	json_t *root = json_deep_copy(doc);
@@ -375,7 +382,8 @@ json_t *patch_json(json_t *doc, json_t *ops, terr **err)
 		_cleanup_free_ char *detail = NULL;
 		json_t *op = json_array_get(ops, i);
 		if (!json_is_object(op) || apply_one(&root, op, &copied, &detail) < 0) {
-			log_debug("json patch: operation %zu: %s", i, detail ? detail : "not an object");
+			log_debug("json patch: operation %zu: %s", i,
+			          detail ? detail : "not an object");
 			json_decref(root);
 			terr_set(err, 422, "Invalid", APPLY_FAILED_MSG);
 			return NULL;

@@ -52,7 +52,8 @@ bool patch_json_equal(const json_t *a, const json_t *b)
 	}
 	case JSON_STRING:
 		return json_string_length(a) == json_string_length(b) &&
-		       memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) == 0;
+		       memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) ==
+		           0;
 	default:
 		return true; /* true, false, null: same type is same value */
 	}

@@ -26,9 +26,9 @@
 #include "base/json.h"
 #include "base/util.h"
 
-#define DIRECTIVE "$patch"
-#define RETAIN_KEYS "$retainKeys"
-#define SET_ORDER "$setElementOrder"
+#define DIRECTIVE        "$patch"
+#define RETAIN_KEYS      "$retainKeys"
+#define SET_ORDER        "$setElementOrder"
 #define DELETE_PRIMITIVE "$deleteFromPrimitiveList"
 
 /* ---- schema navigation ---- */
@@ -54,7 +54,8 @@ static fmeta shape_lookup(shape s, const char *key)
 	if (s.t) {
 		const schema_field *f = schema_field_json(s.t, key);
 		if (f)
-			m = (fmeta){f->kind, f->elem, f->type, f, f->patch_strategy, f->patch_merge_key};
+			m = (fmeta){f->kind, f->elem,           f->type,
+			            f,       f->patch_strategy, f->patch_merge_key};
 	} else if (s.mapf) {
 		m.kind = s.mapf->elem;
 		m.type = s.mapf->type;
@@ -154,8 +155,7 @@ static void go_fmt(buf *b, const json_t *v)
 		const char **keys = xcalloc(n ? n : 1, sizeof *keys);
 		const char *k;
 		json_t *c;
-		json_object_foreach((json_t *)v, k, c)
-			keys[i++] = k;
+		json_object_foreach((json_t *)v, k, c) keys[i++] = k;
 		qsort(keys, n, sizeof *keys, cmp_keys);
 		buf_puts(b, "map[");
 		for (i = 0; i < n; i++) {
@@ -287,7 +287,8 @@ static int elem_type(const json_t *a, const json_t *b, json_type *out, terr **er
 				seen = true;
 				t = cur;
 				if (t == JSON_ARRAY)
-					return fail_422(err); /* k8s: lists of lists are not supported */
+					return fail_422(
+					    err); /* k8s: lists of lists are not supported */
 			} else if (cur != t) {
 				_cleanup_buf_ buf bb = {0};
 				buf_putc(&bb, '[');
@@ -295,8 +296,8 @@ static int elem_type(const json_t *a, const json_t *b, json_type *out, terr **er
 				buf_putc(&bb, ' ');
 				go_fmt(&bb, b);
 				buf_putc(&bb, ']');
-				return terr_set(err, 500, "", "list element types are not identical: %s",
-				                bb.p);
+				return terr_set(err, 500, "",
+				                "list element types are not identical: %s", bb.p);
 			}
 		}
 	}
@@ -362,7 +363,8 @@ static json_t *sort_by(json_t *items, json_t *order, const char *mk, bool maps, 
 	for (size_t i = 0; i < n; i++) {
 		json_t *v = json_array_get(items, i);
 		long idx = find_index(order, v, mk);
-		bool del = maps && str_eq(json_string_value(json_object_get(v, DIRECTIVE)), "delete");
+		bool del =
+		    maps && str_eq(json_string_value(json_object_get(v, DIRECTIVE)), "delete");
 		r[i] = (ranked){v, del ? 0x7fffffffL : (idx < 0 ? 0x7ffffffeL : idx), i};
 	}
 	qsort(r, n, sizeof *r, cmp_ranked);
@@ -375,8 +377,8 @@ static json_t *sort_by(json_t *items, json_t *order, const char *mk, bool maps, 
 
 /* kube's normalizeElementOrder + mergeSortedSlice: patch items in patch order and
  * live-only items in live order, interleaved by their places in the live list. */
-static json_t *order_items(json_t *patch_items, json_t *server_only, json_t *porder,
-                           json_t *sorder, const char *mk, bool maps, terr **err)
+static json_t *order_items(json_t *patch_items, json_t *server_only, json_t *porder, json_t *sorder,
+                           const char *mk, bool maps, terr **err)
 {
 	_cleanup_json_ json_t *right = sort_by(patch_items, porder, mk, maps, err);
 	if (!right)
@@ -483,7 +485,8 @@ static json_t *smp_list(json_t *orig, json_t *patch, fmeta m, bool is_delete, te
 				for (size_t j = 0; j < json_array_size(base);) {
 					json_t *b = json_array_get(base, j);
 					if (!json_is_object(b)) {
-						terr_set(err, 500, "", "value for key %zu is not a map", j);
+						terr_set(err, 500, "",
+						         "value for key %zu is not a map", j);
 						return NULL;
 					}
 					if (key_eq(json_object_get(b, mk), kv))
@@ -494,7 +497,8 @@ static json_t *smp_list(json_t *orig, json_t *patch, fmeta m, bool is_delete, te
 			} else if (str_eq(ds, "replace")) {
 				replace = true;
 			} else if (str_eq(ds, "merge")) {
-				terr_set(err, 500, "", "merging lists cannot yet be specified in the patch");
+				terr_set(err, 500, "",
+				         "merging lists cannot yet be specified in the patch");
 				return NULL;
 			} else {
 				fail_bad_directive(err, d, v);
@@ -534,7 +538,8 @@ static json_t *smp_list(json_t *orig, json_t *patch, fmeta m, bool is_delete, te
 				json_array_append_new(base, clean(v, false));
 				continue;
 			}
-			json_t *r = smp_map(json_incref(json_array_get(base, at)), v, elem_shape(m), err);
+			json_t *r =
+			    smp_map(json_incref(json_array_get(base, at)), v, elem_shape(m), err);
 			if (!r)
 				return NULL;
 			json_array_set_new(base, at, r);
@@ -574,7 +579,8 @@ static int retain_keys(json_t *orig, json_t *patch, terr **err)
 	json_t *tmp;
 	json_object_foreach(patch, k, v)
 	{
-		if (json_is_null(v) || str_has_prefix(k, DELETE_PRIMITIVE) || str_has_prefix(k, SET_ORDER))
+		if (json_is_null(v) || str_has_prefix(k, DELETE_PRIMITIVE) ||
+		    str_has_prefix(k, SET_ORDER))
 			continue;
 		bool found = false;
 		for (size_t i = 0; i < json_array_size(list) && !found; i++)
@@ -616,7 +622,8 @@ static int check_set_order(json_t *plist, json_t *order, const char *mk, terr **
 	if (*mk)
 		for (size_t i = 0; i < np; i++)
 			if (!json_is_object(json_array_get(plist, i)))
-				return fail_arg_type(err, "map[string]interface {}", json_array_get(plist, i));
+				return fail_arg_type(err, "map[string]interface {}",
+				                     json_array_get(plist, i));
 	while (pi < np && oi < no) {
 		json_t *p = json_array_get(plist, pi);
 		if (*mk && str_eq(json_string_value(json_object_get(p, DIRECTIVE)), "delete")) {
@@ -646,7 +653,8 @@ static int check_set_order(json_t *plist, json_t *order, const char *mk, terr **
 		oi++;
 	}
 	while (pi < np && *mk &&
-	       str_eq(json_string_value(json_object_get(json_array_get(plist, pi), DIRECTIVE)), "delete"))
+	       str_eq(json_string_value(json_object_get(json_array_get(plist, pi), DIRECTIVE)),
+	              "delete"))
 		pi++;
 	if (pi < np && oi >= no) {
 		_cleanup_buf_ buf b = {0};
@@ -661,13 +669,14 @@ static int check_set_order(json_t *plist, json_t *order, const char *mk, terr **
 static int set_element_orders(json_t *orig, json_t *patch, shape s, terr **err)
 {
 	/* Collect first: the loop edits patch. */
-	json_t *keys = json_array();
-	_cleanup_json_ json_t *keys_ref = keys;
+	_cleanup_json_ json_t *keys = json_array();
 	const char *k;
 	json_t *v;
 	json_object_foreach(patch, k, v)
+	{
 		if (str_has_prefix(k, SET_ORDER))
 			json_array_append_new(keys, json_string(k));
+	}
 	for (size_t i = 0; i < json_array_size(keys); i++) {
 		const char *dk = json_string_value(json_array_get(keys, i));
 		_cleanup_json_ json_t *order = json_incref(json_object_get(patch, dk));
@@ -703,7 +712,8 @@ static int set_element_orders(json_t *orig, json_t *patch, shape s, terr **err)
 		json_type t;
 		if (elem_type(olist_copy, plist, &t, err) < 0)
 			return -1;
-		json_t *both = order_items(pin, sonly, order, olist_copy, mk, t == JSON_OBJECT, err);
+		json_t *both =
+		    order_items(pin, sonly, order, olist_copy, mk, t == JSON_OBJECT, err);
 		if (!both)
 			return -1;
 		json_object_set_new(orig, lk, both);
@@ -797,8 +807,10 @@ json_t *patch_strategic(json_t *doc, json_t *patch, const schema_type *t, terr *
 		                   : json_is_string(patch) ? "string"
 		                   : json_is_number(patch) ? "number"
 		                                           : "bool";
-		terr_bad_request(err, "json: cannot unmarshal %s into Go value of type "
-		                      "map[string]interface {}", kind);
+		terr_bad_request(err,
+		                 "json: cannot unmarshal %s into Go value of type "
+		                 "map[string]interface {}",
+		                 kind);
 		return NULL;
 	}
 	_cleanup_json_ json_t *p = json_deep_copy(patch);

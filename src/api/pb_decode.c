@@ -36,7 +36,7 @@ static int want_wire(uint8_t k)
 
 /* Go prints an integral float64 without a fraction ("1", not "1.0"): such values become
  * JSON integers so the dumped text matches. */
-static json_t *json_number(double d)
+static json_t *go_number(double d)
 {
 	if (d == floor(d) && fabs(d) < 9007199254740992.0)
 		return json_integer((json_int_t)d);
@@ -49,8 +49,9 @@ static int bad_field(terr **err, const char *tname, const schema_field *f, const
 	                        f->json, (unsigned)f->proto, msg);
 }
 
-/* Iterates the small well-known messages (Time, Quantity, ...): for each field the
- * callback-free loop below picks field numbers 1..3, checking their wire types. */
+/* The fields 1..3 of a small well-known message (Timestamp, Quantity, IntOrString, ...):
+ * read_small keeps the last value of each, checks it against the wire type wanted for
+ * that number (-1: none, skipped) and skips every other field. */
 typedef struct small_msg {
 	uint64_t v[4];
 	const uint8_t *s[4];
@@ -194,7 +195,7 @@ static json_t *dec_value(uint8_t kind, const schema_type *type, const pb_wfield 
 			terr_bad_request(err, "invalid protobuf: number is not finite");
 			return NULL;
 		}
-		return json_number(d);
+		return go_number(d);
 	}
 	case SCHEMA_BYTES: {
 		_cleanup_free_ char *s = pb_base64_encode(wf->data, wf->len);

@@ -27,6 +27,21 @@ static int split_api_version(const char *av, char **group, char **version)
 	return **version ? 0 : -1;
 }
 
+/* The schema type of group/version/kind, or NULL. */
+static const schema_type *find_type(const char *group, const char *version, const char *kind)
+{
+	const schema_type *t = schema_find_gvk(group, version, kind);
+	if (t)
+		return t;
+	/* k8s: metav1's shared kinds (DeleteOptions, CreateOptions, WatchEvent, ...) are registered
+	 * in every group version (metav1.AddToGroupVersion), so a client of apps/v1 sends
+	 * DeleteOptions as apiVersion apps/v1. */
+	t = schema_find_gvk("", "v1", kind);
+	if (t && str_has_prefix(t->name, "io.k8s.apimachinery.pkg.apis.meta.v1."))
+		return t;
+	return NULL;
+}
+
 /* Reads a string field of the envelope into an owned C string; rejects NUL bytes. */
 static int env_string(const pb_wfield *f, const char *what, char **out, terr **err)
 {
@@ -95,7 +110,7 @@ json_t *pb_decode_object(const uint8_t *data, size_t n, terr **err)
 		terr_bad_request(err, "Object 'apiVersion' is missing or invalid in the protobuf body");
 		return NULL;
 	}
-	const schema_type *t = schema_find_gvk(group, version, kind);
+	const schema_type *t = find_type(group, version, kind);
 	if (!t) {
 		terr_set(err, 415, "UnsupportedMediaType",
 		         "the protobuf body holds %s, %s, which has no protobuf form on this server",
@@ -120,7 +135,7 @@ int pb_encode_object(json_t *obj, buf *out, terr **err)
 	const char *kind = json_string_value(json_object_get(obj, "kind"));
 	if (!av || !kind || !*kind || split_api_version(av, &group, &version) < 0)
 		return terr_internal(err, "cannot encode as protobuf: object has no apiVersion or kind");
-	const schema_type *t = schema_find_gvk(group, version, kind);
+	const schema_type *t = find_type(group, version, kind);
 	if (!t)
 		return terr_set(err, 406, "NotAcceptable", "%s, %s has no protobuf form; ask for JSON",
 		                av, kind);

@@ -114,6 +114,8 @@ bool jint(const json_t *o, const char *key, long long *out);
 /* The member when it is an object / array, else NULL. */
 json_t *jobj(const json_t *o, const char *key);
 json_t *jarr(const json_t *o, const char *key);
+/* A deep copy of j (objects only), or a new empty object when j is NULL; caller owns. */
+json_t *jcopy(const json_t *j);
 /* True when member `key` is present and not null. */
 bool jhas(const json_t *o, const char *key);
 /* True when member `key` is true. */
@@ -131,8 +133,8 @@ void v_nonneg(vctx *v, json_t *o, const char *key);
  * at member `key` of n and o differ (absent equals absent only). */
 void v_immutable(vctx *v, json_t *n, json_t *o, const char *key);
 
-/* A resource.Quantity string as a number (suffixes k M G T P E, Ki..Ei, m u n, exponents).
- * False when s is not a quantity. */
+/* A resource.Quantity string as a number (base/quantity.h parses it). False when s is not
+ * a quantity. */
 bool v_quantity(const char *s, long double *out);
 
 /* ---- shared sub-validators ---------------------------------------------------------- */
@@ -156,6 +158,17 @@ void v_pod_template(vctx *v, json_t *tmpl);
 void v_pod_spec(vctx *v, json_t *spec, bool is_pod);
 /* A PersistentVolumeClaimSpec at the current path. */
 void v_pvc_spec(vctx *v, json_t *spec);
+/* The containers, initContainers and ephemeralContainers of spec (validate_container.c);
+ * vols maps valid volume names to whether they are claims; grace is the pod's
+ * terminationGracePeriodSeconds when hg. */
+void v_containers(vctx *v, json_t *spec, json_t *vols, long long grace, bool hg, bool is_pod);
+/* Helpers shared by validate_pod.c and validate_container.c; child as for the adders. */
+void v_check_dns_label(vctx *v, const char *child, const char *s);
+void v_check_subdomain(vctx *v, const char *child, const char *s);
+void v_path_no_backsteps(vctx *v, const char *child, const char *p);
+void v_local_descending_path(vctx *v, const char *child, const char *p);
+void v_local_non_reserved_path(vctx *v, const char *child, const char *p);
+void v_port_num_or_name(vctx *v, json_t *o, const char *key); /* an IntOrString member */
 /* Container resources (limits, requests) at the current path. */
 void v_resources(vctx *v, json_t *res);
 /* Tolerations list at the current path. */

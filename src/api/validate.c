@@ -450,6 +450,11 @@ json_t *jarr(const json_t *o, const char *key)
 	return json_is_array(j) ? j : NULL;
 }
 
+json_t *jcopy(const json_t *j)
+{
+	return json_is_object(j) ? json_deep_copy(j) : json_object();
+}
+
 bool jhas(const json_t *o, const char *key)
 {
 	json_t *j = json_is_object(o) ? json_object_get(o, key) : NULL;

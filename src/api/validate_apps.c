@@ -287,8 +287,8 @@ void v_kind_statefulset(vctx *v, json_t *obj, json_t *old)
 		static const char *const mutable_keys[] = {
 			"replicas", "template", "updateStrategy", "minReadySeconds", "ordinals",
 			"revisionHistoryLimit", "persistentVolumeClaimRetentionPolicy"};
-		json_t *a = json_deep_copy(spec ? spec : json_object());
-		json_t *b = json_deep_copy(jobj(old, "spec") ? jobj(old, "spec") : json_object());
+		json_t *a = jcopy(spec);
+		json_t *b = jcopy(jobj(old, "spec"));
 		for (size_t k = 0; k < ARRAY_SIZE(mutable_keys); k++) {
 			json_object_del(a, mutable_keys[k]);
 			json_object_del(b, mutable_keys[k]);

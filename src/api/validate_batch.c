@@ -232,8 +232,8 @@ static void job_spec(vctx *v, json_t *spec)
 static void job_template_update(vctx *v, json_t *spec, json_t *ospec)
 {
 	json_t *a = jobj(spec, "template"), *b = jobj(ospec, "template");
-	json_t *ca = json_deep_copy(a ? a : json_object());
-	json_t *cb = json_deep_copy(b ? b : json_object());
+	json_t *ca = jcopy(a);
+	json_t *cb = jcopy(b);
 	if (jtrue(spec, "suspend")) {
 		static const char *const sched[] = {"nodeSelector", "tolerations", "affinity",
 		                                    "schedulingGates"};

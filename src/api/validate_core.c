@@ -29,8 +29,8 @@ static bool spec_key_updatable(const char *k)
  * removed scheduling gates and a negative grace period set to 1, a pod's spec is frozen. */
 static void pod_update(vctx *v, json_t *spec, json_t *ospec)
 {
-	json_t *a = json_deep_copy(spec ? spec : json_object());
-	json_t *b = json_deep_copy(ospec ? ospec : json_object());
+	json_t *a = jcopy(spec);
+	json_t *b = jcopy(ospec);
 	static const char *const lists[] = {"containers", "initContainers"};
 	for (size_t k = 0; k < 2; k++) {
 		json_t *la = jarr(a, lists[k]), *lb = jarr(b, lists[k]);
@@ -45,9 +45,6 @@ static void pod_update(vctx *v, json_t *spec, json_t *ospec)
 	void *tmp;
 	json_object_foreach_safe(a, tmp, k, x) if (spec_key_updatable(k)) json_object_del(a, k);
 	json_object_foreach_safe(b, tmp, k, x) if (spec_key_updatable(k)) json_object_del(b, k);
-	/* k8s: spec.nodeName may be set once, by binding; an unset new nodeName keeps it */
-	if (!jhas(a, "nodeName"))
-		json_object_del(b, "nodeName");
 	if (!json_equal(a, b)) {
 		_cleanup_buf_ buf msg = {0};
 		buf_puts(&msg, "pod updates may not change fields other than "
@@ -665,8 +662,8 @@ void v_kind_pvc(vctx *v, json_t *obj, json_t *old)
 	/* k8s: a claim's spec is immutable except resources.requests (growing) and
 	 * volumeName (set once by the binder). */
 	json_t *ospec = jobj(old, "spec");
-	json_t *a = json_deep_copy(spec ? spec : json_object());
-	json_t *b = json_deep_copy(ospec ? ospec : json_object());
+	json_t *a = jcopy(spec);
+	json_t *b = jcopy(ospec);
 	json_object_del(a, "resources");
 	json_object_del(b, "resources");
 	if (!jstr(ospec, "volumeName") || !*jstr(ospec, "volumeName")) {

@@ -115,6 +115,27 @@ static void finalizers(vctx *v, json_t *fins)
 		               "finalizer orphan and foregroundDeletion cannot be both set");
 }
 
+/* k8s: built-in kinds also require a finalizer without a '/' to be a standard one
+ * (kubernetes, orphan, foregroundDeletion), reported per index. */
+static void kube_finalizers(vctx *v, json_t *fins)
+{
+	static const char *const standard[] = {"kubernetes", "orphan", "foregroundDeletion", NULL};
+	size_t i;
+	json_t *f;
+	json_array_foreach(fins, i, f)
+	{
+		const char *s = json_is_string(f) ? json_string_value(f) : "";
+		vmsgs m = {0};
+		size_t mark = vp_index(v, i);
+		if (vm_qualified_name(s, &m))
+			v_invalid_msgs(v, NULL, s, &m);
+		else if (!strchr(s, '/') && !v_in(s, standard))
+			v_invalid(v, NULL, s, "name is neither a standard finalizer name nor is it "
+			                      "fully qualified");
+		vp_pop(v, mark);
+	}
+}
+
 /* The checks shared by create and update: labels, annotations, owners, finalizers. */
 static void meta_common(vctx *v, json_t *meta, bool with_finalizers)
 {
@@ -131,9 +152,12 @@ static void meta_common(vctx *v, json_t *meta, bool with_finalizers)
 		vp_pop(v, m);
 	}
 	json_t *fins = jarr(meta, "finalizers");
-	if (fins && with_finalizers) {
+	if (fins) {
 		m = vp_push(v, "finalizers");
-		finalizers(v, fins);
+		if (with_finalizers)
+			finalizers(v, fins);
+		if (!v->d->custom)
+			kube_finalizers(v, fins);
 		vp_pop(v, m);
 	}
 }

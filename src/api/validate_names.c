@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/validate-internal.h"
+#include "base/quantity.h"
 #include "base/util.h"
 
 /* k8s: RegexError(msg, fmt, examples...) joins examples as "'a',  or 'b', " — the doubled
@@ -362,55 +363,16 @@ bool v_is_cidr(const char *s)
 	return v_is_ip(addr) && bits <= 128;
 }
 
-/* k8s: resource.Quantity: a signed decimal number (optionally with an exponent), then a
- * binary suffix (Ki..Ei), a decimal SI suffix (n u m "" k M G T P E) or nothing. */
 bool v_quantity(const char *s, long double *out)
 {
-	if (!s || !*s)
+	quantity q;
+	terr *e = NULL;
+	if (!s || quantity_parse(s, &q, &e) < 0) {
+		terr_free(e);
 		return false;
-	const char *p = s;
-	if (*p == '+' || *p == '-')
-		p++;
-	const char *digits = p;
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (*p == '.') {
-		p++;
-		while (isdigit((unsigned char)*p))
-			p++;
 	}
-	if (p == digits || (p == digits + 1 && *digits == '.'))
-		return false;
-	char *end;
-	long double x = strtold(s, &end);
-	if (end != p)
-		return false;
-	static const struct {
-		const char *suffix;
-		long double mul;
-	} suffixes[] = {
-		{"Ki", 1024.0L}, {"Mi", 1048576.0L}, {"Gi", 1073741824.0L},
-		{"Ti", 1099511627776.0L}, {"Pi", 1125899906842624.0L}, {"Ei", 1152921504606846976.0L},
-		{"n", 1e-9L}, {"u", 1e-6L}, {"m", 1e-3L}, {"", 1.0L}, {"k", 1e3L}, {"M", 1e6L},
-		{"G", 1e9L}, {"T", 1e12L}, {"P", 1e15L}, {"E", 1e18L},
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++)
-		if (strcmp(p, suffixes[i].suffix) == 0) {
-			*out = x * suffixes[i].mul;
-			return true;
-		}
-	if (*p == 'e' || *p == 'E') {
-		char *e2;
-		long ex = strtol(p + 1, &e2, 10);
-		if (*e2 || e2 == p + 1 || !isdigit((unsigned char)e2[-1]) || ex > 4000 || ex < -4000)
-			return false;
-		long double m = 1.0L;
-		for (long i = 0; i < (ex < 0 ? -ex : ex); i++)
-			m *= 10.0L;
-		*out = ex < 0 ? x / m : x * m;
-		return true;
-	}
-	return false;
+	*out = (long double)q.nanos / 1e9L;
+	return true;
 }
 
 /* ---- public predicates -------------------------------------------------------------- */

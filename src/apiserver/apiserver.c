@@ -313,12 +313,19 @@ apiserver *apiserver_start(uv_loop_t *loop, const apiserver_config *cfg, terr **
 	kind_registry_init();
 	if (ensure_dir(cfg->data_dir, err) < 0)
 		return NULL;
-	const char *sans[3] = {NULL, NULL, NULL};
-	_cleanup_free_ char *bind_san = NULL;
+	/* In-cluster clients reach the server through the `kubernetes` service address. */
+	const char *sans[4] = {"IP:10.43.0.1", NULL, NULL, NULL};
+	_cleanup_free_ char *bind_san = NULL, *adv_san = NULL;
+	size_t nsans = 1;
 	if (cfg->bind_address && strcmp(cfg->bind_address, "0.0.0.0") != 0 &&
 	    strcmp(cfg->bind_address, "::") != 0) {
 		bind_san = xasprintf("IP:%s", cfg->bind_address);
-		sans[0] = bind_san;
+		sans[nsans++] = bind_san;
+	}
+	if (cfg->advertise) {
+		bool ip = strspn(cfg->advertise, "0123456789.:abcdefABCDEF") == strlen(cfg->advertise);
+		adv_san = xasprintf("%s:%s", ip ? "IP" : "DNS", cfg->advertise);
+		sans[nsans++] = adv_san;
 	}
 	if (pki_ensure(cfg->data_dir, sans, err) < 0)
 		return NULL;
@@ -377,4 +384,6 @@ void apiserver_stop(apiserver *s)
 	uv_timer_stop(&s->ns_timer);
 	cache_close(s->cache);
 	log_info("apiserver: stopped at revision %lld", (long long)cache_rev(s->cache));
+	token_table_free(s->tokens);
+	s->tokens = NULL;
 }

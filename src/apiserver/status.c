@@ -27,7 +27,10 @@ json_t *status_from_error(const terr *err, const kind_desc *d, const char *name)
 	if (d) {
 		if (d->group[0])
 			json_object_set_new(details, "group", json_string(d->group));
-		json_object_set_new(details, "kind", json_string(d->resource));
+		/* k8s: Invalid names the Kind ("Deployment"); NotFound, AlreadyExists and
+		 * Conflict name the resource ("deployments"). */
+		bool invalid = str_eq(err->reason, "Invalid");
+		json_object_set_new(details, "kind", json_string(invalid ? d->kind : d->resource));
 	}
 	if (err->ncauses) {
 		json_t *causes = json_array();

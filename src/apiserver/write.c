@@ -20,22 +20,7 @@
 #include "base/util.h"
 #include "base/yaml.h"
 
-#if __has_include("api/apply.h")
 #include "api/apply.h"
-#else
-/* TEMPORARY until apply.h lands. */
-static void apply_track_update(json_t *o, json_t *n, const void *t, json_t *c, const char *m,
-                               const char *op, const char *a, int64_t now)
-{
-	(void)o, (void)n, (void)t, (void)c, (void)m, (void)op, (void)a, (void)now;
-}
-static json_t *apply_ssa(json_t *live, json_t *applied, const void *t, json_t *c, const char *m,
-                         const char *a, bool f, int64_t now, terr **err)
-{
-	(void)t, (void)c, (void)m, (void)a, (void)f, (void)now, (void)err;
-	return live ? json_deep_copy(applied) : json_deep_copy(applied);
-}
-#endif
 
 /* ---------- storing ---------- */
 

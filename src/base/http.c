@@ -63,6 +63,7 @@ struct http_conn {
 	buf in;
 	size_t in_pos;
 	size_t queued;     /* bytes handed to uv_write and not yet written */
+	uint64_t discard;  /* body bytes still to swallow after an early 413 */
 	char *user;
 	char **groups;
 	size_t ngroups;
@@ -200,7 +201,7 @@ static void on_written(uv_write_t *w, int status)
 	free(wr);
 	if (status < 0 && !c->closing)
 		conn_close(c);
-	else if (c->close_after && c->queued == 0 && !c->cur)
+	else if (c->close_after && c->queued == 0 && !c->cur && !c->discard)
 		conn_close(c);
 	conn_unref(c);
 }
@@ -517,7 +518,11 @@ static int on_headers_complete(http_parser *p)
 	/* k8s: request bodies over the limit are refused with 413 before they are read. */
 	if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->limits.max_body) {
 		c->reject = 413;
-		return 1;
+		/* Swallow the rest of a body up to 32 MiB so the client reads our answer
+		 * instead of a reset while it is still sending. */
+		if (p->content_length <= 32u << 20)
+			c->discard = p->content_length;
+		return -1; /* http-parser: 1 and 2 mean "skip the body", anything else fails */
 	}
 	return 0;
 }
@@ -597,9 +602,15 @@ static void conn_feed(http_conn *c)
 			continue;
 		}
 		if (e != HPE_OK && e != HPE_PAUSED) {
-			if (c->reject == 413)
+			if (c->reject == 413) {
 				respond_status_raw(c, 413, "RequestEntityTooLarge",
 				                   "the request body is larger than the 3 MiB limit");
+				size_t rest = c->in.n - c->in_pos;
+				c->discard = c->discard > rest ? c->discard - rest : 0;
+				c->in.n = c->in_pos = 0;
+				if (c->discard)
+					return;
+			}
 			else if (c->reject == 414 || c->reject == 431)
 				respond_status_raw(c, c->reject == 414 ? 400 : 431, "BadRequest",
 				                   "request line or headers too large");
@@ -626,6 +637,13 @@ static void conn_feed(http_conn *c)
 
 static void on_plaintext(http_conn *c, const char *data, size_t len)
 {
+	if (c->discard) {
+		size_t n = len < c->discard ? len : (size_t)c->discard;
+		c->discard -= n;
+		if (!c->discard && c->queued == 0)
+			conn_close(c);
+		return;
+	}
 	/* A client that keeps sending while its request is being answered is bounded too. */
 	if (c->in.n - c->in_pos + len > c->srv->limits.max_body + 256 * 1024) {
 		conn_close(c);

@@ -27,12 +27,11 @@ static int add_b64_file(buf *b, const char *data_dir, const char *name, terr **e
 	return 0;
 }
 
-int kubeconfig_write(const char *path, const char *server_url, const char *data_dir,
-		     terr **err)
+int kubeconfig_write(const char *path, const char *server_url, const char *data_dir, terr **err)
 {
 	_cleanup_buf_ buf b = {0};
 	buf_puts(&b, "apiVersion: v1\nkind: Config\nclusters:\n- name: timon\n  cluster:\n"
-		     "    server: ");
+	             "    server: ");
 	/* A JSON string literal is a valid YAML double-quoted scalar. */
 	buf_json_str(&b, server_url, strlen(server_url));
 	buf_puts(&b, "\n    certificate-authority-data: ");
@@ -45,7 +44,7 @@ int kubeconfig_write(const char *path, const char *server_url, const char *data_
 	if (add_b64_file(&b, data_dir, PKI_ADMIN_KEY, err) < 0)
 		return -1;
 	buf_puts(&b, "\ncontexts:\n- name: timon\n  context:\n    cluster: timon\n    user: timon\n"
-		     "current-context: timon\npreferences: {}\n");
+	             "current-context: timon\npreferences: {}\n");
 	if (pki_write_file_atomic(path, b.p, b.n, 0600, err) < 0)
 		return terr_wrap(err, "write kubeconfig");
 	return 0;

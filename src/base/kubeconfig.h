@@ -9,7 +9,6 @@
 /* Writes path (mode 0600, atomically): one cluster, user and context, all named "timon",
  * current-context timon, server server_url, and the CA, admin.crt and admin.key of
  * <data_dir>/tls/ embedded as base64 (*-data fields). 0 or -1. */
-int kubeconfig_write(const char *path, const char *server_url, const char *data_dir,
-		     terr **err);
+int kubeconfig_write(const char *path, const char *server_url, const char *data_dir, terr **err);
 
 #endif

@@ -32,17 +32,29 @@
 #include "base/log.h"
 #include "base/util.h"
 
-#define CA_DAYS (10 * 365 + 2)
-#define LEAF_DAYS 365
+#define CA_DAYS           (10 * 365 + 2)
+#define LEAF_DAYS         365
 #define RENEW_BEFORE_DAYS 90
 
-static void x509_freep(X509 **p) { X509_free(*p); }
-static void pkey_freep(EVP_PKEY **p) { EVP_PKEY_free(*p); }
-static void bio_freep(BIO **p) { BIO_free(*p); }
-static void gens_freep(GENERAL_NAMES **p) { GENERAL_NAMES_free(*p); }
+static void x509_freep(X509 **p)
+{
+	X509_free(*p);
+}
+static void pkey_freep(EVP_PKEY **p)
+{
+	EVP_PKEY_free(*p);
+}
+static void bio_freep(BIO **p)
+{
+	BIO_free(*p);
+}
+static void gens_freep(GENERAL_NAMES **p)
+{
+	GENERAL_NAMES_free(*p);
+}
 #define _cleanup_x509_ __attribute__((cleanup(x509_freep)))
 #define _cleanup_pkey_ __attribute__((cleanup(pkey_freep)))
-#define _cleanup_bio_ __attribute__((cleanup(bio_freep)))
+#define _cleanup_bio_  __attribute__((cleanup(bio_freep)))
 #define _cleanup_gens_ __attribute__((cleanup(gens_freep)))
 
 /* Sets a 500 error naming what failed and OpenSSL's reason; clears OpenSSL's queue. */
@@ -115,8 +127,7 @@ static int write_all(int fd, const void *data, size_t n)
 	return 0;
 }
 
-int pki_write_file_atomic(const char *path, const void *data, size_t n, mode_t mode,
-			  terr **err)
+int pki_write_file_atomic(const char *path, const void *data, size_t n, mode_t mode, terr **err)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", path);
 	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
@@ -192,7 +203,7 @@ static char *to_pem(X509 *cert, EVP_PKEY *key)
 {
 	_cleanup_bio_ BIO *b = BIO_new(BIO_s_mem());
 	int ok = cert ? PEM_write_bio_X509(b, cert)
-		      : PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL);
+	              : PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL);
 	if (!b || !ok)
 		abort(); /* memory BIOs only fail when out of memory */
 	char *data;
@@ -283,11 +294,13 @@ static int san_add_spec(san_list *l, const char *spec, terr **err)
 	san s = {0};
 	if (strncasecmp(spec, "IP:", 3) == 0) {
 		if (!parse_ip(spec + 3, &s))
-			return terr_bad_request(err, "invalid IP subject alternative name %s", spec);
+			return terr_bad_request(err, "invalid IP subject alternative name %s",
+			                        spec);
 	} else if (strncasecmp(spec, "DNS:", 4) == 0 || !parse_ip(spec, &s)) {
 		const char *name = strncasecmp(spec, "DNS:", 4) == 0 ? spec + 4 : spec;
 		if (!valid_dns(name))
-			return terr_bad_request(err, "invalid DNS subject alternative name %s", spec);
+			return terr_bad_request(err, "invalid DNS subject alternative name %s",
+			                        spec);
 		s = (san){.type = GEN_DNS, .dns = xstrdup(name)};
 	}
 	san_push(l, s);
@@ -322,9 +335,13 @@ static void san_add_ifaddrs(san_list *l)
 static int needed_sans(san_list *l, const char *const *extra, terr **err)
 {
 	static const char *const fixed[] = {
-	    "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default",
-	    "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local",
-	    "IP:127.0.0.1", "IP:::1",
+	    "DNS:localhost",
+	    "DNS:kubernetes",
+	    "DNS:kubernetes.default",
+	    "DNS:kubernetes.default.svc",
+	    "DNS:kubernetes.default.svc.cluster.local",
+	    "IP:127.0.0.1",
+	    "IP:::1",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		san_add_spec(l, fixed[i], NULL);
@@ -343,7 +360,8 @@ static GENERAL_NAMES *sans_to_gens(const san_list *l)
 	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
 	for (size_t i = 0; i < l->n; i++) {
 		GENERAL_NAME *g = GENERAL_NAME_new();
-		ASN1_STRING *v = l->v[i].type == GEN_DNS ? ASN1_IA5STRING_new() : ASN1_OCTET_STRING_new();
+		ASN1_STRING *v =
+		    l->v[i].type == GEN_DNS ? ASN1_IA5STRING_new() : ASN1_OCTET_STRING_new();
 		if (l->v[i].type == GEN_DNS)
 			ASN1_STRING_set(v, l->v[i].dns, -1);
 		else
@@ -357,7 +375,8 @@ static GENERAL_NAMES *sans_to_gens(const san_list *l)
 /* Whether every entry of need is among cert's SANs. */
 static bool cert_has_sans(X509 *cert, const san_list *need)
 {
-	_cleanup_gens_ GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	_cleanup_gens_ GENERAL_NAMES *gens =
+	    X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
 	if (!gens)
 		return need->n == 0;
 	for (size_t i = 0; i < need->n; i++) {
@@ -372,9 +391,10 @@ static bool cert_has_sans(X509 *cert, const san_list *need)
 			size_t dn = (size_t)ASN1_STRING_length(v);
 			if (type == GEN_DNS)
 				found = dn == strlen(need->v[i].dns) &&
-					strncasecmp((const char *)d, need->v[i].dns, dn) == 0;
+				        strncasecmp((const char *)d, need->v[i].dns, dn) == 0;
 			else
-				found = dn == (size_t)need->v[i].iplen && memcmp(d, need->v[i].ip, dn) == 0;
+				found = dn == (size_t)need->v[i].iplen &&
+				        memcmp(d, need->v[i].ip, dn) == 0;
 		}
 		if (!found)
 			return false;
@@ -388,8 +408,8 @@ typedef struct cert_spec {
 	const char *cn;
 	const char *const *orgs; /* NULL-terminated, may be NULL */
 	bool ca;
-	const char *eku;         /* "serverAuth" / "clientAuth"; NULL for the CA */
-	const san_list *sans;    /* may be NULL */
+	const char *eku;      /* "serverAuth" / "clientAuth"; NULL for the CA */
+	const san_list *sans; /* may be NULL */
 	int days;
 } cert_spec;
 
@@ -425,21 +445,21 @@ static int set_serial(X509 *x)
 
 /* A certificate for key, signed by issuer/issuer_key (NULL: self-signed). */
 static X509 *make_cert(const cert_spec *s, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
-		       terr **err)
+                       terr **err)
 {
 	_cleanup_x509_ X509 *x = X509_new();
 	if (!x)
 		abort(); /* only fails when out of memory */
 	X509_NAME *name = X509_get_subject_name(x);
 	bool ok = X509_set_version(x, X509_VERSION_3) && set_serial(x) == 0 &&
-		  X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
-		  X509_time_adj_ex(X509_getm_notAfter(x), s->days, 0, NULL) &&
-		  X509_set_pubkey(x, key);
+	          X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
+	          X509_time_adj_ex(X509_getm_notAfter(x), s->days, 0, NULL) &&
+	          X509_set_pubkey(x, key);
 	for (size_t i = 0; ok && s->orgs && s->orgs[i]; i++)
 		ok = X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-						(const unsigned char *)s->orgs[i], -1, -1, 0);
+		                                (const unsigned char *)s->orgs[i], -1, -1, 0);
 	ok = ok && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-					      (const unsigned char *)s->cn, -1, -1, 0);
+	                                      (const unsigned char *)s->cn, -1, -1, 0);
 	ok = ok && X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
 	if (!ok) {
 		ossl_fail(err, "build certificate");
@@ -451,7 +471,8 @@ static X509 *make_cert(const cert_spec *s, EVP_PKEY *key, X509 *issuer, EVP_PKEY
 	r |= add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always");
 	if (s->ca) {
 		r |= add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE");
-		r |= add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign");
+		r |= add_ext(x, &ctx, NID_key_usage,
+		             "critical,digitalSignature,keyCertSign,cRLSign");
 	} else {
 		r |= add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE");
 		r |= add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature,keyEncipherment");
@@ -475,7 +496,8 @@ static X509 *make_cert(const cert_spec *s, EVP_PKEY *key, X509 *issuer, EVP_PKEY
 static bool leaf_usable(X509 *leaf, EVP_PKEY *leaf_key, X509 *ca, const char **why)
 {
 	time_t cutoff = time(NULL) + (time_t)RENEW_BEFORE_DAYS * 86400;
-	if (X509_check_issued(ca, leaf) != X509_V_OK || X509_verify(leaf, X509_get0_pubkey(ca)) != 1)
+	if (X509_check_issued(ca, leaf) != X509_V_OK ||
+	    X509_verify(leaf, X509_get0_pubkey(ca)) != 1)
 		*why = "not issued by the cluster CA";
 	else if (X509_check_private_key(leaf, leaf_key) != 1)
 		*why = "does not match its key";
@@ -489,7 +511,7 @@ static bool leaf_usable(X509 *leaf, EVP_PKEY *leaf_key, X509 *ca, const char **w
 
 /* Reuses <tls>/crt+key when usable (and, with s->sans, carrying them all); else issues. */
 static int ensure_leaf(const char *data_dir, const char *crt, const char *keyf, const cert_spec *s,
-		       X509 *ca, EVP_PKEY *ca_key, terr **err)
+                       X509 *ca, EVP_PKEY *ca_key, terr **err)
 {
 	_cleanup_free_ char *crt_path = tls_path(data_dir, crt);
 	_cleanup_free_ char *key_path = tls_path(data_dir, keyf);
@@ -528,8 +550,10 @@ static int ensure_ca(const char *data_dir, X509 **ca, EVP_PKEY **ca_key, terr **
 	_cleanup_free_ char *key_path = tls_path(data_dir, PKI_CA_KEY);
 	if (file_exists(crt_path)) {
 		if (!file_exists(key_path))
-			return terr_internal(err, "%s exists but %s is missing: cannot issue "
-						  "certificates", crt_path, key_path);
+			return terr_internal(err,
+			                     "%s exists but %s is missing: cannot issue "
+			                     "certificates",
+			                     crt_path, key_path);
 		_cleanup_x509_ X509 *c = load_cert(crt_path, err);
 		if (!c)
 			return -1;
@@ -595,8 +619,8 @@ int pki_ensure(const char *data_dir, const char *const *extra_sans, terr **err)
 		goto out;
 	static const char *const admin_orgs[] = {"system:masters", NULL};
 	cert_spec server = {.cn = "timon", .eku = "serverAuth", .sans = &sans, .days = LEAF_DAYS};
-	cert_spec admin = {.cn = "system:admin", .orgs = admin_orgs, .eku = "clientAuth",
-			   .days = LEAF_DAYS};
+	cert_spec admin = {
+	    .cn = "system:admin", .orgs = admin_orgs, .eku = "clientAuth", .days = LEAF_DAYS};
 	if (ensure_leaf(data_dir, PKI_SERVER_CRT, PKI_SERVER_KEY, &server, ca, ca_key, err) < 0 ||
 	    ensure_leaf(data_dir, PKI_ADMIN_CRT, PKI_ADMIN_KEY, &admin, ca, ca_key, err) < 0)
 		goto out;
@@ -610,8 +634,8 @@ out:
 	return ret;
 }
 
-int pki_issue_client(const char *data_dir, const char *cn, const char *const *orgs,
-		     char **cert_pem, char **key_pem, terr **err)
+int pki_issue_client(const char *data_dir, const char *cn, const char *const *orgs, char **cert_pem,
+                     char **key_pem, terr **err)
 {
 	if (!cn || !*cn)
 		return terr_bad_request(err, "a client certificate needs a common name");
@@ -644,7 +668,7 @@ static int accept_any_cb(int preverify_ok, X509_STORE_CTX *ctx)
 
 /* Selects "http/1.1" when offered and nothing else: HTTP/2 is never negotiated. */
 static int alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
-			  const unsigned char *in, unsigned int inlen, void *arg)
+                          const unsigned char *in, unsigned int inlen, void *arg)
 {
 	UNUSED(ssl);
 	UNUSED(arg);
@@ -676,8 +700,8 @@ SSL_CTX *pki_server_ctx(const char *data_dir, terr **err)
 	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
 		step = "set minimum TLS version";
 	else if (!SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:"
-					       "ECDHE-ECDSA-AES256-GCM-SHA384:"
-					       "ECDHE-ECDSA-CHACHA20-POLY1305"))
+	                                       "ECDHE-ECDSA-AES256-GCM-SHA384:"
+	                                       "ECDHE-ECDSA-CHACHA20-POLY1305"))
 		step = "set TLS 1.2 ciphers";
 	else if (SSL_CTX_use_certificate_chain_file(ctx, crt) != 1)
 		step = crt;
@@ -702,7 +726,7 @@ SSL_CTX *pki_server_ctx(const char *data_dir, terr **err)
 		return NULL;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-					 SSL_OP_NO_COMPRESSION);
+	                             SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_cb);
 	SSL_CTX_set_verify_depth(ctx, 4);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select_cb, NULL);

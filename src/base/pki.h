@@ -19,12 +19,12 @@
 #include "base/error.h"
 
 /* File names inside <data_dir>/tls/. */
-#define PKI_CA_CRT "ca.crt"
-#define PKI_CA_KEY "ca.key"
+#define PKI_CA_CRT     "ca.crt"
+#define PKI_CA_KEY     "ca.key"
 #define PKI_SERVER_CRT "server.crt"
 #define PKI_SERVER_KEY "server.key"
-#define PKI_ADMIN_CRT "admin.crt"
-#define PKI_ADMIN_KEY "admin.key"
+#define PKI_ADMIN_CRT  "admin.crt"
+#define PKI_ADMIN_KEY  "admin.key"
 
 /* Creates what is missing under <data_dir>/tls/ (data_dir itself too): the CA, the serving
  * certificate (SANs: localhost, kubernetes[.default[.svc[.cluster.local]]], the host name,
@@ -37,8 +37,8 @@ int pki_ensure(const char *data_dir, const char *const *extra_sans, terr **err);
 /* Issues a client certificate (CN cn, one O per entry of the NULL-terminated orgs, which
  * may be NULL; extendedKeyUsage clientAuth; one year) signed by the cluster CA of data_dir
  * (pki_ensure must have run). *cert_pem and *key_pem are the caller's. 0 or -1. */
-int pki_issue_client(const char *data_dir, const char *cn, const char *const *orgs,
-		     char **cert_pem, char **key_pem, terr **err);
+int pki_issue_client(const char *data_dir, const char *cn, const char *const *orgs, char **cert_pem,
+                     char **key_pem, terr **err);
 
 /* A TLS server context for the API server: TLS 1.2+, the serving certificate, client
  * certificates requested but optional and verified against ca.crt (a failed verification
@@ -57,8 +57,7 @@ void pki_identity_free(char *user, char **groups, size_t ngroups);
 
 /* Writes n bytes to path atomically: a temporary file in the same folder with the given
  * mode, fsync, rename over path, fsync of the folder. 0 or -1. */
-int pki_write_file_atomic(const char *path, const void *data, size_t n, mode_t mode,
-			  terr **err);
+int pki_write_file_atomic(const char *path, const void *data, size_t n, mode_t mode, terr **err);
 /* Reads a whole file into a NUL-terminated buffer (the caller's); *n may be NULL. 0 or -1
  * (404 NotFound when it does not exist). */
 int pki_read_file(const char *path, char **out, size_t *n, terr **err);

@@ -74,7 +74,7 @@ static buf *record_new_field(record *r)
 
 /* Reads one record starting at *pos; 1 when read, 0 at the end, -1 on bad quoting. */
 static int read_record(const char *s, size_t n, size_t *pos, size_t *line, record *r,
-		       const char **why)
+                       const char **why)
 {
 	size_t i = *pos;
 	/* Blank lines are not records. */
@@ -170,8 +170,10 @@ token_table *token_file_load(const char *path, terr **err)
 	int got;
 	while ((got = read_record(data, n, &pos, &line, &r, &why)) == 1) {
 		if (r.n < 3) {
-			terr_bad_request(err, "token file '%s' must have at least 3 columns (token, "
-					      "user name, user uid), found %zu", path, r.n);
+			terr_bad_request(err,
+			                 "token file '%s' must have at least 3 columns (token, "
+			                 "user name, user uid), found %zu",
+			                 path, r.n);
 			got = -2;
 			break;
 		}
@@ -201,7 +203,8 @@ token_table *token_file_load(const char *path, terr **err)
 	free(r.f);
 	if (got < 0) {
 		if (got == -1)
-			terr_bad_request(err, "token file '%s': record on line %zu: %s", path, line, why);
+			terr_bad_request(err, "token file '%s': record on line %zu: %s", path, line,
+			                 why);
 		token_table_free(t);
 		return NULL;
 	}

@@ -46,19 +46,26 @@ static const struct {
 	rv_kind k;
 	int v; /* bool value, or sign of an infinity (2: NaN) */
 } resolve_map[] = {
-    {"y", RV_BOOL, 1},     {"Y", RV_BOOL, 1},     {"yes", RV_BOOL, 1},   {"Yes", RV_BOOL, 1},
-    {"YES", RV_BOOL, 1},   {"true", RV_BOOL, 1},  {"True", RV_BOOL, 1},  {"TRUE", RV_BOOL, 1},
-    {"on", RV_BOOL, 1},    {"On", RV_BOOL, 1},    {"ON", RV_BOOL, 1},    {"n", RV_BOOL, 0},
-    {"N", RV_BOOL, 0},     {"no", RV_BOOL, 0},    {"No", RV_BOOL, 0},    {"NO", RV_BOOL, 0},
-    {"false", RV_BOOL, 0}, {"False", RV_BOOL, 0}, {"FALSE", RV_BOOL, 0}, {"off", RV_BOOL, 0},
-    {"Off", RV_BOOL, 0},   {"OFF", RV_BOOL, 0},   {"", RV_NULL, 0},      {"~", RV_NULL, 0},
-    {"null", RV_NULL, 0},  {"Null", RV_NULL, 0},  {"NULL", RV_NULL, 0},  {".nan", RV_FLOAT, 2},
-    {".NaN", RV_FLOAT, 2}, {".NAN", RV_FLOAT, 2}, {".inf", RV_FLOAT, 1}, {".Inf", RV_FLOAT, 1},
-    {".INF", RV_FLOAT, 1}, {"+.inf", RV_FLOAT, 1}, {"+.Inf", RV_FLOAT, 1}, {"+.INF", RV_FLOAT, 1},
-    {"-.inf", RV_FLOAT, -1}, {"-.Inf", RV_FLOAT, -1}, {"-.INF", RV_FLOAT, -1}, {"<<", RV_MERGE, 0},
+    {"y", RV_BOOL, 1},       {"Y", RV_BOOL, 1},       {"yes", RV_BOOL, 1},
+    {"Yes", RV_BOOL, 1},     {"YES", RV_BOOL, 1},     {"true", RV_BOOL, 1},
+    {"True", RV_BOOL, 1},    {"TRUE", RV_BOOL, 1},    {"on", RV_BOOL, 1},
+    {"On", RV_BOOL, 1},      {"ON", RV_BOOL, 1},      {"n", RV_BOOL, 0},
+    {"N", RV_BOOL, 0},       {"no", RV_BOOL, 0},      {"No", RV_BOOL, 0},
+    {"NO", RV_BOOL, 0},      {"false", RV_BOOL, 0},   {"False", RV_BOOL, 0},
+    {"FALSE", RV_BOOL, 0},   {"off", RV_BOOL, 0},     {"Off", RV_BOOL, 0},
+    {"OFF", RV_BOOL, 0},     {"", RV_NULL, 0},        {"~", RV_NULL, 0},
+    {"null", RV_NULL, 0},    {"Null", RV_NULL, 0},    {"NULL", RV_NULL, 0},
+    {".nan", RV_FLOAT, 2},   {".NaN", RV_FLOAT, 2},   {".NAN", RV_FLOAT, 2},
+    {".inf", RV_FLOAT, 1},   {".Inf", RV_FLOAT, 1},   {".INF", RV_FLOAT, 1},
+    {"+.inf", RV_FLOAT, 1},  {"+.Inf", RV_FLOAT, 1},  {"+.INF", RV_FLOAT, 1},
+    {"-.inf", RV_FLOAT, -1}, {"-.Inf", RV_FLOAT, -1}, {"-.INF", RV_FLOAT, -1},
+    {"<<", RV_MERGE, 0},
 };
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
 
 /* Go's strconv.ParseUint(s, 0, 64) after an optional sign (only when sign_ok): prefixes
  * 0x 0o 0b and a leading 0 for octal. */
@@ -146,7 +153,7 @@ static rval resolve_plain(const char *s, size_t n)
 	rval r = {.k = RV_STR};
 	if (memchr(s, 0, n))
 		return r;
-	for (size_t i = 0; i < ARRAY_SIZE(resolve_map); i++) {
+	for (size_t i = 0; n <= 5 && i < ARRAY_SIZE(resolve_map); i++) {
 		if (strlen(resolve_map[i].s) == n && memcmp(resolve_map[i].s, s, n) == 0) {
 			r.k = resolve_map[i].k;
 			r.b = resolve_map[i].v == 1;
@@ -177,8 +184,9 @@ static rval resolve_plain(const char *s, size_t n)
 		if (!neg && u <= (unsigned long long)LLONG_MAX)
 			return (rval){.k = RV_INT, .i = (long long)u};
 		if (neg && u <= (unsigned long long)LLONG_MAX + 1)
-			return (rval){.k = RV_INT, .i = u == (unsigned long long)LLONG_MAX + 1
-							    ? LLONG_MIN : -(long long)u};
+			return (rval){.k = RV_INT,
+			              .i = u == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN
+			                                                          : -(long long)u};
 		if (!neg && p[0] != '+')
 			return (rval){.k = RV_UINT, .u = u};
 	}
@@ -262,12 +270,12 @@ typedef enum { YN_SCALAR, YN_SEQ, YN_MAP, YN_ALIAS } yn_kind;
 
 typedef struct ynode {
 	yn_kind kind;
-	bool implicit;  /* a plain scalar without tag: typed by resolve_plain */
-	bool busy;      /* being converted: an alias to it is a cycle */
-	int line;       /* 1-based */
-	char *tag;      /* expanded tag, or NULL */
-	char *anchor;   /* for messages */
-	char *val;      /* scalar bytes */
+	bool implicit; /* a plain scalar without tag: typed by resolve_plain */
+	bool busy;     /* being converted: an alias to it is a cycle */
+	int line;      /* 1-based */
+	char *tag;     /* expanded tag, or NULL */
+	char *anchor;  /* for messages */
+	char *val;     /* scalar bytes */
 	size_t len;
 	struct ynode **kids; /* sequence items, or keys and values alternating */
 	size_t n, cap;
@@ -308,7 +316,8 @@ __attribute__((format(printf, 3, 4))) static void fail(yctx *c, int line, const 
 		terr_bad_request(c->err, ERR_PREFIX "%s", msg);
 }
 
-static ynode *node_new(yctx *c, yn_kind kind, const yaml_mark_t *mark, const yaml_char_t *anchor_name)
+static ynode *node_new(yctx *c, yn_kind kind, const yaml_mark_t *mark,
+                       const yaml_char_t *anchor_name)
 {
 	ynode *n = xcalloc(1, sizeof *n);
 	n->kind = kind;
@@ -385,7 +394,8 @@ static int parser_error_line(const yaml_parser_t *p)
 
 static bool empty_doc(const ynode *root)
 {
-	return !root || (root->kind == YN_SCALAR && root->implicit && root->len == 0 && !root->anchor);
+	return !root ||
+	       (root->kind == YN_SCALAR && root->implicit && root->len == 0 && !root->anchor);
 }
 
 /* Parses every document; c->root is the one non-empty document. */
@@ -425,7 +435,8 @@ static void parse(yctx *c, const char *data, size_t n)
 		case YAML_ALIAS_EVENT: {
 			ynode *t = find_anchor(c, (const char *)ev.data.alias.anchor);
 			if (!t) {
-				fail(c, (int)ev.start_mark.line + 1, "unknown anchor '%s' referenced",
+				fail(c, (int)ev.start_mark.line + 1,
+				     "unknown anchor '%s' referenced",
 				     (const char *)ev.data.alias.anchor);
 				break;
 			}
@@ -437,7 +448,8 @@ static void parse(yctx *c, const char *data, size_t n)
 		case YAML_SCALAR_EVENT:
 			node = node_new(c, YN_SCALAR, &ev.start_mark, ev.data.scalar.anchor);
 			node->tag = xstrdup((const char *)ev.data.scalar.tag);
-			node->val = xstrndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
+			node->val =
+			    xstrndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
 			node->len = ev.data.scalar.length;
 			node->implicit = ev.data.scalar.plain_implicit;
 			add_child(c, node);
@@ -450,9 +462,10 @@ static void parse(yctx *c, const char *data, size_t n)
 				break;
 			}
 			node = node_new(c, ev.type == YAML_SEQUENCE_START_EVENT ? YN_SEQ : YN_MAP,
-					&ev.start_mark,
-					ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
-									     : ev.data.mapping_start.anchor);
+			                &ev.start_mark,
+			                ev.type == YAML_SEQUENCE_START_EVENT
+			                    ? ev.data.sequence_start.anchor
+			                    : ev.data.mapping_start.anchor);
 			add_child(c, node);
 			push(c, node);
 			break;
@@ -498,16 +511,22 @@ static const char *short_tag(const char *tag, char out[64])
 
 static bool tag_is(const char *tag, const char *name)
 {
-	return tag && str_has_prefix(tag, TAG_PREFIX) && strcmp(tag + strlen(TAG_PREFIX), name) == 0;
+	return tag && str_has_prefix(tag, TAG_PREFIX) &&
+	       strcmp(tag + strlen(TAG_PREFIX), name) == 0;
 }
 
 static int b64val(char ch)
 {
-	if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-	if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9') return ch - '0' + 52;
-	if (ch == '+') return 62;
-	if (ch == '/') return 63;
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	if (ch == '/')
+		return 63;
 	return -1;
 }
 
@@ -521,7 +540,7 @@ static char *b64_decode(const char *s, size_t n, size_t *outn)
 		if (s[i] == '\n' || s[i] == '\r')
 			continue;
 		int v = b64val(s[i]);
-		if (s[i] == '=' ) {
+		if (s[i] == '=') {
 			pad++;
 			v = 0;
 		} else if (v < 0 || pad) {
@@ -555,7 +574,11 @@ static json_t *json_bytes(const char *s, size_t n)
 	_cleanup_buf_ buf b = {0};
 	for (size_t i = 0; i < n;) {
 		unsigned char ch = (unsigned char)s[i];
-		size_t len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 0;
+		size_t len = ch < 0x80         ? 1
+		             : (ch >> 5) == 6  ? 2
+		             : (ch >> 4) == 14 ? 3
+		             : (ch >> 3) == 30 ? 4
+		                               : 0;
 		json_t *one = len && i + len <= n ? json_stringn(s + i, len) : NULL;
 		if (one) {
 			buf_add(&b, s + i, len);
@@ -578,7 +601,8 @@ static bool scalar_value(yctx *c, ynode *n, rval *r)
 			*r = resolve_plain(n->val, n->len);
 		return true;
 	}
-	static const char *const resolvable[] = {"str", "bool", "int", "float", "null", "timestamp"};
+	static const char *const resolvable[] = {"str",   "bool", "int",
+	                                         "float", "null", "timestamp"};
 	bool known = false;
 	for (size_t i = 0; i < ARRAY_SIZE(resolvable); i++)
 		known |= tag_is(n->tag, resolvable[i]);
@@ -586,8 +610,8 @@ static bool scalar_value(yctx *c, ynode *n, rval *r)
 		return true; /* !!binary is handled by the caller; other tags keep the text */
 	if (tag_is(n->tag, "timestamp")) {
 		/* go-yaml keeps timestamps as their text when decoding into interface{}. */
-		if (n->len >= 5 && is_digit(n->val[0]) && is_digit(n->val[1]) && is_digit(n->val[2]) &&
-		    is_digit(n->val[3]) && n->val[4] == '-')
+		if (n->len >= 5 && is_digit(n->val[0]) && is_digit(n->val[1]) &&
+		    is_digit(n->val[2]) && is_digit(n->val[3]) && n->val[4] == '-')
 			return true;
 	} else {
 		*r = resolve_plain(n->val, n->len);
@@ -599,19 +623,17 @@ static bool scalar_value(yctx *c, ynode *n, rval *r)
 			r->k = RV_FLOAT;
 			r->f = (double)r->u;
 		}
-		static const char *const names[] = {[RV_STR] = "str", [RV_NULL] = "null",
-						    [RV_BOOL] = "bool", [RV_INT] = "int",
-						    [RV_UINT] = "int", [RV_FLOAT] = "float",
-						    [RV_MERGE] = "merge"};
+		static const char *const names[] = {
+		    [RV_STR] = "str",  [RV_NULL] = "null",   [RV_BOOL] = "bool",  [RV_INT] = "int",
+		    [RV_UINT] = "int", [RV_FLOAT] = "float", [RV_MERGE] = "merge"};
 		if (tag_is(n->tag, names[r->k]))
 			return true;
 	}
 	char t1[64], t2[64];
 	rval got = resolve_plain(n->val, n->len);
-	static const char *const gotnames[] = {[RV_STR] = "!!str", [RV_NULL] = "!!null",
-					       [RV_BOOL] = "!!bool", [RV_INT] = "!!int",
-					       [RV_UINT] = "!!int", [RV_FLOAT] = "!!float",
-					       [RV_MERGE] = "!!merge"};
+	static const char *const gotnames[] = {
+	    [RV_STR] = "!!str",  [RV_NULL] = "!!null",   [RV_BOOL] = "!!bool",  [RV_INT] = "!!int",
+	    [RV_UINT] = "!!int", [RV_FLOAT] = "!!float", [RV_MERGE] = "!!merge"};
 	snprintf(t1, sizeof t1, "%s", gotnames[got.k]);
 	fail(c, n->line, "cannot decode %s `%.*s` as a %s", t1, (int)(n->len > 100 ? 100 : n->len),
 	     n->val, short_tag(n->tag, t2));
@@ -645,11 +667,14 @@ static json_t *scalar_to_json(yctx *c, ynode *n)
 	case RV_FLOAT:
 		if (isnan(r.f) || isinf(r.f)) {
 			fail(c, n->line, "json: unsupported value: %s",
-			     isnan(r.f) ? "NaN" : r.f > 0 ? "+Inf" : "-Inf");
+			     isnan(r.f) ? "NaN"
+			     : r.f > 0  ? "+Inf"
+			                : "-Inf");
 			return NULL;
 		}
 		/* Go writes 1e3 as 1000, which reads back as an integer. */
-		if (r.f == trunc(r.f) && r.f >= -9223372036854775808.0 && r.f < 9223372036854775808.0)
+		if (r.f == trunc(r.f) && r.f >= -9223372036854775808.0 &&
+		    r.f < 9223372036854775808.0)
 			return json_integer((json_int_t)r.f);
 		return json_real(r.f);
 	case RV_STR:
@@ -665,7 +690,8 @@ static char *key_string(yctx *c, ynode *k, size_t *len)
 	if (k->kind == YN_ALIAS)
 		k = k->target;
 	if (k->kind != YN_SCALAR) {
-		fail(c, k->line, "invalid map key: a %s", k->kind == YN_MAP ? "mapping" : "sequence");
+		fail(c, k->line, "invalid map key: a %s",
+		     k->kind == YN_MAP ? "mapping" : "sequence");
 		return NULL;
 	}
 	if (!count(c, k))
@@ -703,7 +729,8 @@ static char *key_string(yctx *c, ynode *k, size_t *len)
 	case RV_NULL:
 	case RV_UINT:
 		fail(c, k->line, "Unsupported map key of type: %s, key: %.*s",
-		     r.k == RV_NULL ? "null" : "uint64", (int)(k->len > 100 ? 100 : k->len), k->val);
+		     r.k == RV_NULL ? "null" : "uint64", (int)(k->len > 100 ? 100 : k->len),
+		     k->val);
 		return NULL;
 	}
 	*len = strlen(tmp);
@@ -777,7 +804,8 @@ static json_t *conv(yctx *c, ynode *n, int depth)
 	if (n->kind == YN_ALIAS) {
 		n = n->target;
 		if (n->busy) {
-			fail(c, n->line, "anchor '%s' value contains itself", n->anchor ? n->anchor : "");
+			fail(c, n->line, "anchor '%s' value contains itself",
+			     n->anchor ? n->anchor : "");
 			return NULL;
 		}
 	}
@@ -823,12 +851,14 @@ static int json_depth(json_t *j, int limit)
 	json_t *v;
 	size_t i;
 	if (json_is_object(j)) {
-		json_object_foreach(j, k, v) {
+		json_object_foreach(j, k, v)
+		{
 			int d = json_depth(v, limit - 1);
 			max = d > max ? d : max;
 		}
 	} else {
-		json_array_foreach(j, i, v) {
+		json_array_foreach(j, i, v)
+		{
 			int d = json_depth(v, limit - 1);
 			max = d > max ? d : max;
 		}
@@ -844,20 +874,24 @@ static void normalize_numbers(json_t *j)
 	size_t i;
 	if (json_is_object(j)) {
 		void *tmp;
-		json_object_foreach_safe(j, tmp, k, v) {
+		json_object_foreach_safe(j, tmp, k, v)
+		{
 			if (json_is_real(v) && json_real_value(v) == trunc(json_real_value(v)) &&
 			    json_real_value(v) >= -9223372036854775808.0 &&
 			    json_real_value(v) < 9223372036854775808.0)
-				json_object_set_new(j, k, json_integer((json_int_t)json_real_value(v)));
+				json_object_set_new(j, k,
+				                    json_integer((json_int_t)json_real_value(v)));
 			else
 				normalize_numbers(v);
 		}
 	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v) {
+		json_array_foreach(j, i, v)
+		{
 			if (json_is_real(v) && json_real_value(v) == trunc(json_real_value(v)) &&
 			    json_real_value(v) >= -9223372036854775808.0 &&
 			    json_real_value(v) < 9223372036854775808.0)
-				json_array_set_new(j, i, json_integer((json_int_t)json_real_value(v)));
+				json_array_set_new(j, i,
+				                   json_integer((json_int_t)json_real_value(v)));
 			else
 				normalize_numbers(v);
 		}
@@ -922,7 +956,8 @@ static bool plain_would_retype(const char *s, size_t n)
 {
 	if (resolve_plain(s, n).k != RV_STR)
 		return true;
-	if (n >= 5 && is_digit(s[0]) && is_digit(s[1]) && is_digit(s[2]) && is_digit(s[3]) && s[4] == '-')
+	if (n >= 5 && is_digit(s[0]) && is_digit(s[1]) && is_digit(s[2]) && is_digit(s[3]) &&
+	    s[4] == '-')
 		return true;
 	/* [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)? */
 	size_t i = 0;
@@ -962,7 +997,8 @@ static bool needs_escapes(const char *s, size_t n)
 		if (ch == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
 		    ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9))
 			return true;
-		if (ch == 0xef && i + 2 < n && (unsigned char)s[i + 1] == 0xbb && (unsigned char)s[i + 2] == 0xbf)
+		if (ch == 0xef && i + 2 < n && (unsigned char)s[i + 1] == 0xbb &&
+		    (unsigned char)s[i + 2] == 0xbf)
 			return true;
 	}
 	return false;
@@ -992,13 +1028,15 @@ static void emit_json(yaml_emitter_t *e, json_t *j)
 	char tmp[48];
 	switch (json_typeof(j)) {
 	case JSON_OBJECT: {
-		if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE))
+		if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+		                                         YAML_BLOCK_MAPPING_STYLE))
 			abort();
 		emit_or_die(e, &ev);
 		const char *k;
 		size_t klen;
 		json_t *v;
-		json_object_keylen_foreach(j, k, klen, v) {
+		json_object_keylen_foreach(j, k, klen, v)
+		{
 			emit_string(e, k, klen);
 			emit_json(e, v);
 		}
@@ -1007,13 +1045,13 @@ static void emit_json(yaml_emitter_t *e, json_t *j)
 		return;
 	}
 	case JSON_ARRAY: {
-		if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE))
+		if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+		                                          YAML_BLOCK_SEQUENCE_STYLE))
 			abort();
 		emit_or_die(e, &ev);
 		size_t i;
 		json_t *v;
-		json_array_foreach(j, i, v)
-			emit_json(e, v);
+		json_array_foreach(j, i, v) emit_json(e, v);
 		yaml_sequence_end_event_initialize(&ev);
 		emit_or_die(e, &ev);
 		return;

@@ -10,9 +10,9 @@
 #include "base/error.h"
 
 /* Limits on one document. */
-#define YAML_MAX_DEPTH 100      /* nesting of sequences and mappings */
-#define YAML_ALIAS_FACTOR 10    /* expanded nodes <= factor * parsed nodes + YAML_ALIAS_SLACK */
-#define YAML_ALIAS_SLACK 10000
+#define YAML_MAX_DEPTH    100 /* nesting of sequences and mappings */
+#define YAML_ALIAS_FACTOR 10  /* expanded nodes <= factor * parsed nodes + YAML_ALIAS_SLACK */
+#define YAML_ALIAS_SLACK  10000
 
 /* Converts the one non-empty YAML document of data[0..n) (not NUL-terminated; empty
  * documents around it are ignored) to a new JSON tree (the caller's). Plain scalars are

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include "apiserver/apiserver.h"
@@ -87,6 +88,12 @@ int cmd_server(int argc, char **argv)
 	if (!disable_agent)
 		log_info("server: the node agent is not built yet; running the control plane only");
 	signal(SIGPIPE, SIG_IGN);
+	/* Thousands of clients (watchers, agents) each hold a descriptor. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	uv_loop_t *loop = uv_default_loop();
 	terr *err = NULL;
 	server = apiserver_start(loop, &cfg, &err);

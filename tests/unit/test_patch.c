@@ -47,7 +47,8 @@ static bool jp_ok(const char *doc, const char *ops, const char *want)
 	terr *err = NULL;
 	json_t *r = jp(doc, ops, &err);
 	if (err)
-		fprintf(stderr, "    unexpected error %d %s: %s\n", err->code, err->reason, err->message);
+		fprintf(stderr, "    unexpected error %d %s: %s\n", err->code, err->reason,
+		        err->message);
 	bool ok = !err && same(r, want);
 	json_decref(r);
 	terr_free(err);
@@ -100,9 +101,10 @@ TEST(rfc6902_a5_replace)
 
 TEST(rfc6902_a6_a7_move)
 {
-	CHECK(jp_ok("{\"foo\":{\"bar\":\"baz\",\"waldo\":\"fred\"},\"qux\":{\"corge\":\"grault\"}}",
-	            "[{\"op\":\"move\",\"from\":\"/foo/waldo\",\"path\":\"/qux/thud\"}]",
-	            "{\"foo\":{\"bar\":\"baz\"},\"qux\":{\"corge\":\"grault\",\"thud\":\"fred\"}}"));
+	CHECK(
+	    jp_ok("{\"foo\":{\"bar\":\"baz\",\"waldo\":\"fred\"},\"qux\":{\"corge\":\"grault\"}}",
+	          "[{\"op\":\"move\",\"from\":\"/foo/waldo\",\"path\":\"/qux/thud\"}]",
+	          "{\"foo\":{\"bar\":\"baz\"},\"qux\":{\"corge\":\"grault\",\"thud\":\"fred\"}}"));
 	CHECK(jp_ok("{\"foo\":[\"all\",\"grass\",\"cows\",\"eat\"]}",
 	            "[{\"op\":\"move\",\"from\":\"/foo/1\",\"path\":\"/foo/3\"}]",
 	            "{\"foo\":[\"all\",\"cows\",\"eat\",\"grass\"]}"));
@@ -114,8 +116,8 @@ TEST(rfc6902_a8_a9_test)
 	            "[{\"op\":\"test\",\"path\":\"/baz\",\"value\":\"qux\"},"
 	            "{\"op\":\"test\",\"path\":\"/foo/1\",\"value\":2}]",
 	            "{\"baz\":\"qux\",\"foo\":[\"a\",2,\"c\"]}"));
-	CHECK(jp_fails("{\"baz\":\"qux\"}", "[{\"op\":\"test\",\"path\":\"/baz\",\"value\":\"bar\"}]",
-	               422, "Invalid"));
+	CHECK(jp_fails("{\"baz\":\"qux\"}",
+	               "[{\"op\":\"test\",\"path\":\"/baz\",\"value\":\"bar\"}]", 422, "Invalid"));
 }
 
 TEST(rfc6902_a10_a11_nested_and_unrecognized)
@@ -130,16 +132,17 @@ TEST(rfc6902_a10_a11_nested_and_unrecognized)
 
 TEST(rfc6902_a12_nonexistent_target)
 {
-	CHECK(jp_fails("{\"foo\":\"bar\"}", "[{\"op\":\"add\",\"path\":\"/baz/bat\",\"value\":\"qux\"}]",
-	               422, "Invalid"));
+	CHECK(jp_fails("{\"foo\":\"bar\"}",
+	               "[{\"op\":\"add\",\"path\":\"/baz/bat\",\"value\":\"qux\"}]", 422,
+	               "Invalid"));
 }
 
 TEST(rfc6902_a14_a15_escapes_and_types)
 {
 	CHECK(jp_ok("{\"/\":9,\"~1\":10}", "[{\"op\":\"test\",\"path\":\"/~01\",\"value\":10}]",
 	            "{\"/\":9,\"~1\":10}"));
-	CHECK(jp_fails("{\"/\":9,\"~1\":10}", "[{\"op\":\"test\",\"path\":\"/~01\",\"value\":\"10\"}]",
-	               422, "Invalid"));
+	CHECK(jp_fails("{\"/\":9,\"~1\":10}",
+	               "[{\"op\":\"test\",\"path\":\"/~01\",\"value\":\"10\"}]", 422, "Invalid"));
 }
 
 TEST(rfc6902_a16_add_array_value)
@@ -154,18 +157,17 @@ TEST(rfc6901_pointers)
 {
 	const char *doc = "{\"foo\":[\"bar\",\"baz\"],\"\":0,\"a/b\":1,\"c%d\":2,\"e^f\":3,"
 	                  "\"g|h\":4,\"i\\\\j\":5,\"k\\\"l\":6,\" \":7,\"m~n\":8}";
-	const char *ops =
-	    "[{\"op\":\"test\",\"path\":\"/foo\",\"value\":[\"bar\",\"baz\"]},"
-	    "{\"op\":\"test\",\"path\":\"/foo/0\",\"value\":\"bar\"},"
-	    "{\"op\":\"test\",\"path\":\"/\",\"value\":0},"
-	    "{\"op\":\"test\",\"path\":\"/a~1b\",\"value\":1},"
-	    "{\"op\":\"test\",\"path\":\"/c%d\",\"value\":2},"
-	    "{\"op\":\"test\",\"path\":\"/e^f\",\"value\":3},"
-	    "{\"op\":\"test\",\"path\":\"/g|h\",\"value\":4},"
-	    "{\"op\":\"test\",\"path\":\"/i\\\\j\",\"value\":5},"
-	    "{\"op\":\"test\",\"path\":\"/k\\\"l\",\"value\":6},"
-	    "{\"op\":\"test\",\"path\":\"/ \",\"value\":7},"
-	    "{\"op\":\"test\",\"path\":\"/m~0n\",\"value\":8}]";
+	const char *ops = "[{\"op\":\"test\",\"path\":\"/foo\",\"value\":[\"bar\",\"baz\"]},"
+	                  "{\"op\":\"test\",\"path\":\"/foo/0\",\"value\":\"bar\"},"
+	                  "{\"op\":\"test\",\"path\":\"/\",\"value\":0},"
+	                  "{\"op\":\"test\",\"path\":\"/a~1b\",\"value\":1},"
+	                  "{\"op\":\"test\",\"path\":\"/c%d\",\"value\":2},"
+	                  "{\"op\":\"test\",\"path\":\"/e^f\",\"value\":3},"
+	                  "{\"op\":\"test\",\"path\":\"/g|h\",\"value\":4},"
+	                  "{\"op\":\"test\",\"path\":\"/i\\\\j\",\"value\":5},"
+	                  "{\"op\":\"test\",\"path\":\"/k\\\"l\",\"value\":6},"
+	                  "{\"op\":\"test\",\"path\":\"/ \",\"value\":7},"
+	                  "{\"op\":\"test\",\"path\":\"/m~0n\",\"value\":8}]";
 	CHECK(jp_ok(doc, ops, doc));
 	/* "" is the whole document. */
 	CHECK(jp_ok("{\"a\":1}", "[{\"op\":\"test\",\"path\":\"\",\"value\":{\"a\":1}}]",
@@ -192,17 +194,23 @@ TEST(json_patch_is_atomic)
 TEST(json_patch_errors)
 {
 	/* Bad paths, bad indices, unknown op, missing value, move into own child. */
-	CHECK(jp_fails("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/2\",\"value\":0}]", 422, "Invalid"));
-	CHECK(jp_fails("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/01\",\"value\":0}]", 422, "Invalid"));
-	CHECK(jp_fails("{\"a\":[1]}", "[{\"op\":\"replace\",\"path\":\"/a/1\",\"value\":0}]", 422, "Invalid"));
-	CHECK(jp_fails("{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"/b\",\"value\":0}]", 422, "Invalid"));
+	CHECK(jp_fails("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/2\",\"value\":0}]", 422,
+	               "Invalid"));
+	CHECK(jp_fails("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/01\",\"value\":0}]", 422,
+	               "Invalid"));
+	CHECK(jp_fails("{\"a\":[1]}", "[{\"op\":\"replace\",\"path\":\"/a/1\",\"value\":0}]", 422,
+	               "Invalid"));
+	CHECK(jp_fails("{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"/b\",\"value\":0}]", 422,
+	               "Invalid"));
 	CHECK(jp_fails("{\"a\":1}", "[{\"op\":\"frob\",\"path\":\"/a\"}]", 422, "Invalid"));
 	CHECK(jp_fails("{\"a\":1}", "[{\"path\":\"/a\"}]", 422, "Invalid"));
 	CHECK(jp_fails("{\"a\":1}", "[{\"op\":\"add\",\"path\":\"/b\"}]", 422, "Invalid"));
-	CHECK(jp_fails("{\"a\":1}", "[{\"op\":\"add\",\"path\":\"b\",\"value\":1}]", 422, "Invalid"));
-	CHECK(jp_fails("{\"a\":1}", "[{\"op\":\"test\",\"path\":\"/~2\",\"value\":1}]", 422, "Invalid"));
-	CHECK(jp_fails("{\"a\":{\"b\":1}}", "[{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/a/b/c\"}]",
-	               422, "Invalid"));
+	CHECK(
+	    jp_fails("{\"a\":1}", "[{\"op\":\"add\",\"path\":\"b\",\"value\":1}]", 422, "Invalid"));
+	CHECK(jp_fails("{\"a\":1}", "[{\"op\":\"test\",\"path\":\"/~2\",\"value\":1}]", 422,
+	               "Invalid"));
+	CHECK(jp_fails("{\"a\":{\"b\":1}}",
+	               "[{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/a/b/c\"}]", 422, "Invalid"));
 	CHECK(jp_fails("{}", "[{\"op\":\"remove\",\"path\":\"\"}]", 422, "Invalid"));
 	/* Not a list of objects: a decode error, 400. */
 	CHECK(jp_fails("{}", "{\"op\":\"add\"}", 400, "BadRequest"));
@@ -216,8 +224,9 @@ TEST(json_patch_copy_and_root)
 	CHECK(jp_ok("{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"\",\"value\":[1]}]", "[1]"));
 	CHECK(jp_ok("{\"a\":1}", "null", "{\"a\":1}"));
 	/* A move to the same place is a no-op; numbers compare by value. */
-	CHECK(jp_ok("{\"a\":[1,2]}", "[{\"op\":\"move\",\"from\":\"/a/0\",\"path\":\"/a/0\"},"
-	                             "{\"op\":\"test\",\"path\":\"/a/1\",\"value\":2.0}]",
+	CHECK(jp_ok("{\"a\":[1,2]}",
+	            "[{\"op\":\"move\",\"from\":\"/a/0\",\"path\":\"/a/0\"},"
+	            "{\"op\":\"test\",\"path\":\"/a/1\",\"value\":2.0}]",
 	            "{\"a\":[1,2]}"));
 }
 
@@ -264,12 +273,13 @@ static bool mp(const char *doc, const char *patch, const char *want)
 
 TEST(rfc7386_section3_example)
 {
-	CHECK(mp("{\"title\":\"Goodbye!\",\"author\":{\"givenName\":\"John\",\"familyName\":\"Doe\"},"
-	         "\"tags\":[\"example\",\"sample\"],\"content\":\"This will be unchanged\"}",
-	         "{\"title\":\"Hello!\",\"phoneNumber\":\"+01-123-456-7890\","
-	         "\"author\":{\"familyName\":null},\"tags\":[\"example\"]}",
-	         "{\"title\":\"Hello!\",\"author\":{\"givenName\":\"John\"},\"tags\":[\"example\"],"
-	         "\"content\":\"This will be unchanged\",\"phoneNumber\":\"+01-123-456-7890\"}"));
+	CHECK(
+	    mp("{\"title\":\"Goodbye!\",\"author\":{\"givenName\":\"John\",\"familyName\":\"Doe\"},"
+	       "\"tags\":[\"example\",\"sample\"],\"content\":\"This will be unchanged\"}",
+	       "{\"title\":\"Hello!\",\"phoneNumber\":\"+01-123-456-7890\","
+	       "\"author\":{\"familyName\":null},\"tags\":[\"example\"]}",
+	       "{\"title\":\"Hello!\",\"author\":{\"givenName\":\"John\"},\"tags\":[\"example\"],"
+	       "\"content\":\"This will be unchanged\",\"phoneNumber\":\"+01-123-456-7890\"}"));
 }
 
 TEST(rfc7386_appendix_a)
@@ -280,7 +290,8 @@ TEST(rfc7386_appendix_a)
 	CHECK(mp("{\"a\":\"b\",\"b\":\"c\"}", "{\"a\":null}", "{\"b\":\"c\"}"));
 	CHECK(mp("{\"a\":[\"b\"]}", "{\"a\":\"c\"}", "{\"a\":\"c\"}"));
 	CHECK(mp("{\"a\":\"c\"}", "{\"a\":[\"b\"]}", "{\"a\":[\"b\"]}"));
-	CHECK(mp("{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}", "{\"a\":{\"b\":\"d\"}}"));
+	CHECK(mp("{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}",
+	         "{\"a\":{\"b\":\"d\"}}"));
 	CHECK(mp("{\"a\":[{\"b\":\"c\"}]}", "{\"a\":[1]}", "{\"a\":[1]}"));
 	CHECK(mp("[\"a\",\"b\"]", "[\"c\",\"d\"]", "[\"c\",\"d\"]"));
 	CHECK(mp("{\"a\":\"b\"}", "[\"c\"]", "[\"c\"]"));
@@ -323,7 +334,8 @@ static bool smp_ok(const char *doc, const char *patch, const schema_type *t, con
 	terr *err = NULL;
 	json_t *r = smp(doc, patch, t, &err);
 	if (err)
-		fprintf(stderr, "    unexpected error %d %s: %s\n", err->code, err->reason, err->message);
+		fprintf(stderr, "    unexpected error %d %s: %s\n", err->code, err->reason,
+		        err->message);
 	bool ok = !err && same(r, want);
 	json_decref(r);
 	terr_free(err);
@@ -345,8 +357,8 @@ static bool smp_fails(const char *doc, const char *patch, const schema_type *t, 
 	return ok;
 }
 
-#define PATCH_DEMO                                                                           \
-	"{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"patch-demo-ctr\","      \
+#define PATCH_DEMO                                                                                 \
+	"{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"patch-demo-ctr\","         \
 	"\"image\":\"nginx\"}],\"tolerations\":[{\"effect\":\"NoSchedule\",\"key\":\"dedicated\"," \
 	"\"value\":\"test-team\"}]}}}}"
 
@@ -355,28 +367,30 @@ TEST(smp_docs_containers_merge_by_name)
 	REQUIRE(deployment());
 	/* k8s docs (update-api-object-kubectl-patch): containers merge by name, and the new
 	 * container is listed first. */
-	CHECK(smp_ok(PATCH_DEMO,
-	             "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"patch-demo-ctr-2\","
-	             "\"image\":\"redis\"}]}}}}",
-	             deployment(),
-	             "{\"spec\":{\"template\":{\"spec\":{\"containers\":["
-	             "{\"name\":\"patch-demo-ctr-2\",\"image\":\"redis\"},"
-	             "{\"name\":\"patch-demo-ctr\",\"image\":\"nginx\"}],"
-	             "\"tolerations\":[{\"effect\":\"NoSchedule\",\"key\":\"dedicated\","
-	             "\"value\":\"test-team\"}]}}}}"));
+	CHECK(smp_ok(
+	    PATCH_DEMO,
+	    "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"patch-demo-ctr-2\","
+	    "\"image\":\"redis\"}]}}}}",
+	    deployment(),
+	    "{\"spec\":{\"template\":{\"spec\":{\"containers\":["
+	    "{\"name\":\"patch-demo-ctr-2\",\"image\":\"redis\"},"
+	    "{\"name\":\"patch-demo-ctr\",\"image\":\"nginx\"}],"
+	    "\"tolerations\":[{\"effect\":\"NoSchedule\",\"key\":\"dedicated\","
+	    "\"value\":\"test-team\"}]}}}}"));
 }
 
 TEST(smp_docs_tolerations_replaced)
 {
 	REQUIRE(deployment());
 	/* k8s docs: tolerations have no patch strategy, so the list is replaced. */
-	CHECK(smp_ok(PATCH_DEMO,
-	             "{\"spec\":{\"template\":{\"spec\":{\"tolerations\":[{\"effect\":\"NoSchedule\","
-	             "\"key\":\"disktype\",\"value\":\"ssd\"}]}}}}",
-	             deployment(),
-	             "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"patch-demo-ctr\","
-	             "\"image\":\"nginx\"}],\"tolerations\":[{\"effect\":\"NoSchedule\","
-	             "\"key\":\"disktype\",\"value\":\"ssd\"}]}}}}"));
+	CHECK(smp_ok(
+	    PATCH_DEMO,
+	    "{\"spec\":{\"template\":{\"spec\":{\"tolerations\":[{\"effect\":\"NoSchedule\","
+	    "\"key\":\"disktype\",\"value\":\"ssd\"}]}}}}",
+	    deployment(),
+	    "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"patch-demo-ctr\","
+	    "\"image\":\"nginx\"}],\"tolerations\":[{\"effect\":\"NoSchedule\","
+	    "\"key\":\"disktype\",\"value\":\"ssd\"}]}}}}"));
 }
 
 TEST(smp_docs_retain_keys)
@@ -388,9 +402,10 @@ TEST(smp_docs_retain_keys)
 	             "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"type\":\"Recreate\"}}}",
 	             deployment(), "{\"spec\":{\"strategy\":{\"type\":\"Recreate\"}}}"));
 	/* A key set by the patch but missing from $retainKeys is a bad request. */
-	CHECK(smp_fails("{\"spec\":{\"strategy\":{}}}",
-	                "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"rollingUpdate\":{}}}}",
-	                deployment(), 400, "BadRequest", "invalid patch format of retainKeys"));
+	CHECK(
+	    smp_fails("{\"spec\":{\"strategy\":{}}}",
+	              "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"rollingUpdate\":{}}}}",
+	              deployment(), 400, "BadRequest", "invalid patch format of retainKeys"));
 }
 
 TEST(smp_patch_delete_in_list)
@@ -412,14 +427,15 @@ TEST(smp_patch_replace_and_delete_maps)
 	REQUIRE(deployment());
 	/* $patch: replace in a map replaces it; in a list, the list. */
 	CHECK(smp_ok("{\"metadata\":{\"labels\":{\"a\":\"1\",\"b\":\"2\"}}}",
-	             "{\"metadata\":{\"labels\":{\"$patch\":\"replace\",\"c\":\"3\"}}}", deployment(),
-	             "{\"metadata\":{\"labels\":{\"c\":\"3\"}}}"));
+	             "{\"metadata\":{\"labels\":{\"$patch\":\"replace\",\"c\":\"3\"}}}",
+	             deployment(), "{\"metadata\":{\"labels\":{\"c\":\"3\"}}}"));
 	CHECK(smp_ok("{\"spec\":{\"template\":{\"spec\":{\"containers\":["
 	             "{\"name\":\"a\",\"image\":\"x\"},{\"name\":\"b\",\"image\":\"y\"}]}}}}",
 	             "{\"spec\":{\"template\":{\"spec\":{\"containers\":["
 	             "{\"name\":\"c\",\"image\":\"z\"},{\"$patch\":\"replace\"}]}}}}",
 	             deployment(),
-	             "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"z\"}]}}}}"));
+	             "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":"
+	             "\"z\"}]}}}}"));
 	/* k8s: $patch: delete on a map leaves an empty map. */
 	CHECK(smp_ok("{\"spec\":{\"strategy\":{\"type\":\"Recreate\"}}}",
 	             "{\"spec\":{\"strategy\":{\"$patch\":\"delete\"}}}", deployment(),
@@ -437,8 +453,8 @@ TEST(smp_primitive_lists)
 	             "{\"metadata\":{\"finalizers\":[\"b\",\"c\"]}}", deployment(),
 	             "{\"metadata\":{\"finalizers\":[\"a\",\"b\",\"c\"]}}"));
 	CHECK(smp_ok("{\"metadata\":{\"finalizers\":[\"a\",\"b\",\"c\"]}}",
-	             "{\"metadata\":{\"$deleteFromPrimitiveList/finalizers\":[\"b\"]}}", deployment(),
-	             "{\"metadata\":{\"finalizers\":[\"a\",\"c\"]}}"));
+	             "{\"metadata\":{\"$deleteFromPrimitiveList/finalizers\":[\"b\"]}}",
+	             deployment(), "{\"metadata\":{\"finalizers\":[\"a\",\"c\"]}}"));
 	/* container args have no strategy: replaced. */
 	CHECK(smp_ok("{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\","
 	             "\"args\":[\"1\",\"2\"]}]}}}}",
@@ -455,31 +471,35 @@ TEST(smp_set_element_order)
 	CHECK(smp_ok("{\"metadata\":{\"finalizers\":[\"a\",\"b\",\"c\"]}}",
 	             "{\"metadata\":{\"$setElementOrder/finalizers\":[\"c\",\"b\",\"a\"]}}",
 	             deployment(), "{\"metadata\":{\"finalizers\":[\"c\",\"b\",\"a\"]}}"));
-	CHECK(smp_ok("{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\"},"
-	             "{\"name\":\"b\"}]}}}}",
-	             "{\"spec\":{\"template\":{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"b\"},"
-	             "{\"name\":\"a\"},{\"name\":\"c\"}],\"containers\":[{\"name\":\"c\",\"image\":\"c\"}]}}}}",
-	             deployment(),
-	             "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"b\"},{\"name\":\"a\"},"
-	             "{\"name\":\"c\",\"image\":\"c\"}]}}}}"));
+	CHECK(smp_ok(
+	    "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\"},"
+	    "{\"name\":\"b\"}]}}}}",
+	    "{\"spec\":{\"template\":{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"b\"},"
+	    "{\"name\":\"a\"},{\"name\":\"c\"}],\"containers\":[{\"name\":\"c\",\"image\":\"c\"}]}}"
+	    "}}",
+	    deployment(),
+	    "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"b\"},{\"name\":\"a\"},"
+	    "{\"name\":\"c\",\"image\":\"c\"}]}}}}"));
 }
 
 TEST(smp_nested_merge_keys)
 {
 	REQUIRE(deployment());
 	/* ports merge by containerPort, env by name; null deletes a label. */
-	CHECK(smp_ok("{\"metadata\":{\"labels\":{\"app\":\"x\",\"tier\":\"web\"}},\"spec\":{\"template\":"
-	             "{\"spec\":{\"containers\":[{\"name\":\"a\",\"ports\":[{\"containerPort\":80}],"
-	             "\"env\":[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"2\"}]}]}}}}",
-	             "{\"metadata\":{\"labels\":{\"app\":null}},\"spec\":{\"template\":{\"spec\":"
-	             "{\"containers\":[{\"name\":\"a\",\"ports\":[{\"containerPort\":443}],"
-	             "\"env\":[{\"name\":\"B\",\"value\":\"3\"}]}]}}}}",
-	             deployment(),
-	             "{\"metadata\":{\"labels\":{\"tier\":\"web\"}},\"spec\":{\"template\":"
-	             "{\"spec\":{\"containers\":[{\"name\":\"a\",\"ports\":[{\"containerPort\":443},"
-	             "{\"containerPort\":80}],\"env\":[{\"name\":\"A\",\"value\":\"1\"},"
-	             "{\"name\":\"B\",\"value\":\"3\"}]}]}}}}"));
-	/* Without metadata (custom resources are refused before this): maps merge, lists replace. */
+	CHECK(smp_ok(
+	    "{\"metadata\":{\"labels\":{\"app\":\"x\",\"tier\":\"web\"}},\"spec\":{\"template\":"
+	    "{\"spec\":{\"containers\":[{\"name\":\"a\",\"ports\":[{\"containerPort\":80}],"
+	    "\"env\":[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"2\"}]}]}}}}",
+	    "{\"metadata\":{\"labels\":{\"app\":null}},\"spec\":{\"template\":{\"spec\":"
+	    "{\"containers\":[{\"name\":\"a\",\"ports\":[{\"containerPort\":443}],"
+	    "\"env\":[{\"name\":\"B\",\"value\":\"3\"}]}]}}}}",
+	    deployment(),
+	    "{\"metadata\":{\"labels\":{\"tier\":\"web\"}},\"spec\":{\"template\":"
+	    "{\"spec\":{\"containers\":[{\"name\":\"a\",\"ports\":[{\"containerPort\":443},"
+	    "{\"containerPort\":80}],\"env\":[{\"name\":\"A\",\"value\":\"1\"},"
+	    "{\"name\":\"B\",\"value\":\"3\"}]}]}}}}"));
+	/* Without metadata (custom resources are refused before this): maps merge, lists replace.
+	 */
 	CHECK(smp_ok("{\"a\":{\"b\":1},\"l\":[1,2]}", "{\"a\":{\"c\":2},\"l\":[3]}", NULL,
 	             "{\"a\":{\"b\":1,\"c\":2},\"l\":[3]}"));
 }
@@ -488,20 +508,24 @@ TEST(smp_errors)
 {
 	REQUIRE(deployment());
 	/* k8s: a merge list item without its merge key: StatusReasonUnknown, Go-printed map. */
-	CHECK(smp_fails("{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\"}]}}}}",
-	                "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"image\":\"nginx\"}]}}}}",
-	                deployment(), 500, "",
-	                "map: map[image:nginx] does not contain declared merge key: name"));
+	CHECK(smp_fails(
+	    "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\"}]}}}}",
+	    "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"image\":\"nginx\"}]}}}}",
+	    deployment(), 500, "",
+	    "map: map[image:nginx] does not contain declared merge key: name"));
 	CHECK(smp_fails("{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\"}]}}}}",
 	                "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"$patch\":\"merge\","
 	                "\"name\":\"a\"}]}}}}",
-	                deployment(), 500, "", "merging lists cannot yet be specified in the patch"));
-	CHECK(smp_fails("{\"spec\":{\"strategy\":{}}}", "{\"spec\":{\"strategy\":{\"$patch\":\"foo\"}}}",
-	                deployment(), 500, "", "unknown patch type: foo in map: map[$patch:foo]"));
+	                deployment(), 500, "",
+	                "merging lists cannot yet be specified in the patch"));
+	CHECK(smp_fails("{\"spec\":{\"strategy\":{}}}",
+	                "{\"spec\":{\"strategy\":{\"$patch\":\"foo\"}}}", deployment(), 500, "",
+	                "unknown patch type: foo in map: map[$patch:foo]"));
 	CHECK(smp_fails("{\"metadata\":{\"finalizers\":[[\"a\"]]}}",
-	                "{\"metadata\":{\"finalizers\":[[\"b\"]]}}", deployment(), 422, "Invalid", NULL));
+	                "{\"metadata\":{\"finalizers\":[[\"b\"]]}}", deployment(), 422, "Invalid",
+	                NULL));
 	CHECK(smp_fails("{}", "[1]", deployment(), 400, "BadRequest", NULL));
 	CHECK(smp_fails("{\"metadata\":{\"finalizers\":[\"a\"]}}",
-	                "{\"metadata\":{\"$deleteFromPrimitiveListfinalizers\":[\"a\"]}}", deployment(),
-	                400, "BadRequest", "invalid patch format of primitive list"));
+	                "{\"metadata\":{\"$deleteFromPrimitiveListfinalizers\":[\"a\"]}}",
+	                deployment(), 400, "BadRequest", "invalid patch format of primitive list"));
 }

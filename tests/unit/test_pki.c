@@ -104,28 +104,39 @@ TEST(ensure_creates_verifiable_pki)
 	CHECK_INT(file_mode(p), 0644);
 
 	int rc;
-	char *out = run(&rc, "cd %s/tls && openssl verify -x509_strict -purpose sslserver "
-			     "-CAfile ca.crt server.crt 2>&1", data);
+	char *out = run(&rc,
+	                "cd %s/tls && openssl verify -x509_strict -purpose sslserver "
+	                "-CAfile ca.crt server.crt 2>&1",
+	                data);
 	CHECK_INT(rc, 0);
 	CHECK(strstr(out, "server.crt: OK") != NULL);
 	free(out);
-	out = run(&rc, "cd %s/tls && openssl verify -x509_strict -purpose sslclient "
-		       "-CAfile ca.crt admin.crt 2>&1", data);
+	out = run(&rc,
+	          "cd %s/tls && openssl verify -x509_strict -purpose sslclient "
+	          "-CAfile ca.crt admin.crt 2>&1",
+	          data);
 	CHECK_INT(rc, 0);
 	CHECK(strstr(out, "admin.crt: OK") != NULL);
 	free(out);
 	/* The serving certificate is not a client certificate, and vice versa. */
-	out = run(&rc, "cd %s/tls && openssl verify -purpose sslclient -CAfile ca.crt "
-		       "server.crt 2>&1", data);
+	out = run(&rc,
+	          "cd %s/tls && openssl verify -purpose sslclient -CAfile ca.crt "
+	          "server.crt 2>&1",
+	          data);
 	CHECK(rc != 0);
 	free(out);
 
 	out = run(&rc, "openssl x509 -in %s/tls/server.crt -noout -ext subjectAltName 2>&1", data);
 	CHECK_INT(rc, 0);
-	const char *want[] = {"DNS:localhost", "DNS:kubernetes,", "DNS:kubernetes.default,",
-			      "DNS:kubernetes.default.svc,", "DNS:kubernetes.default.svc.cluster.local",
-			      "IP Address:127.0.0.1", "IP Address:0:0:0:0:0:0:0:1",
-			      "IP Address:10.43.0.1", "DNS:timon.example.com"};
+	const char *want[] = {"DNS:localhost",
+	                      "DNS:kubernetes,",
+	                      "DNS:kubernetes.default,",
+	                      "DNS:kubernetes.default.svc,",
+	                      "DNS:kubernetes.default.svc.cluster.local",
+	                      "IP Address:127.0.0.1",
+	                      "IP Address:0:0:0:0:0:0:0:1",
+	                      "IP Address:10.43.0.1",
+	                      "DNS:timon.example.com"};
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
 		if (!strstr(out, want[i])) {
 			fprintf(stderr, "  missing SAN %s in %s\n", want[i], out);
@@ -140,19 +151,25 @@ TEST(ensure_creates_verifiable_pki)
 	}
 	free(out);
 
-	out = run(&rc, "openssl x509 -in %s/tls/ca.crt -noout -subject -ext basicConstraints,keyUsage "
-		       "-nameopt RFC2253 2>&1", data);
+	out = run(&rc,
+	          "openssl x509 -in %s/tls/ca.crt -noout -subject -ext basicConstraints,keyUsage "
+	          "-nameopt RFC2253 2>&1",
+	          data);
 	CHECK(strstr(out, "subject=CN=timon-ca") != NULL);
 	CHECK(strstr(out, "CA:TRUE") != NULL);
 	CHECK(strstr(out, "Certificate Sign") != NULL);
 	free(out);
-	out = run(&rc, "openssl x509 -in %s/tls/admin.crt -noout -subject -ext extendedKeyUsage "
-		       "-nameopt RFC2253 2>&1", data);
+	out = run(&rc,
+	          "openssl x509 -in %s/tls/admin.crt -noout -subject -ext extendedKeyUsage "
+	          "-nameopt RFC2253 2>&1",
+	          data);
 	CHECK(strstr(out, "subject=CN=system:admin,O=system:masters") != NULL);
 	CHECK(strstr(out, "TLS Web Client Authentication") != NULL);
 	free(out);
-	out = run(&rc, "openssl x509 -in %s/tls/server.crt -noout -subject -ext extendedKeyUsage "
-		       "-nameopt RFC2253 2>&1", data);
+	out = run(&rc,
+	          "openssl x509 -in %s/tls/server.crt -noout -subject -ext extendedKeyUsage "
+	          "-nameopt RFC2253 2>&1",
+	          data);
 	CHECK(strstr(out, "subject=CN=timon") != NULL);
 	CHECK(strstr(out, "TLS Web Server Authentication") != NULL);
 	free(out);
@@ -277,8 +294,10 @@ TEST(issue_client)
 	snprintf(p, sizeof p, "%s/n1.crt", d);
 	REQUIRE(pki_write_file_atomic(p, cert, strlen(cert), 0644, &e) == 0);
 	int rc;
-	char *out = run(&rc, "cd %s && openssl verify -x509_strict -purpose sslclient "
-			     "-CAfile tls/ca.crt n1.crt 2>&1", d);
+	char *out = run(&rc,
+	                "cd %s && openssl verify -x509_strict -purpose sslclient "
+	                "-CAfile tls/ca.crt n1.crt 2>&1",
+	                d);
 	CHECK_INT(rc, 0);
 	free(out);
 	out = run(&rc, "openssl x509 -in %s -noout -subject -nameopt RFC2253", p);
@@ -300,34 +319,44 @@ TEST(kubeconfig_for_kubectl_and_python)
 	REQUIRE(kubeconfig_write(kc, "https://127.0.0.1:6443", d, &e) == 0);
 	CHECK_INT(file_mode(kc), 0600);
 	int rc;
-	char *out = run(&rc, "kubectl config view --kubeconfig %s --raw -o "
-			     "jsonpath='{.clusters[0].cluster.server} {.current-context} "
-			     "{.contexts[0].context.user}' 2>&1", kc);
+	char *out = run(&rc,
+	                "kubectl config view --kubeconfig %s --raw -o "
+	                "jsonpath='{.clusters[0].cluster.server} {.current-context} "
+	                "{.contexts[0].context.user}' 2>&1",
+	                kc);
 	CHECK_INT(rc, 0);
 	CHECK_STR(out, "https://127.0.0.1:6443 timon timon");
 	free(out);
 	/* The embedded CA is ca.crt, byte for byte. */
-	out = run(&rc, "kubectl config view --kubeconfig %s --raw -o "
-		       "jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d "
-		       "| cmp - %s/tls/ca.crt && echo same", kc, d);
+	out = run(&rc,
+	          "kubectl config view --kubeconfig %s --raw -o "
+	          "jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d "
+	          "| cmp - %s/tls/ca.crt && echo same",
+	          kc, d);
 	CHECK_STR(out, "same\n");
 	free(out);
-	out = run(&rc, "kubectl config view --kubeconfig %s --raw -o "
-		       "jsonpath='{.users[0].user.client-key-data}' | base64 -d "
-		       "| cmp - %s/tls/admin.key && echo same", kc, d);
+	out = run(&rc,
+	          "kubectl config view --kubeconfig %s --raw -o "
+	          "jsonpath='{.users[0].user.client-key-data}' | base64 -d "
+	          "| cmp - %s/tls/admin.key && echo same",
+	          kc, d);
 	CHECK_STR(out, "same\n");
 	free(out);
-	out = run(&rc, "/usr/bin/python3 -c 'import sys; from kubernetes import client, config; "
-		       "config.load_kube_config(sys.argv[1]); c = client.Configuration.get_default_copy(); "
-		       "print(c.host, bool(c.cert_file), bool(c.key_file), bool(c.ssl_ca_cert))' %s 2>&1",
-		  kc);
+	out = run(
+	    &rc,
+	    "/usr/bin/python3 -c 'import sys; from kubernetes import client, config; "
+	    "config.load_kube_config(sys.argv[1]); c = client.Configuration.get_default_copy(); "
+	    "print(c.host, bool(c.cert_file), bool(c.key_file), bool(c.ssl_ca_cert))' %s 2>&1",
+	    kc);
 	CHECK_INT(rc, 0);
 	CHECK_STR(out, "https://127.0.0.1:6443 True True True\n");
 	free(out);
 	/* A rewrite with another server replaces the file. */
 	REQUIRE(kubeconfig_write(kc, "https://[::1]:7443", d, &e) == 0);
-	out = run(&rc, "kubectl config view --kubeconfig %s -o "
-		       "jsonpath='{.clusters[0].cluster.server}'", kc);
+	out = run(&rc,
+	          "kubectl config view --kubeconfig %s -o "
+	          "jsonpath='{.clusters[0].cluster.server}'",
+	          kc);
 	CHECK_STR(out, "https://[::1]:7443");
 	free(out);
 	/* Missing PKI: an error, no file. */
@@ -364,8 +393,8 @@ static SSL_CTX *client_ctx(const char *d, const char *cert, const char *key)
 }
 
 /* Drives both ends of a handshake on non-blocking sockets; ok = both finished. */
-static tls_pair handshake(SSL_CTX *sctx, SSL_CTX *cctx, const char *host,
-			  const unsigned char *alpn, unsigned alpn_len)
+static tls_pair handshake(SSL_CTX *sctx, SSL_CTX *cctx, const char *host, const unsigned char *alpn,
+                          unsigned alpn_len)
 {
 	tls_pair t = {0};
 	int sv[2];
@@ -555,14 +584,13 @@ TEST(tokenfile_load_and_lookup)
 {
 	_cleanup_free_ char *d = make_tmpdir();
 	REQUIRE(d);
-	_cleanup_free_ char *p = write_tmp(d,
-	    "abc123,alice,1001,\"system:masters,dev\"\r\n"
-	    "\n"
-	    "tok-b,bob,1002\n"
-	    ",ghost,0\n"
-	    "\"q,uoted\",\"carol \"\"c\"\"\",1003,ops\n"
-	    "dup,first,1\n"
-	    "dup,second,2\n");
+	_cleanup_free_ char *p = write_tmp(d, "abc123,alice,1001,\"system:masters,dev\"\r\n"
+	                                      "\n"
+	                                      "tok-b,bob,1002\n"
+	                                      ",ghost,0\n"
+	                                      "\"q,uoted\",\"carol \"\"c\"\"\",1003,ops\n"
+	                                      "dup,first,1\n"
+	                                      "dup,second,2\n");
 	terr *e = NULL;
 	token_table *t = token_file_load(p, &e);
 	REQUIRE(t);
@@ -585,7 +613,7 @@ TEST(tokenfile_load_and_lookup)
 	CHECK_INT(c->ngroups, 1);
 	const token_entry *dup = token_lookup(t, "dup");
 	REQUIRE(dup);
-	CHECK_STR(dup->user, "second"); /* a later line wins */
+	CHECK_STR(dup->user, "second");     /* a later line wins */
 	CHECK(token_lookup(t, "") == NULL); /* empty tokens are skipped */
 	CHECK(token_lookup(t, "abc12") == NULL);
 	CHECK(token_lookup(t, "abc1234") == NULL);

@@ -848,3 +848,20 @@ TEST(envelope_minimal_body)
 	CHECK_JSON(j, "{'kind':'ConfigMap','apiVersion':'v1','metadata':{'creationTimestamp':null}}");
 	json_decref(j);
 }
+
+TEST(envelope_meta_kinds_in_any_group_version)
+{
+	/* k8s: client-go sends DeleteOptions under its own group version (here apps/v1). */
+	terr *e = NULL;
+	json_t *j = pb_decode_object((const uint8_t *)"k8s\0\x0a\x18\x0a\x07" "apps/v1"
+	                             "\x12\x0d" "DeleteOptions"
+	                             "\x12\x0c\x22\x0a" "Foreground", 44, &e);
+	REQUIRE(j);
+	CHECK_JSON(j, "{'kind':'DeleteOptions','apiVersion':'apps/v1','propagationPolicy':'Foreground'}");
+	json_decref(j);
+	/* ... but only metav1's kinds: a core kind under another group is still unknown. */
+	j = pb_decode_object((const uint8_t *)"k8s\0\x0a\x14\x0a\x07" "apps/v1" "\x12\x09"
+	                     "ConfigMap", 26, &e);
+	CHECK(j == NULL && e && e->code == 415);
+	terr_free(e);
+}

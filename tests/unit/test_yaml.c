@@ -38,16 +38,16 @@ static char *scalar(const char *text)
 	return v;
 }
 
-#define CHECK_CONV(yaml, want)                          \
-	do {                                            \
-		_cleanup_free_ char *got_ = conv(yaml); \
-		CHECK_STR(got_, want);                  \
+#define CHECK_CONV(yaml, want)                                                                     \
+	do {                                                                                       \
+		_cleanup_free_ char *got_ = conv(yaml);                                            \
+		CHECK_STR(got_, want);                                                             \
 	} while (0)
 
-#define CHECK_SCALAR(text, want)                          \
-	do {                                              \
-		_cleanup_free_ char *got_ = scalar(text); \
-		CHECK_STR(got_, want);                    \
+#define CHECK_SCALAR(text, want)                                                                   \
+	do {                                                                                       \
+		_cleanup_free_ char *got_ = scalar(text);                                          \
+		CHECK_STR(got_, want);                                                             \
 	} while (0)
 
 TEST(scalar_typing_like_go_yaml_v2)
@@ -80,7 +80,8 @@ TEST(scalar_typing_like_go_yaml_v2)
 	const char *t[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y"};
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
 		CHECK_SCALAR(t[i], "true");
-	const char *f[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N"};
+	const char *f[] = {"false", "False", "FALSE", "no", "No", "NO",
+	                   "off",   "Off",   "OFF",   "n",  "N"};
 	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
 		CHECK_SCALAR(f[i], "false");
 	CHECK_SCALAR("tRUE", "\"tRUE\"");
@@ -148,12 +149,13 @@ TEST(keys_and_structure)
 	CHECK_CONV("# c\n---\n---\na: 1 # trailing\n...\n---\n", "{\"a\":1}");
 	/* JSON is YAML, including what YAML escapes cannot say (surrogate pairs). */
 	CHECK_CONV("{\"a\":1,\"b\":[true,null,\"x\"],\"c\":{\"d\":1.0}}",
-		   "{\"a\":1,\"b\":[true,null,\"x\"],\"c\":{\"d\":1}}");
+	           "{\"a\":1,\"b\":[true,null,\"x\"],\"c\":{\"d\":1}}");
 	CHECK_CONV("  {\"e\": \"\\ud83d\\ude00\"}\n", "{\"e\":\"\xf0\x9f\x98\x80\"}");
 	CHECK_CONV("{\"a\": 1, \"a\": 2}", "{\"a\":2}");
 	CHECK_CONV("{\"big\": 18446744073709551615, \"r\": 1e400}",
-		   "{\"big\":1.8446744073709552e19,\"r\":\"1e400\"}");
-	CHECK_CONV("{a: 1, b: [x, y]}", "{\"a\":1,\"b\":[\"x\",true]}"); /* y is a YAML 1.1 boolean */
+	           "{\"big\":1.8446744073709552e19,\"r\":\"1e400\"}");
+	CHECK_CONV("{a: 1, b: [x, y]}",
+	           "{\"a\":1,\"b\":[\"x\",true]}"); /* y is a YAML 1.1 boolean */
 }
 
 TEST(anchors_aliases_and_merges)
@@ -164,10 +166,11 @@ TEST(anchors_aliases_and_merges)
 	CHECK_CONV("a: &x 1\nb: *x\nc: &x 2\nd: *x\n", "{\"a\":1,\"b\":1,\"c\":2,\"d\":2}");
 	/* Merge keys: keys after << override it; in a list, earlier maps win. */
 	CHECK_CONV("base: &b {x: 1, z: 2}\nd:\n  <<: *b\n  z: 3\n",
-		   "{\"base\":{\"x\":1,\"z\":2},\"d\":{\"x\":1,\"z\":3}}");
+	           "{\"base\":{\"x\":1,\"z\":2},\"d\":{\"x\":1,\"z\":3}}");
 	CHECK_CONV("d:\n  <<: [{a: 1}, {a: 2, b: 2}]\n", "{\"d\":{\"a\":1,\"b\":2}}");
 	CHECK_CONV("d:\n  <<: {a: 1}\n  c: 3\n", "{\"d\":{\"a\":1,\"c\":3}}");
-	CHECK_CONV("d:\n  \"<<\": {a: 1}\n", "{\"d\":{\"<<\":{\"a\":1}}}"); /* quoted: a plain key */
+	CHECK_CONV("d:\n  \"<<\": {a: 1}\n",
+	           "{\"d\":{\"<<\":{\"a\":1}}}"); /* quoted: a plain key */
 	CHECK_CONV("d: <<\n", "{\"d\":\"<<\"}");
 	/* Expanded aliases are copies: changing one leaves the other alone. */
 	terr *e = NULL;
@@ -203,7 +206,7 @@ static void check_err(int *test_failed_, const char *yaml, size_t n, const char 
 TEST(syntax_errors_name_the_line)
 {
 	CHECK_ERR("a: 1\nb: 2\n c: 3\n", "error converting YAML to JSON: yaml: line 3: mapping "
-					"values are not allowed in this context");
+	                                 "values are not allowed in this context");
 	CHECK_ERR("a:\n\tb: 1\n", "yaml: line 2: found character that cannot start any token");
 	CHECK_ERR("a:\n  b: 1\n c: 2\n", "yaml: line 2: did not find expected key");
 	CHECK_ERR("a: [1, 2\n", "did not find expected ',' or ']'");
@@ -228,7 +231,9 @@ TEST(hostile_documents)
 {
 	/* billion laughs: 9^9 strings from a few hundred bytes */
 	buf b = {0};
-	buf_puts(&b, "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+	buf_puts(
+	    &b,
+	    "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
 	for (char c = 'b'; c <= 'i'; c++) {
 		buf_printf(&b, "%c: &%c [", c, c);
 		for (int i = 0; i < 9; i++)
@@ -238,7 +243,8 @@ TEST(hostile_documents)
 	CHECK_ERR(b.p, "document contains excessive aliasing");
 	buf_free(&b);
 	/* A few aliases within budget are fine. */
-	CHECK_CONV("a: &a [1,2,3]\nb: [*a, *a, *a]\n", "{\"a\":[1,2,3],\"b\":[[1,2,3],[1,2,3],[1,2,3]]}");
+	CHECK_CONV("a: &a [1,2,3]\nb: [*a, *a, *a]\n",
+	           "{\"a\":[1,2,3],\"b\":[[1,2,3],[1,2,3],[1,2,3]]}");
 	/* Self-reference and merge cycles. */
 	CHECK_ERR("a: &x [*x]\n", "anchor 'x' value contains itself");
 	CHECK_ERR("a: &x {b: {<<: *x}}\n", "anchor 'x' value contains itself");
@@ -301,39 +307,38 @@ TEST(hostile_documents)
 }
 
 /* The seed document's manifests, with their indentation restored. */
-static const char deployment[] =
-    "apiVersion: apps/v1\n"
-    "kind: Deployment\n"
-    "metadata:\n"
-    "  name: scikit-inference-deployment\n"
-    "spec:\n"
-    "  replicas: 1\n"
-    "  selector:\n"
-    "    matchLabels:\n"
-    "      app: scikit-inference\n"
-    "  template:\n"
-    "    metadata:\n"
-    "      labels:\n"
-    "        app: scikit-inference\n"
-    "    spec:\n"
-    "      containers:\n"
-    "      - name: scikit-inference-container\n"
-    "        image: your-dockerhub-username/scikit-inference:latest\n"
-    "        ports:\n"
-    "        - containerPort: 5000\n"
-    "        resources:\n"
-    "          limits:\n"
-    "            nvidia.com/gpu: 1\n"
-    "      affinity:\n"
-    "        nodeAffinity:\n"
-    "          requiredDuringSchedulingIgnoredDuringExecution:\n"
-    "            nodeSelectorTerms:\n"
-    "            - matchExpressions:\n"
-    "              - key: kubernetes.io/hostname\n"
-    "                operator: In\n"
-    "                values:\n"
-    "                - gpu-node-1\n"
-    "                - gpu-node-2\n";
+static const char deployment[] = "apiVersion: apps/v1\n"
+                                 "kind: Deployment\n"
+                                 "metadata:\n"
+                                 "  name: scikit-inference-deployment\n"
+                                 "spec:\n"
+                                 "  replicas: 1\n"
+                                 "  selector:\n"
+                                 "    matchLabels:\n"
+                                 "      app: scikit-inference\n"
+                                 "  template:\n"
+                                 "    metadata:\n"
+                                 "      labels:\n"
+                                 "        app: scikit-inference\n"
+                                 "    spec:\n"
+                                 "      containers:\n"
+                                 "      - name: scikit-inference-container\n"
+                                 "        image: your-dockerhub-username/scikit-inference:latest\n"
+                                 "        ports:\n"
+                                 "        - containerPort: 5000\n"
+                                 "        resources:\n"
+                                 "          limits:\n"
+                                 "            nvidia.com/gpu: 1\n"
+                                 "      affinity:\n"
+                                 "        nodeAffinity:\n"
+                                 "          requiredDuringSchedulingIgnoredDuringExecution:\n"
+                                 "            nodeSelectorTerms:\n"
+                                 "            - matchExpressions:\n"
+                                 "              - key: kubernetes.io/hostname\n"
+                                 "                operator: In\n"
+                                 "                values:\n"
+                                 "                - gpu-node-1\n"
+                                 "                - gpu-node-2\n";
 
 static const char service[] =
     "apiVersion: v1\nkind: Service\nmetadata:\n  name: scikit-inference-service\nspec:\n"
@@ -408,12 +413,13 @@ TEST(seed_manifests)
 	CHECK(json_is_integer(at(d, "spec.replicas")));
 	CHECK_INT(json_integer_value(at(d, "spec.replicas")), 1);
 	json_t *c0 = at(d, "spec.template.spec.containers[0]");
-	CHECK_STR(json_string_value(at(c0, "image")), "your-dockerhub-username/scikit-inference:latest");
+	CHECK_STR(json_string_value(at(c0, "image")),
+	          "your-dockerhub-username/scikit-inference:latest");
 	CHECK_INT(json_integer_value(at(c0, "ports[0].containerPort")), 5000);
 	CHECK_INT(json_integer_value(at(c0, "resources.limits.{nvidia.com/gpu}")), 1);
 	json_t *me = at(d, "spec.template.spec.affinity.nodeAffinity."
-			   "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]."
-			   "matchExpressions[0]");
+	                   "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]."
+	                   "matchExpressions[0]");
 	CHECK_STR(json_string_value(at(me, "operator")), "In");
 	CHECK_STR(json_string_value(at(me, "values[1]")), "gpu-node-2");
 	json_decref(d);
@@ -428,25 +434,29 @@ TEST(seed_manifests)
 	json_t *h = load(hpa);
 	REQUIRE(h);
 	CHECK_INT(json_integer_value(at(h, "spec.maxReplicas")), 10);
-	CHECK_INT(json_integer_value(at(h, "spec.metrics[0].resource.target.averageUtilization")), 70);
+	CHECK_INT(json_integer_value(at(h, "spec.metrics[0].resource.target.averageUtilization")),
+	          70);
 	json_decref(h);
 
 	json_t *cm = load(configmap);
 	REQUIRE(cm);
-	CHECK_STR(json_string_value(at(cm, "data.{prometheus.yml}")),
-		  "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: 'kubernetes-nodes'\n"
-		  "    kubernetes_sd_configs:\n      - role: node\n");
+	CHECK_STR(
+	    json_string_value(at(cm, "data.{prometheus.yml}")),
+	    "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: 'kubernetes-nodes'\n"
+	    "    kubernetes_sd_configs:\n      - role: node\n");
 	json_decref(cm);
 
 	json_t *in = load(ingress);
 	REQUIRE(in);
 	CHECK_STR(json_string_value(at(in, "spec.rules[0].http.paths[0].path")), "/");
-	CHECK_INT(json_integer_value(at(in, "spec.rules[0].http.paths[0].backend.service.port.number")), 80);
+	CHECK_INT(
+	    json_integer_value(at(in, "spec.rules[0].http.paths[0].backend.service.port.number")),
+	    80);
 	json_decref(in);
 
 	/* As printed in the seed (indentation lost) it is still valid YAML: a flat mapping. */
 	json_t *flat = load("apiVersion: v1\nkind: Service\nmetadata:\nname: s\nspec:\nselector:\n"
-			    "app: a\nports:\n- protocol: TCP\nport: 80\ntype: NodePort\n");
+	                    "app: a\nports:\n- protocol: TCP\nport: 80\ntype: NodePort\n");
 	REQUIRE(flat);
 	CHECK(json_is_null(at(flat, "metadata")));
 	CHECK_STR(json_string_value(at(flat, "ports[0].protocol")), "TCP");
@@ -462,9 +472,10 @@ static void check_round_trip(int *test_failed_, json_t *j)
 	json_t *back = yaml_to_json(y, strlen(y), &e);
 	if (!back || !json_equal(back, j)) {
 		_cleanup_free_ char *a = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-		_cleanup_free_ char *b = back ? json_dumps(back, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+		_cleanup_free_ char *b =
+		    back ? json_dumps(back, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 		fprintf(stderr, "  round trip: %s\n  yaml: %s  back: %s %s\n", a, y, b ? b : "",
-			e ? e->message : "");
+		        e ? e->message : "");
 		*test_failed_ = 1;
 	}
 	json_decref(back);
@@ -474,51 +485,106 @@ static void check_round_trip(int *test_failed_, json_t *j)
 TEST(json_to_yaml_layout)
 {
 	json_t *j = json_pack("{s:s, s:{s:s, s:{s:s}}, s:{s:[{s:s, s:[s,s], s:i, s:{}}], s:[]}}",
-			      "apiVersion", "v1", "metadata", "name", "p", "labels", "app", "web",
-			      "spec", "containers", "name", "c", "args", "--port", "80", "cpu", 2,
-			      "resources", "volumes");
+	                      "apiVersion", "v1", "metadata", "name", "p", "labels", "app", "web",
+	                      "spec", "containers", "name", "c", "args", "--port", "80", "cpu", 2,
+	                      "resources", "volumes");
 	REQUIRE(j);
 	_cleanup_free_ char *y = json_to_yaml(j);
 	CHECK_STR(y, "apiVersion: v1\n"
-		     "metadata:\n"
-		     "  name: p\n"
-		     "  labels:\n"
-		     "    app: web\n"
-		     "spec:\n"
-		     "  containers:\n"
-		     "  - name: c\n"
-		     "    args:\n"
-		     "    - --port\n"
-		     "    - \"80\"\n"
-		     "    cpu: 2\n"
-		     "    resources: {}\n"
-		     "  volumes: []\n");
+	             "metadata:\n"
+	             "  name: p\n"
+	             "  labels:\n"
+	             "    app: web\n"
+	             "spec:\n"
+	             "  containers:\n"
+	             "  - name: c\n"
+	             "    args:\n"
+	             "    - --port\n"
+	             "    - \"80\"\n"
+	             "    cpu: 2\n"
+	             "    resources: {}\n"
+	             "  volumes: []\n");
 	json_decref(j);
 
 	j = json_pack("{s:s, s:s, s:s, s:b, s:n, s:f, s:f, s:s}", "t", "true", "ts",
-		      "2024-01-01T00:00:00Z", "e", "", "b", 1, "n", "r", 1.5, "big", 1e21, "ml",
-		      "a\nb\n");
+	              "2024-01-01T00:00:00Z", "e", "", "b", 1, "n", "r", 1.5, "big", 1e21, "ml",
+	              "a\nb\n");
 	y = (free(y), json_to_yaml(j));
 	CHECK_STR(y, "t: \"true\"\nts: \"2024-01-01T00:00:00Z\"\ne: \"\"\nb: true\n\"n\": null\n"
-		     "r: 1.5\nbig: 1e+21\nml: |\n  a\n  b\n");
+	             "r: 1.5\nbig: 1e+21\nml: |\n  a\n  b\n");
 	json_decref(j);
 }
 
 TEST(json_to_yaml_round_trips)
 {
 	const char *strings[] = {
-	    "true", "yes", "y", "N", "off", "~", "null", "", "123", "0x1F", "0o17", "017", "1e3",
-	    ".5", "-.inf", ".nan", "1_000", "1:20", "-1:20:30.5", "2001-12-14", "<<", "- x",
-	    "a: b", "#c", "c #d", " lead", "trail ", "multi\nline\n", "no-newline\nat end",
-	    "\n\nleading breaks", "trailing breaks\n\n\n", "\r\n", "tab\tin", "\ttab first",
-	    "caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "\xf0\x9f\x98\x80", "\xc2\x85nel",
-	    "\xe2\x80\xa8ls", "\xef\xbb\xbf" "bom", "*", "&a", "!tag", "%x", "@x", "`x", "{a}",
-	    "[a]", ",", "?", "|", ">", "'", "\"", "\\", "x: ", "--- x", "...", "a\x01" "b",
-	    "  indented\n  block\n", "key: value\nother: x\n",
+	    "true",
+	    "yes",
+	    "y",
+	    "N",
+	    "off",
+	    "~",
+	    "null",
+	    "",
+	    "123",
+	    "0x1F",
+	    "0o17",
+	    "017",
+	    "1e3",
+	    ".5",
+	    "-.inf",
+	    ".nan",
+	    "1_000",
+	    "1:20",
+	    "-1:20:30.5",
+	    "2001-12-14",
+	    "<<",
+	    "- x",
+	    "a: b",
+	    "#c",
+	    "c #d",
+	    " lead",
+	    "trail ",
+	    "multi\nline\n",
+	    "no-newline\nat end",
+	    "\n\nleading breaks",
+	    "trailing breaks\n\n\n",
+	    "\r\n",
+	    "tab\tin",
+	    "\ttab first",
+	    "caf\xc3\xa9",
+	    "\xe6\x97\xa5\xe6\x9c\xac",
+	    "\xf0\x9f\x98\x80",
+	    "\xc2\x85nel",
+	    "\xe2\x80\xa8ls",
+	    "\xef\xbb\xbf"
+	    "bom",
+	    "*",
+	    "&a",
+	    "!tag",
+	    "%x",
+	    "@x",
+	    "`x",
+	    "{a}",
+	    "[a]",
+	    ",",
+	    "?",
+	    "|",
+	    ">",
+	    "'",
+	    "\"",
+	    "\\",
+	    "x: ",
+	    "--- x",
+	    "...",
+	    "a\x01"
+	    "b",
+	    "  indented\n  block\n",
+	    "key: value\nother: x\n",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(strings); i++) {
 		json_t *j = json_pack("{s:s, s:[s], s:{s:s}}", "v", strings[i], "l", strings[i],
-				      "o", strings[i], "k");
+		                      "o", strings[i], "k");
 		REQUIRE(j);
 		check_round_trip(test_failed_, j);
 		json_decref(j);

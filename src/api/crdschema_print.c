@@ -1,0 +1,305 @@
+/* crdschema_print.c — prints JSON values the way Go prints the values kube decodes them to,
+ * so validation messages of custom resources read exactly like kube-apiserver's: %q for
+ * strings, %v for float64 (shortest digits, exponent from 1e+06), %#v for maps and slices,
+ * encoding/json for enum listings and key comparisons.
+ *
+ * Not for: serializing objects for the wire (base/json.h).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/crdschema-internal.h"
+#include "base/util.h"
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when invalid. */
+static int utf8_len(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x80)
+		return 1;
+	int len = (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	if (len == 0 || (size_t)len > n || (len == 2 && s[0] < 0xc2) || (len == 4 && s[0] > 0xf4))
+		return 0;
+	for (int i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if (len == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
+		return 0; /* overlong, or a UTF-16 surrogate */
+	if (len == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
+		return 0;
+	return len;
+}
+
+void cs_quote(buf *b, const char *s, size_t n)
+{
+	buf_putc(b, '"');
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	while (p < end) {
+		unsigned char c = *p;
+		const char *esc = NULL;
+		switch (c) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\a': esc = "\\a"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		case '\v': esc = "\\v"; break;
+		}
+		int len = esc ? 1 : utf8_len(p, (size_t)(end - p));
+		if (esc)
+			buf_puts(b, esc);
+		else if (len == 0 || c < 0x20 || c == 0x7f)
+			buf_printf(b, "\\x%02x", c);
+		else
+			buf_add(b, p, (size_t)len);
+		p += len ? len : 1;
+	}
+	buf_putc(b, '"');
+}
+
+/* The shortest decimal digits that read back as d (d finite, > 0), and the exponent of
+ * the first digit: d = 0.D1D2... * 10^(exp10 + 1). */
+static void shortest(double d, char digits[24], int *exp10)
+{
+	char tmp[48];
+	for (int p = 1; p <= 17; p++) {
+		snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	int n = 0;
+	char *q = tmp;
+	for (; *q && *q != 'e'; q++)
+		if (*q >= '0' && *q <= '9' && n < 23)
+			digits[n++] = *q;
+	while (n > 1 && digits[n - 1] == '0')
+		n--;
+	digits[n] = 0;
+	*exp10 = *q == 'e' ? atoi(q + 1) : 0;
+}
+
+/* d as Go's 'e' (exponent at least two digits) or 'f' format with shortest digits. */
+static void put_digits(buf *b, const char *dg, int exp10, bool expo, bool json)
+{
+	size_t nd = strlen(dg);
+	if (expo) {
+		buf_putc(b, dg[0]);
+		if (nd > 1)
+			buf_printf(b, ".%s", dg + 1);
+		int e = exp10 < 0 ? -exp10 : exp10;
+		if (json && exp10 < 0 && e < 10)
+			buf_printf(b, "e-%d", e); /* encoding/json trims e-07 to e-7 */
+		else
+			buf_printf(b, "e%c%02d", exp10 < 0 ? '-' : '+', e);
+		return;
+	}
+	if (exp10 < 0) {
+		buf_puts(b, "0.");
+		for (int i = -1; i > exp10; i--)
+			buf_putc(b, '0');
+		buf_puts(b, dg);
+		return;
+	}
+	for (int i = 0; i <= exp10; i++)
+		buf_putc(b, (size_t)i < nd ? dg[i] : '0');
+	if (nd > (size_t)exp10 + 1)
+		buf_printf(b, ".%s", dg + exp10 + 1);
+}
+
+static void put_float(buf *b, double d, bool json)
+{
+	if (isnan(d)) {
+		buf_puts(b, "NaN");
+		return;
+	}
+	if (isinf(d)) {
+		buf_puts(b, d < 0 ? "-Inf" : "+Inf");
+		return;
+	}
+	if (signbit(d))
+		buf_putc(b, '-');
+	d = fabs(d);
+	if (d == 0) {
+		buf_putc(b, '0');
+		return;
+	}
+	char dg[24];
+	int e;
+	shortest(d, dg, &e);
+	bool expo = json ? (d < 1e-6 || d >= 1e21) : (e < -4 || e >= 6);
+	put_digits(b, dg, e, expo, json);
+}
+
+void cs_float(buf *b, double d)
+{
+	put_float(b, d, false);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The keys of object o, sorted (Go prints and marshals maps in key order). */
+static const char **sorted_keys(const json_t *o, size_t *n)
+{
+	const char **keys = xcalloc(json_object_size(o) + 1, sizeof *keys);
+	size_t i = 0;
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)o, k, v) keys[i++] = k;
+	qsort(keys, i, sizeof *keys, cmp_key);
+	*n = i;
+	return keys;
+}
+
+static void json_str(buf *b, const char *s, size_t n)
+{
+	buf_putc(b, '"');
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	while (p < end) {
+		unsigned char c = *p;
+		int len = utf8_len(p, (size_t)(end - p));
+		if (c == '"' || c == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, (char)c);
+		} else if (c == '\n') {
+			buf_puts(b, "\\n");
+		} else if (c == '\r') {
+			buf_puts(b, "\\r");
+		} else if (c == '\t') {
+			buf_puts(b, "\\t");
+		} else if (c == '\b') {
+			buf_puts(b, "\\b");
+		} else if (c == '\f') {
+			buf_puts(b, "\\f");
+		} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+			buf_printf(b, "\\u%04x", c);
+		} else if (len == 0) {
+			buf_puts(b, "\\ufffd");
+		} else if (len == 3 && c == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+			buf_printf(b, "\\u202%c", p[2] == 0xa8 ? '8' : '9');
+		} else {
+			buf_add(b, p, (size_t)len);
+		}
+		p += len ? len : 1;
+	}
+	buf_putc(b, '"');
+}
+
+void cs_gojson(buf *b, const json_t *v)
+{
+	size_t i, n;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char **keys = sorted_keys(v, &n);
+		buf_putc(b, '{');
+		for (i = 0; i < n; i++) {
+			if (i)
+				buf_putc(b, ',');
+			json_str(b, keys[i], strlen(keys[i]));
+			buf_putc(b, ':');
+			cs_gojson(b, json_object_get(v, keys[i]));
+		}
+		buf_putc(b, '}');
+		free(keys);
+		break;
+	}
+	case JSON_ARRAY:
+		buf_putc(b, '[');
+		for (i = 0; i < json_array_size(v); i++) {
+			if (i)
+				buf_putc(b, ',');
+			cs_gojson(b, json_array_get(v, i));
+		}
+		buf_putc(b, ']');
+		break;
+	case JSON_STRING:
+		json_str(b, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		buf_printf(b, "%lld", (long long)json_integer_value(v));
+		break;
+	case JSON_REAL:
+		put_float(b, json_real_value(v), true);
+		break;
+	case JSON_TRUE:
+		buf_puts(b, "true");
+		break;
+	case JSON_FALSE:
+		buf_puts(b, "false");
+		break;
+	default:
+		buf_puts(b, "null");
+	}
+}
+
+void cs_gosyntax(buf *b, const json_t *v)
+{
+	size_t i, n;
+	if (!v || json_is_null(v)) {
+		buf_puts(b, "interface {}(nil)");
+	} else if (json_is_object(v)) {
+		const char **keys = sorted_keys(v, &n);
+		buf_puts(b, "map[string]interface {}{");
+		for (i = 0; i < n; i++) {
+			if (i)
+				buf_puts(b, ", ");
+			cs_quote(b, keys[i], strlen(keys[i]));
+			buf_putc(b, ':');
+			cs_gosyntax(b, json_object_get(v, keys[i]));
+		}
+		buf_putc(b, '}');
+		free(keys);
+	} else if (json_is_array(v)) {
+		buf_puts(b, "[]interface {}{");
+		for (i = 0; i < json_array_size(v); i++) {
+			if (i)
+				buf_puts(b, ", ");
+			cs_gosyntax(b, json_array_get(v, i));
+		}
+		buf_putc(b, '}');
+	} else {
+		cs_value(b, v);
+	}
+}
+
+void cs_value(buf *b, const json_t *v)
+{
+	if (!v || json_is_null(v))
+		buf_puts(b, "\"null\"");
+	else if (json_is_string(v))
+		cs_quote(b, json_string_value(v), json_string_length(v));
+	else if (json_is_integer(v))
+		buf_printf(b, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		cs_float(b, json_real_value(v));
+	else if (json_is_boolean(v))
+		buf_puts(b, json_is_true(v) ? "true" : "false");
+	else
+		cs_gosyntax(b, v);
+}
+
+int64_t cs_f2i(double f)
+{
+	if (!(f > -9223372036854775808.0 && f < 9223372036854775808.0))
+		return INT64_MIN;
+	return (int64_t)f;
+}
+
+bool cs_float_is_int(double f)
+{
+	const double max = 9007199254740991.0; /* 2^53 - 1 */
+	if (isnan(f) || isinf(f) || f < -max || f > max)
+		return false;
+	double r = round(f);
+	if (f == r)
+		return true;
+	if (r == 0)
+		return false;
+	return fabs(f - r) < 1e-9 * fabs(r);
+}

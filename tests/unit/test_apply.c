@@ -1,0 +1,456 @@
+/* test_apply.c — server-side apply and managedFields tracking, checked against what
+ * kube-apiserver records and answers (FieldsV1 shapes, conflict messages, pruning). */
+#include "test.h"
+
+#include "api/apply.h"
+#include "api/fieldset.h"
+#include "api/patch.h"
+#include "api/schema.h"
+#include "base/json.h"
+#include "base/util.h"
+
+#define NOW   1700000000000000000LL /* 2023-11-14T22:13:20Z */
+#define LATER 1700000100000000000LL
+
+static json_t *J(const char *s)
+{
+	json_error_t e;
+	json_t *j = json_loads(s, JSON_DECODE_ANY, &e);
+	if (!j) {
+		fprintf(stderr, "bad test JSON: %s: %s\n", s, e.text);
+		abort();
+	}
+	return j;
+}
+
+static bool same(json_t *got, const char *want)
+{
+	json_t *w = J(want);
+	bool ok = got && patch_json_equal(got, w);
+	if (!ok) {
+		char *g = got ? json_dump_compact(got) : xstrdup("(null)");
+		fprintf(stderr, "    got:  %s\n    want: %s\n", g, want);
+		free(g);
+	}
+	json_decref(w);
+	return ok;
+}
+
+static const schema_type *deploy(void)
+{
+	return schema_find("io.k8s.api.apps.v1.Deployment");
+}
+
+/* The managedFields entry of manager/operation in obj (borrowed), or NULL. */
+static json_t *entry(json_t *obj, const char *manager, const char *op)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_path(obj, "metadata.managedFields"), i, e)
+	{
+		if (str_eq(json_string_value(json_object_get(e, "manager")), manager) &&
+		    str_eq(json_string_value(json_object_get(e, "operation")), op))
+			return e;
+	}
+	return NULL;
+}
+
+static json_t *fields_of(json_t *obj, const char *manager, const char *op)
+{
+	return json_object_get(entry(obj, manager, op), "fieldsV1");
+}
+
+#define NGINX                                                                                      \
+	"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"nginx\","    \
+	"\"labels\":{\"app\":\"nginx\"}},\"spec\":{\"replicas\":3,\"selector\":{\"matchLabels\":"  \
+	"{\"app\":\"nginx\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"nginx\"}},"        \
+	"\"spec\":"                                                                                \
+	"{\"containers\":[{\"name\":\"nginx\",\"image\":\"nginx:1.14.2\",\"ports\":[{"             \
+	"\"containerPort\":80}]}]}}}}"
+
+static json_t *apply(json_t *live, const char *cfg, const char *mgr, bool force, terr **err)
+{
+	json_t *c = J(cfg);
+	json_t *r = apply_ssa(live, c, deploy(), NULL, mgr, "apps/v1", force, NOW, err);
+	json_decref(c);
+	return r;
+}
+
+TEST(ssa_create_records_fields_v1)
+{
+	REQUIRE(deploy());
+	terr *err = NULL;
+	json_t *obj = apply(NULL, NGINX, "kubectl", false, &err);
+	REQUIRE(obj && !err);
+	json_t *e = entry(obj, "kubectl", "Apply");
+	REQUIRE(e);
+	CHECK_STR(json_string_value(json_object_get(e, "apiVersion")), "apps/v1");
+	CHECK_STR(json_string_value(json_object_get(e, "time")), "2023-11-14T22:13:20Z");
+	CHECK_STR(json_string_value(json_object_get(e, "fieldsType")), "FieldsV1");
+	/* k8s: what kube records for this apply: the label selector is atomic, containers are
+	 * keyed by name, ports by containerPort+protocol (protocol defaulted to TCP), list items
+	 * are members themselves ("."), and apiVersion/kind/metadata.name are not tracked. */
+	CHECK(same(json_object_get(e, "fieldsV1"),
+	           "{\"f:metadata\":{\"f:labels\":{\"f:app\":{}}},\"f:spec\":{\"f:replicas\":{},"
+	           "\"f:selector\":{},\"f:template\":{\"f:metadata\":{\"f:labels\":{\"f:app\":{}}},"
+	           "\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"nginx\\\"}\":{\".\":{},"
+	           "\"f:image\":{},\"f:name\":{},\"f:ports\":{\"k:{\\\"containerPort\\\":80,"
+	           "\\\"protocol\\\":\\\"TCP\\\"}\":{\".\":{},\"f:containerPort\":{}}}}}}}}}"));
+	CHECK_INT(json_integer_value(json_path(obj, "spec.replicas")), 3);
+	CHECK_STR(json_path_str(obj, "metadata.name"), "nginx");
+	json_decref(obj);
+}
+
+TEST(ssa_reapply_without_field_removes_it)
+{
+	REQUIRE(deploy());
+	terr *err = NULL;
+	const char *with_tier =
+	    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"n\","
+	    "\"labels\":{\"app\":\"a\",\"tier\":\"web\"}},\"spec\":{\"replicas\":2,"
+	    "\"paused\":true}}";
+	const char *without =
+	    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"n\","
+	    "\"labels\":{\"app\":\"a\"}},\"spec\":{\"replicas\":2}}";
+	json_t *v1 = apply(NULL, with_tier, "mgr", false, &err);
+	REQUIRE(v1);
+	/* Someone else's field under spec survives the prune. */
+	json_object_set_new(json_object_get(v1, "spec"), "minReadySeconds", json_integer(5));
+	json_t *v2 = apply(v1, without, "mgr", false, &err);
+	REQUIRE(v2 && !err);
+	CHECK(json_path(v2, "metadata.labels.tier") == NULL);
+	CHECK(json_path(v2, "spec.paused") == NULL);
+	CHECK_INT(json_integer_value(json_path(v2, "spec.minReadySeconds")), 5);
+	CHECK_STR(json_path_str(v2, "metadata.labels.app"), "a");
+	CHECK(
+	    same(fields_of(v2, "mgr", "Apply"),
+	         "{\"f:metadata\":{\"f:labels\":{\"f:app\":{}}},\"f:spec\":{\"f:replicas\":{}}}"));
+	json_decref(v1);
+	json_decref(v2);
+}
+
+TEST(ssa_conflict_with_apply_manager_and_force)
+{
+	REQUIRE(deploy());
+	terr *err = NULL;
+	json_t *a = apply(NULL, NGINX, "alice", false, &err);
+	REQUIRE(a);
+	const char *bob = "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":"
+	                  "{\"name\":\"nginx\"},\"spec\":{\"replicas\":5}}";
+	json_t *b = apply(a, bob, "bob", false, &err);
+	CHECK(b == NULL);
+	REQUIRE(err);
+	CHECK_INT(err->code, 409);
+	CHECK_STR(err->reason, "Conflict");
+	CHECK_STR(err->message,
+	          "Apply failed with 1 conflict: conflict with \"alice\": .spec.replicas");
+	REQUIRE(err->ncauses == 1);
+	CHECK_STR(err->causes[0].reason, "FieldManagerConflict");
+	CHECK_STR(err->causes[0].field, ".spec.replicas");
+	CHECK_STR(err->causes[0].message, "conflict with \"alice\"");
+	terr_free(err);
+	err = NULL;
+	/* Forced, bob takes .spec.replicas over; alice keeps the rest. */
+	b = apply(a, bob, "bob", true, &err);
+	REQUIRE(b && !err);
+	CHECK_INT(json_integer_value(json_path(b, "spec.replicas")), 5);
+	CHECK(same(fields_of(b, "bob", "Apply"), "{\"f:spec\":{\"f:replicas\":{}}}"));
+	json_t *af = fields_of(b, "alice", "Apply");
+	CHECK(af && json_path(af, "f:spec.f:replicas") == NULL);
+	CHECK(af && json_path(af, "f:spec.f:selector") != NULL);
+	/* Entries sort Apply first, then by time and manager. */
+	CHECK_STR(
+	    json_path_str(json_array_get(json_path(b, "metadata.managedFields"), 0), "manager"),
+	    "alice");
+	json_decref(a);
+	json_decref(b);
+}
+
+TEST(ssa_same_value_is_shared_not_conflict)
+{
+	REQUIRE(deploy());
+	terr *err = NULL;
+	json_t *a = apply(NULL, NGINX, "alice", false, &err);
+	json_t *b = apply(a,
+	                  "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":"
+	                  "{\"name\":\"nginx\"},\"spec\":{\"replicas\":3}}",
+	                  "bob", false, &err);
+	REQUIRE(b && !err);
+	CHECK(json_path(fields_of(b, "alice", "Apply"), "f:spec.f:replicas") != NULL);
+	CHECK(json_path(fields_of(b, "bob", "Apply"), "f:spec.f:replicas") != NULL);
+	json_decref(a);
+	json_decref(b);
+}
+
+TEST(ssa_conflict_with_update_manager)
+{
+	REQUIRE(deploy());
+	/* A client-side apply (an Update by kubectl-client-side-apply) created the object. */
+	json_t *obj = J(NGINX);
+	apply_track_update(NULL, obj, deploy(), NULL, "kubectl-client-side-apply", "Update",
+	                   "apps/v1", NOW);
+	json_t *e = entry(obj, "kubectl-client-side-apply", "Update");
+	REQUIRE(e);
+	/* k8s: an Update records maps it created as members (".") but not Go structs that
+	 * always exist, like spec. */
+	CHECK(json_object_get(json_path(e, "fieldsV1.f:metadata.f:labels"), ".") != NULL);
+	CHECK(json_object_get(json_path(e, "fieldsV1.f:spec"), ".") == NULL);
+	CHECK(json_object_get(json_path(e, "fieldsV1.f:spec.f:template.f:spec.f:containers"),
+	                      ".") == NULL);
+	CHECK(json_path(e, "fieldsV1.f:spec.f:replicas") != NULL);
+	CHECK(json_path(e, "fieldsV1.f:metadata.f:name") == NULL);
+	terr *err = NULL;
+	json_t *r = apply(obj,
+	                  "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":"
+	                  "{\"name\":\"nginx\"},\"spec\":{\"replicas\":4}}",
+	                  "kubectl", false, &err);
+	CHECK(r == NULL);
+	REQUIRE(err);
+	CHECK_STR(err->message, "Apply failed with 1 conflict: conflict with "
+	                        "\"kubectl-client-side-apply\" using apps/v1: .spec.replicas");
+	CHECK(err->ncauses == 1 &&
+	      str_eq(err->causes[0].message,
+	             "conflict with \"kubectl-client-side-apply\" using apps/v1"));
+	terr_free(err);
+	json_decref(obj);
+}
+
+TEST(ssa_several_conflicts_message)
+{
+	REQUIRE(deploy());
+	terr *err = NULL;
+	json_t *a = apply(NULL, NGINX, "alice", false, &err);
+	json_t *b =
+	    apply(a,
+	          "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":"
+	          "{\"name\":\"nginx\",\"labels\":{\"app\":\"x\"}},\"spec\":{\"replicas\":1}}",
+	          "bob", false, &err);
+	CHECK(b == NULL);
+	REQUIRE(err);
+	CHECK_STR(err->message, "Apply failed with 2 conflicts: conflicts with \"alice\":\n"
+	                        "- .metadata.labels.app\n- .spec.replicas");
+	CHECK_INT(err->ncauses, 2);
+	terr_free(err);
+	json_decref(a);
+}
+
+TEST(track_update_moves_and_removes_ownership)
+{
+	REQUIRE(deploy());
+	terr *err = NULL;
+	json_t *a =
+	    apply(NULL,
+	          "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":"
+	          "\"n\",\"labels\":{\"app\":\"a\",\"tier\":\"web\"}},\"spec\":{\"replicas\":2}}",
+	          "alice", false, &err);
+	REQUIRE(a);
+	/* kubectl edit: drops the tier label and changes replicas. */
+	json_t *b = json_deep_copy(a);
+	json_object_del(json_path(b, "metadata.labels"), "tier");
+	json_object_set_new(json_object_get(b, "spec"), "replicas", json_integer(7));
+	apply_track_update(a, b, deploy(), NULL, "kubectl-edit", "Update", "apps/v1", LATER);
+	CHECK(
+	    same(fields_of(b, "alice", "Apply"), "{\"f:metadata\":{\"f:labels\":{\"f:app\":{}}}}"));
+	CHECK(same(fields_of(b, "kubectl-edit", "Update"), "{\"f:spec\":{\"f:replicas\":{}}}"));
+	CHECK_STR(json_string_value(json_object_get(entry(b, "kubectl-edit", "Update"), "time")),
+	          "2023-11-14T22:15:00Z");
+	/* An update that changes nothing records nothing new. */
+	json_t *c = json_deep_copy(b);
+	apply_track_update(b, c, deploy(), NULL, "noop", "Update", "apps/v1", LATER);
+	CHECK(entry(c, "noop", "Update") == NULL);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+
+TEST(track_update_reset_and_untracked)
+{
+	REQUIRE(deploy());
+	json_t *obj = J(NGINX);
+	apply_track_update(NULL, obj, deploy(), NULL, "creator", "Update", "apps/v1", NOW);
+	REQUIRE(entry(obj, "creator", "Update"));
+	/* k8s: managedFields: [{}] strips them, and the update is then not tracked. */
+	json_t *upd = json_deep_copy(obj);
+	json_object_set_new(json_object_get(upd, "metadata"), "managedFields", J("[{}]"));
+	apply_track_update(obj, upd, deploy(), NULL, "editor", "Update", "apps/v1", NOW);
+	CHECK(json_path(upd, "metadata.managedFields") == NULL);
+	json_decref(obj);
+	json_decref(upd);
+}
+
+TEST(ssa_status_not_tracked_on_main_resource)
+{
+	REQUIRE(deploy());
+	terr *err = NULL;
+	json_t *obj =
+	    apply(NULL,
+	          "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":"
+	          "\"n\"},\"spec\":{\"replicas\":1},\"status\":{\"replicas\":9}}",
+	          "m", false, &err);
+	REQUIRE(obj);
+	CHECK(same(fields_of(obj, "m", "Apply"), "{\"f:spec\":{\"f:replicas\":{}}}"));
+	json_decref(obj);
+}
+
+TEST(ssa_bad_requests)
+{
+	REQUIRE(deploy());
+	terr *err = NULL;
+	CHECK(apply(NULL, "{\"apiVersion\":\"apps/v1\",\"metadata\":{\"managedFields\":[]}}", "m",
+	            false, &err) == NULL);
+	CHECK(err && err->code == 400 &&
+	      str_eq(err->message, "metadata.managedFields must be nil"));
+	terr_free(err);
+	err = NULL;
+	CHECK(apply(NULL, "{\"apiVersion\":\"apps/v2\"}", "m", false, &err) == NULL);
+	CHECK(err && err->code == 400 &&
+	      str_eq(err->message, "Incorrect version specified in apply patch. Specified patch "
+	                           "version: apps/v2, expected: apps/v1"));
+	terr_free(err);
+	err = NULL;
+	/* A container without its key field. */
+	CHECK(apply(NULL,
+	            "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"image\":\"x\"}]}}}}",
+	            "m", false, &err) == NULL);
+	CHECK(err && err->code == 500 &&
+	      str_eq(err->message, ".spec.template.spec.containers: element 0: associative list "
+	                           "with keys has an element that omits key field \"name\" (and "
+	                           "doesn't have default value)"));
+	terr_free(err);
+	err = NULL;
+	CHECK(apply(NULL,
+	            "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"x\"},"
+	            "{\"name\":\"x\"}]}}}}",
+	            "m", false, &err) == NULL);
+	CHECK(err && err->code == 500);
+	terr_free(err);
+}
+
+/* ---- custom resources ---- */
+
+static const char *CRD_SCHEMA =
+    "{\"type\":\"object\",\"properties\":{\"spec\":{\"type\":\"object\",\"properties\":{"
+    "\"workers\":{\"type\":\"array\",\"x-kubernetes-list-type\":\"map\","
+    "\"x-kubernetes-list-map-keys\":[\"name\"],\"items\":{\"type\":\"object\",\"properties\":"
+    "{\"name\":{\"type\":\"string\"},\"gpus\":{\"type\":\"integer\"}}}},"
+    "\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}";
+
+TEST(ssa_crd_list_types)
+{
+	json_t *schema = J(CRD_SCHEMA);
+	terr *err = NULL;
+	json_t *c1 =
+	    J("{\"apiVersion\":\"ai.example.com/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":"
+	      "\"j\"},\"spec\":{\"workers\":[{\"name\":\"a\",\"gpus\":1}],\"tags\":[\"x\"]}}");
+	json_t *c2 =
+	    J("{\"apiVersion\":\"ai.example.com/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":"
+	      "\"j\"},\"spec\":{\"workers\":[{\"name\":\"b\",\"gpus\":2}]}}");
+	json_t *o1 =
+	    apply_ssa(NULL, c1, NULL, schema, "one", "ai.example.com/v1", false, NOW, &err);
+	REQUIRE(o1);
+	json_t *o2 = apply_ssa(o1, c2, NULL, schema, "two", "ai.example.com/v1", false, NOW, &err);
+	REQUIRE(o2 && !err);
+	/* listType=map merges by key: both workers stay; the atomic tags list is one leaf. */
+	CHECK(same(json_path(o2, "spec.workers"),
+	           "[{\"name\":\"a\",\"gpus\":1},{\"name\":\"b\",\"gpus\":2}]"));
+	CHECK(same(fields_of(o2, "one", "Apply"),
+	           "{\"f:spec\":{\"f:tags\":{},\"f:workers\":{\"k:{\\\"name\\\":\\\"a\\\"}\":"
+	           "{\".\":{},\"f:gpus\":{},\"f:name\":{}}}}}"));
+	json_t *c3 =
+	    J("{\"apiVersion\":\"ai.example.com/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":"
+	      "\"j\"},\"spec\":{\"tags\":[\"y\"]}}");
+	json_t *o3 = apply_ssa(o2, c3, NULL, schema, "two", "ai.example.com/v1", false, NOW, &err);
+	CHECK(o3 == NULL && err && err->code == 409);
+	CHECK(err && str_eq(err->message,
+	                    "Apply failed with 1 conflict: conflict with \"one\": .spec.tags"));
+	terr_free(err);
+	json_decref(schema);
+	json_decref(c1);
+	json_decref(c2);
+	json_decref(c3);
+	json_decref(o1);
+	json_decref(o2);
+}
+
+/* ---- field sets ---- */
+
+TEST(fieldset_v1_roundtrip_and_ops)
+{
+	json_t *v1 = J("{\"f:metadata\":{\"f:labels\":{\".\":{},\"f:app\":{}}},\"f:spec\":"
+	               "{\"f:ports\":{\"k:{\\\"port\\\":443}\":{},\"k:{\\\"port\\\":80}\":{}}}}");
+	terr *err = NULL;
+	fieldset *s = fieldset_from_v1(v1, &err);
+	REQUIRE(s);
+	json_t *back = fieldset_to_v1(s);
+	/* Keys order by value: 80 before 443. */
+	char *txt = json_dump_compact(json_path(back, "f:spec.f:ports"));
+	CHECK_STR(txt, "{\"k:{\\\"port\\\":80}\":{},\"k:{\\\"port\\\":443}\":{}}");
+	free(txt);
+	CHECK(patch_json_equal(back, v1));
+	fs_pe p[2] = {{.kind = 'f', .name = "metadata"}, {.kind = 'f', .name = "labels"}};
+	CHECK(fieldset_has(s, p, 2));
+	CHECK(!fieldset_has(s, p, 1));
+	fieldset *t = fieldset_new();
+	fieldset_insert(t, p, 2);
+	fieldset *d = fieldset_difference(s, t);
+	CHECK(!fieldset_has(d, p, 2));
+	fieldset *i = fieldset_intersection(s, t);
+	CHECK(fieldset_has(i, p, 2));
+	buf b = {0};
+	fs_pe q[3] = {{.kind = 'f', .name = "spec"},
+	              {.kind = 'f', .name = "containers"},
+	              {.kind = 'k', .val = J("{\"name\":\"nginx\"}")}};
+	fs_path_string(&b, q, 3);
+	CHECK_STR(b.p, ".spec.containers[name=\"nginx\"]");
+	buf_free(&b);
+	json_decref(q[2].val);
+	json_t *bad = J("{\"f:a\":[]}");
+	CHECK(fieldset_from_v1(bad, &err) == NULL);
+	CHECK(err && err->code == 500);
+	json_decref(bad);
+	terr_free(err);
+	json_decref(back);
+	json_decref(v1);
+	fieldset_free(s);
+	fieldset_free(t);
+	fieldset_free(d);
+	fieldset_free(i);
+}
+
+TEST(track_update_status_subresource)
+{
+	REQUIRE(deploy());
+	json_t *obj = J(NGINX);
+	apply_track_update(NULL, obj, deploy(), NULL, "creator", "Update", "apps/v1", NOW);
+	json_t *upd = json_deep_copy(obj);
+	json_object_set_new(upd, "status", J("{\"replicas\":3,\"readyReplicas\":3}"));
+	json_object_set_new(json_path(upd, "spec"), "replicas", json_integer(9));
+	/* k8s: through /status only status is recorded, in an entry that names the subresource. */
+	apply_track_update_subresource(obj, upd, deploy(), NULL, "kube-controller-manager", "Update",
+	                               "apps/v1", "status", LATER);
+	json_t *e = entry(upd, "kube-controller-manager", "Update");
+	REQUIRE(e);
+	CHECK_STR(json_string_value(json_object_get(e, "subresource")), "status");
+	CHECK(same(json_object_get(e, "fieldsV1"),
+	           "{\"f:status\":{\"f:readyReplicas\":{},\"f:replicas\":{}}}"));
+	json_decref(obj);
+	json_decref(upd);
+}
+
+TEST(ssa_noop_reapply_keeps_time)
+{
+	REQUIRE(deploy());
+	terr *err = NULL;
+	json_t *a = apply(NULL, NGINX, "kubectl", false, &err);
+	REQUIRE(a);
+	json_t *c = J(NGINX);
+	json_t *b = apply_ssa(a, c, deploy(), NULL, "kubectl", "apps/v1", false, LATER, &err);
+	REQUIRE(b && !err);
+	/* k8s: an apply that changes nothing leaves the object and the entry's time alone. */
+	CHECK(patch_json_equal(a, b));
+	CHECK_STR(json_string_value(json_object_get(entry(b, "kubectl", "Apply"), "time")),
+	          "2023-11-14T22:13:20Z");
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
