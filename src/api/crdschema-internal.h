@@ -62,7 +62,9 @@ typedef struct cs_err {
 typedef struct cs_errs {
 	cs_err *e;
 	size_t n, cap;
-	long match; /* the OpenAPI validator's count of passed checks (anyOf/oneOf ranking) */
+	long match;     /* the OpenAPI validator's count of passed checks (anyOf/oneOf ranking) */
+	size_t *slots;  /* open-addressing index of keys: e index + 1, 0 = empty */
+	size_t nslots;
 } cs_errs;
 
 void cs_errs_free(cs_errs *r);

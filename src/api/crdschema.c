@@ -157,30 +157,36 @@ static void walk_embedded(cs_errs *r, const char *path, const json_t *x, const j
 
 /* ---- list types --------------------------------------------------------------------- */
 
-/* Go's map-key equality of two decoded scalars, or encoding/json equality of compounds;
- * NULL stands for "key not specified" (equal only to itself). */
-static bool same_key(const json_t *a, const json_t *b)
+/* The identity of a list item or key: Go compares scalars as typed map keys (1 and 1.0
+ * differ) and compounds by their encoding/json text; NULL is "key not specified". */
+static char *identity(const json_t *v)
 {
-	if (!a || !b)
-		return !a && !b;
-	if (json_is_object(a) || json_is_array(a) || json_is_object(b) || json_is_array(b)) {
-		if ((json_is_object(a) || json_is_array(a)) != (json_is_object(b) || json_is_array(b)))
-			return false;
-		_cleanup_buf_ buf x = {0}, y = {0};
-		cs_gojson(&x, a);
-		cs_gojson(&y, b);
-		return x.n == y.n && memcmp(x.p, y.p, x.n) == 0;
-	}
-	return json_typeof(a) == json_typeof(b) && json_equal(a, b);
+	_cleanup_buf_ buf b = {0};
+	if (!v)
+		return xstrdup("u");
+	buf_putc(&b, json_is_object(v) || json_is_array(v) ? 'c' : "oasirtfn"[json_typeof(v)]);
+	cs_gojson(&b, v);
+	return buf_take(&b);
 }
 
-/* k8s: the second appearance of a value is a duplicate (later ones are not reported). */
-static bool second_time(json_t *const *keys, size_t i)
+/* k8s: the second appearance of a value is a duplicate (later ones are not reported).
+ * Returns a new array of flags, true at the indices to report. */
+static bool *duplicates(json_t *const *keys, size_t n)
 {
-	size_t seen = 0;
-	for (size_t j = 0; j < i; j++)
-		seen += same_key(keys[j], keys[i]);
-	return seen == 1;
+	bool *dup = xcalloc(n ? n : 1, sizeof *dup);
+	cs_errs seen = {0}, reported = {0};
+	for (size_t i = 0; i < n; i++) {
+		size_t before = seen.n;
+		cs_errs_add(&seen, identity(keys[i]), NULL, NULL, NULL);
+		if (seen.n > before)
+			continue;
+		before = reported.n;
+		cs_errs_add(&reported, identity(keys[i]), NULL, NULL, NULL);
+		dup[i] = reported.n > before;
+	}
+	cs_errs_free(&seen);
+	cs_errs_free(&reported);
+	return dup;
 }
 
 static void walk_lists(cs_errs *r, const char *path, const json_t *x, const json_t *s);
@@ -193,9 +199,11 @@ static void list_checks(cs_errs *r, const char *path, const json_t *arr, const j
 	if (str_eq(lt, "set") && n > 1) {
 		json_t **keys = xcalloc(n, sizeof *keys);
 		json_array_foreach(arr, i, e) keys[i] = e;
+		bool *dup = duplicates(keys, n);
 		for (i = 1; i < n; i++)
-			if (second_time(keys, i))
+			if (dup[i])
 				cause_value(r, "FieldValueDuplicate", "Duplicate value", index_of(path, i), keys[i], NULL);
+		free(dup);
 		free(keys);
 	} else if (str_eq(lt, "map")) {
 		bool objects = true;
@@ -225,8 +233,9 @@ static void list_checks(cs_errs *r, const char *path, const json_t *arr, const j
 						json_object_set(keys[i], json_string_value(kn), kv);
 				}
 			}
+			bool *dup = duplicates(keys, n);
 			for (i = 1; i < n; i++) {
-				if (!second_time(keys, i))
+				if (!dup[i])
 					continue;
 				/* k8s: reported as the map of key fields, {} when the key is missing */
 				json_t *shown = keys[i];
@@ -242,6 +251,7 @@ static void list_checks(cs_errs *r, const char *path, const json_t *arr, const j
 			}
 			for (i = 0; i < n; i++)
 				json_decref(keys[i]);
+			free(dup);
 			free(keys);
 		}
 	}
@@ -314,28 +324,19 @@ int crdschema_validate(json_t *schema, json_t *obj, json_t *old, const char *kin
 	buf_putc(&m, ' ');
 	cs_quote(&m, name ? name : "", name ? strlen(name) : 0);
 	buf_puts(&m, " is invalid: ");
-	char **lines = xcalloc(e->ncauses, sizeof *lines);
-	size_t n = 0;
-	for (size_t i = 0; i < e->ncauses; i++) {
-		char *l = xasprintf("%s: %s", e->causes[i].field, e->causes[i].message);
-		bool dup = false;
-		for (size_t j = 0; j < n && !dup; j++)
-			dup = strcmp(lines[j], l) == 0;
-		if (dup)
-			free(l);
-		else
-			lines[n++] = l;
-	}
-	if (n > 1)
+	cs_errs lines = {0}; /* a set of "field: message" lines, in order */
+	for (size_t i = 0; i < e->ncauses; i++)
+		cs_errs_add(&lines, xasprintf("%s: %s", e->causes[i].field, e->causes[i].message), NULL,
+		            NULL, NULL);
+	if (lines.n > 1)
 		buf_putc(&m, '[');
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < lines.n; i++) {
 		buf_puts(&m, i ? ", " : "");
-		buf_puts(&m, lines[i]);
-		free(lines[i]);
+		buf_puts(&m, lines.e[i].key);
 	}
-	if (n > 1)
+	if (lines.n > 1)
 		buf_putc(&m, ']');
-	free(lines);
+	cs_errs_free(&lines);
 	free(e->message);
 	e->message = buf_take(&m);
 	if (err && !*err)

@@ -7,7 +7,6 @@
  * Not for: x-kubernetes-* invariants (list types, embedded resources: crdschema.c),
  * defaulting or pruning (crdschema_prune.c), CEL rules (not evaluated).
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,33 +31,68 @@ void cs_errs_free(cs_errs *r)
 		free(r->e[i].body);
 	}
 	free(r->e);
+	free(r->slots);
 	*r = (cs_errs){0};
+}
+
+static size_t hash(const char *s)
+{
+	size_t h = 1469598103934665603u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+/* The slot of key in r's index: the one holding it, or the empty one where it goes. */
+static size_t *slot(cs_errs *r, const char *key)
+{
+	size_t i = hash(key) & (r->nslots - 1);
+	while (r->slots[i] && strcmp(r->e[r->slots[i] - 1].key, key) != 0)
+		i = (i + 1) & (r->nslots - 1);
+	return &r->slots[i];
 }
 
 void cs_errs_add(cs_errs *r, char *key, const char *cause, char *field, char *body)
 {
-	for (size_t i = 0; i < r->n; i++) {
-		if (strcmp(r->e[i].key, key) == 0) {
-			free(key);
-			free(field);
-			free(body);
-			return;
-		}
+	if (2 * (r->n + 1) > r->nslots) { /* grow the index, keeping it at most half full */
+		free(r->slots);
+		r->nslots = r->nslots ? r->nslots * 2 : 16;
+		r->slots = xcalloc(r->nslots, sizeof *r->slots);
+		for (size_t i = 0; i < r->n; i++)
+			*slot(r, r->e[i].key) = i + 1;
+	}
+	size_t *s = slot(r, key);
+	if (*s) { /* k8s: an error already reported with the same message is dropped */
+		free(key);
+		free(field);
+		free(body);
+		return;
 	}
 	if (r->n == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 8;
 		r->e = xrealloc(r->e, r->cap * sizeof *r->e);
 	}
 	r->e[r->n++] = (cs_err){key, cause, field, body};
+	*s = r->n;
 }
 
 /* Moves src's errors and match count into dst (kube-openapi's Result.Merge). */
 static void merge(cs_errs *dst, cs_errs *src)
 {
+	if (dst->n == 0) { /* src has no duplicates of its own: take it whole */
+		long m = dst->match + src->match;
+		free(dst->e);
+		free(dst->slots);
+		*dst = *src;
+		dst->match = m;
+		*src = (cs_errs){0};
+		return;
+	}
 	for (size_t i = 0; i < src->n; i++)
 		cs_errs_add(dst, src->e[i].key, src->e[i].cause, src->e[i].field, src->e[i].body);
 	dst->match += src->match;
 	free(src->e);
+	free(src->slots);
 	*src = (cs_errs){0};
 }
 
@@ -389,40 +423,80 @@ static void v_number(octx *c, const json_t *s, const json_t *v, const char *path
 	r->match = 1;
 }
 
+/* An old list item and the encoding of its list-map key fields. */
+typedef struct okey {
+	char *id;
+	size_t idx;
+} okey;
+
+static char *map_key_id(const json_t *e, const json_t *names)
+{
+	json_t *k = json_object(), *name;
+	size_t i;
+	json_array_foreach(names, i, name) {
+		const char *kn = json_string_value(name);
+		json_t *x = kn ? json_object_get(e, kn) : NULL;
+		if (x)
+			json_object_set(k, kn, x);
+	}
+	_cleanup_buf_ buf b = {0};
+	cs_gojson(&b, k);
+	json_decref(k);
+	return buf_take(&b);
+}
+
+static int cmp_okey(const void *a, const void *b)
+{
+	const okey *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
 static void v_array(octx *c, const json_t *s, const json_t *v, const json_t *old,
                     const char *path, cs_errs *r)
 {
-	size_t n = json_array_size(v), i;
+	size_t n = json_array_size(v), i, nold = 0;
 	json_t *items = json_object_get(s, "items"), *e;
 	const char *lt = json_string_value(json_object_get(s, "x-kubernetes-list-type"));
-	json_t *keys = json_object_get(s, "x-kubernetes-list-map-keys");
+	json_t *names = json_object_get(s, "x-kubernetes-list-map-keys");
+	/* k8s: ratcheting correlates array items only in list-type=map lists, by their keys */
+	okey *index = NULL;
+	if (json_is_array(old) && str_eq(lt, "map") && json_is_object(items)) {
+		index = xcalloc(json_array_size(old) + 1, sizeof *index);
+		json_array_foreach(old, i, e) if (json_is_object(e))
+			index[nold++] = (okey){map_key_id(e, names), i};
+		if (nold)
+			qsort(index, nold, sizeof *index, cmp_okey);
+	}
 	json_array_foreach(v, i, e) {
 		const json_t *sub = json_is_object(items) ? items : json_array_get(items, i);
 		if (!json_is_object(sub))
 			continue;
-		/* k8s: ratcheting correlates array items only in list-type=map lists, by key */
 		const json_t *o = NULL;
-		if (json_is_array(old) && str_eq(lt, "map") && json_is_object(e) && json_is_object(items)) {
-			size_t j, k;
-			json_t *oe, *key;
-			json_array_foreach(old, j, oe) {
-				bool same = json_is_object(oe);
-				json_array_foreach(keys, k, key) {
-					const char *kn = json_string_value(key);
-					json_t *a = kn ? json_object_get(e, kn) : NULL, *b = kn ? json_object_get(oe, kn) : NULL;
-					same = same && ((!a && !b) || (a && b && json_equal(a, b)));
-				}
-				if (same) {
-					o = oe;
-					break;
-				}
+		if (nold && json_is_object(e)) {
+			okey want = {map_key_id(e, names), 0};
+			okey *hit = NULL;
+			size_t lo = 0, hi = nold;
+			while (lo < hi) { /* the first old item with this key */
+				size_t mid = lo + (hi - lo) / 2;
+				if (strcmp(index[mid].id, want.id) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
 			}
+			if (lo < nold && strcmp(index[lo].id, want.id) == 0)
+				hit = &index[lo];
+			o = hit ? json_array_get(old, hit->idx) : NULL;
+			free(want.id);
 		}
 		_cleanup_free_ char *p = xasprintf("%s[%zu]", path, i);
 		cs_errs t = {0};
 		node(c, sub, e, o, p, &t);
 		merge(r, &t);
 	}
+	for (i = 0; i < nold; i++)
+		free(index[i].id);
+	free(index);
 	long long lim;
 	if (count(s, "minItems", &lim) && (long long)n < lim) {
 		char num_s[32];

@@ -65,6 +65,10 @@ void kind_unregister_custom(const char *group, const char *resource);
 unsigned kind_generation(void);
 /* "apps/v1" or "v1" for the core group, into out[128]. */
 void kind_api_version(const kind_desc *d, char out[128]);
+/* The storage key prefix of d's objects: "/registry/<resource>/" for built-ins,
+ * "/registry/<group>/<resource>/" for custom kinds; with ns (namespaced kinds) and name
+ * appended when given. Caller frees. */
+char *kind_storage_key(const kind_desc *d, const char *ns, const char *name);
 /* True when d allows verb (e.g. "watch"). */
 bool kind_has_verb(const kind_desc *d, const char *verb);
 

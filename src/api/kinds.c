@@ -245,3 +245,12 @@ bool kind_has_verb(const kind_desc *d, const char *verb)
 	}
 	return false;
 }
+
+char *kind_storage_key(const kind_desc *d, const char *ns, const char *name)
+{
+	/* k8s: keys follow kube-apiserver's layout, /registry/<resource>/<namespace>/<name>. */
+	const char *g = d->custom ? d->group : NULL;
+	const char *n = d->namespaced ? ns : NULL;
+	return xasprintf("/registry/%s%s%s/%s%s%s", g ? g : "", g ? "/" : "", d->resource,
+	                 n ? n : "", n ? "/" : "", name ? name : "");
+}

@@ -59,6 +59,8 @@ typedef struct api_req {
 } api_req;
 
 /* apiserver.c */
+/* Serves one request (from a connection or in process). */
+void apiserver_handle(apiserver *s, http_req *h);
 /* A query-string boolean as Go's strconv.ParseBool reads it (NULL is false). */
 bool query_bool(const char *v);
 void api_req_free(api_req *r);

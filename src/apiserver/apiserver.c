@@ -12,6 +12,7 @@
 #include "apiserver/apiserver-internal.h"
 #include "apiserver/scale.h"
 #include "base/json.h"
+#include "controllers/controller.h"
 #include "base/kubeconfig.h"
 #include "base/log.h"
 #include "base/pki.h"
@@ -205,6 +206,12 @@ static void dispatch_resource(apiserver *s, http_req *h)
 	const char *m = h->method;
 	_cleanup_free_ char *watch = http_req_query(h, "watch");
 	bool is_watch = r->watch_path || query_bool(watch);
+	if (is_watch && !h->conn) {
+		/* In-process components follow the watch cache directly (informers). */
+		terr_set(&err, 405, "MethodNotAllowed", "in-process clients cannot watch over HTTP");
+		api_send_error(r, err);
+		return;
+	}
 	const char *verb;
 	if (strcmp(m, "GET") == 0)
 		verb = is_watch ? "watch" : r->name ? "get" : "list";
@@ -259,9 +266,8 @@ static void dispatch_resource(apiserver *s, http_req *h)
 		handle_delete_collection(r);
 }
 
-static void on_request(http_req *h, void *ud)
+void apiserver_handle(apiserver *s, http_req *h)
 {
-	apiserver *s = ud;
 	const char *p = h->path;
 	if (health_path(p)) {
 		const char *body = s->ready ? "ok" : "not ready";
@@ -290,6 +296,11 @@ static void on_request(http_req *h, void *ud)
 }
 
 /* ---------- lifetime ---------- */
+
+static void on_request(http_req *h, void *ud)
+{
+	apiserver_handle(ud, h);
+}
 
 static int identity_cb(SSL *ssl, char **user, char ***groups, size_t *ngroups)
 {
@@ -361,8 +372,19 @@ apiserver *apiserver_start(uv_loop_t *loop, const apiserver_config *cfg, terr **
 	lifecycle_bootstrap(s);
 	lifecycle_start(s);
 	s->ready = true;
+	controllers_start(s, s->cache);
 	log_info("apiserver: serving on %s (revision %lld)", url, (long long)cache_rev(s->cache));
 	return s;
+}
+
+cache *apiserver_cache(apiserver *s)
+{
+	return s->cache;
+}
+
+uv_loop_t *apiserver_loop(apiserver *s)
+{
+	return s->loop;
 }
 
 int apiserver_port(const apiserver *s)
@@ -378,6 +400,7 @@ static void on_http_closed(void *ud)
 void apiserver_stop(apiserver *s)
 {
 	s->ready = false;
+	controllers_stop();
 	watch_close_all(s);
 	http_server_close(s->http, on_http_closed, s);
 	uv_timer_stop(&s->bookmark_timer);

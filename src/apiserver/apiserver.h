@@ -20,6 +20,10 @@ typedef struct apiserver apiserver;
 /* Opens the store, loads the cache, creates certificates and the kubeconfig on first start,
  * and listens. */
 apiserver *apiserver_start(uv_loop_t *loop, const apiserver_config *cfg, terr **err);
+struct cache;
+/* The watch cache (for in-process informers) and the loop. */
+struct cache *apiserver_cache(apiserver *s);
+uv_loop_t *apiserver_loop(apiserver *s);
 /* The port actually listened on. */
 int apiserver_port(const apiserver *s);
 /* Closes listeners and watches, flushes pending writes, and closes the store. Runs the loop

@@ -72,16 +72,5 @@ int route_parse(api_req *r, terr **err)
 
 char *route_key(const kind_desc *d, const char *ns, const char *name)
 {
-	buf b = {0};
-	buf_puts(&b, "/registry/");
-	if (d->custom)
-		buf_printf(&b, "%s/", d->group);
-	buf_printf(&b, "%s/", d->resource);
-	if (d->namespaced && ns) {
-		buf_printf(&b, "%s/", ns);
-	}
-	if (name) {
-		buf_puts(&b, name);
-	}
-	return buf_take(&b);
+	return kind_storage_key(d, ns, name);
 }

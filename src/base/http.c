@@ -378,10 +378,43 @@ static void send_head(http_conn *c, int status, const char *ctype, long long len
 	buf_free(&h);
 }
 
+http_req *http_req_internal(const char *method, const char *path, const char *query,
+                            const char *const *headers, const char *body, size_t len,
+                            const char *user, char **groups, size_t ngroups,
+                            void (*cb)(http_req *req, int status, const char *body, size_t len,
+                                       void *ud),
+                            void *ud)
+{
+	http_req *r = xcalloc(1, sizeof *r);
+	r->method = xstrdup(method);
+	r->path = xstrdup(path);
+	r->query = xstrdup(query ? query : "");
+	for (size_t i = 0; headers && headers[i]; i += 2) {
+		r->headers = xrealloc(r->headers, (r->nheaders + 1) * sizeof *r->headers);
+		r->headers[r->nheaders].name = xstrdup(headers[i]);
+		r->headers[r->nheaders].value = xstrdup(headers[i + 1]);
+		r->nheaders++;
+	}
+	r->body = xstrndup(body ? body : "", body ? len : 0);
+	r->body_len = body ? len : 0;
+	r->user = (char *)user;
+	r->groups = groups;
+	r->ngroups = ngroups;
+	r->internal_cb = cb;
+	r->internal_ud = ud;
+	r->start_ns = time_mono_ns();
+	return r;
+}
+
 void http_respond(http_req *req, int status, const char *content_type, const char *body,
                   size_t len, const char *extra_headers)
 {
 	http_conn *c = req->conn;
+	if (!c) {
+		req->internal_cb(req, status, body, len, req->internal_ud);
+		req_free(req);
+		return;
+	}
 	if (!c->closing) {
 		/* One write for head and body keeps small responses in one TLS record. */
 		buf out = {0};

@@ -43,6 +43,10 @@ typedef struct http_req {
 	void *ud;        /* the handler's per-request state */
 	void (*on_close)(struct http_req *req); /* called if the peer goes away mid-stream */
 	int64_t start_ns;
+	/* In-process requests (no connection): the response goes here instead. */
+	void (*internal_cb)(struct http_req *req, int status, const char *body, size_t len,
+	                    void *ud);
+	void *internal_ud;
 } http_req;
 
 /* Called on the loop thread for each complete request. The handler must eventually call
@@ -71,6 +75,16 @@ int http_server_listen(http_server *s, const char *addr, int port, terr **err);
 int http_server_port(http_server *s);
 /* Stops listening and closes every connection; cb runs when all handles are closed. */
 void http_server_close(http_server *s, void (*cb)(void *ud), void *ud);
+
+/* A request made in process (no connection), answered through cb. Strings are copied;
+ * headers is a NULL-terminated list of "name", "value" pairs (names lowercase). user and
+ * groups are borrowed and must outlive the request. */
+http_req *http_req_internal(const char *method, const char *path, const char *query,
+                            const char *const *headers, const char *body, size_t len,
+                            const char *user, char **groups, size_t ngroups,
+                            void (*cb)(http_req *req, int status, const char *body, size_t len,
+                                       void *ud),
+                            void *ud);
 
 /* The value of header `name` (lowercase), or NULL. */
 const char *http_req_header(const http_req *req, const char *name);

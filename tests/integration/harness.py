@@ -68,6 +68,14 @@ class Server:
                 self.proc.wait()
         self.proc = None
 
+    def sanitizer_clean(self):
+        """Fails when the server's log holds an ASan, LSan or UBSan report."""
+        self.log.flush()
+        with open(os.path.join(self.tmp, "server.log"), "rb") as f:
+            text = f.read().decode(errors="replace")
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert marker not in text, text[text.index(marker) - 200:][:3000]
+
     def tail(self, n=40):
         self.log.flush()
         with open(os.path.join(self.tmp, "server.log"), "rb") as f:
@@ -95,10 +103,15 @@ class Results:
             self.failed += 1
 
     def finish(self, server=None):
+        if server is not None:
+            server.stop()
+            self.check("server ran clean under the sanitizers", server.sanitizer_clean)
         if self.failed and server is not None:
             print("--- server log (tail) ---")
             print(server.tail())
         print("%d passed, %d failed" % (self.passed, self.failed), flush=True)
+        if server is not None and not self.failed:
+            server.cleanup()  # a failed run keeps its data dir for a look
         sys.exit(1 if self.failed else 0)
 
 

@@ -91,6 +91,11 @@ expect_err() {
 }
 
 finish() {
+	# A sanitizer report from the server (ASan/UBSan builds) fails the suite.
+	stop_server
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/server.log" 2>/dev/null; then
+		fail "server ran clean under the sanitizers" "$(grep -A12 -E 'ERROR: |runtime error:' "$TMP/server.log" | head -n 30)"
+	fi
 	if [ "$FAILED" -ne 0 ]; then
 		echo "--- server log (tail) ---"
 		tail -n 40 "$TMP/server.log" 2>/dev/null

@@ -131,5 +131,5 @@ try:
         res.check(name, fn)
     print("(%d creates acknowledged before the kill)" % len(acked))
 finally:
-    srv.cleanup() if not res.failed else srv.stop()
+    srv.stop()
 res.finish(srv)

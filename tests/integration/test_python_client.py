@@ -252,5 +252,5 @@ try:
     ]:
         res.check(name, fn)
 finally:
-    srv.cleanup() if not res.failed else srv.stop()
+    srv.stop()
 res.finish(srv)

@@ -1,0 +1,98 @@
+/* client.c — in-process requests through the API server's own handlers. Not for: remote
+ * clients (the standalone agent will use HTTPS with the same calls). */
+#include "apiserver/client.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "apiserver/apiserver-internal.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/util.h"
+
+static const char *const internal_user = "system:timon";
+static char *internal_groups[] = {(char *)"system:masters"};
+
+typedef struct pending {
+	client_cb cb;
+	void *ud;
+} pending;
+
+static void on_answer(http_req *req, int status, const char *body, size_t len, void *ud)
+{
+	pending *p = ud;
+	UNUSED(req);
+	if (p->cb) {
+		json_t *obj = json_loadb(body, len, 0, NULL);
+		p->cb(p->ud, status, obj);
+		json_decref(obj);
+	} else if (status >= 400 && status != 404 && status != 409) {
+		log_debug("client: request answered %d: %.*s", status, (int)(len > 300 ? 300 : len), body);
+	}
+	free(p);
+}
+
+char *client_path(const kind_desc *d, const char *ns, const char *name, const char *sub)
+{
+	buf b = {0};
+	if (d->group[0])
+		buf_printf(&b, "/apis/%s/%s", d->group, d->version);
+	else
+		buf_printf(&b, "/api/%s", d->version);
+	if (d->namespaced && ns)
+		buf_printf(&b, "/namespaces/%s", ns);
+	buf_printf(&b, "/%s", d->resource);
+	if (name)
+		buf_printf(&b, "/%s", name);
+	if (name && sub)
+		buf_printf(&b, "/%s", sub);
+	return buf_take(&b);
+}
+
+void client_do(apiserver *s, const char *manager, const char *method, const char *path,
+               json_t *body, const char *ctype, client_cb cb, void *ud)
+{
+	pending *p = xcalloc(1, sizeof *p);
+	p->cb = cb;
+	p->ud = ud;
+	_cleanup_free_ char *json = body ? json_dump_compact(body) : NULL;
+	_cleanup_free_ char *query = xasprintf("fieldManager=%s", manager ? manager : "timon");
+	const char *headers[] = {"content-type", ctype ? ctype : "application/json",
+	                         "accept", "application/json",
+	                         "user-agent", "timon-controller",
+	                         NULL};
+	http_req *h = http_req_internal(method, path, query, headers, json, json ? strlen(json) : 0,
+	                                internal_user, internal_groups, 1, on_answer, p);
+	apiserver_handle(s, h);
+}
+
+void client_create(apiserver *s, const char *manager, const kind_desc *d, const char *ns,
+                   json_t *obj, client_cb cb, void *ud)
+{
+	_cleanup_free_ char *path = client_path(d, ns, NULL, NULL);
+	client_do(s, manager, "POST", path, obj, NULL, cb, ud);
+}
+
+void client_update(apiserver *s, const char *manager, const kind_desc *d, json_t *obj,
+                   const char *sub, client_cb cb, void *ud)
+{
+	_cleanup_free_ char *path = client_path(d, json_path_str(obj, "metadata.namespace"),
+	                                        json_path_str(obj, "metadata.name"), sub);
+	client_do(s, manager, "PUT", path, obj, NULL, cb, ud);
+}
+
+void client_patch(apiserver *s, const char *manager, const kind_desc *d, const char *ns,
+                  const char *name, const char *sub, const char *patch_type, json_t *patch,
+                  client_cb cb, void *ud)
+{
+	_cleanup_free_ char *path = client_path(d, ns, name, sub);
+	client_do(s, manager, "PATCH", path, patch,
+	          patch_type ? patch_type : "application/merge-patch+json", cb, ud);
+}
+
+void client_delete(apiserver *s, const char *manager, const kind_desc *d, const char *ns,
+                   const char *name, json_t *opts, client_cb cb, void *ud)
+{
+	_cleanup_free_ char *path = client_path(d, ns, name, NULL);
+	client_do(s, manager, "DELETE", path, opts, NULL, cb, ud);
+}

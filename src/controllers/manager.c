@@ -1,0 +1,171 @@
+/* manager.c — runs the controllers: the table of which exist, their informers and queues,
+ * a fair share of work per loop iteration, and leader election through a
+ * coordination.k8s.io Lease so several servers can later share one datastore.
+ * Not for: any controller's logic.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apiserver/client.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "controllers/controller-internal.h"
+
+#define LEASE_NAME "timon-controller-manager"
+#define LEASE_SECONDS 15
+#define RENEW_MS 5000
+#define BUDGET_PER_TICK 64
+
+static const controller_def *const table[] = {
+	&serviceaccount_controller,
+	&replicaset_controller,
+	&deployment_controller,
+};
+
+typedef struct manager {
+	apiserver *srv;
+	cache *cache;
+	uv_loop_t *loop;
+	controller ctrls[sizeof table / sizeof table[0]];
+	void *informers[sizeof table / sizeof table[0]][6];
+	uv_idle_t idle;
+	uv_timer_t lease_timer;
+	char identity[128];
+	bool leading;
+	bool running;
+} manager;
+
+static manager *mgr;
+
+static void on_idle(uv_idle_t *h)
+{
+	manager *m = h->data;
+	bool more = false;
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+		controller_process(&m->ctrls[i], BUDGET_PER_TICK);
+		more |= controller_pending(&m->ctrls[i]);
+	}
+	if (!more)
+		uv_idle_stop(&m->idle);
+}
+
+void controllers_kick(void)
+{
+	if (mgr && mgr->running)
+		uv_idle_start(&mgr->idle, on_idle);
+}
+
+static void run_controllers(manager *m)
+{
+	if (m->running)
+		return;
+	m->running = true;
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+		controller *c = &m->ctrls[i];
+		if (c->def->start)
+			c->def->start(c);
+		for (size_t w = 0; w < ARRAY_SIZE(table[i]->watches) && table[i]->watches[w].resource; w++)
+			m->informers[i][w] = controller_inform(c, &table[i]->watches[w]);
+	}
+	controllers_kick();
+	log_info("controllers: %zu running as %s", ARRAY_SIZE(table), m->identity);
+}
+
+/* ---------- leader election ---------- */
+
+static void lease_answer(void *ud, int code, json_t *obj)
+{
+	manager *m = ud;
+	UNUSED(obj);
+	if (code == 200 || code == 201) {
+		if (!m->leading)
+			log_info("controllers: acquired lease %s", LEASE_NAME);
+		m->leading = true;
+		run_controllers(m);
+	} else if (code != 409) {
+		log_warn("controllers: lease write answered %d", code);
+	}
+}
+
+static void renew(uv_timer_t *t)
+{
+	manager *m = t->data;
+	const kind_desc *d = controller_kind("coordination.k8s.io", "leases");
+	char now[32];
+	time_rfc3339(time_now_ns(), true, now);
+	_cleanup_free_ char *key = kind_storage_key(d, "kube-system", LEASE_NAME);
+	const cache_entry *e = cache_get(m->cache, key);
+	if (!e) {
+		json_t *lease = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:i, s:s, s:s, s:i}}",
+		                          "apiVersion", "coordination.k8s.io/v1", "kind", "Lease",
+		                          "metadata", "name", LEASE_NAME, "namespace", "kube-system",
+		                          "spec", "holderIdentity", m->identity,
+		                          "leaseDurationSeconds", LEASE_SECONDS, "acquireTime", now,
+		                          "renewTime", now, "leaseTransitions", 0);
+		client_create(m->srv, "timon-controller-manager", d, "kube-system", lease, lease_answer, m);
+		json_decref(lease);
+		return;
+	}
+	json_t *lease = json_loadb(e->value->data, e->value->len, 0, NULL);
+	json_t *spec = json_object_get(lease, "spec");
+	const char *holder = json_string_value(json_object_get(spec, "holderIdentity"));
+	const char *renewed = json_string_value(json_object_get(spec, "renewTime"));
+	int64_t renewed_ns = 0;
+	bool expired = !renewed || time_parse_rfc3339(renewed, &renewed_ns) < 0 ||
+	               time_now_ns() - renewed_ns > (int64_t)LEASE_SECONDS * 1000000000;
+	/* k8s: a lease is taken over only once its holder stopped renewing it. */
+	if (holder && strcmp(holder, m->identity) != 0 && !expired) {
+		json_decref(lease);
+		return;
+	}
+	if (!holder || strcmp(holder, m->identity) != 0) {
+		json_object_set_new(spec, "holderIdentity", json_string(m->identity));
+		json_object_set_new(spec, "acquireTime", json_string(now));
+		json_int_t tr = json_integer_value(json_object_get(spec, "leaseTransitions"));
+		json_object_set_new(spec, "leaseTransitions", json_integer(tr + 1));
+	}
+	json_object_set_new(spec, "renewTime", json_string(now));
+	client_update(m->srv, "timon-controller-manager", d, lease, NULL, lease_answer, m);
+	json_decref(lease);
+}
+
+void controllers_start(apiserver *s, cache *c)
+{
+	manager *m = xcalloc(1, sizeof *m);
+	mgr = m;
+	m->srv = s;
+	m->cache = c;
+	m->loop = apiserver_loop(s);
+	char host[64] = "timon";
+	gethostname(host, sizeof host - 1);
+	snprintf(m->identity, sizeof m->identity, "%s_%d", host, (int)getpid());
+	uv_idle_init(m->loop, &m->idle);
+	m->idle.data = m;
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+		m->ctrls[i].def = table[i];
+		m->ctrls[i].srv = s;
+		m->ctrls[i].cache = c;
+		controller_queue_init(&m->ctrls[i], m->loop);
+	}
+	uv_timer_init(m->loop, &m->lease_timer);
+	m->lease_timer.data = m;
+	uv_timer_start(&m->lease_timer, renew, 0, RENEW_MS);
+}
+
+void controllers_stop(void)
+{
+	manager *m = mgr;
+	if (!m)
+		return;
+	uv_timer_stop(&m->lease_timer);
+	uv_idle_stop(&m->idle);
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+		for (size_t w = 0; w < 6; w++)
+			controller_uninform(&m->ctrls[i], m->informers[i][w]);
+		if (table[i]->stop)
+			table[i]->stop(&m->ctrls[i]);
+	}
+	m->running = false;
+}

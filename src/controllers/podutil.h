@@ -1,0 +1,25 @@
+/* podutil.h — pod facts controllers share: active, ready, available, deletion order, and
+ * mapping a pod event to its controlling owner's key. */
+#ifndef TIMON_CONTROLLERS_PODUTIL_H
+#define TIMON_CONTROLLERS_PODUTIL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "controllers/controller.h"
+
+/* Not terminating and not finished (Succeeded/Failed). */
+bool pod_is_active(json_t *pod);
+/* The Ready condition is True. */
+bool pod_is_ready(json_t *pod);
+/* Ready for at least min_ready_seconds. */
+bool pod_is_available(json_t *pod, int64_t min_ready_seconds, int64_t now_ns);
+/* Sorts pods so the ones to delete first come first (unscheduled, pending, not ready,
+ * most restarts, newest). */
+void pod_sort_for_deletion(json_t **pods, size_t n);
+/* Enqueues "ns/owner" when the event's object (any kind) is controlled by an owner of
+ * kind `owner_kind`. */
+void enqueue_controller_owner(controller *c, const cache_event *ev, const char *owner_kind);
+
+#endif
