@@ -11,7 +11,7 @@
 #
 # Knobs (environment): BENCH_SECONDS (wrk run per get/list scenario, default 10),
 # BENCH_PODS (10000), BENCH_LIST (1000), BENCH_WATCHERS (1000), BENCH_EVENTS (50),
-# BENCH_GET_CONNS (32), BENCH_LIST_CONNS (8), BENCH_CREATE_CONNS (64),
+# BENCH_GET_CONNS (32), BENCH_LIST_CONNS (8), BENCH_CREATE_CONNS (64), BENCH_SERIAL_CREATES (2000),
 # BENCH_TMPDIR (/var/tmp: must be on a real disk, or fsync costs nothing).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -95,13 +95,20 @@ stop_timon() {
 	TIMON_PID=
 }
 
-# wrk_run NAME WRK_ARGS...: runs wrk, keeps its output in $RAW/NAME.txt, prints its WRK line.
+# CPU seconds (user + system) a process has used so far.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+
+# wrk_run NAME SERVER_PID WRK_ARGS...: runs wrk, keeps its output in $RAW/NAME.txt, prints its
+# WRK line plus server_cpu_s / client_cpu_s: CPU seconds the server and wrk used meanwhile.
 wrk_run() {
-	local name=$1
-	shift
-	wrk "$@" >"$RAW/$name.txt" 2>&1 || { log "wrk $name failed:"; tail -n 5 "$RAW/$name.txt" >&2; exit 1; }
-	local line
-	line=$(grep '^WRK ' "$RAW/$name.txt" | tail -n 1)
+	local name=$1 spid=$2
+	shift 2
+	local c0 line
+	c0=$(cpu_s "$spid")
+	local TIMEFORMAT='%U %S'
+	{ time wrk "$@" >"$RAW/$name.txt" 2>&1; } 2>"$RAW/$name.time" ||
+		{ log "wrk $name failed:"; tail -n 5 "$RAW/$name.txt" >&2; exit 1; }
+	line="$(grep '^WRK ' "$RAW/$name.txt" | tail -n 1) server_cpu_s=$(calc "$(cpu_s "$spid") - $c0") client_cpu_s=$(awk '{ printf "%.2f", $1 + $2 }' "$RAW/$name.time")"
 	[ -n "$line" ] || { log "wrk $name printed no result"; exit 1; }
 	local errs
 	errs=$(($(field err_connect "$line") + $(field err_read "$line") + $(field err_write "$line") + \
@@ -138,7 +145,7 @@ RSS_IDLE=$(rss_kib "$TIMON_PID")
 # ---- 3. durable creates (and the 10,000 pods for 5.) ----
 ns_body bench-pods && api POST /api/v1/namespaces "$TMP/ns.json" >/dev/null
 log "durable create: $NPODS pods over $CREATE_CONNS connections"
-CREATE=$(wrk_run create-pods -t1 -c"$CREATE_CONNS" -d60s --timeout 10s -s "$LUA/create.lua" \
+CREATE=$(wrk_run create-pods "$TIMON_PID" -t1 -c"$CREATE_CONNS" -d60s --timeout 10s -s "$LUA/create.lua" \
 	"$URL/api/v1/namespaces/bench-pods/pods" -- "$TMP/pod-template.json" "$NPODS" pod)
 sleep 1
 RSS_PODS=$(rss_kib "$TIMON_PID")
@@ -146,6 +153,13 @@ NPODS_STORED=$(api GET "/api/v1/namespaces/bench-pods/pods?limit=1" |
 	python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["items"]) + d["metadata"].get("remainingItemCount", 0))')
 POD_BYTES=$(api GET "/api/v1/namespaces/bench-pods/pods?limit=1" |
 	python3 -c 'import json,sys; print(len(json.dumps(json.load(sys.stdin)["items"][0], separators=(",", ":"))))')
+
+# the same creates one at a time: each waits for its own commit, nothing to group
+NSERIAL=${BENCH_SERIAL_CREATES:-2000}
+ns_body bench-serial && api POST /api/v1/namespaces "$TMP/ns.json" >/dev/null
+log "durable create: $NSERIAL pods over 1 connection"
+CREATE1=$(wrk_run create-serial "$TIMON_PID" -t1 -c1 -d60s --timeout 10s -s "$LUA/create.lua" \
+	"$URL/api/v1/namespaces/bench-serial/pods" -- "$TMP/pod-template.json" "$NSERIAL" pod)
 
 log "reference: one fsync per write ($POD_BYTES-byte values)"
 "$OUT/fsyncref" "$TMP/fsync" 3 "$POD_BYTES" >"$RAW/fsyncref.txt"
@@ -159,7 +173,7 @@ api POST /api/v1/namespaces/bench/configmaps "$TMP/cm.json" >/dev/null
 api GET /api/v1/namespaces/bench/configmaps/bench-get >"$TMP/www/get.json"
 ns_body bench-list && api POST /api/v1/namespaces "$TMP/ns.json" >/dev/null
 log "creating $NLIST ConfigMaps for list (one connection, so exactly $NLIST)"
-wrk_run create-list -t1 -c1 -d60s --timeout 10s -s "$LUA/create.lua" \
+wrk_run create-list "$TIMON_PID" -t1 -c1 -d60s --timeout 10s -s "$LUA/create.lua" \
 	"$URL/api/v1/namespaces/bench-list/configmaps" -- "$TMP/cm-template.json" "$NLIST" cm >/dev/null
 api GET /api/v1/namespaces/bench-list/configmaps >"$TMP/www/list.json"
 GET_BYTES=$(wc -c <"$TMP/www/get.json")
@@ -207,13 +221,13 @@ curl -sk --fail -o /dev/null "$NGINX_URL/get.json" || { log "nginx did not start
 
 # ---- 1. get, 2. list: timon, then nginx with the same bytes and wrk settings ----
 log "get: ${SECONDS_RUN}s each, $GET_CONNS connections"
-GET_T=$(wrk_run get-timon -t1 -c"$GET_CONNS" -d"${SECONDS_RUN}s" -s "$LUA/get.lua" \
+GET_T=$(wrk_run get-timon "$TIMON_PID" -t1 -c"$GET_CONNS" -d"${SECONDS_RUN}s" -s "$LUA/get.lua" \
 	"$URL/api/v1/namespaces/bench/configmaps/bench-get")
-GET_N=$(wrk_run get-nginx -t1 -c"$GET_CONNS" -d"${SECONDS_RUN}s" -s "$LUA/get.lua" "$NGINX_URL/get.json")
+GET_N=$(wrk_run get-nginx "$NGINX_PID" -t1 -c"$GET_CONNS" -d"${SECONDS_RUN}s" -s "$LUA/get.lua" "$NGINX_URL/get.json")
 log "list: ${SECONDS_RUN}s each, $LIST_CONNS connections"
-LIST_T=$(wrk_run list-timon -t1 -c"$LIST_CONNS" -d"${SECONDS_RUN}s" --timeout 10s -s "$LUA/get.lua" \
+LIST_T=$(wrk_run list-timon "$TIMON_PID" -t1 -c"$LIST_CONNS" -d"${SECONDS_RUN}s" --timeout 10s -s "$LUA/get.lua" \
 	"$URL/api/v1/namespaces/bench-list/configmaps")
-LIST_N=$(wrk_run list-nginx -t1 -c"$LIST_CONNS" -d"${SECONDS_RUN}s" --timeout 10s -s "$LUA/get.lua" \
+LIST_N=$(wrk_run list-nginx "$NGINX_PID" -t1 -c"$LIST_CONNS" -d"${SECONDS_RUN}s" --timeout 10s -s "$LUA/get.lua" \
 	"$NGINX_URL/list.json")
 kill -TERM "$NGINX_PID"
 wait "$NGINX_PID" 2>/dev/null || true
@@ -240,6 +254,11 @@ stop_timon
 us_ms() { calc "$1 / 1000" %.2f; }
 rate() { calc "$(field requests "$1") / ($(field duration_us "$1") / 1e6)" %.0f; }
 lat() { echo "$(us_ms "$(field p50_us "$1")") / $(us_ms "$(field p99_us "$1")") ms"; }
+dur_s() { calc "$(field duration_us "$1") / 1e6"; }
+cpu_req() { calc "$(field server_cpu_s "$1") * 1e6 / $(field requests "$1")" %.1f; } # µs per request
+busy() { # server and client CPU use over the run, in % of one core
+	echo "$(calc "100 * $(field server_cpu_s "$1") / $(dur_s "$1")" %.0f)% / $(calc "100 * $(field client_cpu_s "$1") / $(dur_s "$1")" %.0f)%"
+}
 goal() { if awk "BEGIN { exit !($1) }"; then echo "met"; else echo "NOT met"; fi; }
 
 GET_TR=$(rate "$GET_T")
@@ -248,6 +267,8 @@ LIST_TR=$(calc "$(field requests "$LIST_T") / ($(field duration_us "$LIST_T") / 
 LIST_NR=$(calc "$(field requests "$LIST_N") / ($(field duration_us "$LIST_N") / 1e6)" %.1f)
 CREATED=$(field created "$CREATE")
 CREATE_R=$(calc "$CREATED / ($(field elapsed_us "$CREATE") / 1e6)" %.0f)
+CREATED1=$(field created "$CREATE1")
+CREATE1_R=$(calc "$CREATED1 / ($(field elapsed_us "$CREATE1") / 1e6)" %.0f)
 FS_SQL_R=$(calc "$(field per_s "$FS_SQL")" %.0f)
 FS_FILE_R=$(calc "$(field per_s "$FS_FILE")" %.0f)
 WF_P99=$(field sent_p99_ms "$WF")
@@ -263,10 +284,16 @@ WF_RSS=$(field server_rss_kib "$WF")
 		"get 1 ConfigMap ($GET_BYTES B), $GET_CONNS conns" "$GET_TR get/s" "nginx static file: $GET_NR req/s" \
 		"$(calc "$GET_TR / $GET_NR")" ">= 20000/s: $(goal "$GET_TR >= 20000")"
 	printf '%-40s %-22s %-36s\n' "  latency p50 / p99" "$(lat "$GET_T")" "$(lat "$GET_N")"
+	printf '%-40s %-22s %-36s %-7s\n' "  server CPU per request" "$(cpu_req "$GET_T") us" "$(cpu_req "$GET_N") us" \
+		"$(calc "$(cpu_req "$GET_T") / $(cpu_req "$GET_N")")"
+	printf '%-40s %-22s %-36s\n' "  CPU busy: server / wrk (% of a core)" "$(busy "$GET_T")" "$(busy "$GET_N")"
 	printf '%-40s %-22s %-36s %-7s %s\n' \
 		"list $LIST_ITEMS ConfigMaps ($(calc "$LIST_BYTES / 1e6" %.1f) MB), $LIST_CONNS conns" "$LIST_TR list/s" \
 		"nginx static file: $LIST_NR req/s" "$(calc "$LIST_TR / $LIST_NR")" "-"
 	printf '%-40s %-22s %-36s\n' "  latency p50 / p99" "$(lat "$LIST_T")" "$(lat "$LIST_N")"
+	printf '%-40s %-22s %-36s %-7s\n' "  server CPU per request" "$(cpu_req "$LIST_T") us" "$(cpu_req "$LIST_N") us" \
+		"$(calc "$(cpu_req "$LIST_T") / $(cpu_req "$LIST_N")")"
+	printf '%-40s %-22s %-36s\n' "  CPU busy: server / wrk (% of a core)" "$(busy "$LIST_T")" "$(busy "$LIST_N")"
 	printf '%-40s %-22s %-36s %-7s %s\n' \
 		"durable create Pod, $CREATE_CONNS conns ($CREATED)" "$CREATE_R create/s" \
 		"SQLite, fsync per write: $FS_SQL_R/s" "$(calc "$CREATE_R / $FS_SQL_R")" \
@@ -274,9 +301,14 @@ WF_RSS=$(field server_rss_kib "$WF")
 	printf '%-40s %-22s %-36s\n' "  latency p50 / p99" "$(lat "$CREATE")" \
 		"$(field p50_ms "$FS_SQL") / $(field p99_ms "$FS_SQL") ms"
 	printf '%-40s %-22s %-36s %-7s\n' "" "" "file, fdatasync per write: $FS_FILE_R/s" "$(calc "$CREATE_R / $FS_FILE_R")"
+	printf '%-40s %-22s\n' "  server CPU per create" "$(calc "$(field server_cpu_s "$CREATE") * 1e6 / $CREATED" %.1f) us"
+	printf '%-40s %-22s %-36s %-7s\n' "durable create Pod, 1 conn ($CREATED1)" "$CREATE1_R create/s" \
+		"SQLite, fsync per write: $FS_SQL_R/s" "$(calc "$CREATE1_R / $FS_SQL_R")"
+	printf '%-40s %-22s\n' "  latency p50 / p99" "$(lat "$CREATE1")"
 	printf '%-40s %-22s %-36s %-7s %s\n' \
 		"watch fan-out, $(field established "$WF") watchers x $(field events "$WF") events" \
 		"$(field delivered "$WF") delivered" "-" "-" "p99 < 50 ms: $(goal "$WF_P99 < 50")"
+	printf '%-40s %-22s\n' "  all watches open after" "$(field setup_ms "$WF") ms"
 	printf '%-40s %-22s\n' "  from create sent, p50 / p99" "$(field sent_p50_ms "$WF") / $WF_P99 ms"
 	printf '%-40s %-22s\n' "  from its 201 read, p50 / p99" "$(field ack_p50_ms "$WF") / $(field ack_p99_ms "$WF") ms"
 	printf '%-40s %-22s\n' "  create acknowledged, p50 / p99" "$(field create_p50_ms "$WF") / $(field create_p99_ms "$WF") ms"

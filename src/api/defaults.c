@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/crdschema.h"
 #include "api/defaults-internal.h"
 #include "base/util.h"
 
@@ -49,7 +50,15 @@ static const dkind dkinds[] = {
 
 void defaults_apply(const kind_desc *d, json_t *obj)
 {
-	if (!d || d->custom || !json_is_object(obj))
+	if (!d || !json_is_object(obj))
+		return;
+	if (d->custom) {
+		/* k8s: custom resources take the defaults their schema declares. */
+		if (d->crd_schema)
+			crdschema_default(d->crd_schema, obj);
+		return;
+	}
+	if (0)
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(dkinds); i++) {
 		const dkind *k = &dkinds[i];

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/crdschema.h"
 #include "api/validate-internal.h"
 #include "base/json.h"
 #include "base/util.h"
@@ -575,6 +576,9 @@ int validate_object(const kind_desc *d, json_t *obj, json_t *old, terr **err)
 		if (k && k->fn)
 			k->fn(&v, obj, NULL);
 	}
+	/* k8s: custom resources are checked against their version's structural schema. */
+	if (d->custom && d->crd_schema)
+		crdschema_check(d->crd_schema, obj, old, NULL, &v.err);
 	buf_free(&v.path);
 	if (!v.err)
 		return 0;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "api/openapi.h"
+#include "api/convert.h"
 #include "apiserver/apiserver-internal.h"
 #include "apiserver/scale.h"
 #include "base/json.h"
@@ -51,6 +52,9 @@ void api_send_json_bytes(api_req *r, int code, const char *json, size_t len)
 
 void api_send_object(api_req *r, int code, json_t *obj)
 {
+	_cleanup_json_ json_t *cv = r->kind ? convert_for_read(r->kind, obj, NULL) : NULL;
+	if (cv)
+		obj = cv;
 	json_t *out = obj;
 	_cleanup_json_ json_t *table = NULL;
 	_cleanup_json_ json_t *scale = NULL;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/crdschema.h"
 #include "api/protobuf.h"
 #include "api/schema.h"
 #include "apiserver/apiserver-internal.h"
@@ -120,13 +121,36 @@ static void walk_schema(const schema_type *t, json_t *obj, const char *path, buf
 
 int codec_check_fields(api_req *r, json_t *obj, terr **err)
 {
-	if (r->field_validation == FV_IGNORE || !r->kind || r->kind->custom)
-		return 0;
-	const schema_type *t = schema_find(r->kind->schema);
-	if (!t)
+	if (!r->kind)
 		return 0;
 	_cleanup_buf_ buf out = {0};
-	walk_schema(t, obj, "", &out, 0);
+	if (r->kind->custom) {
+		/* k8s: custom resources lose the fields their schema does not know (pruning);
+		 * Strict and Warn report them as unknown fields. */
+		if (!r->kind->crd_schema)
+			return 0;
+		json_t *pruned = NULL;
+		crdschema_prune(r->kind->crd_schema, obj,
+		                r->field_validation == FV_IGNORE ? NULL : &pruned);
+		size_t i;
+		json_t *p;
+		json_array_foreach(pruned, i, p) {
+			if (out.n)
+				buf_puts(&out, ", ");
+			buf_printf(&out, "unknown field \"%s\"", json_string_value(p));
+		}
+		json_decref(pruned);
+		if (out.n && r->field_validation == FV_STRICT)
+			return terr_bad_request(err, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: %s",
+			                        r->kind->kind, r->kind->version, r->kind->kind, out.p);
+	} else {
+		if (r->field_validation == FV_IGNORE)
+			return 0;
+		const schema_type *t = schema_find(r->kind->schema);
+		if (!t)
+			return 0;
+		walk_schema(t, obj, "", &out, 0);
+	}
 	if (!out.n)
 		return 0;
 	if (r->field_validation == FV_STRICT)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "apiserver/apiserver-internal.h"
+#include "api/convert.h"
 #include "base/json.h"
 #include "base/util.h"
 
@@ -139,7 +140,9 @@ void handle_delete_collection(api_req *r)
 		if (!obj)
 			continue;
 		lifecycle_delete(r->srv, r->kind, obj, opts, r->dry_run, NULL, NULL, NULL);
-		json_array_append_new(items, obj);
+		json_t *cv = convert_for_read(r->kind, obj, NULL);
+		json_array_append_new(items, cv ? cv : json_incref(obj));
+		json_decref(obj);
 	}
 	free(keys);
 	char apiv[128];

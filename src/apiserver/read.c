@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/fieldsel.h"
+#include "api/convert.h"
 #include "api/printers.h"
 #include "api/selector.h"
 #include "apiserver/apiserver-internal.h"
@@ -117,7 +118,17 @@ void handle_get(api_req *r)
 		return;
 	}
 	if (!r->sub || strcmp(r->sub, "status") == 0) {
-		api_send_json_bytes(r, 200, e->value->data, e->value->len);
+		char *cv = NULL;
+		size_t cn = 0;
+		int rc = convert_stored_json(r->kind, e->value->data, e->value->len, &cv, &cn, &err);
+		if (rc < 0) {
+			api_send_error(r, err);
+		} else if (rc == 1) {
+			api_send_json_bytes(r, 200, cv, cn);
+			free(cv);
+		} else {
+			api_send_json_bytes(r, 200, e->value->data, e->value->len);
+		}
 		return;
 	}
 	if (strcmp(r->sub, "scale") == 0 && (r->kind->subresources & KIND_SUB_SCALE)) {
@@ -213,17 +224,26 @@ void handle_list(api_req *r)
 		json_t *parsed = NULL;
 		if (!list_matches(&o, entries[i], &parsed))
 			continue;
+		char *cv = NULL;
+		size_t cn = 0;
+		const char *data = entries[i]->value->data;
+		size_t dlen = entries[i]->value->len;
+		if (convert_stored_json(r->kind, data, dlen, &cv, &cn, NULL) == 1) {
+			data = cv;
+			dlen = cn;
+		}
 		if (r->want_table) {
-			if (!parsed)
-				parsed = json_loadb(entries[i]->value->data, entries[i]->value->len, 0, NULL);
+			json_decref(parsed);
+			parsed = json_loadb(data, dlen, 0, NULL);
 			objs = xrealloc(objs, (nobjs + 1) * sizeof *objs);
 			objs[nobjs++] = parsed;
 		} else {
 			json_decref(parsed);
 			if (taken)
 				buf_putc(&out, ',');
-			buf_add(&out, entries[i]->value->data, entries[i]->value->len);
+			buf_add(&out, data, dlen);
 		}
+		free(cv);
 		taken++;
 		last_key = entries[i]->key;
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/fieldsel.h"
+#include "api/convert.h"
 #include "api/selector.h"
 #include "apiserver/apiserver-internal.h"
 #include "base/json.h"
@@ -89,7 +90,22 @@ static int send_line(watch_stream *ws, const char *type, const char *obj, size_t
 	return rc;
 }
 
+static int send_event(watch_stream *ws, const char *type, const char *json, size_t len);
+static int send_event_raw(watch_stream *ws, const char *type, const char *json, size_t len);
+
 static int send_event(watch_stream *ws, const char *type, const char *json, size_t len)
+{
+	char *cv = NULL;
+	size_t cn = 0;
+	if (convert_stored_json(ws->r->kind, json, len, &cv, &cn, NULL) == 1) {
+		int rc = send_event_raw(ws, type, cv, cn);
+		free(cv);
+		return rc;
+	}
+	return send_event_raw(ws, type, json, len);
+}
+
+static int send_event_raw(watch_stream *ws, const char *type, const char *json, size_t len)
 {
 	if (!ws->r->want_table)
 		return send_line(ws, type, json, len);

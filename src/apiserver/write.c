@@ -21,6 +21,7 @@
 #include "base/yaml.h"
 
 #include "api/apply.h"
+#include "api/convert.h"
 
 /* ---------- storing ---------- */
 
@@ -43,7 +44,9 @@ int64_t store_object(apiserver *s, const kind_desc *d, json_t *obj, int type, ca
 	_cleanup_free_ char *key =
 	    route_key(d, json_string_value(json_object_get(meta, "namespace")),
 	              json_string_value(json_object_get(meta, "name")));
-	_cleanup_free_ char *json = json_dump_compact(obj);
+	/* Versions that share storage are stored in one (autoscaling/v2, core/v1 events). */
+	_cleanup_json_ json_t *stored = convert_to_storage(d, obj, NULL);
+	_cleanup_free_ char *json = json_dump_compact(stored ? stored : obj);
 	json_t *labels = json_object_get(meta, "labels");
 	labels = json_is_object(labels) && json_object_size(labels) ? json_incref(labels) : NULL;
 	cache_write(s->cache, rev, key, type, json, strlen(json), labels, cb, ud);
@@ -407,8 +410,11 @@ static json_t *load_target(api_req *r, terr **err)
 		char qr[256];
 		kind_qualified_resource(r->kind, qr);
 		terr_not_found(err, "%s \"%s\" not found", qr, r->name);
+		return NULL;
 	}
-	return old;
+	json_t *conv = convert_for_read(r->kind, old, err);
+	json_decref(old);
+	return conv;
 }
 
 void handle_update(api_req *r)
