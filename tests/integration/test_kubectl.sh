@@ -179,6 +179,19 @@ expect_out "short name works" 'my-new-cron-object' kubectl get ct
 sed 's/replicas: 2/replicas: "many"/; s/my-new-cron-object/bad-cron/' "$W/ct.yaml" >"$W/bad.yaml"
 expect_err "schema violation rejected" 'Invalid|invalid' kubectl apply -f "$W/bad.yaml"
 
+# --- every listable resource answers kubectl get (Table columns included) ---
+bad=""
+for r in $(kubectl api-resources --verbs=list -o name); do
+	kubectl get "$r" -A >/dev/null 2>"$W/get.err" || bad="$bad $r($(head -c 200 "$W/get.err"))"
+done
+if [ -z "$bad" ]; then pass "kubectl get works for every listable resource"; else fail "kubectl get works for every listable resource" "$bad"; fi
+
+# --- autoscaling v1 and v2 share one object ---
+expect_out "autoscale" 'horizontalpodautoscaler.autoscaling/hello-world autoscaled' kubectl autoscale deployment hello-world --cpu-percent=50 --min=1 --max=10
+expect_out "hpa columns" 'hello-world +Deployment/hello-world +cpu: <unknown>/50% +1 +10' kubectl get hpa hello-world
+expect_out "hpa read as autoscaling/v1" '"targetCPUUtilizationPercentage":50' kubectl get --raw /apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/hello-world
+expect_out "hpa read as autoscaling/v2" '"averageUtilization":50' kubectl get --raw /apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/hello-world
+
 # --- delete ---
 expect_out "delete" 'deployment.apps "hello-world" deleted' kubectl delete deployment hello-world
 expect_out "delete --cascade=orphan" 'deleted' kubectl delete deployment web --cascade=orphan
