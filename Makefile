@@ -39,8 +39,9 @@ $(BUILD)/libtimon.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The whole library goes in: controllers register themselves from their own files.
 $(BUILD)/timon: $(BUILD)/src/main.o $(BUILD)/libtimon.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/src/main.o -Wl,--whole-archive $(BUILD)/libtimon.a -Wl,--no-whole-archive $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtimon.a
 	@mkdir -p $(dir $@)

@@ -15,6 +15,16 @@ void controller_uninform(controller *c, void *handle);
 /* Wakes the manager so queued keys are processed on this loop iteration. */
 void controllers_kick(void);
 
+/* Controllers register themselves from their own file, so adding one touches no shared
+ * table: CONTROLLER_REGISTER(my_controller); after its definition. (The binary links the
+ * library whole, so such files are always present.) */
+void controller_register(const controller_def *def);
+#define CONTROLLER_REGISTER(def)                                                          \
+	__attribute__((constructor)) static void register_##def(void)                      \
+	{                                                                                  \
+		controller_register(&def);                                                 \
+	}
+
 /* The controllers, one file each. */
 extern const controller_def deployment_controller;
 extern const controller_def replicaset_controller;

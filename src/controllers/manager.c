@@ -18,18 +18,31 @@
 #define RENEW_MS 5000
 #define BUDGET_PER_TICK 64
 
-static const controller_def *const table[] = {
+static const controller_def *const builtin[] = {
 	&serviceaccount_controller,
 	&replicaset_controller,
 	&deployment_controller,
 };
 
+#define MAX_CONTROLLERS 64
+static const controller_def *table[MAX_CONTROLLERS];
+static size_t ntable;
+
+void controller_register(const controller_def *def)
+{
+	for (size_t i = 0; i < ntable; i++)
+		if (table[i] == def)
+			return;
+	if (ntable < MAX_CONTROLLERS)
+		table[ntable++] = def;
+}
+
 typedef struct manager {
 	apiserver *srv;
 	cache *cache;
 	uv_loop_t *loop;
-	controller ctrls[sizeof table / sizeof table[0]];
-	void *informers[sizeof table / sizeof table[0]][6];
+	controller ctrls[MAX_CONTROLLERS];
+	void *informers[MAX_CONTROLLERS][6];
 	uv_idle_t idle;
 	uv_timer_t lease_timer;
 	char identity[128];
@@ -43,7 +56,7 @@ static void on_idle(uv_idle_t *h)
 {
 	manager *m = h->data;
 	bool more = false;
-	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+	for (size_t i = 0; i < ntable; i++) {
 		controller_process(&m->ctrls[i], BUDGET_PER_TICK);
 		more |= controller_pending(&m->ctrls[i]);
 	}
@@ -62,15 +75,15 @@ static void run_controllers(manager *m)
 	if (m->running)
 		return;
 	m->running = true;
-	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+	for (size_t i = 0; i < ntable; i++) {
 		controller *c = &m->ctrls[i];
 		if (c->def->start)
 			c->def->start(c);
-		for (size_t w = 0; w < ARRAY_SIZE(table[i]->watches) && table[i]->watches[w].resource; w++)
+		for (size_t w = 0; w < 6 && table[i]->watches[w].resource; w++)
 			m->informers[i][w] = controller_inform(c, &table[i]->watches[w]);
 	}
 	controllers_kick();
-	log_info("controllers: %zu running as %s", ARRAY_SIZE(table), m->identity);
+	log_info("controllers: %zu running as %s", ntable, m->identity);
 }
 
 /* ---------- leader election ---------- */
@@ -133,6 +146,8 @@ static void renew(uv_timer_t *t)
 
 void controllers_start(apiserver *s, cache *c)
 {
+	for (size_t i = 0; i < ARRAY_SIZE(builtin); i++)
+		controller_register(builtin[i]);
 	manager *m = xcalloc(1, sizeof *m);
 	mgr = m;
 	m->srv = s;
@@ -143,7 +158,7 @@ void controllers_start(apiserver *s, cache *c)
 	snprintf(m->identity, sizeof m->identity, "%s_%d", host, (int)getpid());
 	uv_idle_init(m->loop, &m->idle);
 	m->idle.data = m;
-	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+	for (size_t i = 0; i < ntable; i++) {
 		m->ctrls[i].def = table[i];
 		m->ctrls[i].srv = s;
 		m->ctrls[i].cache = c;
@@ -161,7 +176,7 @@ void controllers_stop(void)
 		return;
 	uv_timer_stop(&m->lease_timer);
 	uv_idle_stop(&m->idle);
-	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+	for (size_t i = 0; i < ntable; i++) {
 		for (size_t w = 0; w < 6; w++)
 			controller_uninform(&m->ctrls[i], m->informers[i][w]);
 		if (table[i]->stop)
