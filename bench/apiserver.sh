@@ -275,9 +275,10 @@ WF_P99=$(field sent_p99_ms "$WF")
 WF_RSS=$(field server_rss_kib "$WF")
 
 {
-	echo "timon control-plane benchmark — $STAMP — $(nproc) CPUs, $(uname -r), tmp on $(stat -f -c %T "$TMP")"
+	echo "timon control-plane benchmark — $STAMP — $(nproc) CPUs, $(uname -r), tmp on $(stat -f -c %T "$TMP"), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "timon $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'); $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2); $("$NGINX" -v 2>&1)"
 	echo "wrk: 1 client thread, keep-alive HTTPS; nginx: 1 worker, same certificate, same bytes. Ratio = timon / reference."
+	echo "Rates follow how much CPU the shared machine gave each run; CPU per request is the steadier comparison."
 	echo
 	printf '%-40s %-22s %-36s %-7s %s\n' scenario timon "reference (same run)" ratio goal
 	printf '%-40s %-22s %-36s %-7s %s\n' \

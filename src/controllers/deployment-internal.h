@@ -119,9 +119,12 @@ typedef struct dsync {
 int dsync_update_rs(dsync *s, size_t i);
 /* Writes d's status (and its revision annotation when it changed) and reads it back. */
 int dsync_update_status(dsync *s);
-/* k8s: scaleReplicaSetAndRecordEvent: sets rs[i] to n replicas with fresh desired/max
- * annotations and records ScalingReplicaSet. Returns 1 when it scaled, 0 when nothing
- * changed, -1 on a failed write. */
+/* k8s: scaleReplicaSet: sets rs[i] to n replicas with fresh desired/max annotations and
+ * records ScalingReplicaSet when the size changed. Returns 1 when it scaled, 0 when the size
+ * was already n, -1 on a failed write. */
+int dsync_set_rs_scale(dsync *s, size_t i, int n);
+/* k8s: scaleReplicaSetAndRecordEvent: as dsync_set_rs_scale, but nothing at all when rs[i]
+ * already has n replicas. */
 int dsync_scale_rs(dsync *s, size_t i, int n);
 /* The new RS (borrowed) or NULL; old RSs are every other index. */
 json_t *dsync_new_rs(dsync *s);

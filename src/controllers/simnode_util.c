@@ -2,7 +2,7 @@
  * annotations, Go-style durations, node-monitor grace periods.
  * Not for: status building (simnode_pod.c, simnode.c).
  */
-#include <ctype.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 

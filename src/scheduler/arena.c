@@ -1,0 +1,136 @@
+/* arena.c — the scheduler's small memory helpers: a bump arena per parsed node or pod (freed
+ * in one call), string hashing, and the topology-pair count map the affinity and spread
+ * plugins use. Not for: long-lived mutable data (the snapshot uses the heap directly).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "scheduler/sched-internal.h"
+
+struct sched_arena_block {
+	struct sched_arena_block *next;
+	size_t used, cap;
+	_Alignas(8) unsigned char data[];
+};
+
+void *sched_arena_alloc(sched_arena *a, size_t n)
+{
+	n = (n + 7) & ~(size_t)7;
+	struct sched_arena_block *b = a->head;
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > 2048 ? n : 2048;
+		if (b && b->cap * 2 > cap && b->cap < 65536)
+			cap = b->cap * 2;
+		b = xmalloc(sizeof(*b) + cap);
+		b->next = a->head;
+		b->used = 0;
+		b->cap = cap;
+		a->head = b;
+	}
+	void *p = b->data + b->used;
+	b->used += n;
+	memset(p, 0, n);
+	return p;
+}
+
+char *sched_arena_strdup(sched_arena *a, const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	char *p = sched_arena_alloc(a, n);
+	memcpy(p, s, n);
+	return p;
+}
+
+void sched_arena_free(sched_arena *a)
+{
+	struct sched_arena_block *b = a->head;
+	while (b) {
+		struct sched_arena_block *next = b->next;
+		free(b);
+		b = next;
+	}
+	a->head = NULL;
+}
+
+/* FNV-1a, 64 bits. */
+uint64_t sched_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+sched_hstr sched_hstr_dup(sched_arena *a, const char *s)
+{
+	if (!s)
+		s = "";
+	return (sched_hstr){sched_arena_strdup(a, s), sched_hash(s)};
+}
+
+/* ---- topology pair map: open addressing on (key, value) ---- */
+
+static uint64_t tp_hash(sched_hstr key, sched_hstr val)
+{
+	uint64_t h = key.h * 0x9E3779B97F4A7C15ULL ^ val.h;
+	return h ^ (h >> 29);
+}
+
+static void tp_grow(sched_tpmap *m)
+{
+	uint32_t cap = m->cap ? m->cap * 2 : 16;
+	sched_tp *v = xcalloc(cap, sizeof(*v));
+	for (uint32_t i = 0; i < m->cap; i++) {
+		if (!m->v[i].key)
+			continue;
+		uint32_t j = (uint32_t)m->v[i].h & (cap - 1);
+		while (v[j].key)
+			j = (j + 1) & (cap - 1);
+		v[j] = m->v[i];
+	}
+	free(m->v);
+	m->v = v;
+	m->cap = cap;
+}
+
+int64_t *sched_tpmap_at(sched_tpmap *m, sched_hstr key, sched_hstr val, bool create)
+{
+	uint64_t h = tp_hash(key, val);
+	if (m->cap) {
+		uint32_t j = (uint32_t)h & (m->cap - 1);
+		while (m->v[j].key) {
+			sched_tp *e = &m->v[j];
+			if (e->h == h && strcmp(e->key, key.s) == 0 && strcmp(e->val, val.s) == 0)
+				return &e->count;
+			j = (j + 1) & (m->cap - 1);
+		}
+	}
+	if (!create)
+		return NULL;
+	if ((m->n + 1) * 4 > m->cap * 3)
+		tp_grow(m);
+	uint32_t j = (uint32_t)h & (m->cap - 1);
+	while (m->v[j].key)
+		j = (j + 1) & (m->cap - 1);
+	m->v[j] = (sched_tp){key.s, val.s, h, 0};
+	m->n++;
+	return &m->v[j].count;
+}
+
+int64_t sched_tpmap_get(const sched_tpmap *m, sched_hstr key, sched_hstr val)
+{
+	int64_t *p = sched_tpmap_at((sched_tpmap *)m, key, val, false);
+	return p ? *p : 0;
+}
+
+void sched_tpmap_free(sched_tpmap *m)
+{
+	free(m->v);
+	m->v = NULL;
+	m->cap = m->n = 0;
+}
