@@ -518,9 +518,17 @@ static int load_history(const store_row *r, void *ud)
 	ev->rev = r->rev;
 	ev->type = r->type;
 	ev->key = xstrdup(r->key);
-	ev->value = blob_new(r->value, r->len);
-	ev->labels = labels_of(r->value, r->len);
 	ev->bucket = bucket_get(c, r->key, true);
+	/* The newest event of a live key is the object itself: share its bytes and labels
+	 * instead of holding a second copy. */
+	cache_entry *cur = hmap_get(&ev->bucket->keys, r->key);
+	if (cur && cur->rev == r->rev) {
+		ev->value = blob_ref(cur->value);
+		ev->labels = json_incref(cur->labels);
+	} else {
+		ev->value = blob_new(r->value, r->len);
+		ev->labels = labels_of(r->value, r->len);
+	}
 	ring_push(c, ev);
 	return 0;
 }
