@@ -347,6 +347,8 @@ apiserver *apiserver_start(uv_loop_t *loop, const apiserver_config *cfg, terr **
 	s->ssl_ctx = pki_server_ctx(cfg->data_dir, err);
 	if (!s->ssl_ctx)
 		return NULL;
+	/* Idle connections (watchers, agents) give their TLS buffers back between records. */
+	SSL_CTX_set_mode(s->ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (cfg->token_file) {
 		s->tokens = token_file_load(cfg->token_file, err);
 		if (!s->tokens)

@@ -659,7 +659,8 @@ static void conn_feed(http_conn *c)
 			break;
 	}
 	if (c->in_pos == c->in.n) {
-		buf_reset(&c->in);
+		/* Nothing buffered: give the memory back (most connections sit idle). */
+		buf_free(&c->in);
 		c->in_pos = 0;
 	} else if (c->in_pos > 65536) {
 		memmove(c->in.p, c->in.p + c->in_pos, c->in.n - c->in_pos);
