@@ -325,8 +325,9 @@ static void sweep(uv_timer_t *t)
 			} else if (!terminating && json_array_size(json_object_get(meta, "ownerReferences")) &&
 			           !any_owner_alive(s, o, ns)) {
 				/* k8s: background propagation removes dependents whose owners are all
-				 * gone. */
+				 * gone; their own dependents follow on the next sweep. */
 				lifecycle_delete(s, d, o, NULL, false, NULL, NULL, NULL);
+				more = true;
 			}
 			if (changed) {
 				if (terminating && json_array_size(json_object_get(meta, "finalizers")) == 0 &&

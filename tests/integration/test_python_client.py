@@ -131,8 +131,9 @@ def other_kinds():
         metadata=client.V1ObjectMeta(name="reader"),
         rules=[client.V1PolicyRule(api_groups=[""], resources=["pods"], verbs=["get", "list"])]))
     assert role.rules[0].verbs == ["get", "list"]
+    # The job's controller makes its pod; every pod here has an owner.
     pods = core.list_namespaced_pod(NS)
-    assert pods.items == []
+    assert all(p.metadata.owner_references for p in pods.items), pods.items
     deleted = core.delete_namespaced_secret("s", NS)
     assert deleted.status == "Success" or deleted.metadata is not None
     expect_status(404, core.read_namespaced_secret, "s", NS)
