@@ -12,6 +12,7 @@ static const struct {
 } commands[] = {
 	{"server", cmd_server, "run the control plane (API server and store)"},
 	{"kubectl", cmd_kubectl, "run kubectl with timon's kubeconfig"},
+	{"images", cmd_images, "pull, import, list and remove images in the node's image store"},
 	{"version", cmd_version, "print the version"},
 };
 

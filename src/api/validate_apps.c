@@ -260,7 +260,28 @@ void v_kind_statefulset(vctx *v, json_t *obj, json_t *old)
 	selector_matches_template(v, sel, jobj(spec, "template"), true);
 	json_t *tmpl = jobj(spec, "template");
 	size_t mt = vp_push(v, "template");
-	v_pod_template(v, tmpl);
+	{
+		/* k8s: containers may mount volumeClaimTemplates by name; the pods get those
+		 * volumes from the controller, so they count as declared here. */
+		json_t *copy = json_deep_copy(tmpl);
+		json_t *cps = jobj(copy, "spec");
+		size_t ci;
+		json_t *claim;
+		json_array_foreach(jarr(spec, "volumeClaimTemplates"), ci, claim) {
+			const char *cn = json_string_value(json_object_get(jobj(claim, "metadata"), "name"));
+			if (!cn || !cps)
+				continue;
+			json_t *vols = json_object_get(cps, "volumes");
+			if (!json_is_array(vols)) {
+				vols = json_array();
+				json_object_set_new(cps, "volumes", vols);
+			}
+			json_array_append_new(vols, json_pack("{s:s, s:{s:s}}", "name", cn,
+			                                      "persistentVolumeClaim", "claimName", cn));
+		}
+		v_pod_template(v, copy ? copy : tmpl);
+		json_decref(copy);
+	}
 	vp_pop(v, mt);
 	json_t *ps = jobj(tmpl, "spec");
 	const char *rp = jstr(ps, "restartPolicy");

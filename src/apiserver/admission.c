@@ -4,6 +4,7 @@
  * Not for: defaults and validation of fields (api/), deletion flow (lifecycle.c).
  */
 #include "apiserver/admission.h"
+#include "apiserver/admission_policy.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -62,6 +63,32 @@ static void pod_prepare(json_t *pod)
 		json_object_set_new(spec, "serviceAccountName", json_string("default"));
 	if (!json_object_get(spec, "serviceAccount"))
 		json_object_set(spec, "serviceAccount", json_object_get(spec, "serviceAccountName"));
+	/* k8s: DefaultTolerationSeconds — pods tolerate a not-ready or unreachable node for
+	 * 300 s before eviction, unless they say otherwise. */
+	static const char *const node_taints[] = {"node.kubernetes.io/not-ready",
+	                                          "node.kubernetes.io/unreachable"};
+	json_t *tols = json_object_get(spec, "tolerations");
+	for (size_t t = 0; t < ARRAY_SIZE(node_taints); t++) {
+		bool has = false;
+		size_t i;
+		json_t *tol;
+		json_array_foreach(tols, i, tol) {
+			const char *key = json_string_value(json_object_get(tol, "key"));
+			const char *effect = json_string_value(json_object_get(tol, "effect"));
+			if ((!key || !*key || strcmp(key, node_taints[t]) == 0) &&
+			    (!effect || !*effect || strcmp(effect, "NoExecute") == 0))
+				has = true;
+		}
+		if (has)
+			continue;
+		if (!json_is_array(tols)) {
+			tols = json_array();
+			json_object_set_new(spec, "tolerations", tols);
+		}
+		json_array_append_new(tols, json_pack("{s:s, s:s, s:s, s:i}", "key", node_taints[t],
+		                                       "operator", "Exists", "effect", "NoExecute",
+		                                       "tolerationSeconds", 300));
+	}
 	/* k8s: a new pod starts Pending with its QoS class; its status is the kubelet's. */
 	json_t *st = json_pack("{s:s, s:s}", "phase", "Pending", "qosClass", pod_qos(spec));
 	json_object_set_new(pod, "status", st);
@@ -228,6 +255,8 @@ static void crd_prepare(json_t *crd)
 int admission_prepare_create(api_req *r, json_t *obj, terr **err)
 {
 	const kind_desc *d = r->kind;
+	if (admission_policy_prepare_create(r, obj, err) < 0)
+		return -1;
 	if (is_kind(d, "", "pods"))
 		pod_prepare(obj);
 	else if (d->subresources & KIND_SUB_STATUS && !is_kind(d, "", "nodes") &&
@@ -239,6 +268,8 @@ int admission_prepare_create(api_req *r, json_t *obj, terr **err)
 int admission_validate(api_req *r, json_t *obj, json_t *old, terr **err)
 {
 	const kind_desc *d = r->kind;
+	if (admission_policy_validate(r, obj, old, err) < 0)
+		return -1;
 	if (is_kind(d, "", "services") && !old)
 		return service_allocate(r, obj, err);
 	if (is_kind(d, "", "services") && old) {
@@ -340,8 +371,8 @@ static void pod_bind(api_req *r, json_t *binding)
 	/* k8s: a pod is bound once; binding a bound pod is a conflict. */
 	const char *cur = json_path_str(pod, "spec.nodeName");
 	if (cur && *cur) {
-		json_decref(pod);
 		terr_conflict(&err, "Operation cannot be fulfilled on pods/binding \"%s\": pod %s is already assigned to node \"%s\"", r->name, r->name, cur);
+		json_decref(pod);
 		api_send_error(r, err);
 		return;
 	}
@@ -375,6 +406,11 @@ static void pod_evict(api_req *r)
 	json_t *pod = load_object(r->srv, key);
 	if (!pod) {
 		terr_not_found(&err, "pods \"%s\" not found", r->name);
+		api_send_error(r, err);
+		return;
+	}
+	if (admission_policy_evict(r, pod, &err) < 0) {
+		json_decref(pod);
 		api_send_error(r, err);
 		return;
 	}

@@ -55,6 +55,39 @@ static bool remove_finalizer(json_t *meta, const char *f)
 
 static void schedule_sweep(apiserver *s);
 
+/* True when obj is a pod whose deletion must wait for its node's agent; *grace gets the
+ * grace period in seconds. */
+static bool pod_needs_grace(apiserver *s, const kind_desc *d, json_t *obj, json_t *opts,
+                            int64_t *grace)
+{
+	if (d->group[0] || strcmp(d->resource, "pods") != 0)
+		return false;
+	const char *node = json_path_str(obj, "spec.nodeName");
+	const char *phase = json_path_str(obj, "status.phase");
+	if (!node || !*node || str_eq(phase, "Succeeded") || str_eq(phase, "Failed"))
+		return false;
+	json_t *g = json_object_get(opts, "gracePeriodSeconds");
+	json_t *tg = json_path(obj, "spec.terminationGracePeriodSeconds");
+	*grace = g ? json_integer_value(g) : tg ? json_integer_value(tg) : 30;
+	if (*grace <= 0)
+		return false;
+	/* A pod whose node is gone or not Ready has nobody to stop it: it goes at once.
+	 * (kube leaves such pods Terminating until the node returns; we do not.) */
+	const kind_desc *nk = kind_by_group_resource("", "nodes");
+	_cleanup_free_ char *key = route_key(nk, NULL, node);
+	const cache_entry *e = cache_get(s->cache, key);
+	if (!e)
+		return false;
+	_cleanup_json_ json_t *n = json_loadb(e->value->data, e->value->len, 0, NULL);
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_path(n, "status.conditions"), i, c) {
+		if (str_eq(json_string_value(json_object_get(c, "type")), "Ready"))
+			return str_eq(json_string_value(json_object_get(c, "status")), "True");
+	}
+	return false;
+}
+
 void lifecycle_delete(apiserver *s, const kind_desc *d, json_t *obj, json_t *opts, bool dry_run,
                       cache_write_cb cb, void *ud, bool *deleted_now)
 {
@@ -73,6 +106,24 @@ void lifecycle_delete(apiserver *s, const kind_desc *d, json_t *obj, json_t *opt
 			add_finalizer(meta, "foregroundDeletion");
 	}
 	bool keep = is_ns || json_array_size(json_object_get(meta, "finalizers")) > 0;
+	/* k8s: a running pod on a node is deleted gracefully: it is marked, its kubelet stops
+	 * it within the grace period and then removes it. */
+	int64_t grace = 0;
+	if (!keep && !marked && pod_needs_grace(s, d, obj, opts, &grace)) {
+		char ts[32];
+		time_rfc3339(time_now_ns() + grace * 1000000000LL, false, ts);
+		json_object_set_new(meta, "deletionTimestamp", json_string(ts));
+		json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(grace));
+		if (deleted_now)
+			*deleted_now = false;
+		if (dry_run) {
+			if (cb)
+				cb(ud, cache_rev(s->cache), NULL);
+			return;
+		}
+		store_object(s, d, obj, STORE_MODIFIED, cb, ud);
+		return;
+	}
 	if (keep) {
 		if (deleted_now)
 			*deleted_now = false;
@@ -159,7 +210,7 @@ void lifecycle_bootstrap(apiserver *s)
 		                          "kubernetes", "namespace", "default", "labels", "component",
 		                          "apiserver", "provider", "kubernetes", "spec", "type", "ClusterIP",
 		                          "ports", "name", "https", "protocol", "TCP", "port", 443,
-		                          "targetPort", s->cfg.https_port ? s->cfg.https_port : 6443));
+		                          "targetPort", apiserver_port(s)));
 	}
 }
 

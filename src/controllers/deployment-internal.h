@@ -17,11 +17,11 @@
 
 #include "controllers/controller.h"
 
-#define DEP_HASH_LABEL "pod-template-hash"
-#define DEP_ANN_REVISION "deployment.kubernetes.io/revision"
+#define DEP_HASH_LABEL           "pod-template-hash"
+#define DEP_ANN_REVISION         "deployment.kubernetes.io/revision"
 #define DEP_ANN_REVISION_HISTORY "deployment.kubernetes.io/revision-history"
-#define DEP_ANN_DESIRED "deployment.kubernetes.io/desired-replicas"
-#define DEP_ANN_MAX "deployment.kubernetes.io/max-replicas"
+#define DEP_ANN_DESIRED          "deployment.kubernetes.io/desired-replicas"
+#define DEP_ANN_MAX              "deployment.kubernetes.io/max-replicas"
 /* k8s: revision-history is kept under about 2000 characters. */
 #define DEP_MAX_REV_HISTORY_CHARS 2000
 
@@ -58,8 +58,8 @@ int64_t deployment_revision(json_t *obj);
 /* k8s: SetNewReplicaSetAnnotations: copies the deployment's annotations (but kube's
  * skipped ones) onto rs, raises its revision to new_revision keeping the old one in
  * revision-history, and for a new RS sets desired/max replicas. True when rs changed. */
-bool deployment_set_new_rs_annotations(json_t *d, json_t *rs, const char *new_revision,
-                                       bool exists, size_t history_limit);
+bool deployment_set_new_rs_annotations(json_t *d, json_t *rs, const char *new_revision, bool exists,
+                                       size_t history_limit);
 /* Sets desired-replicas and max-replicas on rs; true when either changed. */
 bool deployment_set_replicas_annotations(json_t *rs, int desired, int max);
 bool deployment_replicas_annotations_need_update(json_t *rs, int desired, int max);
@@ -106,13 +106,13 @@ void deployment_sort_rs(json_t **rss, size_t n, enum deployment_rs_order order);
 
 typedef struct dsync {
 	controller *c;
-	json_t *d;     /* the deployment, refreshed after each write of ours (owned) */
+	json_t *d; /* the deployment, refreshed after each write of ours (owned) */
 	char *key;
 	char *ns;
-	json_t **rs;   /* the ReplicaSets it owns, refreshed after each write (owned) */
+	json_t **rs; /* the ReplicaSets it owns, refreshed after each write (owned) */
 	size_t nrs;
-	long new_rs;   /* index of the new RS in rs, or -1 */
-	int64_t now;   /* ns since the epoch, fixed for the sync */
+	long new_rs; /* index of the new RS in rs, or -1 */
+	int64_t now; /* ns since the epoch, fixed for the sync */
 } dsync;
 
 /* Writes rs[i] (spec and metadata) and reads it back; 0 or -1 (then the sync retries). */

@@ -112,11 +112,11 @@ int dsync_update_status(dsync *s)
 	const char *rev = annotation(s->d, DEP_ANN_REVISION);
 	if (rev && !str_eq(rev, annotation(cur, DEP_ANN_REVISION))) {
 		/* k8s: the deployment carries its new RS's revision in an annotation. */
-		json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", DEP_ANN_REVISION,
-		                          rev);
+		json_t *patch =
+		    json_pack("{s:{s:{s:s}}}", "metadata", "annotations", DEP_ANN_REVISION, rev);
 		write_begin();
-		client_patch(s->c->srv, s->c->def->name, deploy_kind(), s->ns, name, NULL, NULL, patch,
-		             capture, NULL);
+		client_patch(s->c->srv, s->c->def->name, deploy_kind(), s->ns, name, NULL, NULL,
+		             patch, capture, NULL);
 		json_decref(patch);
 		json_decref(cur);
 		if (write_failed("revision annotation of deployment", name))
@@ -275,8 +275,9 @@ static void set_progressing(dsync *s, const char *status, const char *reason, co
 {
 	char msg[512];
 	snprintf(msg, sizeof msg, fmt, arg);
-	deployment_set_condition(json_obj_child(s->d, "status"),
-	                         deployment_new_condition("Progressing", status, reason, msg, s->now));
+	deployment_set_condition(
+	    json_obj_child(s->d, "status"),
+	    deployment_new_condition("Progressing", status, reason, msg, s->now));
 }
 
 static int sync_existing_new_rs(dsync *s, long idx, const char *new_revision)
@@ -318,10 +319,11 @@ static json_t *new_rs_object(dsync *s, const char *hash)
 	}
 	json_object_set_new(json_obj_child(sel, "matchLabels"), DEP_HASH_LABEL, json_string(hash));
 	char *name = xasprintf("%s-%s", name_of(s->d), hash);
-	json_t *rs = json_pack("{s:s, s:s, s:{s:s, s:s, s:O, s:[o]}, s:{s:i}}", "apiVersion",
-	                       "apps/v1", "kind", "ReplicaSet", "metadata", "name", name, "namespace",
-	                       s->ns, "labels", json_object_get(tmeta, "labels"), "ownerReferences",
-	                       controller_owner_ref(s->d), "spec", "replicas", 0);
+	json_t *rs =
+	    json_pack("{s:s, s:s, s:{s:s, s:s, s:O, s:[o]}, s:{s:i}}", "apiVersion", "apps/v1",
+	              "kind", "ReplicaSet", "metadata", "name", name, "namespace", s->ns, "labels",
+	              json_object_get(tmeta, "labels"), "ownerReferences",
+	              controller_owner_ref(s->d), "spec", "replicas", 0);
 	free(name);
 	json_t *spec = json_object_get(rs, "spec");
 	if (min_ready(s->d))
@@ -351,8 +353,8 @@ int dsync_get_new_rs(dsync *s, bool create)
 	if (!create)
 		return 0;
 
-	_cleanup_free_ char *hash = deployment_template_hash(json_path(s->d, "spec.template"),
-	                                                     json_path(s->d, "status.collisionCount"));
+	_cleanup_free_ char *hash = deployment_template_hash(
+	    json_path(s->d, "spec.template"), json_path(s->d, "status.collisionCount"));
 	json_t *rs = new_rs_object(s, hash);
 	_cleanup_free_ char *name = xstrdup(name_of(rs));
 	json_t **all = xcalloc(s->nrs + 1, sizeof *all);
@@ -372,8 +374,9 @@ int dsync_get_new_rs(dsync *s, bool create)
 		exists = true;
 		json_t *cur = controller_get(s->c, rs_kind(), s->ns, name);
 		json_t *owner = cur ? controller_owner(cur) : NULL;
-		bool ours = owner && str_eq(json_string_value(json_object_get(owner, "uid")),
-		                            json_path_str(s->d, "metadata.uid")) &&
+		bool ours = owner &&
+		            str_eq(json_string_value(json_object_get(owner, "uid")),
+		                   json_path_str(s->d, "metadata.uid")) &&
 		            deployment_template_equal(json_path(s->d, "spec.template"),
 		                                      json_path(cur, "spec.template"));
 		json_decref(cur);
@@ -383,15 +386,17 @@ int dsync_get_new_rs(dsync *s, bool create)
 		}
 	} else if (last_code >= 400) {
 		char msg[700];
-		snprintf(msg, sizeof msg, "Failed to create new replica set \"%s\": %s", name, last_msg);
+		snprintf(msg, sizeof msg, "Failed to create new replica set \"%s\": %s", name,
+		         last_msg);
 		if (deployment_has_progress_deadline(s->d)) {
 			deployment_set_condition(json_obj_child(s->d, "status"),
 			                         deployment_new_condition("Progressing", "False",
-			                                                  "ReplicaSetCreateError", msg,
-			                                                  s->now));
+			                                                  "ReplicaSetCreateError",
+			                                                  msg, s->now));
 			dsync_update_status(s);
 		}
-		event_record(s->c->srv, COMPONENT, s->d, "Warning", "ReplicaSetCreateError", "%s", msg);
+		event_record(s->c->srv, COMPONENT, s->d, "Warning", "ReplicaSetCreateError", "%s",
+		             msg);
 		return -1;
 	}
 	json_t *created = controller_get(s->c, rs_kind(), s->ns, name);
@@ -463,34 +468,37 @@ int dsync_rollout_status(dsync *s)
 	json_t *cur = deployment_condition(json_object_get(s->d, "status"), "Progressing");
 	const char *cur_reason = cur ? json_string_value(json_object_get(cur, "reason")) : NULL;
 	bool done = json_integer_value(json_object_get(st, "replicas")) ==
-	                    json_integer_value(json_object_get(st, "updatedReplicas")) &&
+	                json_integer_value(json_object_get(st, "updatedReplicas")) &&
 	            str_eq(cur_reason, "NewReplicaSetAvailable");
 	char msg[512];
 	const char *what = new_rs ? "ReplicaSet" : "Deployment";
 	const char *who = new_rs ? name_of(new_rs) : name_of(s->d);
 	if (deadline && !done) {
 		if (deployment_complete(s->d, st)) {
-			snprintf(msg, sizeof msg, "%s \"%s\" has successfully progressed.", what, who);
-			deployment_set_condition(st, deployment_new_condition("Progressing", "True",
-			                                                      "NewReplicaSetAvailable",
-			                                                      msg, s->now));
+			snprintf(msg, sizeof msg, "%s \"%s\" has successfully progressed.", what,
+			         who);
+			deployment_set_condition(
+			    st, deployment_new_condition("Progressing", "True",
+			                                 "NewReplicaSetAvailable", msg, s->now));
 		} else if (deployment_progressing(s->d, st)) {
 			/* k8s: progress refreshes lastUpdateTime even when the reason stays. */
 			snprintf(msg, sizeof msg, "%s \"%s\" is progressing.", what, who);
-			json_t *c = deployment_new_condition("Progressing", "True", "ReplicaSetUpdated",
-			                                     msg, s->now);
+			json_t *c = deployment_new_condition("Progressing", "True",
+			                                     "ReplicaSetUpdated", msg, s->now);
 			if (cur) {
-				if (str_eq(json_string_value(json_object_get(cur, "status")), "True"))
+				if (str_eq(json_string_value(json_object_get(cur, "status")),
+				           "True"))
 					json_object_set(c, "lastTransitionTime",
 					                json_object_get(cur, "lastTransitionTime"));
 				deployment_remove_condition(st, "Progressing");
 			}
 			deployment_set_condition(st, c);
 		} else if (deployment_timed_out(s->d, st, s->now)) {
-			snprintf(msg, sizeof msg, "%s \"%s\" has timed out progressing.", what, who);
-			deployment_set_condition(st, deployment_new_condition("Progressing", "False",
-			                                                      "ProgressDeadlineExceeded",
-			                                                      msg, s->now));
+			snprintf(msg, sizeof msg, "%s \"%s\" has timed out progressing.", what,
+			         who);
+			deployment_set_condition(
+			    st, deployment_new_condition("Progressing", "False",
+			                                 "ProgressDeadlineExceeded", msg, s->now));
 		}
 	}
 	/* ReplicaSets report no ReplicaFailure condition yet, so none is carried over. */
@@ -538,8 +546,10 @@ static bool selects_everything(json_t *sel)
 	size_t n = 0;
 	const char *k;
 	json_t *v;
-	json_object_foreach(sel, k, v) {
-		if ((json_is_object(v) && json_object_size(v)) || (json_is_array(v) && json_array_size(v)))
+	json_object_foreach(sel, k, v)
+	{
+		if ((json_is_object(v) && json_object_size(v)) ||
+		    (json_is_array(v) && json_array_size(v)))
 			n++;
 	}
 	return n == 0;
@@ -567,8 +577,9 @@ static int reconcile(controller *c, const char *key)
 	label_selector *sel = NULL;
 	if (!json_is_object(selector) || selects_everything(selector)) {
 		/* k8s: an empty selector would select every pod; the deployment is left alone. */
-		event_record(c->srv, COMPONENT, s.d, "Warning", "SelectingAll",
-		             "This deployment is selecting all pods. A non-empty selector is required.");
+		event_record(
+		    c->srv, COMPONENT, s.d, "Warning", "SelectingAll",
+		    "This deployment is selecting all pods. A non-empty selector is required.");
 		json_int_t gen = json_integer_value(json_path(s.d, "metadata.generation"));
 		json_t *st = json_obj_child(s.d, "status");
 		if (json_integer_value(json_object_get(st, "observedGeneration")) < gen) {
@@ -628,7 +639,8 @@ static void enqueue_for_rs(controller *c, json_t *rs, bool deleted)
 	json_t *owner = controller_owner(rs);
 	if (owner) {
 		if (str_eq(json_string_value(json_object_get(owner, "kind")), "Deployment"))
-			enqueue_deployment(c, ns, json_string_value(json_object_get(owner, "name")));
+			enqueue_deployment(c, ns,
+			                   json_string_value(json_object_get(owner, "name")));
 		return;
 	}
 	if (deleted)
@@ -636,7 +648,8 @@ static void enqueue_for_rs(controller *c, json_t *rs, bool deleted)
 	json_t **ds;
 	size_t n = controller_list(c, deploy_kind(), ns, &ds);
 	for (size_t i = 0; i < n; i++) {
-		label_selector *sel = label_selector_from_json(json_path(ds[i], "spec.selector"), NULL);
+		label_selector *sel =
+		    label_selector_from_json(json_path(ds[i], "spec.selector"), NULL);
 		if (sel && !label_selector_empty(sel) &&
 		    label_selector_matches(sel, json_path(rs, "metadata.labels")))
 			enqueue_deployment(c, ns, name_of(ds[i]));
@@ -674,9 +687,9 @@ static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 }
 
 const controller_def deployment_controller = {
-	.name = COMPONENT,
-	.watches = {{.group = "apps", .resource = "deployments"},
-	            {.group = "apps", .resource = "replicasets", .on_event = on_rs},
-	            {.group = "", .resource = "pods", .on_event = on_pod}},
-	.reconcile = reconcile,
+    .name = COMPONENT,
+    .watches = {{.group = "apps", .resource = "deployments"},
+                {.group = "apps", .resource = "replicasets", .on_event = on_rs},
+                {.group = "", .resource = "pods", .on_event = on_pod}},
+    .reconcile = reconcile,
 };

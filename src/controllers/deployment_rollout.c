@@ -146,7 +146,7 @@ static int reconcile_old_rss(dsync *s)
 	int all_count = old_count + deployment_spec_replicas(nrs);
 	int min_available = deployment_spec_replicas(s->d) - deployment_max_unavailable(s->d);
 	int new_unavailable =
-	        deployment_spec_replicas(nrs) - deployment_status_int(nrs, "availableReplicas");
+	    deployment_spec_replicas(nrs) - deployment_status_int(nrs, "availableReplicas");
 	/* k8s: never scale down below minAvailable, counting the new set's missing pods. */
 	int max_down = all_count - min_available - new_unavailable;
 	if (max_down <= 0)
@@ -376,12 +376,13 @@ void deployment_cleanup(dsync *s)
 	for (long k = 0; k < diff; k++) {
 		json_t *rs = s->rs[olds.i[k]];
 		/* k8s: only sets that are fully scaled down and observed are removed. */
-		if (deployment_status_int(rs, "replicas") != 0 || deployment_spec_replicas(rs) != 0 ||
+		if (deployment_status_int(rs, "replicas") != 0 ||
+		    deployment_spec_replicas(rs) != 0 ||
 		    json_integer_value(json_path(rs, "metadata.generation")) >
-		            json_integer_value(json_path(rs, "status.observedGeneration")))
+		        json_integer_value(json_path(rs, "status.observedGeneration")))
 			continue;
-		client_delete(s->c->srv, s->c->def->name, controller_kind("apps", "replicasets"), s->ns,
-		              json_path_str(rs, "metadata.name"), NULL, NULL, NULL);
+		client_delete(s->c->srv, s->c->def->name, controller_kind("apps", "replicasets"),
+		              s->ns, json_path_str(rs, "metadata.name"), NULL, NULL, NULL);
 	}
 	free(olds.i);
 }

@@ -33,7 +33,8 @@ static void drop_nulls(json_t *j)
 		const char *k;
 		json_t *v;
 		void *tmp;
-		json_object_foreach_safe(j, tmp, k, v) {
+		json_object_foreach_safe(j, tmp, k, v)
+		{
 			if (json_is_null(v))
 				json_object_del(j, k);
 			else
@@ -85,8 +86,14 @@ char *deployment_template_hash(json_t *tmpl, json_t *collision_count)
 	}
 	if (json_is_integer(collision_count)) {
 		uint32_t cc = (uint32_t)json_integer_value(collision_count);
-		unsigned char b[8] = {(unsigned char)cc, (unsigned char)(cc >> 8),
-		                      (unsigned char)(cc >> 16), (unsigned char)(cc >> 24), 0, 0, 0, 0};
+		unsigned char b[8] = {(unsigned char)cc,
+		                      (unsigned char)(cc >> 8),
+		                      (unsigned char)(cc >> 16),
+		                      (unsigned char)(cc >> 24),
+		                      0,
+		                      0,
+		                      0,
+		                      0};
 		for (size_t i = 0; i < sizeof b; i++) {
 			h ^= b[i];
 			h *= 16777619u;
@@ -242,10 +249,12 @@ static json_t *annotations_of(json_t *obj)
 static bool skip_copy(const char *k)
 {
 	/* k8s: annotations a Deployment never copies onto its ReplicaSets. */
-	static const char *const skip[] = {
-		"kubectl.kubernetes.io/last-applied-configuration", DEP_ANN_REVISION,
-		DEP_ANN_REVISION_HISTORY, DEP_ANN_DESIRED, DEP_ANN_MAX,
-		"deprecated.deployment.rollback.to"};
+	static const char *const skip[] = {"kubectl.kubernetes.io/last-applied-configuration",
+	                                   DEP_ANN_REVISION,
+	                                   DEP_ANN_REVISION_HISTORY,
+	                                   DEP_ANN_DESIRED,
+	                                   DEP_ANN_MAX,
+	                                   "deprecated.deployment.rollback.to"};
 	for (size_t i = 0; i < ARRAY_SIZE(skip); i++)
 		if (strcmp(k, skip[i]) == 0)
 			return true;
@@ -275,7 +284,8 @@ bool deployment_replicas_annotations_need_update(json_t *rs, int desired, int ma
 	char a[16], b[16];
 	snprintf(a, sizeof a, "%d", desired);
 	snprintf(b, sizeof b, "%d", max);
-	return !str_eq(annotation(rs, DEP_ANN_DESIRED), a) || !str_eq(annotation(rs, DEP_ANN_MAX), b);
+	return !str_eq(annotation(rs, DEP_ANN_DESIRED), a) ||
+	       !str_eq(annotation(rs, DEP_ANN_MAX), b);
 }
 
 static bool int_annotation(json_t *rs, const char *key, int *out)
@@ -323,13 +333,14 @@ static char *append_history(const char *history, const char *old, size_t limit)
 	return xasprintf("%s,%s", start, old);
 }
 
-bool deployment_set_new_rs_annotations(json_t *d, json_t *rs, const char *new_revision,
-                                       bool exists, size_t history_limit)
+bool deployment_set_new_rs_annotations(json_t *d, json_t *rs, const char *new_revision, bool exists,
+                                       size_t history_limit)
 {
 	bool changed = false;
 	const char *k;
 	json_t *v;
-	json_object_foreach(json_path(d, "metadata.annotations"), k, v) {
+	json_object_foreach(json_path(d, "metadata.annotations"), k, v)
+	{
 		if (skip_copy(k) || !json_is_string(v))
 			continue;
 		changed |= set_annotation(rs, k, json_string_value(v));
@@ -371,7 +382,8 @@ json_t *deployment_condition(json_t *status, const char *type)
 {
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_object_get(status, "conditions"), i, c) {
+	json_array_foreach(json_object_get(status, "conditions"), i, c)
+	{
 		if (str_eq(json_string_value(json_object_get(c, "type")), type))
 			return c;
 	}
@@ -416,7 +428,8 @@ void deployment_set_condition(json_t *status, json_t *cond)
 	}
 	/* k8s: lastTransitionTime moves only when the status does. */
 	if (cur && str_eq(cstr(cur, "status"), cstr(cond, "status")))
-		json_object_set(cond, "lastTransitionTime", json_object_get(cur, "lastTransitionTime"));
+		json_object_set(cond, "lastTransitionTime",
+		                json_object_get(cur, "lastTransitionTime"));
 	deployment_remove_condition(status, cstr(cond, "type"));
 	json_t *conds = json_object_get(status, "conditions");
 	if (!json_is_array(conds)) {
@@ -446,7 +459,7 @@ bool deployment_complete(json_t *d, json_t *status)
 	return sint(status, "updatedReplicas") == want && sint(status, "replicas") == want &&
 	       sint(status, "availableReplicas") == want &&
 	       json_integer_value(json_object_get(status, "observedGeneration")) >=
-	               json_integer_value(json_path(d, "metadata.generation"));
+	           json_integer_value(json_path(d, "metadata.generation"));
 }
 
 bool deployment_progressing(json_t *d, json_t *status)
@@ -455,8 +468,8 @@ bool deployment_progressing(json_t *d, json_t *status)
 	int old_old = sint(old, "replicas") - sint(old, "updatedReplicas");
 	int new_old = sint(status, "replicas") - sint(status, "updatedReplicas");
 	/* k8s: progress is more updated, fewer old, more ready or more available replicas. */
-	return sint(status, "updatedReplicas") > sint(old, "updatedReplicas") || new_old < old_old ||
-	       sint(status, "readyReplicas") > sint(old, "readyReplicas") ||
+	return sint(status, "updatedReplicas") > sint(old, "updatedReplicas") ||
+	       new_old < old_old || sint(status, "readyReplicas") > sint(old, "readyReplicas") ||
 	       sint(status, "availableReplicas") > sint(old, "availableReplicas");
 }
 
@@ -499,7 +512,8 @@ json_t *deployment_calculate_status(json_t *d, json_t *const *all, size_t n, jso
 	if (unavailable < 0)
 		unavailable = 0;
 	json_t *st = json_object();
-	put_nonzero(st, "observedGeneration", json_integer_value(json_path(d, "metadata.generation")));
+	put_nonzero(st, "observedGeneration",
+	            json_integer_value(json_path(d, "metadata.generation")));
 	put_nonzero(st, "replicas", actual);
 	put_nonzero(st, "updatedReplicas", new_rs ? deployment_status_int(new_rs, "replicas") : 0);
 	put_nonzero(st, "readyReplicas", ready);
@@ -513,14 +527,14 @@ json_t *deployment_calculate_status(json_t *d, json_t *const *all, size_t n, jso
 		json_object_set(st, "collisionCount", cc);
 	/* k8s: Available once no more than maxUnavailable replicas are missing. */
 	if (available >= deployment_spec_replicas(d) - deployment_max_unavailable(d))
-		deployment_set_condition(st, deployment_new_condition(
-		                                     "Available", "True", "MinimumReplicasAvailable",
-		                                     "Deployment has minimum availability.", now_ns));
+		deployment_set_condition(
+		    st, deployment_new_condition("Available", "True", "MinimumReplicasAvailable",
+		                                 "Deployment has minimum availability.", now_ns));
 	else
-		deployment_set_condition(st, deployment_new_condition(
-		                                     "Available", "False", "MinimumReplicasUnavailable",
-		                                     "Deployment does not have minimum availability.",
-		                                     now_ns));
+		deployment_set_condition(
+		    st, deployment_new_condition("Available", "False", "MinimumReplicasUnavailable",
+		                                 "Deployment does not have minimum availability.",
+		                                 now_ns));
 	/* Keep kube's field order: conditions then collisionCount. */
 	if (json_is_integer(cc)) {
 		json_t *keep = json_incref(json_object_get(st, "collisionCount"));

@@ -45,6 +45,20 @@ bool pod_is_available(json_t *pod, int64_t min_ready_seconds, int64_t now_ns)
 	return now_ns - since >= min_ready_seconds * 1000000000LL;
 }
 
+int64_t pod_available_in_ms(json_t *pod, int64_t min_ready_seconds, int64_t now_ns)
+{
+	json_t *cnd = ready_condition(pod);
+	if (!cnd || !str_eq(json_string_value(json_object_get(cnd, "status")), "True") ||
+	    min_ready_seconds <= 0)
+		return -1;
+	int64_t since;
+	const char *t = json_string_value(json_object_get(cnd, "lastTransitionTime"));
+	if (!t || time_parse_rfc3339(t, &since) < 0)
+		return -1;
+	int64_t left = since + min_ready_seconds * 1000000000LL - now_ns;
+	return left > 0 ? (left + 999999) / 1000000 : -1;
+}
+
 static int rank(json_t *p)
 {
 	/* k8s: unassigned < assigned, Pending < Unknown < Running, not ready < ready. */

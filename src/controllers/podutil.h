@@ -15,6 +15,9 @@ bool pod_is_active(json_t *pod);
 bool pod_is_ready(json_t *pod);
 /* Ready for at least min_ready_seconds. */
 bool pod_is_available(json_t *pod, int64_t min_ready_seconds, int64_t now_ns);
+/* Milliseconds until a ready pod becomes available (ready for min_ready_seconds), or -1
+ * when it is not ready or already available. */
+int64_t pod_available_in_ms(json_t *pod, int64_t min_ready_seconds, int64_t now_ns);
 /* Sorts pods so the ones to delete first come first (unscheduled, pending, not ready,
  * most restarts, newest). */
 void pod_sort_for_deletion(json_t **pods, size_t n);

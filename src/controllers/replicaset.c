@@ -78,6 +78,8 @@ static int reconcile(controller *c, const char *key)
 	json_t **active = xcalloc(n ? n : 1, sizeof *active);
 	size_t nactive = 0;
 	int labeled = 0, ready = 0, available = 0;
+	int64_t now = time_now_ns(), next_available_ms = -1;
+	json_int_t min_ready = json_integer_value(json_path(rs, "spec.minReadySeconds"));
 	for (size_t i = 0; i < n; i++) {
 		json_t *p = pods[i];
 		json_t *owner = controller_owner(p);
@@ -94,7 +96,7 @@ static int reconcile(controller *c, const char *key)
 			mine = true;
 		} else if (mine && !matches) {
 			/* k8s: a pod that no longer matches is released (orphaned), not deleted. */
-			json_t *patch = json_pack("{s:{s:[]}}", "metadata", "ownerReferences");
+			json_t *patch = json_pack("{s:{s:n}}", "metadata", "ownerReferences");
 			client_patch(c->srv, c->def->name, pk, ns, pname, NULL, NULL, patch, NULL, NULL);
 			json_decref(patch);
 			continue;
@@ -105,9 +107,11 @@ static int reconcile(controller *c, const char *key)
 		labeled++;
 		if (pod_is_ready(p))
 			ready++;
-		if (pod_is_available(p, json_integer_value(json_path(rs, "spec.minReadySeconds")),
-		                     time_now_ns()))
+		if (pod_is_available(p, min_ready, now))
 			available++;
+		int64_t in_ms = pod_available_in_ms(p, min_ready, now);
+		if (in_ms >= 0 && (next_available_ms < 0 || in_ms < next_available_ms))
+			next_available_ms = in_ms;
 	}
 	json_t *rep = json_path(rs, "spec.replicas");
 	long want = rep ? (long)json_integer_value(rep) : 1;
@@ -128,6 +132,10 @@ static int reconcile(controller *c, const char *key)
 		nactive -= (size_t)diff;
 	}
 	set_status(c, rs, (int)nactive, labeled, ready, available);
+	/* k8s: with minReadySeconds, look again when the next ready pod turns available (kube
+	 * requeues after minReadySeconds; timon waits for the earliest such pod). */
+	if (next_available_ms >= 0)
+		controller_enqueue_after(c, key, (uint64_t)next_available_ms + 10);
 	free(active);
 	controller_list_free(pods, n);
 	label_selector_free(sel);

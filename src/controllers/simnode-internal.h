@@ -12,24 +12,25 @@
 #include <stdint.h>
 
 #include "base/hmap.h"
+#include "store/cache.h"
 
 /* ---------- conventions (annotations and environment) ---------- */
 
-#define SIM_ANN_SIMULATED "timon.dev/simulated"     /* "true": the simulator runs the node */
-#define SIM_ANN_PAUSED "timon.dev/sim-paused"       /* "true": its kubelet is "down" */
-#define SIM_ANN_CAPACITY "timon.dev/capacity"       /* "cpu=64,nvidia.com/gpu=8" or JSON */
-#define SIM_ANN_ALLOCATABLE "timon.dev/allocatable" /* same format */
-#define SIM_ANN_DURATION "timon.dev/sim-duration"   /* pod: containers exit after this */
-#define SIM_ANN_EXIT_CODE "timon.dev/sim-exit-code" /* pod: their exit code (default 0) */
+#define SIM_ANN_SIMULATED   "timon.dev/simulated"     /* "true": the simulator runs the node */
+#define SIM_ANN_PAUSED      "timon.dev/sim-paused"    /* "true": its kubelet is "down" */
+#define SIM_ANN_CAPACITY    "timon.dev/capacity"      /* "cpu=64,nvidia.com/gpu=8" or JSON */
+#define SIM_ANN_ALLOCATABLE "timon.dev/allocatable"   /* same format */
+#define SIM_ANN_DURATION    "timon.dev/sim-duration"  /* pod: containers exit after this */
+#define SIM_ANN_EXIT_CODE   "timon.dev/sim-exit-code" /* pod: their exit code (default 0) */
 /* Per node: node-monitor-grace-period for the lifecycle controller (also shortens the
  * simulator's lease renewal to a quarter of it). */
-#define SIM_ANN_GRACE "timon.dev/node-monitor-grace-period"
-#define SIM_ENV_GRACE "TIMON_NODE_MONITOR_GRACE_PERIOD"
+#define SIM_ANN_GRACE         "timon.dev/node-monitor-grace-period"
+#define SIM_ENV_GRACE         "TIMON_NODE_MONITOR_GRACE_PERIOD"
 #define SIM_ENV_STARTUP_GRACE "TIMON_NODE_STARTUP_GRACE_PERIOD"
 
 /* k8s: kube-controller-manager 1.32 defaults: --node-monitor-grace-period 50s (raised from
  * 40s in 1.32), --node-startup-grace-period 1m. */
-#define SIM_DEFAULT_GRACE_MS 50000
+#define SIM_DEFAULT_GRACE_MS         50000
 #define SIM_DEFAULT_STARTUP_GRACE_MS 60000
 
 /* Parses a Go-style duration ("500ms", "5s", "1m30s", "2h"; a bare number is seconds) into
@@ -62,6 +63,11 @@ const char *sim_index_node_of(const sim_pod_index *ix, const char *key);
 /* Copies the pod keys on node (caller frees each and the array); returns the count. */
 size_t sim_index_copy(const sim_pod_index *ix, const char *node, char ***keys);
 void sim_index_free(sim_pod_index *ix);
+/* Reads "namespace/name" into key and spec.nodeName ("" when unset) into node from a
+ * serialized pod, without building a tree; false when it cannot (then parse it). */
+bool sim_scan_pod(const char *data, size_t len, char *key, size_t keysz, char *node, size_t nodesz);
+/* The key and node of a pod event's object: scanned, else parsed; false when it has none. */
+bool sim_pod_event_ref(const cache_event *ev, char key[320], char node[256]);
 
 /* ---------- pod status simulation (pure) ---------- */
 
@@ -71,9 +77,11 @@ typedef struct sim_pod_input {
 	const char *pod_ip;  /* the address given to the pod (host_ip for hostNetwork) */
 	int64_t start_ns;    /* when the kubelet "started" it (status.startTime) */
 	int64_t now_ns;
+	int64_t killed_ns; /* > 0: the pod is being deleted and was killed then */
 } sim_pod_input;
 
-/* The status the simulated kubelet reports for in->pod at in->now_ns: a new object that
+/* The status the simulated kubelet reports for in->pod at in->now_ns (terminal when
+ * killed_ns is set: containers still running end with 137, as after SIGKILL): a new object that
  * keeps qosClass, foreign conditions and transition times of unchanged conditions. Sets
  * *next_ms to the milliseconds until the status changes by itself (-1: never). */
 json_t *sim_pod_status(const sim_pod_input *in, int64_t *next_ms);

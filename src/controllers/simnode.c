@@ -41,36 +41,35 @@
 #include "controllers/events.h"
 #include "controllers/simnode-internal.h"
 
-#define NAME "simnode-controller"
+#define NAME     "simnode-controller"
 #define LEASE_NS "kube-node-lease"
 /* k8s: the kubelet's lease: 40 s duration, renewed every quarter of it (10 s). */
 #define LEASE_SECONDS 40
-#define RENEW_MS 10000
-#define MIN_RENEW_MS 250
-#define TICK_MS 250
+#define RENEW_MS      10000
+#define MIN_RENEW_MS  250
+#define TICK_MS       250
 /* k8s: nodeStatusReportFrequency: an unchanged status is still posted every 5 minutes. */
-#define REPORT_NS (300 * 1000000000LL)
+#define REPORT_NS       (300 * 1000000000LL)
 #define KUBELET_VERSION "v1.32.0"
 
-#define PRIMARY_BASE 0x0a2a0000u  /* 10.42.0.0/16: 256 /24 blocks */
-#define PRIMARY_BLOCKS 256u
-#define OVERFLOW_BASE 0x0a800000u /* 10.128.0.0/10: 16384 /24 blocks */
+#define PRIMARY_BASE    0x0a2a0000u /* 10.42.0.0/16: 256 /24 blocks */
+#define PRIMARY_BLOCKS  256u
+#define OVERFLOW_BASE   0x0a800000u /* 10.128.0.0/10: 16384 /24 blocks */
 #define OVERFLOW_BLOCKS 16384u
-#define NODE_IP_BASE 0x0ac80000u  /* 10.200.0.0/16 */
+#define NODE_IP_BASE    0x0ac80000u /* 10.200.0.0/16 */
 
 typedef struct simnode {
 	char *name;
 	bool simulated, paused, running;
-	uint32_t cidr;   /* network of its pod range (host order), 0: none yet */
-	int cidr_bits;   /* prefix length */
-	int cidr_block;  /* our block index, -1: not ours */
-	uint32_t ip;     /* InternalIP (host order), 0: none yet */
-	bool ip_ours;    /* allocated from NODE_IP_BASE */
-	uint8_t used[32];/* pod host numbers 0..255 of the range in use */
-	uint32_t cursor; /* next host number to try */
+	uint32_t cidr;                 /* network of its pod range (host order), 0: none yet */
+	int cidr_bits;                 /* prefix length */
+	int cidr_block;                /* our block index, -1: not ours */
+	uint32_t ip;                   /* InternalIP (host order), 0: none yet */
+	bool ip_ours;                  /* allocated from NODE_IP_BASE */
+	uint8_t used[32];              /* pod host numbers 0..255 of the range in use */
+	uint32_t cursor;               /* where the next pod address search starts */
 	uint64_t next_renew, renew_ms; /* loop clock, ms */
-	int64_t status_at; /* wall clock of our last status write */
-	bool ready_reported;
+	int64_t status_at;             /* wall clock of our last status write */
 } simnode;
 
 typedef struct simpod {
@@ -99,7 +98,7 @@ static void bit_set(uint8_t *b, uint32_t i, bool on)
 	if (on)
 		b[i / 8] |= (uint8_t)(1u << (i % 8));
 	else
-		b[i / 8] &= (uint8_t)~(1u << (i % 8));
+		b[i / 8] &= (uint8_t) ~(1u << (i % 8));
 }
 
 static void ip_str(uint32_t ip, char out[16])
@@ -290,7 +289,8 @@ static void learn_node(sim_state *st, simnode *sn, json_t *node)
 		sn->cidr_block = block_of(net, bits);
 		if (sn->cidr_block >= 0) {
 			if (bit_get(st->blocks, (uint32_t)sn->cidr_block))
-				sn->cidr_block = -1; /* someone else's duplicate: do not free it later */
+				sn->cidr_block =
+				    -1; /* someone else's duplicate: do not free it later */
 			else
 				bit_set(st->blocks, (uint32_t)sn->cidr_block, true);
 		}
@@ -298,7 +298,8 @@ static void learn_node(sim_state *st, simnode *sn, json_t *node)
 	if (!sn->ip) {
 		size_t i;
 		json_t *a;
-		json_array_foreach(json_path(node, "status.addresses"), i, a) {
+		json_array_foreach(json_path(node, "status.addresses"), i, a)
+		{
 			uint32_t ip;
 			if (str_eq(json_string_value(json_object_get(a, "type")), "InternalIP") &&
 			    parse_ip(json_string_value(json_object_get(a, "address")), &ip)) {
@@ -350,7 +351,8 @@ static void merge_quantities(json_t *list, const char *ann, const char *node)
 	} else {
 		src = json_object();
 		char *copy = xstrdup(ann), *save = NULL;
-		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (char *tok = strtok_r(copy, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
 			char *eq = strchr(tok, '=');
 			if (!eq)
 				continue;
@@ -374,7 +376,8 @@ static json_t *find_cond(json_t *conds, const char *type)
 {
 	size_t i;
 	json_t *c;
-	json_array_foreach(conds, i, c) {
+	json_array_foreach(conds, i, c)
+	{
 		if (str_eq(json_string_value(json_object_get(c, "type")), type))
 			return c;
 	}
@@ -400,10 +403,11 @@ static json_t *node_cond(json_t *old, const char *type, const char *status, cons
 static const struct {
 	const char *type, *status, *reason, *message;
 } kubelet_conds[] = {
-	{"MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"},
-	{"DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"},
-	{"PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"},
-	{"Ready", "True", "KubeletReady", "kubelet is posting ready status"},
+    {"MemoryPressure", "False", "KubeletHasSufficientMemory",
+     "kubelet has sufficient memory available"},
+    {"DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"},
+    {"PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"},
+    {"Ready", "True", "KubeletReady", "kubelet is posting ready status"},
 };
 
 static bool is_kubelet_cond(const char *type)
@@ -438,9 +442,9 @@ static const char *label_or(json_t *node, const char *key, const char *dflt)
 static void resources(json_t *node, json_t *old, json_t **cap_out, json_t **alloc_out)
 {
 	const char *name = json_path_str(node, "metadata.name");
-	static const char *const dflt[][2] = {{"cpu", "32"},           {"memory", "256Gi"},
-	                                      {"pods", "110"},         {"ephemeral-storage", "1Ti"},
-	                                      {"hugepages-1Gi", "0"},  {"hugepages-2Mi", "0"}};
+	static const char *const dflt[][2] = {{"cpu", "32"},          {"memory", "256Gi"},
+	                                      {"pods", "110"},        {"ephemeral-storage", "1Ti"},
+	                                      {"hugepages-1Gi", "0"}, {"hugepages-2Mi", "0"}};
 	json_t *cap = json_object();
 	for (size_t i = 0; i < ARRAY_SIZE(dflt); i++)
 		json_object_set_new(cap, dflt[i][0], json_string(dflt[i][1]));
@@ -452,10 +456,12 @@ static void resources(json_t *node, json_t *old, json_t **cap_out, json_t **allo
 	json_object_update(cap, named);
 	json_t *alloc = json_object();
 	json_t *oldalloc = json_object_get(old, "allocatable");
-	json_object_foreach(cap, k, v) {
+	json_object_foreach(cap, k, v)
+	{
 		json_t *given = json_object_get(oldalloc, k);
 		quantity qa, qc;
-		if (given && !json_object_get(named, k) && quantity_parse_json(given, &qa, NULL) == 0 &&
+		if (given && !json_object_get(named, k) &&
+		    quantity_parse_json(given, &qa, NULL) == 0 &&
 		    quantity_parse_json(v, &qc, NULL) == 0 && quantity_cmp(&qa, &qc) <= 0)
 			set_quantity(alloc, k, given, name);
 		else
@@ -489,15 +495,16 @@ static json_t *node_status(simnode *sn, json_t *node, const char *now)
 	                                             "RouteController created a route"));
 	size_t i;
 	json_t *c;
-	json_array_foreach(oldconds, i, c) {
+	json_array_foreach(oldconds, i, c)
+	{
 		const char *type = json_string_value(json_object_get(c, "type"));
 		if (!is_kubelet_cond(type) && !str_eq(type, "NetworkUnavailable"))
 			json_array_append(conds, c);
 	}
 	for (i = 0; i < ARRAY_SIZE(kubelet_conds); i++)
-		json_array_append_new(conds, node_cond(oldconds, kubelet_conds[i].type,
-		                                       kubelet_conds[i].status, kubelet_conds[i].reason,
-		                                       kubelet_conds[i].message, now));
+		json_array_append_new(
+		    conds, node_cond(oldconds, kubelet_conds[i].type, kubelet_conds[i].status,
+		                     kubelet_conds[i].reason, kubelet_conds[i].message, now));
 	json_object_set_new(st, "conditions", conds);
 
 	/* Addresses: keep what was given, add the InternalIP and Hostname when missing. */
@@ -505,7 +512,8 @@ static json_t *node_status(simnode *sn, json_t *node, const char *now)
 	                    ? json_deep_copy(json_object_get(old, "addresses"))
 	                    : json_array();
 	bool has_ip = false, has_host = false;
-	json_array_foreach(addrs, i, c) {
+	json_array_foreach(addrs, i, c)
+	{
 		const char *type = json_string_value(json_object_get(c, "type"));
 		has_ip |= str_eq(type, "InternalIP");
 		has_host |= str_eq(type, "Hostname");
@@ -513,10 +521,12 @@ static json_t *node_status(simnode *sn, json_t *node, const char *now)
 	if (!has_ip && sn->ip) {
 		char ip[16];
 		ip_str(sn->ip, ip);
-		json_array_insert_new(addrs, 0, json_pack("{s:s, s:s}", "type", "InternalIP", "address", ip));
+		json_array_insert_new(addrs, 0,
+		                      json_pack("{s:s, s:s}", "type", "InternalIP", "address", ip));
 	}
 	if (!has_host)
-		json_array_append_new(addrs, json_pack("{s:s, s:s}", "type", "Hostname", "address", sn->name));
+		json_array_append_new(
+		    addrs, json_pack("{s:s, s:s}", "type", "Hostname", "address", sn->name));
 	json_object_set_new(st, "addresses", addrs);
 	json_object_set_new(st, "daemonEndpoints",
 	                    json_pack("{s:{s:i}}", "kubeletEndpoint", "Port", 10250));
@@ -598,8 +608,10 @@ static bool ensure_spec(controller *c, sim_state *st, simnode *sn, json_t *node)
 	bool changed = set_label(labels, "kubernetes.io/hostname", sn->name);
 	changed |= set_label(labels, "kubernetes.io/os", "linux");
 	changed |= set_label(labels, "kubernetes.io/arch", "amd64");
-	changed |= set_label(labels, "beta.kubernetes.io/os", label_or(node, "kubernetes.io/os", "linux"));
-	changed |= set_label(labels, "beta.kubernetes.io/arch", label_or(node, "kubernetes.io/arch", "amd64"));
+	changed |=
+	    set_label(labels, "beta.kubernetes.io/os", label_or(node, "kubernetes.io/os", "linux"));
+	changed |= set_label(labels, "beta.kubernetes.io/arch",
+	                     label_or(node, "kubernetes.io/arch", "amd64"));
 	json_t *spec = json_obj_child(node, "spec");
 	const char *have = json_string_value(json_object_get(spec, "podCIDR"));
 	if (!have || !*have) {
@@ -646,7 +658,8 @@ static void write_status(controller *c, simnode *sn, json_t *node)
 	}
 	size_t i;
 	json_t *cnd;
-	json_array_foreach(json_object_get(st, "conditions"), i, cnd) {
+	json_array_foreach(json_object_get(st, "conditions"), i, cnd)
+	{
 		if (is_kubelet_cond(json_string_value(json_object_get(cnd, "type"))))
 			json_object_set_new(cnd, "lastHeartbeatTime", json_string(now));
 	}
@@ -670,12 +683,13 @@ static void renew_lease(controller *c, simnode *sn)
 		if (!node)
 			return;
 		/* k8s: the node's lease is owned by the Node, so it goes with it. */
-		lease = json_pack("{s:s, s:s, s:{s:s, s:s, s:[{s:s, s:s, s:s, s:O}]}, s:{s:s, s:i, s:s}}",
-		                  "apiVersion", "coordination.k8s.io/v1", "kind", "Lease", "metadata",
-		                  "name", sn->name, "namespace", LEASE_NS, "ownerReferences",
-		                  "apiVersion", "v1", "kind", "Node", "name", sn->name, "uid",
-		                  json_path(node, "metadata.uid"), "spec", "holderIdentity", sn->name,
-		                  "leaseDurationSeconds", LEASE_SECONDS, "renewTime", now);
+		lease = json_pack(
+		    "{s:s, s:s, s:{s:s, s:s, s:[{s:s, s:s, s:s, s:O}]}, s:{s:s, s:i, s:s}}",
+		    "apiVersion", "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name",
+		    sn->name, "namespace", LEASE_NS, "ownerReferences", "apiVersion", "v1", "kind",
+		    "Node", "name", sn->name, "uid", json_path(node, "metadata.uid"), "spec",
+		    "holderIdentity", sn->name, "leaseDurationSeconds", LEASE_SECONDS, "renewTime",
+		    now);
 		json_decref(node);
 		client_create(c->srv, NAME, lk, LEASE_NS, lease, NULL, NULL);
 		json_decref(lease);
@@ -753,8 +767,9 @@ static void delete_now(controller *c, json_t *pod)
 	json_t *opts = json_pack("{s:s, s:s, s:i, s:{s:O}}", "apiVersion", "v1", "kind",
 	                         "DeleteOptions", "gracePeriodSeconds", 0, "preconditions", "uid",
 	                         json_path(pod, "metadata.uid"));
-	client_delete(c->srv, NAME, controller_kind("", "pods"), json_path_str(pod, "metadata.namespace"),
-	              json_path_str(pod, "metadata.name"), opts, NULL, NULL);
+	client_delete(c->srv, NAME, controller_kind("", "pods"),
+	              json_path_str(pod, "metadata.namespace"), json_path_str(pod, "metadata.name"),
+	              opts, NULL, NULL);
 	json_decref(opts);
 }
 
@@ -773,7 +788,9 @@ static int reconcile_pod(controller *c, sim_state *st, const char *key)
 	json_t *status = json_object_get(pod, "status");
 	if (!sn || !sn->simulated || !sn->running || sn->paused || !sn->ip)
 		goto out;
-	if (json_path(pod, "metadata.deletionTimestamp")) {
+	bool deleting = json_path(pod, "metadata.deletionTimestamp") != NULL;
+	/* k8s: a pod being deleted that never ran, or already finished, just goes. */
+	if (deleting && (sim_phase_terminal(status) || !json_object_get(status, "startTime"))) {
 		delete_now(c, pod);
 		release_pod(st, key);
 		goto out;
@@ -809,8 +826,13 @@ static int reconcile_pod(controller *c, sim_state *st, const char *key)
 	char hostip[16], podip[16];
 	ip_str(sn->ip, hostip);
 	ip_str(ip, podip);
-	sim_pod_input in = {.pod = pod, .host_ip = hostip, .pod_ip = podip, .start_ns = start,
-	                    .now_ns = now};
+	/* k8s: a pod being deleted is killed, reported terminal, then removed. */
+	sim_pod_input in = {.pod = pod,
+	                    .host_ip = hostip,
+	                    .pod_ip = podip,
+	                    .start_ns = start,
+	                    .now_ns = now,
+	                    .killed_ns = deleting ? now : 0};
 	int64_t next_ms;
 	json_t *want = sim_pod_status(&in, &next_ms);
 	bool terminal = sim_phase_terminal(want);
@@ -821,9 +843,11 @@ static int reconcile_pod(controller *c, sim_state *st, const char *key)
 	} else {
 		json_decref(want);
 	}
-	if (next_ms >= 0)
+	if (deleting)
+		delete_now(c, pod);
+	else if (next_ms >= 0)
 		controller_enqueue_after(c, key, (uint64_t)next_ms);
-	if (terminal)
+	if (terminal || deleting)
 		release_pod(st, key);
 out:
 	json_decref(pod);
@@ -852,7 +876,8 @@ static bool settled(json_t *pod)
 		return false;
 	const char *k;
 	json_t *v;
-	json_object_foreach(json_path(pod, "metadata.annotations"), k, v) {
+	json_object_foreach(json_path(pod, "metadata.annotations"), k, v)
+	{
 		if (str_has_prefix(k, SIM_ANN_DURATION))
 			return false;
 	}
@@ -863,30 +888,30 @@ static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
 	sim_state *st = c->state;
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
-	if (!o)
+	char key[320], node[256];
+	if (!sim_pod_event_ref(ev, key, node))
 		return;
-	char *key = controller_key_of(o);
 	if (ev->type == STORE_DELETED) {
 		sim_index_set(&st->ix, key, NULL);
 		release_pod(st, key);
-		goto out;
+		return;
 	}
-	const char *node = json_path_str(o, "spec.nodeName");
 	sim_index_set(&st->ix, key, node);
-	simnode *sn = node ? hmap_get(&st->nodes, node) : NULL;
+	simnode *sn = *node ? hmap_get(&st->nodes, node) : NULL;
 	if (!sn || !sn->simulated)
-		goto out;
+		return; /* most pods of a busy cluster: no need to parse them */
+	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	if (!o)
+		return;
 	json_t *status = json_object_get(o, "status");
 	uint32_t ip;
 	/* After a restart, addresses in use are learned back from the pods. */
 	if (!sim_phase_terminal(status) && !json_is_true(json_path(o, "spec.hostNetwork")) &&
-	    !hmap_get(&st->pods, key) && parse_ip(json_string_value(json_object_get(status, "podIP")), &ip))
+	    !hmap_get(&st->pods, key) &&
+	    parse_ip(json_string_value(json_object_get(status, "podIP")), &ip))
 		hold_pod(st, sn, key, ip);
 	if (!sn->paused && !settled(o))
 		controller_enqueue(c, key);
-out:
-	free(key);
 	json_decref(o);
 }
 
@@ -981,11 +1006,11 @@ static void stop(controller *c)
 }
 
 const controller_def simnode_controller = {
-	.name = NAME,
-	.watches = {{.group = "", .resource = "nodes", .on_event = on_node},
-	            {.group = "", .resource = "pods", .on_event = on_pod}},
-	.reconcile = reconcile,
-	.start = start,
-	.stop = stop,
+    .name = NAME,
+    .watches = {{.group = "", .resource = "nodes", .on_event = on_node},
+                {.group = "", .resource = "pods", .on_event = on_pod}},
+    .reconcile = reconcile,
+    .start = start,
+    .stop = stop,
 };
 CONTROLLER_REGISTER(simnode_controller);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/util.h"
 #include "controllers/simnode-internal.h"
 
@@ -123,4 +124,152 @@ void sim_index_free(sim_pod_index *ix)
 	}
 	hmap_free(&ix->nodes);
 	hmap_free(&ix->pods);
+}
+
+/* ---------- reading a pod's key and node without parsing it ---------- */
+
+/* The serialized objects come from the server's own encoder (compact, keys unescaped), so
+ * keys compare byte for byte; values holding a backslash are refused (callers then parse). */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* p at an opening quote: returns the position after the closing one, or NULL. */
+static const char *skip_string(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+static const char *skip_value(const char *p, const char *end)
+{
+	p = skip_ws(p, end);
+	if (p >= end)
+		return NULL;
+	if (*p == '"')
+		return skip_string(p, end);
+	if (*p == '{' || *p == '[') {
+		int depth = 0;
+		while (p < end) {
+			if (*p == '"') {
+				p = skip_string(p, end);
+				if (!p)
+					return NULL;
+				continue;
+			}
+			if (*p == '{' || *p == '[')
+				depth++;
+			else if (*p == '}' || *p == ']')
+				depth--;
+			p++;
+			if (!depth)
+				return p;
+		}
+		return NULL;
+	}
+	while (p < end && *p != ',' && *p != '}' && *p != ']')
+		p++;
+	return p;
+}
+
+typedef struct want {
+	const char *key;
+	strv *out;
+} want;
+
+/* Walks the members of the object at p; string members named in wants are captured, and
+ * object members named "metadata"/"spec" are walked with sub (when given). Returns the
+ * position after the object, or NULL when malformed. */
+static const char *walk(const char *p, const char *end, const want *wants, size_t nwants,
+                        const want *meta, size_t nmeta, const want *spec, size_t nspec)
+{
+	p = skip_ws(p, end);
+	if (p >= end || *p != '{')
+		return NULL;
+	p++;
+	for (;;) {
+		p = skip_ws(p, end);
+		if (p < end && *p == '}')
+			return p + 1;
+		if (p >= end || *p != '"')
+			return NULL;
+		const char *k = p + 1, *kend = skip_string(p, end);
+		if (!kend)
+			return NULL;
+		size_t klen = (size_t)(kend - 1 - k);
+		p = skip_ws(kend, end);
+		if (p >= end || *p != ':')
+			return NULL;
+		p = skip_ws(p + 1, end);
+		const char *next = NULL;
+		if (p < end && *p == '{' && meta && klen == 8 && memcmp(k, "metadata", 8) == 0)
+			next = walk(p, end, meta, nmeta, NULL, 0, NULL, 0);
+		else if (p < end && *p == '{' && spec && klen == 4 && memcmp(k, "spec", 4) == 0)
+			next = walk(p, end, spec, nspec, NULL, 0, NULL, 0);
+		else
+			next = skip_value(p, end);
+		if (!next)
+			return NULL;
+		for (size_t i = 0; i < nwants; i++) {
+			if (p < end && *p == '"' && strlen(wants[i].key) == klen &&
+			    memcmp(k, wants[i].key, klen) == 0) {
+				const char *v = p + 1;
+				size_t vlen = (size_t)(next - 1 - v);
+				if (memchr(v, '\\', vlen))
+					return NULL;
+				*wants[i].out = (strv){v, vlen};
+			}
+		}
+		p = skip_ws(next, end);
+		if (p < end && *p == ',')
+			p++;
+	}
+}
+
+bool sim_scan_pod(const char *data, size_t len, char *key, size_t keysz, char *node, size_t nodesz)
+{
+	strv ns = {0}, name = {0}, nn = {0};
+	const want meta[] = {{"name", &name}, {"namespace", &ns}};
+	const want spec[] = {{"nodeName", &nn}};
+	if (!walk(data, data + len, NULL, 0, meta, 2, spec, 1) || !name.n || !ns.n)
+		return false;
+	if (ns.n + name.n + 2 > keysz || nn.n + 1 > nodesz)
+		return false;
+	memcpy(key, ns.p, ns.n);
+	key[ns.n] = '/';
+	memcpy(key + ns.n + 1, name.p, name.n);
+	key[ns.n + 1 + name.n] = 0;
+	memcpy(node, nn.p ? nn.p : "", nn.n);
+	node[nn.n] = 0;
+	return true;
+}
+
+bool sim_pod_event_ref(const cache_event *ev, char key[320], char node[256])
+{
+	if (sim_scan_pod(ev->value->data, ev->value->len, key, 320, node, 256))
+		return true;
+	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	const char *ns = json_path_str(o, "metadata.namespace");
+	const char *name = json_path_str(o, "metadata.name");
+	const char *nn = json_path_str(o, "spec.nodeName");
+	bool ok = ns && name && strlen(ns) + strlen(name) + 2 <= 320 && (!nn || strlen(nn) < 256);
+	if (ok) {
+		size_t a = strlen(ns), b = strlen(name), c = nn ? strlen(nn) : 0;
+		memcpy(key, ns, a);
+		key[a] = '/';
+		memcpy(key + a + 1, name, b + 1);
+		memcpy(node, nn ? nn : "", c);
+		node[c] = 0;
+	}
+	json_decref(o);
+	return ok;
 }

@@ -22,12 +22,12 @@
 #include "controllers/simnode-internal.h"
 
 #define NS_PER_MS 1000000LL
-#define NS_PER_S 1000000000LL
+#define NS_PER_S  1000000000LL
 /* k8s: the kubelet's container restart back-off: 10 s, doubling, capped at 5 min; reset
  * after a container ran 10 min. */
 #define BACKOFF_INITIAL_NS (10 * NS_PER_S)
-#define BACKOFF_MAX_NS (300 * NS_PER_S)
-#define BACKOFF_RESET_NS (600 * NS_PER_S)
+#define BACKOFF_MAX_NS     (300 * NS_PER_S)
+#define BACKOFF_RESET_NS   (600 * NS_PER_S)
 
 enum run_kind { RUN_RUNNING, RUN_BACKOFF, RUN_DONE };
 
@@ -65,7 +65,8 @@ static void simulate(run *r, const char *policy, int64_t dur, int code, int64_t 
 			return;
 		}
 		/* k8s: Never restarts nothing; OnFailure restarts non-zero exits; Always all. */
-		bool restart = str_eq(policy, "Always") || (str_eq(policy, "OnFailure") && code != 0);
+		bool restart =
+		    str_eq(policy, "Always") || (str_eq(policy, "OnFailure") && code != 0);
 		if (!restart) {
 			r->kind = RUN_DONE;
 			return;
@@ -161,7 +162,8 @@ static json_t *find_cond(json_t *conds, const char *type)
 {
 	size_t i;
 	json_t *c;
-	json_array_foreach(conds, i, c) {
+	json_array_foreach(conds, i, c)
+	{
 		if (str_eq(json_string_value(json_object_get(c, "type")), type))
 			return c;
 	}
@@ -203,6 +205,7 @@ typedef struct ctx {
 	json_t *pod;
 	const char *uid, *name, *ns, *policy;
 	int64_t t0, now;
+	int64_t killed; /* when the pod was killed for deletion, or 0 */
 } ctx;
 
 static const char *container_ann(json_t *pod, const char *base, const char *cname)
@@ -213,8 +216,8 @@ static const char *container_ann(json_t *pod, const char *base, const char *cnam
 	return v ? v : sim_annotation(pod, base);
 }
 
-static json_t *terminated(const ctx *x, const char *cname, int restarts, int code,
-                          int64_t start, int64_t end)
+static json_t *terminated(const ctx *x, const char *cname, int restarts, int code, int64_t start,
+                          int64_t end)
 {
 	char a[32], b[32], idbuf[65], rc[16];
 	ts(start, a);
@@ -238,7 +241,8 @@ static json_t *container_status(const ctx *x, json_t *c, bool init, bool pod_ove
 	const char *image = json_string_value(json_object_get(c, "image"));
 	if (!cname)
 		cname = "";
-	bool sidecar = init && str_eq(json_string_value(json_object_get(c, "restartPolicy")), "Always");
+	bool sidecar =
+	    init && str_eq(json_string_value(json_object_get(c, "restartPolicy")), "Always");
 	run r;
 	if (init && !sidecar) {
 		/* Regular init containers complete at once, successfully. */
@@ -254,11 +258,14 @@ static json_t *container_status(const ctx *x, json_t *c, bool init, bool pod_ove
 		int code = cs ? atoi(cs) : 0;
 		simulate(&r, x->policy, dur < 0 ? -1 : dur * NS_PER_MS, code, x->t0, x->now);
 	}
-	/* A finished pod stops whatever still ran (sidecars) at the moment it ended. */
+	/* A finished pod stops whatever still ran (sidecars) at the moment it ended; a pod
+	 * killed for deletion ends every container that ran as SIGKILL does (137). */
 	if (pod_over && r.kind != RUN_DONE) {
+		if (r.kind == RUN_RUNNING) {
+			r.end = over_at > r.start ? over_at : r.start;
+			r.code = x->killed ? 137 : 0;
+		}
 		r.kind = RUN_DONE;
-		r.end = over_at > r.start ? over_at : r.start;
-		r.code = 0;
 		r.next = -1;
 	}
 	char rc[16], idbuf[65], at[32];
@@ -274,15 +281,16 @@ static json_t *container_status(const ctx *x, json_t *c, bool init, bool pod_ove
 		ready = started = true;
 		if (r.has_last) {
 			json_decref(last);
-			last = terminated(x, cname, r.restarts - 1, r.code, r.last_start, r.last_end);
+			last =
+			    terminated(x, cname, r.restarts - 1, r.code, r.last_start, r.last_end);
 		}
 		break;
 	case RUN_BACKOFF: {
 		char *d = go_duration(r.backoff);
 		char *msg = xasprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", d,
 		                      cname, x->name, x->ns, x->uid);
-		state = json_pack("{s:{s:s, s:s}}", "waiting", "reason", "CrashLoopBackOff", "message",
-		                  msg);
+		state = json_pack("{s:{s:s, s:s}}", "waiting", "reason", "CrashLoopBackOff",
+		                  "message", msg);
 		free(d);
 		free(msg);
 		json_decref(last);
@@ -293,7 +301,8 @@ static json_t *container_status(const ctx *x, json_t *c, bool init, bool pod_ove
 		state = terminated(x, cname, r.restarts, r.code, r.start, r.end);
 		if (r.has_last) {
 			json_decref(last);
-			last = terminated(x, cname, r.restarts - 1, r.code, r.last_start, r.last_end);
+			last =
+			    terminated(x, cname, r.restarts - 1, r.code, r.last_start, r.last_end);
 		}
 		/* k8s: an init container that exited 0 counts as ready. */
 		ready = init && !sidecar && r.code == 0;
@@ -309,9 +318,10 @@ static json_t *container_status(const ctx *x, json_t *c, bool init, bool pod_ove
 		hex64(img, "", "", hx);
 		imgid = xasprintf("%s@sha256:%s", repo, hx);
 	}
-	json_t *cs = json_pack("{s:s, s:o, s:o, s:b, s:i, s:s, s:s, s:s, s:b}", "name", cname, "state",
-	                       state, "lastState", last, "ready", ready, "restartCount", r.restarts,
-	                       "image", img, "imageID", imgid, "containerID", cid, "started", started);
+	json_t *cs =
+	    json_pack("{s:s, s:o, s:o, s:b, s:i, s:s, s:s, s:s, s:b}", "name", cname, "state",
+	              state, "lastState", last, "ready", ready, "restartCount", r.restarts, "image",
+	              img, "imageID", imgid, "containerID", cid, "started", started);
 	free(repo);
 	free(digest);
 	free(img);
@@ -339,12 +349,18 @@ static int64_t pod_end(const ctx *x, json_t *containers, bool *all_ok)
 	*all_ok = true;
 	size_t i;
 	json_t *c;
-	json_array_foreach(containers, i, c) {
+	json_array_foreach(containers, i, c)
+	{
 		const char *cname = json_string_value(json_object_get(c, "name"));
 		int64_t dur = sim_parse_duration_ms(container_ann(x->pod, SIM_ANN_DURATION, cname));
 		const char *cs = container_ann(x->pod, SIM_ANN_EXIT_CODE, cname);
 		run r;
-		simulate(&r, x->policy, dur < 0 ? -1 : dur * NS_PER_MS, cs ? atoi(cs) : 0, x->t0, x->now);
+		simulate(&r, x->policy, dur < 0 ? -1 : dur * NS_PER_MS, cs ? atoi(cs) : 0, x->t0,
+		         x->now);
+		if (r.kind != RUN_DONE && x->killed) {
+			*all_ok = false; /* killed while it ran */
+			continue;
+		}
 		if (r.kind != RUN_DONE)
 			return -1;
 		if (r.code != 0)
@@ -352,7 +368,7 @@ static int64_t pod_end(const ctx *x, json_t *containers, bool *all_ok)
 		if (r.end > end)
 			end = r.end;
 	}
-	return end;
+	return x->killed ? x->killed : end;
 }
 
 json_t *sim_pod_status(const sim_pod_input *in, int64_t *next_ms)
@@ -367,7 +383,8 @@ json_t *sim_pod_status(const sim_pod_input *in, int64_t *next_ms)
 	         .ns = json_path_str(pod, "metadata.namespace"),
 	         .policy = json_string_value(json_object_get(spec, "restartPolicy")),
 	         .t0 = in->start_ns,
-	         .now = in->now_ns};
+	         .now = in->now_ns,
+	         .killed = in->killed_ns};
 	if (!x.uid)
 		x.uid = "";
 	if (!x.policy)
@@ -387,17 +404,20 @@ json_t *sim_pod_status(const sim_pod_input *in, int64_t *next_ms)
 	json_t *unready = json_array();
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_object_get(spec, "initContainers"), i, c) {
+	json_array_foreach(json_object_get(spec, "initContainers"), i, c)
+	{
 		bool ready, done;
 		int code;
 		int64_t n;
 		json_array_append_new(init_st, container_status(&x, c, true, over, over_at, &ready,
 		                                                &done, &code, &n));
-		bool sidecar = str_eq(json_string_value(json_object_get(c, "restartPolicy")), "Always");
+		bool sidecar =
+		    str_eq(json_string_value(json_object_get(c, "restartPolicy")), "Always");
 		if (sidecar && !ready)
 			json_array_append(unready, json_object_get(c, "name"));
 	}
-	json_array_foreach(containers, i, c) {
+	json_array_foreach(containers, i, c)
+	{
 		bool ready, done;
 		int code;
 		int64_t n;
@@ -411,15 +431,17 @@ json_t *sim_pod_status(const sim_pod_input *in, int64_t *next_ms)
 
 	/* Conditions: foreign ones first, then the kubelet's in kube's order. */
 	json_t *conds = json_array();
-	json_array_foreach(oldconds, i, c) {
+	json_array_foreach(oldconds, i, c)
+	{
 		if (!kubelet_owned(json_string_value(json_object_get(c, "type"))))
 			json_array_append(conds, c);
 	}
 	bool has_init = json_array_size(json_object_get(spec, "initContainers")) > 0;
-	json_array_append_new(conds, cond(oldconds, "PodReadyToStartContainers", !over, NULL, NULL, now));
-	json_array_append_new(conds, cond(oldconds, "Initialized", true,
-	                                  has_init && str_eq(phase, "Succeeded") ? "PodCompleted" : NULL,
-	                                  NULL, now));
+	json_array_append_new(conds,
+	                      cond(oldconds, "PodReadyToStartContainers", !over, NULL, NULL, now));
+	json_array_append_new(
+	    conds, cond(oldconds, "Initialized", true,
+	                has_init && str_eq(phase, "Succeeded") ? "PodCompleted" : NULL, NULL, now));
 	/* k8s: ContainersReady, then Ready (which also needs every readiness gate). */
 	const char *creason = NULL;
 	char *cmsg = NULL;
@@ -429,7 +451,8 @@ json_t *sim_pod_status(const sim_pod_input *in, int64_t *next_ms)
 		buf b = {0};
 		buf_puts(&b, "containers with unready status: [");
 		json_t *nm;
-		json_array_foreach(unready, i, nm) {
+		json_array_foreach(unready, i, nm)
+		{
 			if (i)
 				buf_putc(&b, ' ');
 			buf_puts(&b, json_string_value(nm) ? json_string_value(nm) : "");
@@ -444,7 +467,8 @@ json_t *sim_pod_status(const sim_pod_input *in, int64_t *next_ms)
 	if (cready) {
 		buf b = {0};
 		json_t *g;
-		json_array_foreach(json_object_get(spec, "readinessGates"), i, g) {
+		json_array_foreach(json_object_get(spec, "readinessGates"), i, g)
+		{
 			const char *type = json_string_value(json_object_get(g, "conditionType"));
 			json_t *gc = find_cond(oldconds, type);
 			const char *gs = json_string_value(json_object_get(gc, "status"));
@@ -453,10 +477,14 @@ json_t *sim_pod_status(const sim_pod_input *in, int64_t *next_ms)
 			if (b.n)
 				buf_puts(&b, ", ");
 			if (!gc)
-				buf_printf(&b, "corresponding condition of pod readiness gate \"%s\" does not exist.",
+				buf_printf(&b,
+				           "corresponding condition of pod readiness gate \"%s\" "
+				           "does not exist.",
 				           type ? type : "");
 			else
-				buf_printf(&b, "the status of pod readiness gate \"%s\" is not \"True\", but %s",
+				buf_printf(&b,
+				           "the status of pod readiness gate \"%s\" is not "
+				           "\"True\", but %s",
 				           type ? type : "", gs ? gs : "");
 		}
 		if (b.n) {

@@ -2,6 +2,7 @@
  * in one call), string hashing, and the topology-pair count map the affinity and spread
  * plugins use. Not for: long-lived mutable data (the snapshot uses the heap directly).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@ void *sched_arena_alloc(sched_arena *a, size_t n)
 	n = (n + 7) & ~(size_t)7;
 	struct sched_arena_block *b = a->head;
 	if (!b || b->cap - b->used < n) {
-		size_t cap = n > 2048 ? n : 2048;
+		size_t cap = n > 1024 ? n : 1024;
 		if (b && b->cap * 2 > cap && b->cap < 65536)
 			cap = b->cap * 2;
 		b = xmalloc(sizeof(*b) + cap);
@@ -71,6 +72,26 @@ sched_hstr sched_hstr_dup(sched_arena *a, const char *s)
 	if (!s)
 		s = "";
 	return (sched_hstr){sched_arena_strdup(a, s), sched_hash(s)};
+}
+
+/* Label keys and namespaces are few and repeat on every object: one canonical copy each,
+ * so equal keys are equal pointers and comparisons skip strcmp. Never freed (bounded by the
+ * distinct keys a cluster uses). */
+static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
+static hmap intern_map;
+
+sched_hstr sched_intern(const char *s)
+{
+	if (!s)
+		s = "";
+	pthread_mutex_lock(&intern_lock);
+	char *c = hmap_get(&intern_map, s);
+	if (!c) {
+		c = xstrdup(s);
+		hmap_put(&intern_map, c, c);
+	}
+	pthread_mutex_unlock(&intern_lock);
+	return (sched_hstr){c, sched_hash(c)};
 }
 
 /* ---- topology pair map: open addressing on (key, value) ---- */

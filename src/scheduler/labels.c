@@ -23,7 +23,7 @@ void sched_labels_from_json(sched_arena *a, json_t *obj, sched_labels *out)
 	json_object_foreach(obj, k, v) {
 		if (!json_is_string(v))
 			continue;
-		out->v[out->n].k = sched_hstr_dup(a, k);
+		out->v[out->n].k = sched_intern(k);
 		out->v[out->n].v = sched_hstr_dup(a, json_string_value(v));
 		out->n++;
 	}
@@ -95,7 +95,7 @@ int sched_sel_from_json(sched_arena *a, json_t *sel, sched_sel *out)
 	for (size_t i = 0; i < ls->n; i++) {
 		const label_req *lr = &ls->reqs[i];
 		sched_req *r = &out->reqs[out->n++];
-		r->key = sched_hstr_dup(a, lr->key);
+		r->key = sched_intern(lr->key);
 		switch (lr->op) {
 		case LABEL_OP_NOT_IN:
 		case LABEL_OP_NEQ:
@@ -118,7 +118,8 @@ int sched_sel_from_json(sched_arena *a, json_t *sel, sched_sel *out)
 			break;
 		}
 		r->nvals = (uint32_t)lr->nvalues;
-		r->vals = sched_arena_alloc(a, (lr->nvalues ? lr->nvalues : 1) * sizeof(sched_hstr));
+		r->vals =
+		    sched_arena_alloc(a, (lr->nvalues ? lr->nvalues : 1) * sizeof(sched_hstr));
 		for (size_t j = 0; j < lr->nvalues; j++)
 			r->vals[j] = sched_hstr_dup(a, lr->values[j]);
 	}
@@ -170,7 +171,7 @@ static int ns_req_from_json(sched_arena *a, json_t *e, sched_req *r)
 	} else {
 		return -1;
 	}
-	r->key = sched_hstr_dup(a, key);
+	r->key = sched_intern(key);
 	r->nvals = (uint32_t)nv;
 	r->vals = sched_arena_alloc(a, (nv ? nv : 1) * sizeof(sched_hstr));
 	for (size_t i = 0; i < nv; i++) {
@@ -247,7 +248,7 @@ bool sched_pod_matches_node_affinity(const sched_pod *p, const sched_node *n)
 {
 	for (uint32_t i = 0; i < p->n_node_selector; i++)
 		if (!sched_req_matches(&p->node_selector[i],
-				       sched_labels_get(&n->labels, p->node_selector[i].key)))
+		                       sched_labels_get(&n->labels, p->node_selector[i].key)))
 			return false;
 	if (!p->has_required_na)
 		return true;
@@ -311,14 +312,15 @@ const sched_taint *sched_untolerated(const sched_pod *p, const sched_node *n)
 /* ---- pod affinity terms ---- */
 
 /* k8s: AffinityTerm.Matches: the pod's namespace is listed or selected, and its labels
- * match. nsl: labels of p's namespace (NULL when unknown). */
-bool sched_aterm_matches(const sched_aterm *t, const sched_pod *p, const sched_labels *nsl)
+ * match. */
+bool sched_aterm_matches(const sched_aterm *t, const sched_pod *p, const sched_snapshot *s)
 {
 	bool ns = false;
 	for (uint32_t i = 0; i < t->nns && !ns; i++)
 		ns = sched_hstr_eq(t->nss[i], p->ns);
 	if (!ns && t->has_nssel) {
 		static const sched_labels none = {0};
+		const sched_labels *nsl = sched_snapshot_ns_labels(s, p->ns.s);
 		ns = sched_sel_matches(&t->nssel, nsl ? nsl : &none);
 	}
 	return ns && sched_sel_matches(&t->sel, &p->labels);

@@ -27,7 +27,7 @@ static int parse_allocatable(sched_node *n, json_t *list, terr **err)
 		else if (strcmp(k, "pods") == 0)
 			n->pods = quantity_value(&q);
 		else
-			n->sc[n->nsc++] = (sched_scalar){sched_hstr_dup(&n->arena, k), quantity_value(&q)};
+			n->sc[n->nsc++] = (sched_scalar){sched_intern(k), quantity_value(&q)};
 	}
 	return 0;
 }
@@ -42,8 +42,9 @@ static void parse_images(sched_node *n, json_t *images)
 {
 	size_t total = 0, i, j;
 	json_t *img, *name;
-	json_array_foreach(images, i, img)
+	json_array_foreach(images, i, img) {
 		total += json_array_size(json_object_get(img, "names"));
+	}
 	n->images = sched_arena_alloc(&n->arena, (total + 1) * sizeof(sched_image));
 	json_array_foreach(images, i, img) {
 		int64_t size = json_integer_value(json_object_get(img, "sizeBytes"));
@@ -58,7 +59,9 @@ static void parse_images(sched_node *n, json_t *images)
 
 sched_node *sched_node_from_json(json_t *node, terr **err)
 {
-	sched_node *n = xcalloc(1, sizeof(*n));
+	sched_arena a = {0};
+	sched_node *n = sched_arena_alloc(&a, sizeof(*n));
+	n->arena = a;
 	n->refs = 1;
 	json_t *meta = json_object_get(node, "metadata");
 	json_t *spec = json_object_get(node, "spec");
@@ -67,13 +70,14 @@ sched_node *sched_node_from_json(json_t *node, terr **err)
 	sched_labels_from_json(&n->arena, json_object_get(meta, "labels"), &n->labels);
 	n->unschedulable = json_is_true(json_object_get(spec, "unschedulable"));
 	json_t *taints = json_object_get(spec, "taints");
-	n->taints = sched_arena_alloc(&n->arena, (json_array_size(taints) + 1) * sizeof(sched_taint));
+	n->taints =
+	    sched_arena_alloc(&n->arena, (json_array_size(taints) + 1) * sizeof(sched_taint));
 	size_t i;
 	json_t *t;
 	json_array_foreach(taints, i, t) {
 		const char *val = json_string_value(json_object_get(t, "value"));
 		sched_taint *o = &n->taints[n->ntaints++];
-		o->key = sched_hstr_dup(&n->arena, json_string_value(json_object_get(t, "key")));
+		o->key = sched_intern(json_string_value(json_object_get(t, "key")));
 		o->value = sched_arena_strdup(&n->arena, val ? val : "");
 		o->effect = sched_effect_parse(json_string_value(json_object_get(t, "effect")));
 	}
@@ -99,8 +103,8 @@ void sched_node_unref(sched_node *n)
 {
 	if (!n || __atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
-	sched_arena_free(&n->arena);
-	free(n);
+	sched_arena a = n->arena;
+	sched_arena_free(&a);
 }
 
 const char *sched_node_name(const sched_node *n)

@@ -11,9 +11,9 @@
 #include "base/util.h"
 #include "scheduler/sched-internal.h"
 
-#define DEFAULT_MILLI_CPU 100                /* k8s: DefaultMilliCPURequest */
-#define DEFAULT_MEMORY (200LL * 1024 * 1024) /* k8s: DefaultMemoryRequest */
-#define RL_MAX 32
+#define DEFAULT_MILLI_CPU 100                   /* k8s: DefaultMilliCPURequest */
+#define DEFAULT_MEMORY    (200LL * 1024 * 1024) /* k8s: DefaultMemoryRequest */
+#define RL_MAX            32
 
 /* A resource list being summed (names borrowed from the JSON). */
 typedef struct rl {
@@ -60,8 +60,7 @@ static void rl_max(rl *a, const rl *b)
 }
 
 /* Adds one ResourceList (borrowed) to r; skip names already in `except`. */
-static int rl_parse(rl *r, json_t *list, json_t *except, bool *has_cpu, bool *has_mem,
-		    terr **err)
+static int rl_parse(rl *r, json_t *list, json_t *except, bool *has_cpu, bool *has_mem, terr **err)
 {
 	const char *k;
 	json_t *v;
@@ -202,11 +201,11 @@ static void parse_tolerations(sched_pod *p, json_t *arr)
 		sched_toleration *o = &p->tols[p->ntols++];
 		const char *op = json_string_value(json_object_get(t, "operator"));
 		const char *val = json_string_value(json_object_get(t, "value"));
-		o->key = sched_hstr_dup(&p->arena, json_string_value(json_object_get(t, "key")));
+		o->key = sched_intern(json_string_value(json_object_get(t, "key")));
 		o->value = sched_arena_strdup(&p->arena, val ? val : "");
 		o->op = (!op || !*op || strcmp(op, "Equal") == 0) ? TOL_EQUAL
-			: strcmp(op, "Exists") == 0		  ? TOL_EXISTS
-								  : TOL_BAD;
+		        : strcmp(op, "Exists") == 0               ? TOL_EXISTS
+		                                                  : TOL_BAD;
 		o->effect = sched_effect_parse(json_string_value(json_object_get(t, "effect")));
 	}
 }
@@ -220,16 +219,15 @@ static void merge_label_keys(sched_pod *p, sched_sel *sel, json_t *keys, uint8_t
 		const char *key = json_string_value(k);
 		if (!key || sel->nothing)
 			continue;
-		sched_hstr hk = sched_hstr_of(key);
+		sched_hstr hk = sched_intern(key);
 		const sched_hstr *v = sched_labels_get(&p->labels, hk);
 		if (v)
-			sched_sel_add(&p->arena, sel, sched_hstr_dup(&p->arena, key), op, *v);
+			sched_sel_add(&p->arena, sel, hk, op, *v);
 	}
 }
 
 /* PodAffinityTerms (weighted: WeightedPodAffinityTerms) of p; bad terms are dropped. */
-static void parse_aterms(sched_pod *p, json_t *arr, bool weighted, sched_aterm **out,
-			 uint32_t *n)
+static void parse_aterms(sched_pod *p, json_t *arr, bool weighted, sched_aterm **out, uint32_t *n)
 {
 	size_t i, j;
 	json_t *e, *ns;
@@ -239,15 +237,18 @@ static void parse_aterms(sched_pod *p, json_t *arr, bool weighted, sched_aterm *
 		sched_aterm *t = &(*out)[*n];
 		memset(t, 0, sizeof(*t));
 		if (!json_is_object(term) ||
-		    sched_sel_from_json(&p->arena, json_object_get(term, "labelSelector"), &t->sel) < 0)
+		    sched_sel_from_json(&p->arena, json_object_get(term, "labelSelector"),
+		                        &t->sel) < 0)
 			continue;
 		merge_label_keys(p, &t->sel, json_object_get(term, "matchLabelKeys"), SEL_IN);
-		merge_label_keys(p, &t->sel, json_object_get(term, "mismatchLabelKeys"), SEL_NOT_IN);
+		merge_label_keys(p, &t->sel, json_object_get(term, "mismatchLabelKeys"),
+		                 SEL_NOT_IN);
 		json_t *nss = json_object_get(term, "namespaces");
-		t->nss = sched_arena_alloc(&p->arena, (json_array_size(nss) + 1) * sizeof(sched_hstr));
+		t->nss =
+		    sched_arena_alloc(&p->arena, (json_array_size(nss) + 1) * sizeof(sched_hstr));
 		json_array_foreach(nss, j, ns) {
 			if (json_string_value(ns))
-				t->nss[t->nns++] = sched_hstr_dup(&p->arena, json_string_value(ns));
+				t->nss[t->nns++] = sched_intern(json_string_value(ns));
 		}
 		json_t *nssel = json_object_get(term, "namespaceSelector");
 		if (nssel && !json_is_null(nssel)) {
@@ -258,9 +259,9 @@ static void parse_aterms(sched_pod *p, json_t *arr, bool weighted, sched_aterm *
 		/* k8s: no namespaces and no namespaceSelector means the owner's namespace. */
 		if (t->nns == 0 && !t->has_nssel)
 			t->nss[t->nns++] = p->ns;
-		t->topo = sched_hstr_dup(&p->arena,
-					 json_string_value(json_object_get(term, "topologyKey")));
-		t->weight = weighted ? (int32_t)json_integer_value(json_object_get(e, "weight")) : 0;
+		t->topo = sched_intern(json_string_value(json_object_get(term, "topologyKey")));
+		t->weight =
+		    weighted ? (int32_t)json_integer_value(json_object_get(e, "weight")) : 0;
 		if (weighted && t->weight == 0)
 			continue;
 		(*n)++;
@@ -277,18 +278,20 @@ static void parse_affinity(sched_pod *p, json_t *aff)
 		json_t *terms = json_object_get(req, "nodeSelectorTerms");
 		p->has_required_na = true;
 		p->na_req = sched_arena_alloc(&p->arena,
-					      (json_array_size(terms) + 1) * sizeof(sched_nsterm));
+		                              (json_array_size(terms) + 1) * sizeof(sched_nsterm));
 		json_array_foreach(terms, i, e) {
 			if (sched_nsterm_from_json(&p->arena, e, &p->na_req[p->n_na_req]) == 0)
 				p->n_na_req++;
 		}
 	}
 	json_t *pref = json_object_get(na, "preferredDuringSchedulingIgnoredDuringExecution");
-	p->na_pref = sched_arena_alloc(&p->arena, (json_array_size(pref) + 1) * sizeof(sched_nsterm));
+	p->na_pref =
+	    sched_arena_alloc(&p->arena, (json_array_size(pref) + 1) * sizeof(sched_nsterm));
 	json_array_foreach(pref, i, e) {
 		sched_nsterm *t = &p->na_pref[p->n_na_pref];
 		int32_t w = (int32_t)json_integer_value(json_object_get(e, "weight"));
-		if (w == 0 || sched_nsterm_from_json(&p->arena, json_object_get(e, "preference"), t) < 0)
+		if (w == 0 ||
+		    sched_nsterm_from_json(&p->arena, json_object_get(e, "preference"), t) < 0)
 			continue;
 		t->weight = w;
 		p->n_na_pref++;
@@ -301,9 +304,9 @@ static void parse_affinity(sched_pod *p, json_t *aff)
 	parse_aterms(p, json_object_get(pa, pf), true, &p->aff_pref, &p->n_aff_pref);
 	parse_aterms(p, json_object_get(anti, rq), false, &p->anti_req, &p->n_anti_req);
 	parse_aterms(p, json_object_get(anti, pf), true, &p->anti_pref, &p->n_anti_pref);
-	/* k8s: NodeInfo.PodsWithAffinity counts pods whose affinity has podAffinity or
-	 * podAntiAffinity set. */
-	p->has_affinity = json_is_object(pa) || json_is_object(anti);
+	/* k8s: InterPodAffinity scoring walks NodeInfo.PodsWithAffinity; only these terms of
+	 * a placed pod can change another pod's score, so only they count here. */
+	p->has_affinity = p->n_aff_req || p->n_aff_pref || p->n_anti_pref;
 }
 
 static void parse_spread(sched_pod *p, json_t *arr)
@@ -313,13 +316,14 @@ static void parse_spread(sched_pod *p, json_t *arr)
 	p->spread = sched_arena_alloc(&p->arena, (json_array_size(arr) + 1) * sizeof(sched_spread));
 	json_array_foreach(arr, i, e) {
 		sched_spread *s = &p->spread[p->nspread];
-		if (sched_sel_from_json(&p->arena, json_object_get(e, "labelSelector"), &s->sel) < 0)
+		if (sched_sel_from_json(&p->arena, json_object_get(e, "labelSelector"), &s->sel) <
+		    0)
 			continue;
 		merge_label_keys(p, &s->sel, json_object_get(e, "matchLabelKeys"), SEL_IN);
 		s->max_skew = (int32_t)json_integer_value(json_object_get(e, "maxSkew"));
-		s->key = sched_hstr_dup(&p->arena, json_string_value(json_object_get(e, "topologyKey")));
+		s->key = sched_intern(json_string_value(json_object_get(e, "topologyKey")));
 		s->hard = !str_eq(json_string_value(json_object_get(e, "whenUnsatisfiable")),
-				  "ScheduleAnyway");
+		                  "ScheduleAnyway");
 		json_t *md = json_object_get(e, "minDomains");
 		s->min_domains = json_is_integer(md) ? (int32_t)json_integer_value(md) : 1;
 		/* k8s: nodeAffinityPolicy defaults to Honor, nodeTaintsPolicy to Ignore. */
@@ -346,20 +350,24 @@ static void parse_status(sched_pod *p, json_t *pod)
 			p->preempted =
 			    str_eq(json_string_value(json_object_get(c, "status")), "True") &&
 			    str_eq(json_string_value(json_object_get(c, "reason")),
-				   "PreemptionByScheduler");
+			           "PreemptionByScheduler");
 	}
 }
 
 sched_pod *sched_pod_from_json(json_t *pod, terr **err)
 {
-	sched_pod *p = xcalloc(1, sizeof(*p));
+	/* the struct lives in its own arena, next to its labels: fewer cache misses when
+	 * plugins walk the pods of every node */
+	sched_arena a = {0};
+	sched_pod *p = sched_arena_alloc(&a, sizeof(*p));
+	p->arena = a;
 	p->refs = 1;
 	json_t *meta = json_object_get(pod, "metadata");
 	json_t *spec = json_object_get(pod, "spec");
 	const char *ns = json_string_value(json_object_get(meta, "namespace"));
 	const char *name = json_string_value(json_object_get(meta, "name"));
 	const char *uid = json_string_value(json_object_get(meta, "uid"));
-	p->ns = sched_hstr_dup(&p->arena, ns ? ns : "default");
+	p->ns = sched_intern(ns ? ns : "default");
 	p->name = sched_hstr_dup(&p->arena, name ? name : "");
 	if (uid && *uid) {
 		p->key = sched_arena_strdup(&p->arena, uid);
@@ -369,7 +377,7 @@ sched_pod *sched_pod_from_json(json_t *pod, terr **err)
 	}
 	sched_labels_from_json(&p->arena, json_object_get(meta, "labels"), &p->labels);
 	p->terminating = json_object_get(meta, "deletionTimestamp") &&
-			 !json_is_null(json_object_get(meta, "deletionTimestamp"));
+	                 !json_is_null(json_object_get(meta, "deletionTimestamp"));
 	const char *nn = json_string_value(json_object_get(spec, "nodeName"));
 	p->node_name = nn && *nn ? sched_arena_strdup(&p->arena, nn) : NULL;
 	const char *sn = json_string_value(json_object_get(spec, "schedulerName"));
@@ -388,7 +396,7 @@ sched_pod *sched_pod_from_json(json_t *pod, terr **err)
 	p->sc = sched_arena_alloc(&p->arena, (r.n + 1) * sizeof(sched_scalar));
 	for (uint32_t i = 0; i < r.n; i++)
 		if (r.v[i])
-			p->sc[p->nsc++] = (sched_scalar){sched_hstr_dup(&p->arena, r.names[i]), r.v[i]};
+			p->sc[p->nsc++] = (sched_scalar){sched_intern(r.names[i]), r.v[i]};
 
 	json_t *nsel = json_object_get(spec, "nodeSelector");
 	if (json_is_object(nsel)) {
@@ -398,7 +406,7 @@ sched_pod *sched_pod_from_json(json_t *pod, terr **err)
 		json_t *v;
 		json_object_foreach(nsel, k, v) {
 			sched_req *rq = &p->node_selector[p->n_node_selector++];
-			rq->key = sched_hstr_dup(&p->arena, k);
+			rq->key = sched_intern(k);
 			rq->op = SEL_IN;
 			rq->nvals = 1;
 			rq->vals = sched_arena_alloc(&p->arena, sizeof(sched_hstr));
@@ -412,7 +420,8 @@ sched_pod *sched_pod_from_json(json_t *pod, terr **err)
 	size_t i;
 	json_t *vol;
 	json_array_foreach(json_object_get(spec, "volumes"), i, vol) {
-		if (json_object_get(vol, "persistentVolumeClaim") || json_object_get(vol, "ephemeral"))
+		if (json_object_get(vol, "persistentVolumeClaim") ||
+		    json_object_get(vol, "ephemeral"))
 			p->has_pvc = true;
 	}
 	parse_status(p, pod);
@@ -429,8 +438,8 @@ void sched_pod_unref(sched_pod *p)
 {
 	if (!p || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
-	sched_arena_free(&p->arena);
-	free(p);
+	sched_arena a = p->arena;
+	sched_arena_free(&a);
 }
 
 const char *sched_pod_key(const sched_pod *p)

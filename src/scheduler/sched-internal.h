@@ -33,13 +33,16 @@ typedef struct sched_hstr {
 
 uint64_t sched_hash(const char *s);
 sched_hstr sched_hstr_dup(sched_arena *a, const char *s);
+/* The canonical copy of s (label keys, topology keys, namespaces): process-wide, never
+ * freed, thread-safe. Equal interned strings are equal pointers. */
+sched_hstr sched_intern(const char *s);
 static inline sched_hstr sched_hstr_of(const char *s)
 {
 	return (sched_hstr){s, sched_hash(s)};
 }
 static inline bool sched_hstr_eq(sched_hstr a, sched_hstr b)
 {
-	return a.h == b.h && strcmp(a.s, b.s) == 0;
+	return a.h == b.h && (a.s == b.s || strcmp(a.s, b.s) == 0);
 }
 
 typedef struct sched_label {
@@ -56,7 +59,7 @@ void sched_labels_from_json(sched_arena *a, json_t *obj, sched_labels *out);
 static inline const sched_hstr *sched_labels_get(const sched_labels *l, sched_hstr key)
 {
 	for (uint32_t i = 0; i < l->n; i++)
-		if (l->v[i].k.h == key.h && strcmp(l->v[i].k.s, key.s) == 0)
+		if (sched_hstr_eq(l->v[i].k, key))
 			return &l->v[i].v;
 	return NULL;
 }
@@ -199,7 +202,8 @@ struct sched_pod {
 	uint32_t ntols;
 	sched_aterm *aff_req, *anti_req, *aff_pref, *anti_pref;
 	uint32_t n_aff_req, n_anti_req, n_aff_pref, n_anti_pref;
-	bool has_affinity; /* any pod (anti-)affinity */
+	bool has_affinity; /* terms that score other pods: required/preferred affinity, preferred
+	                      anti */
 	sched_spread *spread;
 	uint32_t nspread;
 	sched_port *ports;
@@ -259,7 +263,8 @@ const sched_ninfo *sched_snapshot_find(const sched_snapshot *s, const char *name
 const sched_labels *sched_snapshot_ns_labels(const sched_snapshot *s, const char *ns);
 /* Number of nodes having image name. */
 uint32_t sched_snapshot_image_nodes(const sched_snapshot *s, const char *name);
-bool sched_aterm_matches(const sched_aterm *t, const sched_pod *p, const sched_labels *nsl);
+/* k8s: AffinityTerm.Matches; p's namespace labels come from s when the term needs them. */
+bool sched_aterm_matches(const sched_aterm *t, const sched_pod *p, const sched_snapshot *s);
 
 /* ---- topology pair counts ---- */
 
@@ -303,6 +308,7 @@ void sched_result_record(sched_result *r, size_t node, const sched_status *st);
 uint16_t sched_result_reason(sched_result *r, const char *reason);
 /* Forgets the statuses of the previous cycle. */
 void sched_result_reset(sched_result *r);
+void sched_scratch_free(void *scratch);
 
 typedef struct spread_c {
 	const sched_spread *c;
@@ -312,6 +318,8 @@ typedef struct spread_c {
 	bool dirty;
 } spread_c;
 
+typedef struct sched_plugin sched_plugin;
+
 typedef struct sched_cycle {
 	const sched_snapshot *snap;
 	const sched_pod *pod;
@@ -319,32 +327,47 @@ typedef struct sched_cycle {
 	sched_result *out;
 	const sched_labels *pod_ns_labels;
 	uint64_t rng;
-	/* NodeAffinity */
-	bool na_active;
+	const sched_plugin *filters[16]; /* active after pre-filter, in order */
+	uint32_t nfilters;
+	/* NodeAffinity: k8s PreFilterResult from matchFields metadata.name */
+	bool na_narrowed;
+	sched_hstr *na_names;
+	uint32_t na_nnames;
 	/* InterPodAffinity */
 	bool ipa_filter;
 	sched_tpmap ipa_existing_anti, ipa_aff, ipa_anti;
+	int64_t ipa_aff_nonzero; /* entries of ipa_aff not zero */
+	bool ipa_existing_any;   /* some entry of ipa_existing_anti above zero */
 	sched_tpmap ipa_score;
 	/* PodTopologySpread */
 	spread_c *spread;
 	uint32_t nspread;
 	spread_c *sspread; /* ScheduleAnyway constraints for scoring */
 	uint32_t nsspread;
+	sched_tpmap sspread_counts; /* k8s: TopologyPairToPodCounts, shared by constraints */
 	double *sspread_w;
 	uint8_t *sspread_ignored; /* per feasible index */
 	/* ImageLocality */
 	int64_t *img_nodes;
-	/* Fit scoring resources */
-	const sched_resource_weight *fit_res;
-	size_t nfit_res;
-	sched_hstr *fit_res_h;
+	/* Fit scoring resources, resolved once per cycle */
+	struct sched_fitres *fres;
+	size_t nfres;
 } sched_cycle;
+
+enum { RES_CPU, RES_MEM, RES_EPH, RES_SCALAR };
+
+typedef struct sched_fitres {
+	sched_hstr name;
+	uint8_t kind;
+	int64_t weight;
+	int64_t pod_nz; /* the pod's request, non-zero defaults applied for cpu/memory */
+} sched_fitres;
 
 /* Records reason (copied if new) into st; sets st->code when stronger. */
 void sched_status_add(sched_cycle *c, sched_status *st, uint8_t code, const char *reason);
 uint64_t sched_rand(sched_cycle *c);
 
-typedef struct sched_plugin {
+struct sched_plugin {
 	const char *name;
 	int default_weight; /* 0: no score */
 	/* Pre-filter: CODE_SUCCESS, CODE_SKIP (no filter for this pod) or a rejection with
@@ -357,7 +380,7 @@ typedef struct sched_plugin {
 	bool (*prescore)(sched_cycle *c, sched_ninfo *const *nodes, size_t n);
 	int64_t (*score)(sched_cycle *c, const sched_ninfo *ni, size_t fi);
 	void (*normalize)(sched_cycle *c, int64_t *scores, size_t n);
-} sched_plugin;
+};
 
 extern const sched_plugin sched_plugin_node_unschedulable, sched_plugin_node_name,
     sched_plugin_taints, sched_plugin_node_affinity, sched_plugin_node_ports, sched_plugin_fit,
@@ -369,7 +392,7 @@ void sched_normalize_default(int64_t *scores, size_t n, bool reverse);
 
 /* Framework pieces shared with preemption. */
 void sched_cycle_init(sched_cycle *c, const sched_snapshot *snap, const sched_pod *pod,
-		      const sched_profile *prof, sched_result *out);
+                      const sched_profile *prof, sched_result *out);
 void sched_cycle_dispose(sched_cycle *c);
 /* Runs the pre-filters; returns CODE_SUCCESS or a rejection with st. */
 int sched_run_prefilters(sched_cycle *c, sched_status *st);
@@ -380,6 +403,6 @@ void sched_cycle_add_pod(sched_cycle *c, const sched_ninfo *ni, const sched_pod 
  * histogram of r's node reasons, nodes without a status counting as absent_reason (may be
  * NULL). Caller frees. */
 char *sched_fit_message(const sched_result *r, size_t nall, const char *prefilter_msg,
-			const char *absent_reason);
+                        const char *absent_reason);
 
 #endif

@@ -10,8 +10,9 @@
  * Semantics follow kube-scheduler 1.32-1.34 (see docs/scheduler.md for the version notes).
  * Not for: queues, binding, events or API calls (the caller wires those), volumes (the
  * VolumeBinding filter is a stub that passes), DRA, extenders, gang scheduling.
- * Thread-safety: a snapshot may be read by one sched_schedule/sched_preempt at a time per
- * result struct; mutate it only between cycles.
+ * Thread-safety: cycles only read the snapshot, so several may run on one snapshot at once,
+ * each with its own sched_result; mutate the snapshot only while no cycle runs. Parsing is
+ * thread-safe.
  */
 #ifndef TIMON_SCHEDULER_SCHED_H
 #define TIMON_SCHEDULER_SCHED_H
@@ -118,7 +119,7 @@ extern const sched_profile sched_profile_binpack;
 /* The profile serving scheduler_name among table (NULL table: the two built-ins), or NULL:
  * such pods are not ours to schedule. */
 const sched_profile *sched_profile_find(const sched_profile *const *table, size_t n,
-					const char *scheduler_name);
+                                        const char *scheduler_name);
 
 /* ---- one scheduling cycle ---- */
 
@@ -157,7 +158,7 @@ void sched_result_free(sched_result *r);
  * SCHED_UNSCHEDULABLE with out->message (kube's FitError text). snap is not modified;
  * out keeps per-node statuses until the next call. */
 int sched_schedule(const sched_snapshot *snap, const sched_pod *pod, const sched_profile *prof,
-		   sched_result *out);
+                   sched_result *out);
 
 /* After SCHED_OK: assumes pod on the chosen node and advances the rotating start index, so
  * the next cycle sees this decision. Returns 0 or -1. */
@@ -171,7 +172,7 @@ sched_pdb *sched_pdb_from_json(json_t *pdb, terr **err);
 void sched_pdb_free(sched_pdb *p);
 
 typedef struct sched_preemption {
-	const char *node_name;    /* nominatedNodeName (borrowed) or NULL */
+	const char *node_name;     /* nominatedNodeName (borrowed) or NULL */
 	const sched_pod **victims; /* borrowed from the snapshot, most important first */
 	size_t nvictims;
 	int pdb_violations;
@@ -182,8 +183,8 @@ typedef struct sched_preemption {
  * unchanged snapshot with its result. Returns SCHED_OK with a node and its victims, or
  * SCHED_UNSCHEDULABLE with out->message. Free out with sched_preemption_free. */
 int sched_preempt(const sched_snapshot *snap, const sched_pod *pod, const sched_profile *prof,
-		  const sched_result *failed, sched_pdb *const *pdbs, size_t npdbs,
-		  sched_preemption *out);
+                  const sched_result *failed, sched_pdb *const *pdbs, size_t npdbs,
+                  sched_preemption *out);
 void sched_preemption_free(sched_preemption *p);
 
 /* The full FailedScheduling event text: the fit message plus, when p failed, its

@@ -20,11 +20,12 @@ static json_t *J(const char *s)
 /* A RollingUpdate deployment with replicas, maxSurge and maxUnavailable (JSON values). */
 static json_t *deploy(int replicas, const char *surge, const char *unavail)
 {
-	char *s = xasprintf("{\"metadata\":{\"name\":\"web\",\"generation\":1},\"spec\":{\"replicas\":%d,"
-	                    "\"strategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"maxSurge\":%s,"
-	                    "\"maxUnavailable\":%s}},\"progressDeadlineSeconds\":600,"
-	                    "\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{}}}}",
-	                    replicas, surge, unavail);
+	char *s =
+	    xasprintf("{\"metadata\":{\"name\":\"web\",\"generation\":1},\"spec\":{\"replicas\":%d,"
+	              "\"strategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"maxSurge\":%s,"
+	              "\"maxUnavailable\":%s}},\"progressDeadlineSeconds\":600,"
+	              "\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{}}}}",
+	              replicas, surge, unavail);
 	json_t *d = J(s);
 	free(s);
 	return d;
@@ -176,22 +177,26 @@ TEST(conditions_keep_transition_time_and_move_last)
 {
 	json_t *st = json_object();
 	deployment_set_condition(st, deployment_new_condition("Progressing", "True",
-	                                                      "NewReplicaSetCreated", "m1", 1000000000LL));
+	                                                      "NewReplicaSetCreated", "m1",
+	                                                      1000000000LL));
 	deployment_set_condition(st, deployment_new_condition("Available", "False",
 	                                                      "MinimumReplicasUnavailable", "m2",
 	                                                      2000000000LL));
 	/* Same status, new reason: transition time kept, moved to the end. */
-	deployment_set_condition(st, deployment_new_condition("Progressing", "True",
-	                                                      "ReplicaSetUpdated", "m3", 3000000000LL));
+	deployment_set_condition(st,
+	                         deployment_new_condition("Progressing", "True",
+	                                                  "ReplicaSetUpdated", "m3", 3000000000LL));
 	json_t *conds = json_object_get(st, "conditions");
 	REQUIRE(json_array_size(conds) == 2);
 	json_t *p = json_array_get(conds, 1);
 	CHECK_STR(json_string_value(json_object_get(p, "reason")), "ReplicaSetUpdated");
-	CHECK_STR(json_string_value(json_object_get(p, "lastTransitionTime")), "1970-01-01T00:00:01Z");
+	CHECK_STR(json_string_value(json_object_get(p, "lastTransitionTime")),
+	          "1970-01-01T00:00:01Z");
 	CHECK_STR(json_string_value(json_object_get(p, "lastUpdateTime")), "1970-01-01T00:00:03Z");
 	/* Same status and reason: a no-op. */
-	deployment_set_condition(st, deployment_new_condition("Available", "False",
-	                                                      "MinimumReplicasUnavailable", "x", 9e9));
+	deployment_set_condition(
+	    st,
+	    deployment_new_condition("Available", "False", "MinimumReplicasUnavailable", "x", 9e9));
 	CHECK_STR(json_string_value(json_object_get(json_array_get(conds, 0), "message")), "m2");
 	deployment_remove_condition(st, "Available");
 	deployment_remove_condition(st, "Progressing");
@@ -215,7 +220,8 @@ TEST(calculate_status_counts_and_available_condition)
 	REQUIRE(av);
 	/* 2 available >= 3 - 1. */
 	CHECK_STR(json_string_value(json_object_get(av, "reason")), "MinimumReplicasAvailable");
-	CHECK_STR(json_string_value(json_object_get(av, "message")), "Deployment has minimum availability.");
+	CHECK_STR(json_string_value(json_object_get(av, "message")),
+	          "Deployment has minimum availability.");
 	CHECK(!deployment_complete(d, st));
 	json_decref(st);
 	/* Zero counts are omitted. */
@@ -224,8 +230,9 @@ TEST(calculate_status_counts_and_available_condition)
 	st = deployment_calculate_status(d, only, 1, z, 0);
 	CHECK(!json_object_get(st, "replicas"));
 	CHECK(!json_object_get(st, "availableReplicas"));
-	CHECK_STR(json_string_value(json_object_get(deployment_condition(st, "Available"), "reason")),
-	          "MinimumReplicasUnavailable");
+	CHECK_STR(
+	    json_string_value(json_object_get(deployment_condition(st, "Available"), "reason")),
+	    "MinimumReplicasUnavailable");
 	json_decref(st);
 	json_decref(z);
 	json_decref(a);
@@ -237,8 +244,9 @@ TEST(timed_out_after_deadline)
 {
 	json_t *d = deploy(1, "1", "0");
 	json_t *st = json_object();
-	deployment_set_condition(st, deployment_new_condition("Progressing", "True",
-	                                                      "ReplicaSetUpdated", "m", 1000000000LL));
+	deployment_set_condition(st,
+	                         deployment_new_condition("Progressing", "True",
+	                                                  "ReplicaSetUpdated", "m", 1000000000LL));
 	CHECK(!deployment_timed_out(d, st, 500 * 1000000000LL));
 	CHECK(deployment_timed_out(d, st, 602 * 1000000000LL));
 	json_decref(st);
