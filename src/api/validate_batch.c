@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/validate-internal.h"
+#include "controllers/cronspec.h"
 #include "base/util.h"
 
 /* ---- cron schedules ----------------------------------------------------------------- */
@@ -328,8 +329,16 @@ void v_kind_cronjob(vctx *v, json_t *obj, json_t *old)
 		v_invalid(v, "schedule", sched, msg);
 	v_nonneg(v, spec, "startingDeadlineSeconds");
 	const char *tz = jstr(spec, "timeZone");
-	if (tz && (!*tz || tz[0] == '/' || strstr(tz, "..") || strchr(tz, ' ')))
+	if (tz && (!*tz || tz[0] == '/' || strstr(tz, "..") || strchr(tz, ' '))) {
 		v_invalid(v, "timeZone", tz, "unknown time zone");
+	} else if (tz) {
+		/* k8s: the zone must exist in the time-zone database. */
+		char tzerr[128];
+		cron_tz *z = cron_tz_load(tz, tzerr, sizeof tzerr);
+		if (!z)
+			v_invalid(v, "timeZone", tz, "unknown time zone");
+		cron_tz_free(z);
+	}
 	const char *cp = jstr(spec, "concurrencyPolicy");
 	if (!cp || !*cp)
 		v_required(v, "concurrencyPolicy", NULL);

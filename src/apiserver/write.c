@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/defaults.h"
+#include "api/normalize.h"
 #include "api/patch.h"
 #include "api/schema.h"
 #include "api/validate.h"
@@ -231,6 +232,7 @@ int prepare_create(api_req *r, json_t *obj, terr **err)
 		return -1;
 	defaults_apply(d, obj);
 	defaults_on_create(d, obj);
+	normalize_omitempty(kind_schema(d), obj);
 	if (validate_object(d, obj, NULL, err) < 0)
 		return -1;
 	if (admission_validate(r, obj, NULL, err) < 0)
@@ -368,6 +370,7 @@ static void finish_update(api_req *r, json_t *old, json_t *obj, bool apply)
 		json_object_set_new(meta, "generation", json_integer(g + 1));
 	}
 	defaults_apply(d, obj);
+	normalize_omitempty(kind_schema(d), obj);
 	if (validate_object(d, obj, old, &err) < 0)
 		goto fail;
 	if (admission_validate(r, obj, old, &err) < 0)
