@@ -389,6 +389,8 @@ static void schedule(cache *c)
 		return;
 	if (c->npending > 0 || c->compact_wanted > 0)
 		submit(c);
+	else
+		uv_unref((uv_handle_t *)&c->prepare); /* nothing waits: let the loop sleep or end */
 }
 
 static void on_prepare(uv_prepare_t *p)
@@ -431,6 +433,8 @@ void cache_write(cache *c, int64_t rev, const char *key, int type, const char *j
 		c->pending = xrealloc(c->pending, c->cap_pending * sizeof *c->pending);
 	}
 	c->pending[c->npending++] = (pending_write){ev, cb, ud};
+	/* Queued writes keep the loop alive until they are committed. */
+	uv_ref((uv_handle_t *)&c->prepare);
 }
 
 size_t cache_pending(const cache *c)
@@ -563,4 +567,35 @@ void cache_close(cache *c)
 	uv_close((uv_handle_t *)&c->compact_timer, NULL);
 	c->st->ops->close(c->st);
 	c->st = NULL;
+}
+
+void cache_free(cache *c)
+{
+	if (!c)
+		return;
+	size_t it = 0;
+	void *v;
+	while (hmap_next(&c->buckets, &it, NULL, &v)) {
+		cache_bucket *b = v;
+		for (size_t i = 0; i < b->n; i++)
+			entry_free(b->sorted[i]);
+		free(b->sorted);
+		hmap_free(&b->keys);
+		while (b->watchers) {
+			cache_watcher *w = b->watchers;
+			b->watchers = w->next;
+			free(w->prefix);
+			free(w);
+		}
+		free(b->prefix);
+		free(b);
+	}
+	hmap_free(&c->buckets);
+	for (size_t i = 0; i < c->ring_n; i++)
+		event_free(c->ring[(c->ring_start + i) % RING_CAP]);
+	free(c->ring);
+	for (size_t i = 0; i < c->npending; i++)
+		event_free(c->pending[i].ev);
+	free(c->pending);
+	free(c);
 }

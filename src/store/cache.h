@@ -53,6 +53,8 @@ cache *cache_new(uv_loop_t *loop, store *st);
 int cache_load(cache *c, terr **err);
 /* Flushes pending writes synchronously and closes the store. */
 void cache_close(cache *c);
+/* Frees a closed cache and everything it holds (watchers included: stop them first). */
+void cache_free(cache *c);
 
 /* The highest revision assigned so far (the resourceVersion of a list answered now). */
 int64_t cache_rev(const cache *c);

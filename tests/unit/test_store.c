@@ -1,0 +1,239 @@
+/* test_store.c — the SQLite revision log and the watch cache on top of it: commits,
+ * current state, history, compaction (bounded growth under churn), group commit and
+ * watch resume / 410 Gone. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "store/cache.h"
+#include "store/store.h"
+#include "test.h"
+
+static char *tmpdb(void)
+{
+	char tmpl[] = "/tmp/timon-store.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	char *p = malloc(strlen(dir) + 16);
+	strcpy(p, dir);
+	strcat(p, "/state.db");
+	return p;
+}
+
+static void rmdb(char *path)
+{
+	char *dir = strdup(path);
+	*strrchr(dir, '/') = 0;
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup of %s failed\n", dir);
+	free(dir);
+	free(path);
+}
+
+static int count_rows(const store_row *r, void *ud)
+{
+	(void)r;
+	(*(int *)ud)++;
+	return 0;
+}
+
+typedef struct seen {
+	char keys[64][64];
+	int revs[64];
+	int n;
+} seen;
+
+static int collect(const store_row *r, void *ud)
+{
+	seen *s = ud;
+	if (s->n < 64) {
+		snprintf(s->keys[s->n], 64, "%s", r->key);
+		s->revs[s->n] = (int)r->rev;
+		s->n++;
+	}
+	return 0;
+}
+
+TEST(sqlite_commit_current_history)
+{
+	char *path = tmpdb();
+	terr *err = NULL;
+	store *st = store_sqlite_open(path, &err);
+	REQUIRE(st);
+	store_row rows[] = {
+		{.rev = 1, .key = "/registry/pods/default/a", .value = "{\"a\":1}", .len = 7, .type = STORE_ADDED},
+		{.rev = 2, .key = "/registry/pods/default/b", .value = "{\"b\":1}", .len = 7, .type = STORE_ADDED},
+		{.rev = 3, .key = "/registry/pods/default/a", .value = "{\"a\":2}", .len = 7, .type = STORE_MODIFIED},
+		{.rev = 4, .key = "/registry/pods/default/b", .value = "{\"b\":1}", .len = 7, .type = STORE_DELETED},
+	};
+	CHECK_INT(st->ops->commit(st, rows, 4, &err), 0);
+	CHECK_INT(st->ops->head_rev(st), 4);
+	seen cur = {0};
+	st->ops->current(st, collect, &cur, &err);
+	/* b is deleted; a's newest revision is 3 */
+	CHECK_INT(cur.n, 1);
+	CHECK_STR(cur.keys[0], "/registry/pods/default/a");
+	CHECK_INT(cur.revs[0], 3);
+	seen hist = {0};
+	st->ops->history(st, 1, collect, &hist, &err);
+	CHECK_INT(hist.n, 3);
+	CHECK_INT(hist.revs[0], 2);
+	st->ops->close(st);
+	/* Reopening keeps everything, including the head revision. */
+	st = store_sqlite_open(path, &err);
+	REQUIRE(st);
+	CHECK_INT(st->ops->head_rev(st), 4);
+	st->ops->close(st);
+	rmdb(path);
+}
+
+TEST(sqlite_compaction_bounds_growth)
+{
+	char *path = tmpdb();
+	terr *err = NULL;
+	store *st = store_sqlite_open(path, &err);
+	REQUIRE(st);
+	/* 20,000 updates of 10 keys: churn. */
+	char val[512];
+	memset(val, 'x', sizeof val - 1);
+	val[sizeof val - 1] = 0;
+	int64_t rev = 0;
+	for (int batch = 0; batch < 200; batch++) {
+		store_row rows[100];
+		char keys[100][64];
+		for (int i = 0; i < 100; i++) {
+			snprintf(keys[i], 64, "/registry/configmaps/default/k%d", i % 10);
+			rows[i] = (store_row){.rev = ++rev, .key = keys[i], .value = val,
+			                      .len = strlen(val), .type = rev <= 10 ? STORE_ADDED : STORE_MODIFIED};
+		}
+		REQUIRE(st->ops->commit(st, rows, 100, &err) == 0);
+	}
+	int before = 0;
+	st->ops->history(st, 0, count_rows, &before, &err);
+	CHECK_INT(before, 20000);
+	CHECK_INT(st->ops->compact(st, rev - 100, &err), 0);
+	int after = 0;
+	st->ops->history(st, 0, count_rows, &after, &err);
+	/* k8s: compaction at R keeps each key's newest revision at or below R (the state at
+	 * R) and everything after R: 10 + 100 rows. */
+	CHECK_INT(after, 110);
+	CHECK_INT(st->ops->compact_rev(st), rev - 100);
+	int live = 0;
+	st->ops->current(st, count_rows, &live, &err);
+	CHECK_INT(live, 10);
+	st->ops->close(st);
+	struct stat sb;
+	REQUIRE(stat(path, &sb) == 0);
+	/* 20,000 rows of 512 bytes would be ~10 MB; compaction gave the pages back. */
+	CHECK(sb.st_size < 2 * 1024 * 1024);
+	rmdb(path);
+}
+
+typedef struct acks {
+	int n;
+	int64_t last;
+} acks;
+
+static void on_ack(void *ud, int64_t rev, const terr *err)
+{
+	acks *a = ud;
+	if (!err) {
+		a->n++;
+		a->last = rev;
+	}
+}
+
+typedef struct events {
+	int n;
+	int64_t revs[64];
+	int types[64];
+} events;
+
+static void on_event(void *ud, const cache_event *ev)
+{
+	events *e = ud;
+	if (e->n < 64) {
+		e->revs[e->n] = ev->rev;
+		e->types[e->n] = ev->type;
+	}
+	e->n++;
+}
+
+TEST(cache_group_commit_and_watch_resume)
+{
+	char *path = tmpdb();
+	terr *err = NULL;
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	store *st = store_sqlite_open(path, &err);
+	REQUIRE(st);
+	cache *c = cache_new(&loop, st);
+	REQUIRE(cache_load(c, &err) == 0);
+	acks a = {0};
+	events live = {0};
+	cache_watcher *w = cache_watch(c, "/registry/pods/", 0, on_event, &live, &err);
+	REQUIRE(w);
+	/* Three writes in one loop iteration: one transaction, acknowledged after it. */
+	cache_write(c, 1, "/registry/pods/ns/a", STORE_ADDED, "{}", 2, NULL, on_ack, &a);
+	cache_write(c, 2, "/registry/pods/ns/b", STORE_ADDED, "{}", 2, NULL, on_ack, &a);
+	cache_write(c, 3, "/registry/pods/ns/a", STORE_DELETED, "{}", 2, NULL, on_ack, &a);
+	/* Memory reflects writes at once; acknowledgements and events wait for the commit. */
+	CHECK(cache_get(c, "/registry/pods/ns/b") != NULL);
+	CHECK(cache_get(c, "/registry/pods/ns/a") == NULL);
+	CHECK_INT(a.n, 0);
+	CHECK_INT(live.n, 0);
+	for (int i = 0; i < 100 && a.n < 3; i++)
+		uv_run(&loop, UV_RUN_ONCE);
+	CHECK_INT(a.n, 3);
+	CHECK_INT(live.n, 3);
+	CHECK_INT(live.types[2], STORE_DELETED);
+	/* A watch resuming from revision 1 replays 2 and 3 only. */
+	events resumed = {0};
+	cache_watcher *w2 = cache_watch(c, "/registry/pods/", 1, on_event, &resumed, &err);
+	REQUIRE(w2);
+	CHECK_INT(resumed.n, 2);
+	CHECK_INT(resumed.revs[0], 2);
+	cache_unwatch(c, w);
+	cache_unwatch(c, w2);
+	cache_close(c);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	uv_loop_close(&loop);
+	cache_free(c);
+	rmdb(path);
+}
+
+TEST(cache_watch_before_history_is_gone)
+{
+	char *path = tmpdb();
+	terr *err = NULL;
+	store *st = store_sqlite_open(path, &err);
+	REQUIRE(st);
+	/* A store compacted at revision 50 cannot serve a watch from revision 10. */
+	store_row r = {.rev = 60, .key = "/registry/pods/ns/x", .value = "{}", .len = 2, .type = STORE_ADDED};
+	REQUIRE(st->ops->commit(st, &r, 1, &err) == 0);
+	REQUIRE(st->ops->compact(st, 50, &err) == 0);
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	cache *c = cache_new(&loop, st);
+	REQUIRE(cache_load(c, &err) == 0);
+	events e = {0};
+	cache_watcher *w = cache_watch(c, "/registry/pods/", 10, on_event, &e, &err);
+	CHECK(w == NULL);
+	REQUIRE(err);
+	CHECK_INT(err->code, 410);
+	CHECK_STR(err->reason, "Expired");
+	terr_free(err);
+	err = NULL;
+	cache_watcher *ok = cache_watch(c, "/registry/pods/", 50, on_event, &e, &err);
+	CHECK(ok != NULL);
+	CHECK_INT(e.n, 1);
+	cache_unwatch(c, ok);
+	cache_close(c);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	uv_loop_close(&loop);
+	cache_free(c);
+	rmdb(path);
+}
