@@ -22,13 +22,13 @@
 
 #include "base/error.h"
 
-#define CNI_DEFAULT_STATE_DIR "/var/lib/timon/agent"
-#define CNI_DEFAULT_NETNS_DIR "/run/timon/netns"
+#define CNI_DEFAULT_STATE_DIR   "/var/lib/timon/agent"
+#define CNI_DEFAULT_NETNS_DIR   "/run/timon/netns"
 #define CNI_DEFAULT_PLUGIN_DIRS "/usr/lib/cni:/opt/cni/bin"
-#define CNI_DEFAULT_BRIDGE "timon0"
-#define CNI_DEFAULT_NETWORK "timon"
-#define CNI_DEFAULT_POD_CIDR "10.42.0.0/24"
-#define CNI_IFNAME "eth0"
+#define CNI_DEFAULT_BRIDGE      "timon0"
+#define CNI_DEFAULT_NETWORK     "timon"
+#define CNI_DEFAULT_POD_CIDR    "10.42.0.0/24"
+#define CNI_IFNAME              "eth0"
 
 /* Node-wide settings; every field may be left NULL/0 for its default. */
 typedef struct cni_config {
@@ -62,13 +62,13 @@ typedef struct cni_pod {
 
 /* The outcome of a setup; owned by the caller, freed with cni_result_free. */
 typedef struct cni_result {
-	char *netns_path;  /* for the OCI config's network namespace */
-	char **ips;        /* pod IPs without prefix length, IPv4 first (k8s: podIPs) */
+	char *netns_path; /* for the OCI config's network namespace */
+	char **ips;       /* pod IPs without prefix length, IPv4 first (k8s: podIPs) */
 	size_t n_ips;
-	char **gateways;   /* parallel to ips; "" when the plugin named none */
-	char *mac;         /* of eth0 inside the pod, or NULL */
-	char *raw;         /* the final ADD result, JSON */
-	bool readopted;    /* true when setup found the sandbox wired and CHECK passed */
+	char **gateways; /* parallel to ips; "" when the plugin named none */
+	char *mac;       /* of eth0 inside the pod, or NULL */
+	char *raw;       /* the final ADD result, JSON */
+	bool readopted;  /* true when setup found the sandbox wired and CHECK passed */
 } cni_result;
 
 /* Wires the sandbox and fills *out. Idempotent: a sandbox with a cached result and a live
