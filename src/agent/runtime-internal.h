@@ -18,8 +18,8 @@
 /* ---- the driver (runtime_runc.c) ---- */
 
 struct runtime {
-	char *root;      /* bundles */
-	char *runc;      /* the OCI runtime binary */
+	char *root; /* bundles */
+	char *runc; /* the OCI runtime binary */
 	char *conmon;
 	char *runc_root; /* <run_dir>/runc: the runtime's --root */
 	char *exit_dir;  /* <run_dir>/exits */
@@ -49,9 +49,9 @@ int rt_rootfs_unmount(const char *bundle, terr **err);
 typedef struct rt_proc_opts {
 	const char *stdin_data; /* NULL: stdin is /dev/null */
 	size_t stdin_len;
-	buf *out, *err;         /* captured stdout / stderr; NULL: discarded */
-	size_t max_output;      /* per stream; 0: 16 MiB (the rest is read and dropped) */
-	int timeout_ms;         /* 0: none; then the process is killed (SIGKILL) */
+	buf *out, *err;    /* captured stdout / stderr; NULL: discarded */
+	size_t max_output; /* per stream; 0: 16 MiB (the rest is read and dropped) */
+	int timeout_ms;    /* 0: none; then the process is killed (SIGKILL) */
 	/* On timeout also SIGKILL the pid this file names (runc exec's --pid-file). */
 	const char *kill_pidfile;
 } rt_proc_opts;
@@ -65,9 +65,9 @@ int rt_proc_run(char *const argv[], const rt_proc_opts *o, int *exit_code, bool 
  * init, so the caller never reaps it and it outlives the caller) in folder cwd (NULL: /).
  * stdin is /dev/null, stdout and stderr append to log_path; keep_fd (>= 0) becomes fd 3;
  * extra_env ("KEY=value", NULL-terminated, may be NULL) is added to the environment.
- * 0 or -1. */
+ * *pid_out (may be NULL) gets the started process's pid. 0 or -1. */
 int rt_proc_spawn_detached(char *const argv[], char *const extra_env[], int keep_fd,
-                           const char *cwd, const char *log_path, terr **err);
+                           const char *cwd, const char *log_path, int *pid_out, terr **err);
 /* Waits until process pid has exited (pidfd; polling when pidfds are unavailable).
  * 1 when it has (or never existed), 0 when timeout_ms passed. */
 int rt_wait_pid_exit(int pid, int timeout_ms);
@@ -103,8 +103,8 @@ typedef struct rt_user {
 /* k8s: the process user: runAsUser/runAsGroup over the image's User (names looked up in
  * rootfs's /etc/passwd and /etc/group), supplementalGroups, fsGroup and the user's groups;
  * runAsNonRoot checked. 0 or -1 (400 CreateContainerConfigError). */
-int rt_spec_user(json_t *pod, json_t *ctr, const char *image_user, const char *rootfs,
-                 rt_user *out, terr **err);
+int rt_spec_user(json_t *pod, json_t *ctr, const char *image_user, const char *rootfs, rt_user *out,
+                 terr **err);
 void rt_user_free(rt_user *u);
 
 /* The capability set ("CAP_CHOWN", ...) for the container: the runtime default set with

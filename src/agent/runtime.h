@@ -47,8 +47,8 @@ typedef struct runtime_mount {
 } runtime_mount;
 
 typedef struct runtime_spec_input {
-	const char *id;        /* the runtime container ID: cgroup leaf and annotations */
-	json_t *pod;           /* the Pod object (borrowed) */
+	const char *id; /* the runtime container ID: cgroup leaf and annotations */
+	json_t *pod;    /* the Pod object (borrowed) */
 	/* One entry of spec.containers / initContainers (borrowed). env[].value must be plain:
 	 * the caller resolves valueFrom (configMap, secret, fieldRef, resourceFieldRef) and
 	 * envFrom into env entries with values before calling. */
@@ -68,9 +68,9 @@ typedef struct runtime_spec_input {
 	/* Extra "KEY=value" variables below the container's own env (service links); may be
 	 * NULL. Neither these nor the image's Env take part in $(VAR) expansion. */
 	char *const *extra_env;
-	int restart_count;      /* annotation io.kubernetes.container.restartCount */
-	int cgroup_version;     /* 1 or 2: which linux.resources form; 0: this machine's */
-	int64_t machine_memory; /* bytes, for the Burstable oom_score_adj; 0: this machine's */
+	int restart_count;        /* annotation io.kubernetes.container.restartCount */
+	int cgroup_version;       /* 1 or 2: which linux.resources form; 0: this machine's */
+	int64_t machine_memory;   /* bytes, for the Burstable oom_score_adj; 0: this machine's */
 	const char *seccomp_root; /* Localhost profiles are read below it; NULL: the default */
 	/* Capabilities the agent can hand out (bit n = capability n): privileged containers
 	 * get all of these. 0: this process's bounding set. */
@@ -109,7 +109,7 @@ int runtime_cgroup_remove(const char *path, terr **err);
 typedef struct runtime runtime;
 
 typedef struct runtime_config {
-	const char *root;    /* bundles: <root>/<id>/; NULL: RUNTIME_DEFAULT_ROOT */
+	const char *root; /* bundles: <root>/<id>/; NULL: RUNTIME_DEFAULT_ROOT */
 	/* runc's state (runc/), conmon's attach sockets (sock/), exit files (exits/); a
 	 * tmpfs is right (containers do not survive a reboot). NULL: RUNTIME_DEFAULT_RUN_DIR */
 	const char *run_dir;
@@ -137,16 +137,17 @@ int runtime_rootfs_mount(runtime *rt, const char *id, char *const *lowerdirs, si
                          char **rootfs_out, terr **err);
 
 typedef struct runtime_create_opts {
-	const char *log_path;  /* the CRI log file (conmon k8s-file); its folder is created */
-	int64_t log_size_max;  /* bytes; 0: unlimited (conmon truncates the file when reached) */
-	int timeout_s;         /* for the OCI runtime's create; 0: 60 s */
+	const char *log_path; /* the CRI log file (conmon k8s-file); its folder is created */
+	int64_t log_size_max; /* bytes; 0: unlimited (conmon truncates the file when reached) */
+	int timeout_s;        /* for the OCI runtime's create; 0: 60 s */
 } runtime_create_opts;
 
 /* Creates the container id from spec (borrowed; written as <root>/<id>/config.json; a
  * relative root.path is taken in the bundle) under a new conmon, which detaches from the
  * caller and outlives it, runs the OCI runtime's create and then watches the container.
  * Returns when the container is created (not started). 409 when it exists, 500 with the
- * runtime's message when create fails. */
+ * runtime's message when create fails; a failed container stays (state unknown) until
+ * runtime_delete removes it. */
 int runtime_create(runtime *rt, const char *id, json_t *spec, const runtime_create_opts *o,
                    terr **err);
 /* Starts a created container (runtime start); records the start time. 500
@@ -202,14 +203,14 @@ typedef struct runtime_exec_opts {
 	char *const *argv;      /* NULL-terminated; required */
 	const char *stdin_data; /* written to the process's stdin, then closed; NULL: empty */
 	size_t stdin_len;
-	int timeout_s;          /* 0: none; when passed the process is killed (exit 137) */
-	size_t max_output;      /* per stream; 0: 16 MiB; more is read and dropped */
+	int timeout_s;     /* 0: none; when passed the process is killed (exit 137) */
+	size_t max_output; /* per stream; 0: 16 MiB; more is read and dropped */
 } runtime_exec_opts;
 
 typedef struct runtime_exec_result {
 	int exit_code; /* 0-255, 128+signal */
 	bool timed_out;
-	buf out, err;  /* what the process wrote (caller frees with buf_free) */
+	buf out, err; /* what the process wrote (caller frees with buf_free) */
 } runtime_exec_result;
 
 /* k8s: exec without a terminal (ExecSync; kubectl exec without -t): runs argv in the
@@ -217,8 +218,8 @@ typedef struct runtime_exec_result {
  * stdin and capturing stdout and stderr. 0 once the process ran, whatever its exit code;
  * 409 when the container is not running; 500 when it could not be run. *res is the
  * caller's (runtime_exec_result_free). */
-int runtime_exec(runtime *rt, const char *id, const runtime_exec_opts *o,
-                 runtime_exec_result *res, terr **err);
+int runtime_exec(runtime *rt, const char *id, const runtime_exec_opts *o, runtime_exec_result *res,
+                 terr **err);
 void runtime_exec_result_free(runtime_exec_result *res);
 
 /* ---- CRI log files (runtime_logs.c) ---- */
@@ -227,7 +228,7 @@ void runtime_exec_result_free(runtime_exec_result *res);
 typedef struct runtime_log_line {
 	int64_t time_ns;
 	bool is_stderr;
-	bool partial; /* tag P: the message continues in the next line of the stream */
+	bool partial;    /* tag P: the message continues in the next line of the stream */
 	const char *msg; /* borrowed from the parsed bytes; not NUL-terminated */
 	size_t msg_len;
 } runtime_log_line;

@@ -16,8 +16,8 @@
 #include "base/pki.h"
 #include "base/util.h"
 
-int runtime_exec(runtime *rt, const char *id, const runtime_exec_opts *o,
-                 runtime_exec_result *res, terr **err)
+int runtime_exec(runtime *rt, const char *id, const runtime_exec_opts *o, runtime_exec_result *res,
+                 terr **err)
 {
 	memset(res, 0, sizeof *res);
 	if (!o || !o->argv || !o->argv[0])
@@ -46,17 +46,17 @@ int runtime_exec(runtime *rt, const char *id, const runtime_exec_opts *o,
 	unsigned char rnd[6];
 	random_bytes(rnd, sizeof rnd);
 	char tag[16];
-	snprintf(tag, sizeof tag, "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
-	         rnd[5]);
+	snprintf(tag, sizeof tag, "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
+	         rnd[4], rnd[5]);
 	_cleanup_free_ char *pfile = xasprintf("%s/exec-%s.json", bundle, tag);
 	_cleanup_free_ char *pidfile = xasprintf("%s/exec-%s.pid", bundle, tag);
 	_cleanup_free_ char *text = json_dumps(p, JSON_COMPACT);
 	if (pki_write_file_atomic(pfile, text, strlen(text), 0600, err) < 0)
 		return terr_wrap(err, "container %s: exec", id);
 
-	char *argv[] = {rt->runc,       (char *)"--root", rt->runc_root, (char *)"exec",
-	                (char *)"--process", pfile,       (char *)"--pid-file", pidfile,
-	                (char *)id,     NULL};
+	char *argv[] = {
+	    rt->runc, (char *)"--root",     rt->runc_root, (char *)"exec", (char *)"--process",
+	    pfile,    (char *)"--pid-file", pidfile,       (char *)id,     NULL};
 	rt_proc_opts po = {
 	    .stdin_data = o->stdin_data ? o->stdin_data : "",
 	    .stdin_len = o->stdin_data ? o->stdin_len : 0,

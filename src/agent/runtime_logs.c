@@ -155,9 +155,10 @@ int runtime_logs_read(const char *path, const runtime_log_opts *o, int64_t offse
 				n = line.n;
 			}
 			runtime_log_line ll;
-			bool want_line = runtime_log_parse(l, n, &ll) == 0 &&
-			                 (streams & (ll.is_stderr ? RUNTIME_LOG_STDERR : RUNTIME_LOG_STDOUT)) &&
-			                 ll.time_ns >= o->since_ns;
+			bool want_line =
+			    runtime_log_parse(l, n, &ll) == 0 &&
+			    (streams & (ll.is_stderr ? RUNTIME_LOG_STDERR : RUNTIME_LOG_STDOUT)) &&
+			    ll.time_ns >= o->since_ns;
 			if (want_line) {
 				buf piece = {0};
 				if (o->timestamps) {
@@ -169,7 +170,8 @@ int runtime_logs_read(const char *path, const runtime_log_opts *o, int64_t offse
 				if (!ll.partial)
 					buf_putc(&piece, '\n');
 				size_t take = piece.n;
-				if (o->limit_bytes > 0 && written + (int64_t)take >= o->limit_bytes) {
+				if (o->limit_bytes > 0 &&
+				    written + (int64_t)take >= o->limit_bytes) {
 					take = (size_t)(o->limit_bytes - written);
 					full = true;
 				}

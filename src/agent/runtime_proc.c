@@ -194,7 +194,8 @@ int rt_proc_run(char *const argv[], const rt_proc_opts *o, int *exit_code, bool 
 		}
 		int wait_ms = -1;
 		if (exited || (pidfd < 0 && killed)) {
-			wait_ms = 200; /* a grandchild may hold the pipes: do not wait for it long */
+			wait_ms =
+			    200; /* a grandchild may hold the pipes: do not wait for it long */
 		} else if (deadline && !killed) {
 			int64_t left = deadline - mono_ms();
 			wait_ms = left < 0 ? 0 : (int)left;
@@ -249,11 +250,11 @@ int rt_proc_run(char *const argv[], const rt_proc_opts *o, int *exit_code, bool 
 }
 
 int rt_proc_spawn_detached(char *const argv[], char *const extra_env[], int keep_fd,
-                           const char *cwd, const char *log_path, terr **err)
+                           const char *cwd, const char *log_path, int *pid_out, terr **err)
 {
 	_cleanup_close_ int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	_cleanup_close_ int logfd =
-	    open(log_path ? log_path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	_cleanup_close_ int logfd = open(log_path ? log_path : "/dev/null",
+	                                 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (devnull < 0 || logfd < 0)
 		return terr_internal(err, "open %s: %s", log_path ? log_path : "/dev/null",
 		                     strerror(errno));
@@ -269,14 +270,20 @@ int rt_proc_spawn_detached(char *const argv[], char *const extra_env[], int keep
 	for (size_t i = 0; i < nx; i++)
 		envp[ne + i] = extra_env[i];
 
+	int pp[2]; /* the grandchild's pid, from the child */
+	if (pipe2(pp, O_CLOEXEC) < 0)
+		return terr_internal(err, "pipe: %s", strerror(errno));
 	pid_t pid = fork();
 	if (pid == 0) {
 		child_reset_signals();
 		if (setsid() < 0)
 			_exit(127);
 		pid_t g = fork();
-		if (g != 0)
+		if (g != 0) {
+			if (g > 0 && write(pp[1], &g, sizeof g) != (ssize_t)sizeof g)
+				_exit(127);
 			_exit(g < 0 ? 127 : 0);
+		}
 		if (keep_fd >= 0 && child_move_fd(keep_fd, 3) < 0)
 			_exit(127);
 		if (child_move_fd(devnull, 0) < 0 || child_move_fd(logfd, 1) < 0 ||
@@ -288,13 +295,24 @@ int rt_proc_spawn_detached(char *const argv[], char *const extra_env[], int keep
 		execve(argv[0], argv, envp);
 		_exit(127);
 	}
-	if (pid < 0)
-		return terr_internal(err, "fork: %s", strerror(errno));
+	int fork_errno = errno;
+	close(pp[1]);
+	if (pid < 0) {
+		close(pp[0]);
+		return terr_internal(err, "fork: %s", strerror(fork_errno));
+	}
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	pid_t g = 0;
+	ssize_t r;
+	while ((r = read(pp[0], &g, sizeof g)) < 0 && errno == EINTR)
+		;
+	close(pp[0]);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || r != (ssize_t)sizeof g)
 		return terr_internal(err, "starting %s failed", argv[0]);
+	if (pid_out)
+		*pid_out = (int)g;
 	return 0;
 }
 

@@ -90,8 +90,9 @@ int runtime_rootfs_mount(runtime *rt, const char *id, char *const *lowerdirs, si
 		return terr_bad_request(err, "container %s: an image has at least one layer", id);
 	for (size_t i = 0; i < n; i++)
 		if (!lowerdirs[i] || lowerdirs[i][0] != '/' || strpbrk(lowerdirs[i], ":,"))
-			return terr_bad_request(err, "container %s: layer folder %s must be an "
-			                             "absolute path without ':' or ','",
+			return terr_bad_request(err,
+			                        "container %s: layer folder %s must be an "
+			                        "absolute path without ':' or ','",
 			                        id, lowerdirs[i] ? lowerdirs[i] : "(null)");
 	_cleanup_free_ char *bundle = rt_bundle_path(rt, id);
 	_cleanup_free_ char *config = xasprintf("%s/config.json", bundle);
@@ -112,8 +113,9 @@ int runtime_rootfs_mount(runtime *rt, const char *id, char *const *lowerdirs, si
 		free(opts);
 		opts = overlay_opts(lowerdirs, n, upper, work, parent, true);
 		if (!parent || strlen(opts) > MOUNT_OPTS_MAX)
-			return terr_internal(err, "container %s: %zu layers do not fit in one overlay "
-			                          "mount",
+			return terr_internal(err,
+			                     "container %s: %zu layers do not fit in one overlay "
+			                     "mount",
 			                     id, n);
 	}
 	int r = mount_overlay(rootfs, opts, parent);

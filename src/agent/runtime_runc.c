@@ -5,11 +5,12 @@
  * containers.
  *
  * On disk, per container, <root>/<id>/: config.json, rootfs/ (+ upper/, work/ when the
- * driver mounted it), timon.json (log path, create and start times), and what conmon
- * writes: pidfile, conmon.pid, exit (exit code; its mtime is the finish time), oom,
- * conmon.log. Under the run folder: runc/ (the runtime's --root), exits/<id> (conmon's
- * exit files, one folder to watch), sock/ (conmon's attach links).
- * Not for: the spec (runtime_spec.c), exec (runtime_exec.c), logs (runtime_logs.c). */
+ * driver mounted it), timon.json (log path, create and start times), conmon.pid, and
+ * what conmon writes: pidfile (the container's init), exit (exit code; its mtime is the
+ * finish time), oom, conmon.log (its own messages), attach/ctl/winsz. Under the run folder: runc/
+ * (the runtime's --root), exits/<id> (conmon's exit files, one folder to watch), sock/ (conmon's
+ * attach links). Not for: the spec (runtime_spec.c), exec (runtime_exec.c), logs (runtime_logs.c).
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,10 +32,11 @@
 #define EXIT_FILE_WAIT_MS 5000
 #define KILL_WAIT_MS      10000
 
-static const char *const bin_dirs[] = {"/usr/sbin", "/usr/bin", "/usr/local/sbin",
-                                       "/usr/local/bin", "/sbin", "/bin", NULL};
-static const char *const conmon_dirs[] = {"/usr/bin", "/usr/libexec/crio", "/usr/libexec/podman",
-                                          "/usr/local/bin", "/usr/local/libexec/podman", NULL};
+static const char *const bin_dirs[] = {
+    "/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin", "/sbin", "/bin", NULL};
+static const char *const conmon_dirs[] = {
+    "/usr/bin",       "/usr/libexec/crio",         "/usr/libexec/podman",
+    "/usr/local/bin", "/usr/local/libexec/podman", NULL};
 
 bool runtime_id_valid(const char *id)
 {
@@ -72,10 +74,13 @@ runtime *runtime_open(const runtime_config *c, terr **err)
 	char *runc = c->runtime_path ? xstrdup(c->runtime_path) : rt_find_binary("runc", bin_dirs);
 	if (!runc)
 		runc = rt_find_binary("crun", bin_dirs);
-	char *conmon = c->conmon_path ? xstrdup(c->conmon_path) : rt_find_binary("conmon", conmon_dirs);
+	char *conmon =
+	    c->conmon_path ? xstrdup(c->conmon_path) : rt_find_binary("conmon", conmon_dirs);
 	if (!runc || !conmon || access(runc, X_OK) < 0 || access(conmon, X_OK) < 0) {
-		terr_set(err, 503, "ServiceUnavailable", "runtime: %s not found (install runc and conmon)",
-		         !runc || access(runc, X_OK) < 0 ? "no OCI runtime (runc, crun)" : "conmon");
+		terr_set(err, 503, "ServiceUnavailable",
+		         "runtime: %s not found (install runc and conmon)",
+		         !runc || access(runc, X_OK) < 0 ? "no OCI runtime (runc, crun)"
+		                                         : "conmon");
 		free(runc);
 		free(conmon);
 		return NULL;
@@ -260,7 +265,8 @@ int runtime_create(runtime *rt, const char *id, json_t *spec, const runtime_crea
 	_cleanup_free_ char *logdir = xstrdup(o->log_path);
 	*strrchr(logdir, '/') = '\0';
 	if (rt_mkdir_p(bundle, 0700) < 0 || (*logdir && rt_mkdir_p(logdir, 0755) < 0))
-		return terr_internal(err, "container %s: creating folders: %s", id, strerror(errno));
+		return terr_internal(err, "container %s: creating folders: %s", id,
+		                     strerror(errno));
 	_cleanup_free_ char *text = json_dumps(spec, JSON_INDENT(1));
 	if (pki_write_file_atomic(config, text, strlen(text), 0600, err) < 0)
 		return terr_wrap(err, "container %s", id);
@@ -295,7 +301,6 @@ int runtime_create(runtime *rt, const char *id, json_t *spec, const runtime_crea
 	ARG("--runtime-arg"), ARG(rt->runc_root);
 	ARG("-b"), ARG(bundle);
 	ARG("-p"), ARG(pidfile);
-	ARG("-P"), ARG(conmon_pid);
 	ARG("-l"), ARG(log);
 	ARG("--exit-dir"), ARG(rt->exit_dir);
 	ARG("-0"), ARG(bundle); /* persist dir: <bundle>/exit and <bundle>/oom */
@@ -307,12 +312,19 @@ int runtime_create(runtime *rt, const char *id, json_t *spec, const runtime_crea
 #undef ARG
 	char *env[] = {(char *)"_OCI_SYNCPIPE=3", NULL};
 	/* conmon runs in the bundle: it drops an oom file into its working folder too. */
-	int r = rt_proc_spawn_detached(argv, env, sp[1], bundle, conmon_log, err);
+	int cpid = 0;
+	int r = rt_proc_spawn_detached(argv, env, sp[1], bundle, conmon_log, &cpid, err);
 	close(sp[1]);
 	if (r < 0) {
 		close(sp[0]);
 		return terr_wrap(err, "container %s: conmon", id);
 	}
+	/* With --sync conmon writes no pid file of its own: record it for delete. */
+	char cpid_s[16];
+	snprintf(cpid_s, sizeof cpid_s, "%d", cpid);
+	terr *pe = NULL;
+	if (pki_write_file_atomic(conmon_pid, cpid_s, strlen(cpid_s), 0600, &pe) < 0)
+		terr_free(pe);
 	json_t *msg = NULL;
 	r = read_sync(sp[0], (o->timeout_s > 0 ? o->timeout_s : 60) * 1000, &msg, err);
 	close(sp[0]);
@@ -325,9 +337,16 @@ int runtime_create(runtime *rt, const char *id, json_t *spec, const runtime_crea
 	json_int_t pid = json_integer_value(pidv ? pidv : json_object_get(msg, "data"));
 	if (pid <= 0) {
 		const char *m = json_string_value(json_object_get(msg, "message"));
-		_cleanup_free_ char *t = tail_file(conmon_log, 400);
+		buf mb = {0};
+		buf_puts(&mb, m && *m ? m : "");
+		if (!mb.n) {
+			_cleanup_free_ char *t = tail_file(conmon_log, 400);
+			buf_puts(&mb, t);
+		}
+		_cleanup_free_ char *said = rt_runc_message(&mb); /* the runtime's msg="..." */
+		buf_free(&mb);
 		terr_set(err, 500, "CreateContainerError", "container %s: create failed: %s", id,
-		         m && *m ? m : *t ? t : "(no message)");
+		         *said ? said : "(no message)");
 		json_decref(msg);
 		return -1;
 	}
@@ -553,7 +572,9 @@ int runtime_status_get(runtime *rt, const char *id, runtime_status *out, terr **
 		const char *cg = json_string_value(json_path(spec, "linux.cgroupsPath"));
 		out->oom_killed = access(oomf, F_OK) == 0 || cgroup_oom_kills(cg) > 0;
 		/* k8s: reason OOMKilled when the memory cgroup killed, else by exit code. */
-		out->reason = out->oom_killed ? "OOMKilled" : out->exit_code == 0 ? "Completed" : "Error";
+		out->reason = out->oom_killed       ? "OOMKilled"
+		              : out->exit_code == 0 ? "Completed"
+		                                    : "Error";
 		if (!out->started_ns && out->finished_ns)
 			out->started_ns = out->created_ns;
 	}
@@ -668,8 +689,8 @@ int runtime_delete(runtime *rt, const char *id, bool force, terr **err)
 		int pid = atoi(cpid);
 		_cleanup_free_ char *comm = xasprintf("/proc/%d/comm", pid);
 		char name[64];
-		if (pid > 1 && rt_read_small(comm, name, sizeof name) > 0 && !strcmp(name, "conmon") &&
-		    !rt_wait_pid_exit(pid, EXIT_FILE_WAIT_MS))
+		if (pid > 1 && rt_read_small(comm, name, sizeof name) > 0 &&
+		    !strcmp(name, "conmon") && !rt_wait_pid_exit(pid, EXIT_FILE_WAIT_MS))
 			kill(pid, SIGKILL);
 	}
 	if (rt_rootfs_unmount(bundle, err) < 0)

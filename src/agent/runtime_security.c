@@ -115,8 +115,8 @@ static void add_gid(rt_user *u, uint32_t g)
 
 #define config_error(err, ...) terr_set(err, 400, "CreateContainerConfigError", __VA_ARGS__)
 
-int rt_spec_user(json_t *pod, json_t *ctr, const char *image_user, const char *rootfs,
-                 rt_user *out, terr **err)
+int rt_spec_user(json_t *pod, json_t *ctr, const char *image_user, const char *rootfs, rt_user *out,
+                 terr **err)
 {
 	memset(out, 0, sizeof *out);
 	const char *cname = json_string_value(json_object_get(ctr, "name"));
@@ -145,28 +145,32 @@ int rt_spec_user(json_t *pod, json_t *ctr, const char *image_user, const char *r
 	 * which must then be numeric (kubelet cannot verify a name). */
 	if (non_root) {
 		if (run_user && json_integer_value(run_user) == 0)
-			return config_error(err,
-			                    "container's runAsUser breaks non-root policy (pod: \"%s\", "
-			                    "container: %s)",
-			                    pname, cname);
+			return config_error(
+			    err,
+			    "container's runAsUser breaks non-root policy (pod: \"%s\", "
+			    "container: %s)",
+			    pname, cname);
 		if (!run_user && !user_numeric)
-			return config_error(err,
-			                    "container has runAsNonRoot and image has non-numeric user "
-			                    "(%s), cannot verify user is non-root (pod: \"%s\")",
-			                    iu, pname);
+			return config_error(
+			    err,
+			    "container has runAsNonRoot and image has non-numeric user "
+			    "(%s), cannot verify user is non-root (pod: \"%s\")",
+			    iu, pname);
 		if (!run_user && out->uid == 0)
-			return config_error(err,
-			                    "container has runAsNonRoot and image will run as root (pod: "
-			                    "\"%s\", container: %s)",
-			                    pname, cname);
+			return config_error(
+			    err,
+			    "container has runAsNonRoot and image will run as root (pod: "
+			    "\"%s\", container: %s)",
+			    pname, cname);
 	}
 
 	if (run_user) {
 		out->uid = (uint32_t)json_integer_value(run_user);
 	} else if (!user_numeric) {
 		if (!db_find(passwd, 0, iu, f) || !parse_id(f[2], &out->uid))
-			return terr_set(err, 400, "CreateContainerConfigError",
-			                "unable to find user %s: no matching entries in passwd file", iu);
+			return terr_set(
+			    err, 400, "CreateContainerConfigError",
+			    "unable to find user %s: no matching entries in passwd file", iu);
 		snprintf(user_name, sizeof user_name, "%s", iu);
 		if (parse_id(f[3], &out->gid))
 			have_gid = true;
@@ -185,9 +189,10 @@ int rt_spec_user(json_t *pod, json_t *ctr, const char *image_user, const char *r
 	} else if (ig && *ig && !run_user) {
 		if (!parse_id(ig, &out->gid)) {
 			if (!db_find(group, 0, ig, f) || !parse_id(f[2], &out->gid))
-				return terr_set(err, 400, "CreateContainerConfigError",
-				                "unable to find group %s: no matching entries in group file",
-				                ig);
+				return terr_set(
+				    err, 400, "CreateContainerConfigError",
+				    "unable to find group %s: no matching entries in group file",
+				    ig);
 		}
 	} else if (!have_gid) {
 		out->gid = 0;
@@ -243,26 +248,56 @@ void rt_user_free(rt_user *u)
 
 /* Every capability the kernel defines (as of Linux 5.9), in number order. */
 static const char *const all_caps[] = {
-    "CAP_CHOWN",           "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-    "CAP_FSETID",          "CAP_KILL",           "CAP_SETGID",          "CAP_SETUID",
-    "CAP_SETPCAP",         "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",       "CAP_NET_RAW",        "CAP_IPC_LOCK",        "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",      "CAP_SYS_RAWIO",      "CAP_SYS_CHROOT",      "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",       "CAP_SYS_ADMIN",      "CAP_SYS_BOOT",        "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",    "CAP_SYS_TIME",       "CAP_SYS_TTY_CONFIG",  "CAP_MKNOD",
-    "CAP_LEASE",           "CAP_AUDIT_WRITE",    "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",    "CAP_MAC_ADMIN",      "CAP_SYSLOG",          "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",   "CAP_AUDIT_READ",     "CAP_PERFMON",         "CAP_BPF",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
     "CAP_CHECKPOINT_RESTORE",
 };
 
 /* k8s: the set container runtimes (Docker, containerd, CRI-O) give a container that does
  * not ask for more or less. */
 static const char *const default_caps[] = {
-    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-    "CAP_MKNOD",  "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
-    "CAP_SETFCAP", "CAP_SETPCAP",     "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-    "CAP_KILL",   "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",    "CAP_AUDIT_WRITE",
 };
 
 static unsigned cap_number(const char *cap)
@@ -326,7 +361,8 @@ char **rt_spec_caps(json_t *ctr, bool privileged, uint64_t bounding)
 	}
 	bool drop_all = list_has(drop, "ALL");
 	for (size_t i = 0; i < ARRAY_SIZE(default_caps) && !drop_all; i++)
-		if (!list_has(drop, default_caps[i]) && (bounding & (1ULL << cap_number(default_caps[i]))))
+		if (!list_has(drop, default_caps[i]) &&
+		    (bounding & (1ULL << cap_number(default_caps[i]))))
 			out[n++] = xstrdup(default_caps[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(all_caps); i++) {
 		if (!list_has(add, all_caps[i]) || !(bounding & (1ULL << i)))
@@ -358,12 +394,11 @@ static const struct {
 } deny_groups[] = {
     {NULL,
      {"add_key", "keyctl", "request_key", "create_module", "get_kernel_syms", "query_module",
-      "nfsservctl", "uselib", "ustat", "sysfs", "_sysctl", "vm86", "vm86old",
-      "userfaultfd"}},
+      "nfsservctl", "uselib", "ustat", "sysfs", "_sysctl", "vm86", "vm86old", "userfaultfd"}},
     {"CAP_SYS_ADMIN",
-     {"mount", "umount", "umount2", "pivot_root", "setns", "unshare", "quotactl",
-      "fanotify_init", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick",
-      "mount_setattr", "swapon"}},
+     {"mount", "umount", "umount2", "pivot_root", "setns", "unshare", "quotactl", "fanotify_init",
+      "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+      "swapon"}},
     {"CAP_SYS_ADMIN", {"swapoff", "lookup_dcookie", "perf_event_open", "bpf"}},
     {"CAP_SYS_BOOT", {"reboot", "kexec_load", "kexec_file_load"}},
     {"CAP_SYS_MODULE", {"init_module", "finit_module", "delete_module"}},
@@ -431,7 +466,8 @@ static json_t *runtime_default_profile(char *const *caps)
 			json_t *arg = json_object();
 			/* x86 (not s390x) passes the flags in clone's first argument. */
 			json_object_set_new(arg, "index", json_integer(0));
-			json_object_set_new(arg, "value", json_integer((json_int_t)clone_ns_flags[i]));
+			json_object_set_new(arg, "value",
+			                    json_integer((json_int_t)clone_ns_flags[i]));
 			json_object_set_new(arg, "valueTwo",
 			                    json_integer((json_int_t)clone_ns_flags[i]));
 			json_object_set_new(arg, "op", json_string("SCMP_CMP_MASKED_EQ"));
@@ -493,9 +529,9 @@ static int localhost_profile(const char *root, const char *rel, char *const *cap
 	if (json_object_get(src, "flags"))
 		json_object_set(p, "flags", json_object_get(src, "flags"));
 	json_t *arches = json_object_get(src, "architectures");
-	json_object_set_new(p, "architectures", json_is_array(arches) && json_array_size(arches)
-	                                            ? json_incref(arches)
-	                                            : host_arches());
+	json_object_set_new(p, "architectures",
+	                    json_is_array(arches) && json_array_size(arches) ? json_incref(arches)
+	                                                                     : host_arches());
 	json_t *rules = json_array();
 	size_t i;
 	json_t *r;
@@ -538,9 +574,9 @@ int rt_spec_seccomp(json_t *pod, json_t *ctr, bool privileged, char *const *caps
 		return 0;
 	}
 	if (!strcmp(type, "Localhost"))
-		return localhost_profile(seccomp_root,
-		                         json_string_value(json_object_get(prof, "localhostProfile")),
-		                         caps, out, err);
+		return localhost_profile(
+		    seccomp_root, json_string_value(json_object_get(prof, "localhostProfile")),
+		    caps, out, err);
 	return terr_set(err, 400, "CreateContainerConfigError", "seccomp: unknown profile type %s",
 	                type);
 }

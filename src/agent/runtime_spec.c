@@ -22,8 +22,8 @@
 #include "base/quantity.h"
 #include "base/util.h"
 
-#define DEFAULT_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define CPU_PERIOD_US    100000
+#define DEFAULT_PATH_ENV         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define CPU_PERIOD_US            100000
 #define SYSTEM_CRITICAL_PRIORITY 2000000000
 
 /* ---- kubelet's conversions ---- */
@@ -239,9 +239,8 @@ static int container_env(json_t *ctr, char *const *extra, envlist *out, terr **e
 			return terr_set(err, 400, "CreateContainerConfigError",
 			                "env %s: valueFrom must be resolved by the caller", name);
 		}
-		_cleanup_free_ char *v =
-		    runtime_expand_env(json_string_value(value) ? json_string_value(value) : "",
-		                       scope.v, scope.n);
+		_cleanup_free_ char *v = runtime_expand_env(
+		    json_string_value(value) ? json_string_value(value) : "", scope.v, scope.n);
 		env_set(out, xasprintf("%s=%s", name, v));
 		env_set(&scope, xasprintf("%s=%s", name, v));
 	}
@@ -285,8 +284,8 @@ static json_t *process_args(json_t *ctr, const image_config *img, const envlist 
 	if (has_cmd) {
 		json_array_foreach(cmd, i, v)
 		{
-			char *s = runtime_expand_env(json_string_value(v) ? json_string_value(v) : "",
-			                             cenv->v, cenv->n);
+			char *s = runtime_expand_env(
+			    json_string_value(v) ? json_string_value(v) : "", cenv->v, cenv->n);
 			json_array_append_new(out, json_string(s));
 			free(s);
 		}
@@ -298,8 +297,8 @@ static json_t *process_args(json_t *ctr, const image_config *img, const envlist 
 	if (has_args) {
 		json_array_foreach(args, i, v)
 		{
-			char *s = runtime_expand_env(json_string_value(v) ? json_string_value(v) : "",
-			                             cenv->v, cenv->n);
+			char *s = runtime_expand_env(
+			    json_string_value(v) ? json_string_value(v) : "", cenv->v, cenv->n);
 			json_array_append_new(out, json_string(s));
 			free(s);
 		}
@@ -342,11 +341,12 @@ static json_t *process_json(const runtime_spec_input *in, bool privileged, char 
 	json_object_set_new(c, "permitted", strings(caps, nc));
 	json_object_set_new(p, "capabilities", c);
 	/* k8s: allowPrivilegeEscalation: false sets no_new_privs; unset or true does not. */
-	json_t *ape =
-	    json_object_get(json_object_get(in->container, "securityContext"), "allowPrivilegeEscalation");
+	json_t *ape = json_object_get(json_object_get(in->container, "securityContext"),
+	                              "allowPrivilegeEscalation");
 	json_object_set_new(p, "noNewPrivileges", json_boolean(!privileged && json_is_false(ape)));
-	json_object_set_new(p, "oomScoreAdj",
-	                    json_integer(oom_score_adj(in->pod, in->container, in->machine_memory)));
+	json_object_set_new(
+	    p, "oomScoreAdj",
+	    json_integer(oom_score_adj(in->pod, in->container, in->machine_memory)));
 	return p;
 }
 
@@ -379,20 +379,23 @@ static int mounts_json(const runtime_spec_input *in, bool privileged, json_t **o
 {
 	const char *ro = privileged ? "rw" : "ro";
 	json_t *defaults[] = {
-	    mount_json("/proc", "proc", "proc", (const char *const[]){"nosuid", "noexec", "nodev", NULL}),
-	    mount_json("/dev", "tmpfs", "tmpfs",
-	               (const char *const[]){"nosuid", "strictatime", "mode=755", "size=65536k", NULL}),
+	    mount_json("/proc", "proc", "proc",
+	               (const char *const[]){"nosuid", "noexec", "nodev", NULL}),
+	    mount_json(
+	        "/dev", "tmpfs", "tmpfs",
+	        (const char *const[]){"nosuid", "strictatime", "mode=755", "size=65536k", NULL}),
 	    mount_json("/dev/pts", "devpts", "devpts",
 	               (const char *const[]){"nosuid", "noexec", "newinstance", "ptmxmode=0666",
 	                                     "mode=0620", "gid=5", NULL}),
 	    mount_json("/dev/mqueue", "mqueue", "mqueue",
 	               (const char *const[]){"nosuid", "noexec", "nodev", NULL}),
-	    mount_json("/sys", "sysfs", "sysfs", (const char *const[]){"nosuid", "noexec", "nodev", ro, NULL}),
+	    mount_json("/sys", "sysfs", "sysfs",
+	               (const char *const[]){"nosuid", "noexec", "nodev", ro, NULL}),
 	    mount_json("/sys/fs/cgroup", "cgroup", "cgroup",
 	               (const char *const[]){"nosuid", "noexec", "nodev", "relatime", ro, NULL}),
 	    mount_json("/dev/shm", "tmpfs", "shm",
-	               (const char *const[]){"nosuid", "noexec", "nodev", "mode=1777", "size=65536k",
-	                                     NULL}),
+	               (const char *const[]){"nosuid", "noexec", "nodev", "mode=1777",
+	                                     "size=65536k", NULL}),
 	};
 	json_t *all = json_array();
 	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++) {
@@ -427,9 +430,10 @@ static int mounts_json(const runtime_spec_input *in, bool privileged, json_t **o
 			}
 			prop = "rshared";
 		}
-		json_array_append_new(all, mount_json(m->destination, "bind", m->source,
-		                                      (const char *const[]){
-		                                          "rbind", prop, m->readonly ? "ro" : "rw", NULL}));
+		json_array_append_new(
+		    all, mount_json(m->destination, "bind", m->source,
+		                    (const char *const[]){"rbind", prop, m->readonly ? "ro" : "rw",
+		                                          NULL}));
 	}
 	/* Parents before children: a stable sort by depth. */
 	size_t n = json_array_size(all);
@@ -440,8 +444,8 @@ static int mounts_json(const runtime_spec_input *in, bool privileged, json_t **o
 		json_t *x = v[i];
 		size_t dx = path_depth(json_string_value(json_object_get(x, "destination")));
 		size_t j = i;
-		while (j > 0 &&
-		       path_depth(json_string_value(json_object_get(v[j - 1], "destination"))) > dx) {
+		while (j > 0 && path_depth(json_string_value(
+		                    json_object_get(v[j - 1], "destination"))) > dx) {
 			v[j] = v[j - 1];
 			j--;
 		}
@@ -487,15 +491,15 @@ static json_t *default_device_rules(void)
 {
 	static const struct {
 		int64_t major, minor;
-	} allowed[] = {{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {136, -1},
-	               {10, 200}};
+	} allowed[] = {{1, 3}, {1, 5}, {1, 7}, {1, 8},    {1, 9},
+	               {5, 0}, {5, 1}, {5, 2}, {136, -1}, {10, 200}};
 	json_t *a = json_array();
 	json_array_append_new(a, device_rule(false, NULL, -1, -1, "rwm"));
 	json_array_append_new(a, device_rule(true, "c", -1, -1, "m"));
 	json_array_append_new(a, device_rule(true, "b", -1, -1, "m"));
 	for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
-		json_array_append_new(a, device_rule(true, "c", allowed[i].major, allowed[i].minor,
-		                                     "rwm"));
+		json_array_append_new(
+		    a, device_rule(true, "c", allowed[i].major, allowed[i].minor, "rwm"));
 	return a;
 }
 
@@ -558,13 +562,15 @@ static json_t *resources_json(json_t *ctr, bool privileged, int cgroup_version)
 	if (cgroup_version == 2) {
 		/* The unified form: what the v1 values become on cgroup v2. */
 		json_t *u = json_object();
-		json_object_set_new(u, "cpu.weight",
-		                    json_sprintf("%llu", (unsigned long long)runtime_cpu_weight(shares)));
+		json_object_set_new(
+		    u, "cpu.weight",
+		    json_sprintf("%llu", (unsigned long long)runtime_cpu_weight(shares)));
 		if (quota > 0)
-			json_object_set_new(u, "cpu.max", json_sprintf("%lld %d", (long long)quota,
-			                                               CPU_PERIOD_US));
+			json_object_set_new(
+			    u, "cpu.max", json_sprintf("%lld %d", (long long)quota, CPU_PERIOD_US));
 		if (mem_limit > 0)
-			json_object_set_new(u, "memory.max", json_sprintf("%lld", (long long)mem_limit));
+			json_object_set_new(u, "memory.max",
+			                    json_sprintf("%lld", (long long)mem_limit));
 		json_object_set_new(r, "unified", u);
 		return r;
 	}
@@ -625,12 +631,20 @@ static json_t *linux_json(const runtime_spec_input *in, bool privileged, int cgv
 	const char *proc_mount = json_string_value(
 	    json_object_get(json_object_get(in->container, "securityContext"), "procMount"));
 	if (!privileged && !str_eq(proc_mount, "Unmasked")) {
-		static const char *const masked[] = {
-		    "/proc/acpi",         "/proc/asound",      "/proc/kcore",      "/proc/keys",
-		    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-		    "/proc/scsi",         "/sys/firmware",     "/sys/devices/virtual/powercap", NULL};
-		static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq",
-		                                       "/proc/sys", "/proc/sysrq-trigger", NULL};
+		static const char *const masked[] = {"/proc/acpi",
+		                                     "/proc/asound",
+		                                     "/proc/kcore",
+		                                     "/proc/keys",
+		                                     "/proc/latency_stats",
+		                                     "/proc/timer_list",
+		                                     "/proc/timer_stats",
+		                                     "/proc/sched_debug",
+		                                     "/proc/scsi",
+		                                     "/sys/firmware",
+		                                     "/sys/devices/virtual/powercap",
+		                                     NULL};
+		static const char *const readonly[] = {
+		    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL};
 		json_object_set_new(l, "maskedPaths", strarr(masked));
 		json_object_set_new(l, "readonlyPaths", strarr(readonly));
 	}
@@ -660,7 +674,8 @@ static json_t *annotations_json(const runtime_spec_input *in)
 	    {"io.kubernetes.pod.name", json_path_str(in->pod, "metadata.name")},
 	    {"io.kubernetes.pod.namespace", json_path_str(in->pod, "metadata.namespace")},
 	    {"io.kubernetes.pod.uid", json_path_str(in->pod, "metadata.uid")},
-	    {"io.kubernetes.container.name", json_string_value(json_object_get(in->container, "name"))},
+	    {"io.kubernetes.container.name",
+	     json_string_value(json_object_get(in->container, "name"))},
 	    {"io.kubernetes.container.image", in->image_ref},
 	    {"io.kubernetes.container.terminationMessagePath",
 	     json_string_value(json_object_get(in->container, "terminationMessagePath"))},
@@ -684,11 +699,16 @@ int runtime_spec_build(const runtime_spec_input *in, json_t **out, terr **err)
 	int cgv = in->cgroup_version ? in->cgroup_version : runtime_cgroup_version();
 
 	/* env: HOSTNAME, the image's, then kubelet's list (service env under the container's). */
-	const char *hostname = in->hostname;
-	if (!hostname)
-		hostname = json_path_str(in->pod, "spec.hostname");
-	if (!hostname)
-		hostname = json_path_str(in->pod, "metadata.name");
+	const char *hn = in->hostname;
+	if (!hn)
+		hn = json_path_str(in->pod, "spec.hostname");
+	if (!hn)
+		hn = json_path_str(in->pod, "metadata.name");
+	/* k8s: a pod hostname over 63 characters is cut to 63, then trailing '-' and '.' go. */
+	_cleanup_free_ char *hostname = hn ? xstrndup(hn, strnlen(hn, 63)) : NULL;
+	if (hn && strlen(hn) > 63)
+		for (size_t l = strlen(hostname); l && strchr("-.", hostname[l - 1]); l--)
+			hostname[l - 1] = '\0';
 	envlist cenv = {0}, env = {0};
 	if (container_env(in->container, in->extra_env, &cenv, err) < 0)
 		return terr_wrap(err, "container %s",
@@ -740,8 +760,9 @@ int runtime_spec_build(const runtime_spec_input *in, json_t **out, terr **err)
 
 	json_t *root = json_object();
 	json_object_set_new(root, "path", json_string(in->rootfs));
-	json_object_set_new(root, "readonly",
-	                    json_boolean(json_is_true(json_object_get(sc, "readOnlyRootFilesystem"))));
+	json_object_set_new(
+	    root, "readonly",
+	    json_boolean(json_is_true(json_object_get(sc, "readOnlyRootFilesystem"))));
 	json_object_set_new(spec, "root", root);
 	bool host_net = json_is_true(json_path(in->pod, "spec.hostNetwork"));
 	if (hostname && (!host_net || in->utsns_path))

@@ -7,7 +7,7 @@
  *     run ID IMAGE POD.json CONTAINER LOG [NETNS]  mount + spec + create + start
  *     spec ID IMAGE POD.json CONTAINER              mount + print the spec (then unmount)
  *     status ID | list [PREFIX] | start ID | kill ID SIG | stop ID GRACE_S
- *     delete ID [force] | exec ID [--timeout S] [--stdin TEXT] -- ARGV...
+ *     delete ID [force] | exec ID [--timeout S] [--stdin TEXT] -- ARGV... | cgroup-rm PATH
  *     logs PATH [tail N] [since RFC3339] [offset N] [timestamps] [stderr|stdout] [limit N]
  *     wait-log PATH OFFSET TIMEOUT_MS
  */
@@ -131,7 +131,8 @@ int main(int argc, char **argv)
 		a += 2;
 	}
 	if (a >= argc) {
-		fprintf(stderr, "usage: runtime_driver [--root R] [--run-dir D] [--store S] CMD ...\n");
+		fprintf(stderr,
+		        "usage: runtime_driver [--root R] [--run-dir D] [--store S] CMD ...\n");
 		return 2;
 	}
 	const char *cmd = argv[a++];
@@ -174,9 +175,11 @@ int main(int argc, char **argv)
 	if (!rt)
 		return die(e);
 	int ret = 0;
-	if ((!strcmp(cmd, "run") && (left == 5 || left == 6)) || (!strcmp(cmd, "spec") && left == 4)) {
+	if ((!strcmp(cmd, "run") && (left == 5 || left == 6)) ||
+	    (!strcmp(cmd, "spec") && left == 4)) {
 		json_t *spec = NULL;
-		if (build(rt, arg[0], arg[1], arg[2], arg[3], left == 6 ? arg[5] : NULL, &spec, &e) < 0) {
+		if (build(rt, arg[0], arg[1], arg[2], arg[3], left == 6 ? arg[5] : NULL, &spec,
+		          &e) < 0) {
 			runtime_delete(rt, arg[0], true, NULL);
 			ret = die(e);
 		} else if (!strcmp(cmd, "spec")) {
@@ -211,6 +214,8 @@ int main(int argc, char **argv)
 				print_status(&v[i]);
 			runtime_statuses_free(v, n);
 		}
+	} else if (!strcmp(cmd, "cgroup-rm") && left == 1) {
+		ret = runtime_cgroup_remove(arg[0], &e) < 0 ? die(e) : 0;
 	} else if (!strcmp(cmd, "start") && left == 1) {
 		ret = runtime_start(rt, arg[0], &e) < 0 ? die(e) : 0;
 	} else if (!strcmp(cmd, "kill") && left == 2) {
@@ -218,8 +223,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "stop") && left == 2) {
 		ret = runtime_stop(rt, arg[0], 0, atoi(arg[1]), &e) < 0 ? die(e) : 0;
 	} else if (!strcmp(cmd, "delete") && (left == 1 || left == 2)) {
-		ret = runtime_delete(rt, arg[0], left == 2 && !strcmp(arg[1], "force"), &e) < 0 ? die(e)
-		                                                                                : 0;
+		ret = runtime_delete(rt, arg[0], left == 2 && !strcmp(arg[1], "force"), &e) < 0
+		          ? die(e)
+		          : 0;
 	} else if (!strcmp(cmd, "exec") && left >= 3) {
 		runtime_exec_opts o = {0};
 		int i = 1;
