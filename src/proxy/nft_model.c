@@ -84,7 +84,8 @@ static void slice_endpoints(proxy_port *p, json_t *slice, const proxy_config *cf
 	int target = 0;
 	size_t i;
 	json_t *sp;
-	json_array_foreach(json_object_get(slice, "ports"), i, sp) {
+	json_array_foreach(json_object_get(slice, "ports"), i, sp)
+	{
 		const char *name = json_string_value(json_object_get(sp, "name"));
 		const char *proto = proto_of(sp);
 		if (str_eq(name ? name : "", p->name) && proto && strcmp(proto, p->proto) == 0) {
@@ -95,10 +96,12 @@ static void slice_endpoints(proxy_port *p, json_t *slice, const proxy_config *cf
 	if (!target)
 		return;
 	json_t *ep;
-	json_array_foreach(json_object_get(slice, "endpoints"), i, ep) {
+	json_array_foreach(json_object_get(slice, "endpoints"), i, ep)
+	{
 		proxy_endpoint e = {.port = target};
 		/* k8s: kube-proxy uses an endpoint's first address. */
-		if (!ipv4(json_string_value(json_array_get(json_object_get(ep, "addresses"), 0)), e.ip))
+		if (!ipv4(json_string_value(json_array_get(json_object_get(ep, "addresses"), 0)),
+		          e.ip))
 			continue;
 		json_t *conds = json_object_get(ep, "conditions");
 		/* k8s: EndpointConditions: unknown ready reads as ready, unknown serving as
@@ -147,11 +150,11 @@ proxy_service *proxy_service_parse(json_t *svc, json_t *const *slices, size_t ns
 	size_t i;
 	json_t *v;
 	json_array_foreach(json_object_get(spec, "externalIPs"), i, v)
-		add_external(s, json_string_value(v));
+	    add_external(s, json_string_value(v));
 	bool lb = str_eq(type, "LoadBalancer");
 	if (lb) {
 		json_array_foreach(json_path(svc, "status.loadBalancer.ingress"), i, v)
-			add_external(s, json_string_value(json_object_get(v, "ip")));
+		    add_external(s, json_string_value(json_object_get(v, "ip")));
 	}
 	bool node_ports = lb || str_eq(type, "NodePort");
 	if (str_eq(json_string_value(json_object_get(spec, "sessionAffinity")), "ClientIP")) {
@@ -159,15 +162,16 @@ proxy_service *proxy_service_parse(json_t *svc, json_t *const *slices, size_t ns
 		    json_path(spec, "sessionAffinityConfig.clientIP.timeoutSeconds"));
 		s->affinity_timeout = t >= 1 && t <= 86400 ? (int)t : PROXY_AFFINITY_DEFAULT_S;
 	}
-	s->itp_local = str_eq(json_string_value(json_object_get(spec, "internalTrafficPolicy")),
-	                      "Local");
+	s->itp_local =
+	    str_eq(json_string_value(json_object_get(spec, "internalTrafficPolicy")), "Local");
 	bool external = node_ports || s->nexternal;
 	/* k8s: externalTrafficPolicy only matters for externally reachable services. */
-	s->etp_local = external &&
-	               str_eq(json_string_value(json_object_get(spec, "externalTrafficPolicy")),
-	                      "Local");
+	s->etp_local =
+	    external &&
+	    str_eq(json_string_value(json_object_get(spec, "externalTrafficPolicy")), "Local");
 	json_t *sp;
-	json_array_foreach(json_object_get(spec, "ports"), i, sp) {
+	json_array_foreach(json_object_get(spec, "ports"), i, sp)
+	{
 		const char *proto = proto_of(sp);
 		int port = port_num(json_object_get(sp, "port"));
 		if (!proto || !port)
@@ -175,8 +179,11 @@ proxy_service *proxy_service_parse(json_t *svc, json_t *const *slices, size_t ns
 		const char *name = json_string_value(json_object_get(sp, "name"));
 		s->ports = xrealloc(s->ports, (s->nports + 1) * sizeof *s->ports);
 		proxy_port *p = &s->ports[s->nports++];
-		*p = (proxy_port){.name = xstrdup(name ? name : ""), .proto = proto, .port = port,
-		                  .node_port = node_ports ? port_num(json_object_get(sp, "nodePort")) : 0};
+		*p = (proxy_port){.name = xstrdup(name ? name : ""),
+		                  .proto = proto,
+		                  .port = port,
+		                  .node_port =
+		                      node_ports ? port_num(json_object_get(sp, "nodePort")) : 0};
 		for (size_t k = 0; k < nslices; k++)
 			slice_endpoints(p, slices[k], cfg);
 		if (p->neps > 1)
@@ -215,8 +222,7 @@ size_t proxy_usable_endpoints(const proxy_port *p, bool local_only, const proxy_
 	/* k8s: ProxyTerminatingEndpoints: with no ready endpoint, serving terminating ones
 	 * take traffic so that rolling updates of single-replica services do not drop it. */
 	for (size_t i = 0; i < p->neps; i++)
-		if (p->eps[i].serving && p->eps[i].terminating &&
-		    (!local_only || p->eps[i].local))
+		if (p->eps[i].serving && p->eps[i].terminating && (!local_only || p->eps[i].local))
 			out[n++] = &p->eps[i];
 	return n;
 }

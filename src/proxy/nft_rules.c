@@ -29,15 +29,15 @@
 #include "base/util.h"
 #include "proxy/proxy.h"
 
-#define T "inet " PROXY_TABLE
+#define T            "inet " PROXY_TABLE
 #define NAME_MAX_LEN 240 /* kernel: NFT_NAME_MAXLEN is 256 with the NUL */
 
 static const char *const map_names[NFT_NMAPS] = {
-	[NFT_SET_HAIRPIN] = "hairpin",
-	[NFT_MAP_SERVICE_IPS] = "service-ips",
-	[NFT_MAP_NODEPORTS] = "service-nodeports",
-	[NFT_MAP_NOEP_SERVICES] = "no-endpoint-services",
-	[NFT_MAP_NOEP_NODEPORTS] = "no-endpoint-nodeports",
+    [NFT_SET_HAIRPIN] = "hairpin",
+    [NFT_MAP_SERVICE_IPS] = "service-ips",
+    [NFT_MAP_NODEPORTS] = "service-nodeports",
+    [NFT_MAP_NOEP_SERVICES] = "no-endpoint-services",
+    [NFT_MAP_NOEP_NODEPORTS] = "no-endpoint-nodeports",
 };
 
 /* ---------- names ---------- */
@@ -59,7 +59,8 @@ static char *obj_name_of(const char *prefix, const char *hashed, const char *rea
 	char *name = xasprintf("%s-%s-%s", prefix, hash, readable);
 	for (char *p = name; *p; p++) {
 		bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		          (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '/';
+		          (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
+		          *p == '/';
 		if (!ok)
 			*p = '_';
 	}
@@ -189,9 +190,10 @@ static char *policy_chain(builder *b, const char *prefix, const char *id, const 
 			buf_printf(&body, "ip saddr != %s jump mark-for-masquerade\n",
 			           b->cfg->cluster_cidr);
 		else if (s->itp_local)
-			buf_printf(&body,
-			           "ip daddr %s %s dport %d ip saddr != %s jump mark-for-masquerade\n",
-			           s->cluster_ip, p->proto, p->port, b->cfg->cluster_cidr);
+			buf_printf(
+			    &body,
+			    "ip daddr %s %s dport %d ip saddr != %s jump mark-for-masquerade\n",
+			    s->cluster_ip, p->proto, p->port, b->cfg->cluster_cidr);
 	}
 	const char **aff = xcalloc(n, sizeof *aff);
 	for (size_t i = 0; s->affinity_timeout && i < n; i++) {
@@ -263,7 +265,8 @@ static void build_port(builder *b, const proxy_port *p)
 				buf_printf(&body,
 				           "ip saddr %s jump mark-for-masquerade\n"
 				           "ip saddr %s goto %s\n",
-				           b->cfg->cluster_cidr, b->cfg->cluster_cidr, cluster_chain);
+				           b->cfg->cluster_cidr, b->cfg->cluster_cidr,
+				           cluster_chain);
 			buf_printf(&body,
 			           "fib saddr type local jump mark-for-masquerade\n"
 			           "fib saddr type local goto %s\n",
@@ -292,8 +295,8 @@ static void build_port(builder *b, const proxy_port *p)
 			add_elem(b, NFT_MAP_SERVICE_IPS, key, v);
 		}
 	}
-	_cleanup_free_ char *to_external = external_chain ? xasprintf("goto %s", external_chain)
-	                                                  : NULL;
+	_cleanup_free_ char *to_external =
+	    external_chain ? xasprintf("goto %s", external_chain) : NULL;
 	for (size_t i = 0; i < s->nexternal; i++) {
 		char *key = xasprintf("%s . %s . %d", s->external_ips[i], p->proto, p->port);
 		if (nall)
@@ -373,10 +376,12 @@ bool nft_frag_equal(const nft_frag *a, const nft_frag *b)
 	if (ao != bo || ae != be)
 		return false;
 	for (size_t i = 0; i < ao; i++)
-		if (strcmp(a->objs[i].name, b->objs[i].name) || strcmp(a->objs[i].body, b->objs[i].body))
+		if (strcmp(a->objs[i].name, b->objs[i].name) ||
+		    strcmp(a->objs[i].body, b->objs[i].body))
 			return false;
 	for (size_t i = 0; i < ae; i++)
-		if (a->elems[i].map != b->elems[i].map || strcmp(a->elems[i].key, b->elems[i].key) ||
+		if (a->elems[i].map != b->elems[i].map ||
+		    strcmp(a->elems[i].key, b->elems[i].key) ||
 		    !same_value(&a->elems[i], &b->elems[i]))
 			return false;
 	return true;
@@ -425,8 +430,8 @@ void nft_batch_diff(nft_batch *b, const nft_frag *old, const nft_frag *new_)
 			const nft_obj *x = &o->objs[i++];
 			if (!x->is_set)
 				buf_printf(&b->phase[1], "flush chain " T " %s\n", x->name);
-			buf_printf(&b->phase[2], "delete %s " T " %s\n", x->is_set ? "set" : "chain",
-			           x->name);
+			buf_printf(&b->phase[2], "delete %s " T " %s\n",
+			           x->is_set ? "set" : "chain", x->name);
 			changed = true;
 		} else {
 			const nft_obj *x = &o->objs[i++], *y = &n->objs[k++];
@@ -480,10 +485,12 @@ char *nft_batch_take(nft_batch *b)
 	buf_add(&out, b->phase[1].p, b->phase[1].n);
 	for (int m = 0; m < NFT_NMAPS; m++)
 		if (b->del[m].n)
-			buf_printf(&out, "delete element " T " %s { %s }\n", map_names[m], b->del[m].p);
+			buf_printf(&out, "delete element " T " %s { %s }\n", map_names[m],
+			           b->del[m].p);
 	for (int m = 0; m < NFT_NMAPS; m++)
 		if (b->add[m].n)
-			buf_printf(&out, "add element " T " %s { %s }\n", map_names[m], b->add[m].p);
+			buf_printf(&out, "add element " T " %s { %s }\n", map_names[m],
+			           b->add[m].p);
 	buf_add(&out, b->phase[2].p, b->phase[2].n);
 	nft_batch_free(b);
 	return buf_take(&out);
@@ -519,7 +526,8 @@ static const char base_text[] =
     "add chain " T " filter-output { type filter hook output priority -110; policy accept; }\n"
     "add chain " T " nat-prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
     "add chain " T " nat-output { type nat hook output priority -100; policy accept; }\n"
-    "add chain " T " nat-postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
+    "add chain " T
+    " nat-postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
     "add chain " T " services\n"
     "add chain " T " service-endpoints-check\n"
     "add chain " T " nodeport-endpoints-check\n"
@@ -535,7 +543,8 @@ static const char base_text[] =
     "add rule " T " filter-input ct state new jump service-endpoints-check\n"
     "add rule " T " filter-forward ct state new jump service-endpoints-check\n"
     "add rule " T " filter-output ct state new jump service-endpoints-check\n"
-    "add rule " T " service-endpoints-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services\n"
+    "add rule " T
+    " service-endpoints-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services\n"
     /* k8s: node ports answer on the node's addresses, not on loopback (no route_localnet). */
     "add rule " T " nodeport-endpoints-check fib daddr type local ip daddr != 127.0.0.0/8 "
     "meta l4proto . th dport vmap @no-endpoint-nodeports\n"

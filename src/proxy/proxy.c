@@ -2,13 +2,15 @@
  * EndpointSlices through the watch cache, keeps per service the frag of rules it wants,
  * and applies the differences to `table inet timon` in one nft transaction per batch.
  *
- * Batching: a change enqueues its service; reconcile rebuilds that service's frag and
- * diffs it into the pending batch; just before the loop sleeps (uv_prepare), once the
- * queue is drained (or the batch is 50 ms old or large), the batch goes to a worker
- * thread as one transaction. One transaction is in flight at a time; changes meanwhile
- * wait for the next. The first sync, and any sync after a failure, replaces the whole
- * table atomically from the frags (failures retry with backoff, 1 s doubling to 30 s).
- * Stopping removes the table.
+ * Batching: a change enqueues its service; reconcile rebuilds the frag that service wants
+ * and marks it dirty; just before the loop sleeps (uv_prepare), once the queue is drained
+ * (or the oldest change is 50 ms old, or 1,000 services wait), every dirty service is
+ * diffed once, from the frag last sent to the kernel to the one it wants, into one
+ * transaction for a worker thread. (One diff per service and batch: two diffs of one
+ * service in one batch would interleave their phases.) One transaction is in flight at
+ * a time; changes meanwhile wait for the next. The first sync, and any sync after a
+ * failure, replaces the whole table atomically from the frags (failures retry with
+ * backoff, 1 s doubling to 30 s). Stopping removes the table.
  *
  * Enabled only when the server runs with TIMON_PROXY=nftables (the node agent will turn it
  * on by default later). TIMON_NODE_NAME names this node (default: the host name), for
@@ -37,10 +39,13 @@
 #define RETRY_MIN_MS       1000
 #define RETRY_MAX_MS       30000
 
-/* A service the proxy knows: its wanted rules and its EndpointSlices. */
+/* A service the proxy knows: the rules it wants, the rules last sent to the kernel (often
+ * the same frag), and its EndpointSlices. */
 typedef struct svc_entry {
 	char *key; /* "ns/name" */
-	nft_frag *frag;
+	nft_frag *want;
+	nft_frag *applied;
+	bool dirty;    /* in proxy.dirty */
 	char **slices; /* storage keys */
 	size_t nslices;
 } svc_entry;
@@ -51,10 +56,11 @@ typedef struct proxy {
 	char node_name[256];
 	char cidr[64];
 	char service_cidr[64];
-	hmap services;  /* "ns/name" -> svc_entry */
-	hmap slice_svc; /* slice storage key (owned by the entry's list) -> svc_entry */
-	nft_batch pending;
-	uint64_t pending_since;
+	hmap services;     /* "ns/name" -> svc_entry */
+	hmap slice_svc;    /* slice storage key (owned by the entry's list) -> svc_entry */
+	svc_entry **dirty; /* services whose want differs from applied */
+	size_t ndirty, capdirty;
+	uint64_t dirty_since;
 	bool need_full;
 	uint64_t retry_at, retry_ms;
 	uv_loop_t *loop;
@@ -89,12 +95,27 @@ static svc_entry *entry_get(proxy *p, const char *key, bool create)
 	return e;
 }
 
+static bool frag_empty(const nft_frag *f)
+{
+	return !f || (!f->nobjs && !f->nelems);
+}
+
+/* Sets *slot to f, freeing the frag it held unless other (the entry's other frag) is it. */
+static void frag_set(nft_frag **slot, nft_frag *f, const nft_frag *other)
+{
+	if (*slot != f && *slot != other)
+		nft_frag_free(*slot);
+	*slot = f;
+}
+
 static void entry_free(svc_entry *e)
 {
 	for (size_t i = 0; i < e->nslices; i++)
 		free(e->slices[i]);
 	free(e->slices);
-	nft_frag_free(e->frag);
+	if (e->want != e->applied)
+		nft_frag_free(e->want);
+	nft_frag_free(e->applied);
 	free(e->key);
 	free(e);
 }
@@ -102,7 +123,7 @@ static void entry_free(svc_entry *e)
 /* Drops e once it holds nothing. */
 static void entry_maybe_drop(proxy *p, svc_entry *e)
 {
-	if (e->nslices || (e->frag && (e->frag->nobjs || e->frag->nelems)))
+	if (e->nslices || e->dirty || !frag_empty(e->want) || !frag_empty(e->applied))
 		return;
 	hmap_del(&p->services, e->key);
 	entry_free(e);
@@ -152,9 +173,8 @@ static void on_slice(controller *c, const kind_desc *d, const cache_event *ev)
 	                      ? NULL
 	                      : json_string_value(json_object_get(ev->labels, SERVICE_NAME_LABEL));
 	char ns[256];
-	_cleanup_free_ char *want = svc && key_namespace(ev->key, ns, sizeof ns)
-	                                ? xasprintf("%s/%s", ns, svc)
-	                                : NULL;
+	_cleanup_free_ char *want =
+	    svc && key_namespace(ev->key, ns, sizeof ns) ? xasprintf("%s/%s", ns, svc) : NULL;
 	svc_entry *had = hmap_get(&p->slice_svc, ev->key);
 	if (had && (!want || strcmp(had->key, want) != 0)) {
 		slice_unlink(p, ev->key);
@@ -171,7 +191,7 @@ static void on_slice(controller *c, const kind_desc *d, const cache_event *ev)
 		controller_enqueue(c, want);
 }
 
-/* ---------- reconcile: a service's frag, diffed into the batch ---------- */
+/* ---------- reconcile: the frag a service wants ---------- */
 
 static int reconcile(controller *c, const char *key)
 {
@@ -190,7 +210,8 @@ static int reconcile(controller *c, const char *key)
 		size_t n = 0;
 		for (size_t i = 0; i < e->nslices; i++) {
 			const cache_entry *ce = cache_get(c->cache, e->slices[i]);
-			if (ce && (slices[n] = json_loadb(ce->value->data, ce->value->len, 0, NULL)))
+			if (ce &&
+			    (slices[n] = json_loadb(ce->value->data, ce->value->len, 0, NULL)))
 				n++;
 		}
 		model = proxy_service_parse(svc, slices, n, &p->cfg);
@@ -201,14 +222,22 @@ static int reconcile(controller *c, const char *key)
 	}
 	nft_frag *frag = nft_frag_build(model, &p->cfg);
 	proxy_service_free(model);
-	/* Before the first sync (or after a failure) the next sync rebuilds everything. */
-	if (!p->need_full && !nft_frag_equal(e->frag, frag)) {
-		if (!p->pending.changes)
-			p->pending_since = uv_now(p->loop);
-		nft_batch_diff(&p->pending, e->frag, frag);
+	if (nft_frag_equal(e->applied, frag)) {
+		nft_frag_free(frag);
+		frag = e->applied;
 	}
-	nft_frag_free(e->frag);
-	e->frag = frag;
+	frag_set(&e->want, frag, e->applied);
+	/* Dirty until the next batch diffs it (a full sync covers every service anyway). */
+	if (e->want != e->applied && !e->dirty) {
+		if (!p->ndirty)
+			p->dirty_since = uv_now(p->loop);
+		if (p->ndirty == p->capdirty) {
+			p->capdirty = p->capdirty ? p->capdirty * 2 : 64;
+			p->dirty = xrealloc(p->dirty, p->capdirty * sizeof *p->dirty);
+		}
+		p->dirty[p->ndirty++] = e;
+		e->dirty = true;
+	}
 	entry_maybe_drop(p, e);
 	return RECONCILE_DONE;
 }
@@ -236,7 +265,7 @@ static void proxy_free(proxy *p)
 		entry_free(v);
 	hmap_free(&p->services);
 	hmap_free(&p->slice_svc);
-	nft_batch_free(&p->pending);
+	free(p->dirty);
 	nft_applier_free(p->nft);
 	free(p->work_text);
 	terr_free(p->work_err);
@@ -260,8 +289,6 @@ static void after_work_cb(uv_work_t *w, int status)
 	proxy *p = w->data;
 	UNUSED(status);
 	p->in_flight = false;
-	free(p->work_text);
-	p->work_text = NULL;
 	if (p->stopped) {
 		maybe_free(p);
 		return;
@@ -271,18 +298,22 @@ static void after_work_cb(uv_work_t *w, int status)
 		log_warn("proxy: %s sync of %zu services failed after %.1f ms: %s",
 		         p->work_full ? "full" : "incremental", p->work_changes, ms,
 		         p->work_err->message);
+		log_debug("proxy: the failed transaction:\n%.20000s", p->work_text);
 		terr_free(p->work_err);
 		p->work_err = NULL;
 		/* What the kernel holds is unknown now: replace the table, after a pause. */
-		nft_batch_free(&p->pending);
 		p->need_full = true;
 		p->retry_ms = p->retry_ms ? p->retry_ms * 2 : RETRY_MIN_MS;
 		if (p->retry_ms > RETRY_MAX_MS)
 			p->retry_ms = RETRY_MAX_MS;
 		p->retry_at = uv_now(p->loop) + p->retry_ms;
 		uv_timer_start(&p->retry_timer, on_retry_timer, p->retry_ms, 0);
+		free(p->work_text);
+		p->work_text = NULL;
 		return;
 	}
+	free(p->work_text);
+	p->work_text = NULL;
 	p->retry_ms = 0;
 	if (p->work_full)
 		log_info("proxy: table inet " PROXY_TABLE " synced, %zu services in %.1f ms",
@@ -301,6 +332,43 @@ static void submit(proxy *p, char *text, bool full, size_t changes)
 	uv_queue_work(p->loop, &p->work, work_cb, after_work_cb);
 }
 
+/* Diffs every dirty service (or, full, every service) into b; what is sent becomes what
+ * is applied. Returns the number of services in b. */
+static size_t collect(proxy *p, nft_batch *b, bool full)
+{
+	size_t n = 0;
+	if (full) {
+		nft_batch_full(b, &p->cfg);
+		size_t it = 0;
+		const char *k;
+		void *v;
+		while (hmap_next(&p->services, &it, &k, &v)) {
+			svc_entry *e = v;
+			nft_batch_diff(b, NULL, e->want);
+			n += !frag_empty(e->want);
+			frag_set(&e->applied, e->want, e->want);
+		}
+	} else {
+		for (size_t i = 0; i < p->ndirty; i++) {
+			svc_entry *e = p->dirty[i];
+			nft_batch_diff(b, e->applied, e->want);
+			n++;
+			frag_set(&e->applied, e->want, e->want);
+		}
+	}
+	/* Entries emptied by a deletion go now that the kernel is told. */
+	svc_entry **dirty = p->dirty;
+	size_t ndirty = p->ndirty;
+	p->dirty = NULL;
+	p->ndirty = p->capdirty = 0;
+	for (size_t i = 0; i < ndirty; i++) {
+		dirty[i]->dirty = false;
+		entry_maybe_drop(p, dirty[i]);
+	}
+	free(dirty);
+	return n;
+}
+
 /* Before the loop sleeps: send what is pending, if the moment is right. */
 static void on_prepare(uv_prepare_t *h)
 {
@@ -309,34 +377,27 @@ static void on_prepare(uv_prepare_t *h)
 		return;
 	uint64_t now = uv_now(p->loop);
 	bool busy = controller_pending(p->c);
+	nft_batch b = {0};
 	if (p->need_full) {
 		/* Wait for the queue to drain (the initial list) and for any backoff. */
 		if (busy || now < p->retry_at)
 			return;
-		nft_batch_free(&p->pending);
-		nft_batch_full(&p->pending, &p->cfg);
-		size_t n = 0, it = 0;
-		const char *k;
-		void *v;
-		while (hmap_next(&p->services, &it, &k, &v)) {
-			svc_entry *e = v;
-			if (e->frag && (e->frag->nobjs || e->frag->nelems)) {
-				nft_batch_diff(&p->pending, NULL, e->frag);
-				n++;
-			}
-		}
 		p->need_full = false;
-		submit(p, nft_batch_take(&p->pending), true, n);
+		size_t n = collect(p, &b, true);
+		submit(p, nft_batch_take(&b), true, n);
 		return;
 	}
-	if (!p->pending.changes)
+	if (!p->ndirty)
 		return;
 	/* k8s: coalesce: a burst of changes becomes one transaction. */
-	if (busy && now - p->pending_since < BATCH_MAX_AGE_MS &&
-	    p->pending.changes < BATCH_MAX_CHANGES)
+	if (busy && now - p->dirty_since < BATCH_MAX_AGE_MS && p->ndirty < BATCH_MAX_CHANGES)
 		return;
-	size_t n = p->pending.changes;
-	submit(p, nft_batch_take(&p->pending), false, n);
+	size_t n = collect(p, &b, false);
+	if (!b.changes) { /* changed and changed back */
+		nft_batch_free(&b);
+		return;
+	}
+	submit(p, nft_batch_take(&b), false, n);
 }
 
 /* ---------- start and stop ---------- */

@@ -24,7 +24,7 @@
 #include "base/error.h"
 #include "base/hmap.h"
 
-#define PROXY_TABLE       "timon"
+#define PROXY_TABLE              "timon"
 #define PROXY_AFFINITY_DEFAULT_S 10800 /* k8s: sessionAffinityConfig default, 3 hours */
 
 /* What the rules depend on besides the objects. */
@@ -48,14 +48,14 @@ typedef struct proxy_port {
 	char *name;        /* the service port's name, "" when unnamed */
 	const char *proto; /* "tcp", "udp" or "sctp" (static) */
 	int port;
-	int node_port; /* 0 when none */
+	int node_port;       /* 0 when none */
 	proxy_endpoint *eps; /* every endpoint carrying this port, sorted by ip:port */
 	size_t neps;
 } proxy_port;
 
 typedef struct proxy_service {
 	char *ns, *name;
-	char cluster_ip[16]; /* "" when headless or none */
+	char cluster_ip[16];      /* "" when headless or none */
 	char (*external_ips)[16]; /* spec.externalIPs and status.loadBalancer.ingress[].ip */
 	size_t nexternal;
 	bool etp_local;       /* externalTrafficPolicy Local (only when reachable externally) */
@@ -80,11 +80,11 @@ size_t proxy_usable_endpoints(const proxy_port *p, bool local_only, const proxy_
 /* ---------- rules (nft_rules.c) ---------- */
 
 enum nft_map {
-	NFT_SET_HAIRPIN,         /* endpoint . endpoint . cluster IP . port (a set) */
-	NFT_MAP_SERVICE_IPS,     /* daddr . proto . port : goto a service chain */
-	NFT_MAP_NODEPORTS,       /* proto . port : goto an external chain */
-	NFT_MAP_NOEP_SERVICES,   /* daddr . proto . port : reject or drop */
-	NFT_MAP_NOEP_NODEPORTS,  /* proto . port : reject or drop */
+	NFT_SET_HAIRPIN,        /* endpoint . endpoint . cluster IP . port (a set) */
+	NFT_MAP_SERVICE_IPS,    /* daddr . proto . port : goto a service chain */
+	NFT_MAP_NODEPORTS,      /* proto . port : goto an external chain */
+	NFT_MAP_NOEP_SERVICES,  /* daddr . proto . port : reject or drop */
+	NFT_MAP_NOEP_NODEPORTS, /* proto . port : reject or drop */
 	NFT_NMAPS,
 };
 
@@ -118,10 +118,10 @@ bool nft_frag_equal(const nft_frag *a, const nft_frag *b);
 /* Commands for many services, ordered so that one transaction is always valid: new
  * objects, chain contents, element deletions, element additions, object deletions. */
 typedef struct nft_batch {
-	buf phase[3];          /* adds; chain flushes and rules; object deletions */
-	buf del[NFT_NMAPS];    /* element keys to delete, ", "-separated */
-	buf add[NFT_NMAPS];    /* "key : verdict" to add */
-	size_t changes;        /* services with a difference */
+	buf phase[3];       /* adds; chain flushes and rules; object deletions */
+	buf del[NFT_NMAPS]; /* element keys to delete, ", "-separated */
+	buf add[NFT_NMAPS]; /* "key : verdict" (maps) or "key" (sets) to add */
+	size_t changes;     /* services with a difference */
 	/* Full syncs only: element keys already added, so that two services claiming one
 	 * address and port (say, the same externalIP) cannot fail the whole table; the first
 	 * wins. */
@@ -131,13 +131,16 @@ typedef struct nft_batch {
 	size_t nkeys;
 } nft_batch;
 
-/* Adds to b the commands that turn old into new (either may be NULL: none). */
+/* Adds to b the commands that turn old into new (either may be NULL: none). At most one
+ * diff per service and batch: the phases of two would interleave (old must be what the
+ * kernel holds when the batch runs). */
 void nft_batch_diff(nft_batch *b, const nft_frag *old, const nft_frag *new_);
 /* The text of b (caller frees); b is empty again. */
 char *nft_batch_take(nft_batch *b);
 void nft_batch_free(nft_batch *b);
-/* Appends the commands that replace the whole table atomically: any old table goes, the
- * base chains and maps are created; then diff each service from NULL into the same batch. */
+/* Appends the commands that replace the whole table atomically (b empty): any old table
+ * goes, the base chains, sets and maps are created; then diff each service from NULL
+ * into the same batch. */
 void nft_batch_full(nft_batch *b, const proxy_config *cfg);
 /* The text that removes the table (whether or not it exists). Static. */
 const char *nft_table_delete_text(void);

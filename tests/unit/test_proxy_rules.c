@@ -15,8 +15,8 @@
 #include "proxy/proxy.h"
 
 static const proxy_config cfg = {.node_name = "node-a", .cluster_cidr = "10.42.0.0/16"};
-static const proxy_config cfg_svc = {.node_name = "node-a", .cluster_cidr = "10.42.0.0/16",
-                                     .service_cidr = "10.43.0.0/16"};
+static const proxy_config cfg_svc = {
+    .node_name = "node-a", .cluster_cidr = "10.42.0.0/16", .service_cidr = "10.43.0.0/16"};
 
 /* JSON with ' for " (test readability). New reference; aborts on a typo. */
 static json_t *J(const char *s)
@@ -49,8 +49,9 @@ static json_t *slice_json(const char *pname, int pnum, const char *const *eps, s
 {
 	json_t *s = J("{'addressType':'IPv4','metadata':{'name':'web-x','namespace':'default',"
 	              "'labels':{'kubernetes.io/service-name':'web'}}}");
-	json_object_set_new(s, "ports", json_pack("[{s:s, s:i, s:s}]", "name", pname, "port",
-	                                          pnum, "protocol", "TCP"));
+	json_object_set_new(
+	    s, "ports",
+	    json_pack("[{s:s, s:i, s:s}]", "name", pname, "port", pnum, "protocol", "TCP"));
 	json_t *arr = json_array();
 	for (size_t i = 0; i < n; i++) {
 		char ip[64];
@@ -67,8 +68,9 @@ static json_t *slice_json(const char *pname, int pnum, const char *const *eps, s
 			c = colon[1];
 			*colon = '\0';
 		}
-		json_t *ep = json_pack("{s:[s], s:{s:b, s:b, s:b}}", "addresses", ip, "conditions",
-		                       "ready", c == 'r', "serving", c != 'x', "terminating", c != 'r');
+		json_t *ep =
+		    json_pack("{s:[s], s:{s:b, s:b, s:b}}", "addresses", ip, "conditions", "ready",
+		              c == 'r', "serving", c != 'x', "terminating", c != 'r');
 		if (node)
 			json_object_set_new(ep, "nodeName", json_string(node));
 		json_array_append_new(arr, ep);
@@ -176,7 +178,8 @@ TEST(model_named_target_port_per_slice)
 
 TEST(model_ignores_unproxied_services)
 {
-	json_t *s1 = svc_json("{'type':'ExternalName','externalName':'example.com','ports':[{'port':80}]}");
+	json_t *s1 =
+	    svc_json("{'type':'ExternalName','externalName':'example.com','ports':[{'port':80}]}");
 	json_t *s2 = svc_json("{'clusterIP':'None','ports':[{'port':80}]}");
 	json_t *s3 = svc_json("{'clusterIP':'10.43.0.10'}");
 	CHECK(proxy_service_parse(s1, NULL, 0, &cfg) == NULL);
@@ -208,9 +211,10 @@ TEST(model_ready_then_terminating_fallback)
 /* Nothing from the API reaches nft text unchecked. */
 TEST(model_rejects_hostile_input)
 {
-	json_t *svc = svc_json("{'clusterIP':'10.43.0.10; flush ruleset','externalIPs':['1.2.3.4 }',"
-	                       "'5.6.7.8'],'ports':[{'name':'h','port':80,'protocol':'ICMP'},"
-	                       "{'name':'a\\\"b','port':70000},{'name':'ok','port':81}]}");
+	json_t *svc =
+	    svc_json("{'clusterIP':'10.43.0.10; flush ruleset','externalIPs':['1.2.3.4 }',"
+	             "'5.6.7.8'],'ports':[{'name':'h','port':80,'protocol':'ICMP'},"
+	             "{'name':'a\\\"b','port':70000},{'name':'ok','port':81}]}");
 	json_t *sl = J("{'addressType':'IPv4','ports':[{'name':'ok','port':8080}],'endpoints':["
 	               "{'addresses':['10.42.1.2 } flush ruleset']},{'addresses':['10.42.1.3']}]}");
 	proxy_service *m = proxy_service_parse(svc, &sl, 1, &cfg);
@@ -352,10 +356,11 @@ TEST(frag_node_port_cluster_policy)
 TEST(frag_load_balancer_and_external_ips)
 {
 	const char *eps[] = {"10.42.1.2"};
-	json_t *svc = J("{'metadata':{'name':'lb','namespace':'ns1'},'spec':{'type':'LoadBalancer',"
-	                "'clusterIP':'10.43.0.11','externalIPs':['192.0.2.9'],'ports':[{'port':443,"
-	                "'nodePort':31443}]},'status':{'loadBalancer':{'ingress':[{'ip':'192.0.2.7'},"
-	                "{'hostname':'lb.example'}]}}}");
+	json_t *svc =
+	    J("{'metadata':{'name':'lb','namespace':'ns1'},'spec':{'type':'LoadBalancer',"
+	      "'clusterIP':'10.43.0.11','externalIPs':['192.0.2.9'],'ports':[{'port':443,"
+	      "'nodePort':31443}]},'status':{'loadBalancer':{'ingress':[{'ip':'192.0.2.7'},"
+	      "{'hostname':'lb.example'}]}}}");
 	json_t *sl = slice_json("", 8443, eps, 1);
 	proxy_service *m = proxy_service_parse(svc, &sl, 1, &cfg);
 	nft_frag *f = nft_frag_build(m, &cfg);
@@ -552,7 +557,8 @@ TEST(diff_to_no_endpoints_and_back)
 	CHECK(strstr(t, "flush chain") < strstr(t, "delete element"));
 	free(t);
 	t = diff_text(b, a, NULL);
-	CHECK(strstr(t, "delete element inet timon no-endpoint-services { 10.43.0.10 . tcp . 80 }"));
+	CHECK(
+	    strstr(t, "delete element inet timon no-endpoint-services { 10.43.0.10 . tcp . 80 }"));
 	CHECK_INT(count_str(t, "add chain"), 1);
 	/* Order: chains exist before rules and elements name them. */
 	CHECK(strstr(t, "add chain") < strstr(t, "add rule"));
@@ -681,7 +687,8 @@ TEST(kernel_failed_batch_changes_nothing)
 	nft_batch_full(&b, &cfg);
 	CHECK(apply(a, nft_batch_take(&b)) == 0);
 	char *t = diff_text(NULL, f, NULL);
-	char *bad = xasprintf("%sdelete element inet timon service-ips { 10.43.9.9 . tcp . 1 }\n", t);
+	char *bad =
+	    xasprintf("%sdelete element inet timon service-ips { 10.43.9.9 . tcp . 1 }\n", t);
 	free(t);
 	terr *err = NULL;
 	CHECK(nft_apply(a, bad, &err) < 0);
