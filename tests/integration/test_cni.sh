@@ -10,28 +10,28 @@
 # (also when the pod's eth0 or whole namespace vanished first), and a failed ADD leaves
 # nothing. Then this script checks that the host itself was left as it was: no timon0 or
 # veth, no CNI rules, no mounts, ip_forward unchanged. Needs root, ip and iptables-save;
-# skips otherwise.
+# fails otherwise (install-deps provides them; make test runs as root).
 . "$(dirname "$0")/lib.sh"
 
 BIN=$ROOT/$BUILD/tests/test_cni
 for tool in ip iptables-save; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "skipped: $tool not found (scripts/install-deps)"
-		echo "0 passed, 0 failed"
-		exit 0
+		echo "cannot run: $tool not found (scripts/install-deps)"
+		echo "0 passed, 1 failed"
+		exit 1
 	fi
 done
 for p in bridge host-local portmap loopback; do
 	if [ ! -x "/usr/lib/cni/$p" ]; then
-		echo "skipped: /usr/lib/cni/$p not found (containernetworking-plugins)"
-		echo "0 passed, 0 failed"
-		exit 0
+		echo "cannot run: /usr/lib/cni/$p not found (containernetworking-plugins)"
+		echo "0 passed, 1 failed"
+		exit 1
 	fi
 done
 if [ "$(id -u)" -ne 0 ]; then
-	echo "skipped: needs root for network namespaces"
-	echo "0 passed, 0 failed"
-	exit 0
+	echo "cannot run: needs root for network namespaces"
+	echo "0 passed, 1 failed"
+	exit 1
 fi
 if [ ! -x "$BIN" ]; then
 	fail "test binary $BIN exists (make)"

@@ -43,8 +43,9 @@ finish_early() {
 }
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "skip: the runtime test needs root (containers, mounts, cgroups)"
-	finish_early 0
+	echo "cannot run: the runtime test needs root (containers, mounts, cgroups)"
+	FAILED=1
+	finish_early 1
 fi
 for tool in runc conmon python3 cc pkg-config; do
 	if ! command -v "$tool" >/dev/null; then
