@@ -549,7 +549,7 @@ int main(int argc, char **argv)
 {
 	const char *url = NULL, *ca = NULL;
 	int timeout_s = 300, server_pid = 0;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v)
 			die("flag %s needs a value", a);
@@ -577,7 +577,6 @@ int main(int argc, char **argv)
 			g_sched = v;
 		else
 			die("unknown flag %s", a);
-		i++;
 	}
 	int port = 0;
 	if (!url || !ca || !g_token || sscanf(url, "https://%63[0-9.]:%d", g_host, &port) != 2)

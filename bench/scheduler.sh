@@ -67,8 +67,7 @@ start_timon() { # start_timon NAME
 	"$TIMON" server --data-dir "$DATA" --https-port 0 --disable-agent \
 		--token-auth-file "$TMP/tokens.csv" >>"$RAW/timon-$1.log" 2>&1 &
 	TIMON_PID=$!
-	local i
-	for i in $(seq 1 150); do
+	for _ in $(seq 1 150); do
 		URL=$(grep -o 'serving on https://127.0.0.1:[0-9]*' "$RAW/timon-$1.log" | tail -n 1 | cut -d' ' -f3 || true)
 		if [ -n "$URL" ] && curl -sf --cacert "$DATA/tls/ca.crt" -H "Authorization: Bearer $TOKEN" "$URL/readyz" >/dev/null 2>&1; then
 			return 0

@@ -23,9 +23,11 @@
 #include "controllers/scheduler-internal.h"
 #include "store/store.h"
 
-/* Actions performed per loop iteration, and how many may wait before batches pause. */
-#define ACT_BUDGET  128
-#define MAX_BACKLOG 4096
+/* Actions performed per loop iteration (at most ACT_BUDGET and about ACT_BUDGET_NS), and
+ * how many may wait before batches pause. */
+#define ACT_BUDGET    128
+#define ACT_BUDGET_NS (5 * 1000 * 1000LL)
+#define MAX_BACKLOG   4096
 #define LOG_EVERY_MS 10000
 
 struct sched_ctl {
@@ -40,6 +42,8 @@ struct sched_ctl {
 	size_t njin;
 	bool busy, stopping, more, due;
 	int64_t next_due;
+	bool job_more; /* written by the batch, read after it */
+	int64_t job_next_due;
 	/* actions waiting for the loop */
 	sch_action *acts;
 	size_t hacts, nacts, capacts;
@@ -99,8 +103,8 @@ static void batch_work(uv_work_t *w)
 	for (size_t i = 0; i < ctl->njin; i++)
 		sch_state_apply(st, &ctl->jin[i], now);
 	sch_cycle_batch(st, sch_now_ms());
-	ctl->more = st->active.n > 0;
-	ctl->next_due = sch_queue_next_due(st);
+	ctl->job_more = st->active.n > 0;
+	ctl->job_next_due = sch_queue_next_due(st);
 }
 
 static void log_progress(sched_ctl *ctl, bool force)
@@ -111,12 +115,14 @@ static void log_progress(sched_ctl *ctl, bool force)
 		return;
 	if (s->scheduled == ctl->logged.scheduled && s->failed == ctl->logged.failed)
 		return;
+	uint64_t attempts = s->scheduled + s->failed;
 	log_info("scheduler: %llu scheduled, %llu failed attempts, %llu preemptions, %llu binding "
-	         "errors; %zu pending (%zu unschedulable), %zu nodes",
+	         "errors; %zu pending (%zu unschedulable), %zu nodes; %.0f us per attempt",
 	         (unsigned long long)s->scheduled, (unsigned long long)s->failed,
 	         (unsigned long long)s->preemptions, (unsigned long long)s->bind_errors,
 	         ctl->st->active.n + ctl->st->backoff.n + ctl->st->nunsched, ctl->st->nunsched,
-	         sched_snapshot_node_count(ctl->st->snap));
+	         sched_snapshot_node_count(ctl->st->snap),
+	         attempts ? (double)s->cycles_ns / 1e3 / (double)attempts : 0.0);
 	ctl->logged = *s;
 	ctl->logged_ms = now;
 }
@@ -133,11 +139,19 @@ static void batch_done(uv_work_t *w, int status)
 	sched_ctl *ctl = w->data;
 	UNUSED(status);
 	ctl->busy = false;
+	ctl->more = ctl->job_more;
+	ctl->next_due = ctl->job_next_due;
 	free_events(ctl->jin, ctl->njin);
 	ctl->jin = NULL;
 	ctl->njin = 0;
 	sch_state *st = ctl->st;
 	if (st->nacts) {
+		if (ctl->hacts) { /* drop the performed prefix */
+			memmove(ctl->acts, ctl->acts + ctl->hacts,
+			        (ctl->nacts - ctl->hacts) * sizeof(*ctl->acts));
+			ctl->nacts -= ctl->hacts;
+			ctl->hacts = 0;
+		}
 		if (ctl->nacts + st->nacts > ctl->capacts) {
 			ctl->capacts = ctl->nacts + st->nacts + 256;
 			ctl->acts = xrealloc(ctl->acts, ctl->capacts * sizeof(*ctl->acts));
@@ -175,7 +189,10 @@ static void maybe_submit(sched_ctl *ctl)
 static void on_idle(uv_idle_t *h)
 {
 	sched_ctl *ctl = h->data;
+	int64_t t0 = time_mono_ns();
 	for (size_t n = 0; n < ACT_BUDGET && ctl->hacts < ctl->nacts; n++) {
+		if (n && time_mono_ns() - t0 > ACT_BUDGET_NS)
+			break;
 		sch_action *a = &ctl->acts[ctl->hacts++];
 		sch_api_perform(ctl, ctl->c, a);
 		sch_action_dispose(a);
