@@ -55,6 +55,49 @@ static const char *pod_qos(json_t *spec)
 	return guaranteed ? "Guaranteed" : "Burstable";
 }
 
+/* k8s: the Priority admission plugin resolves spec.priority (and preemptionPolicy) from
+ * priorityClassName, or from the PriorityClass marked globalDefault, else 0. Returns -1
+ * with 403 when the named class does not exist. */
+static int pod_priority(apiserver *s, json_t *spec, terr **err)
+{
+	const kind_desc *pc = kind_by_group_resource("scheduling.k8s.io", "priorityclasses");
+	const char *name = json_string_value(json_object_get(spec, "priorityClassName"));
+	json_t *cls = NULL;
+	if (name && *name) {
+		_cleanup_free_ char *key = route_key(pc, NULL, name);
+		const cache_entry *e = cache_get(s->cache, key);
+		if (!e)
+			return terr_set(err, 403, "Forbidden", "no PriorityClass with name %s was found", name);
+		cls = json_loadb(e->value->data, e->value->len, 0, NULL);
+	} else {
+		_cleanup_free_ char *prefix = route_key(pc, NULL, NULL);
+		cache_entry *const *es;
+		size_t n = cache_range(s->cache, prefix, NULL, &es);
+		for (size_t i = 0; i < n && !cls; i++) {
+			json_t *o = json_loadb(es[i]->value->data, es[i]->value->len, 0, NULL);
+			if (json_is_true(json_object_get(o, "globalDefault"))) {
+				cls = o;
+				json_object_set(spec, "priorityClassName", json_path(o, "metadata.name"));
+			} else {
+				json_decref(o);
+			}
+		}
+	}
+	json_int_t value = cls ? json_integer_value(json_object_get(cls, "value")) : 0;
+	json_t *want = json_object_get(spec, "priority");
+	if (want && json_integer_value(want) != value) {
+		json_decref(cls);
+		return terr_set(err, 403, "Forbidden", "the integer value of priority (%lld) must not be provided in pod spec; priority admission controller computed %lld from the given PriorityClass name",
+		                (long long)json_integer_value(want), (long long)value);
+	}
+	json_object_set_new(spec, "priority", json_integer(value));
+	const char *pol = json_string_value(json_object_get(cls, "preemptionPolicy"));
+	if (!json_object_get(spec, "preemptionPolicy"))
+		json_object_set_new(spec, "preemptionPolicy", json_string(pol ? pol : "PreemptLowerPriority"));
+	json_decref(cls);
+	return 0;
+}
+
 static void pod_prepare(json_t *pod)
 {
 	json_t *spec = json_obj_child(pod, "spec");
@@ -257,8 +300,11 @@ int admission_prepare_create(api_req *r, json_t *obj, terr **err)
 	const kind_desc *d = r->kind;
 	if (admission_policy_prepare_create(r, obj, err) < 0)
 		return -1;
-	if (is_kind(d, "", "pods"))
+	if (is_kind(d, "", "pods")) {
 		pod_prepare(obj);
+		if (pod_priority(r->srv, json_obj_child(obj, "spec"), err) < 0)
+			return -1;
+	}
 	else if (d->subresources & KIND_SUB_STATUS && !is_kind(d, "", "nodes") &&
 	         !is_kind(d, "", "namespaces") && !d->custom)
 		json_object_del(obj, "status");
@@ -385,6 +431,11 @@ static void pod_bind(api_req *r, json_t *binding)
 	}
 	char ts[32];
 	time_rfc3339(time_now_ns(), false, ts);
+	/* k8s: binding sets PodScheduled=True, replacing an Unschedulable one. */
+	for (size_t i = json_array_size(conds); i-- > 0;)
+		if (str_eq(json_string_value(json_object_get(json_array_get(conds, i), "type")),
+		           "PodScheduled"))
+			json_array_remove(conds, i);
 	json_array_append_new(conds, json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled",
 	                                       "status", "True", "lastProbeTime",
 	                                       "lastTransitionTime", ts));

@@ -202,6 +202,20 @@ void lifecycle_bootstrap(apiserver *s)
 			internal_create(s, nsk, json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind",
 			                                  "Namespace", "metadata", "name", names[i]));
 	}
+	/* k8s: the two system priority classes every cluster has. */
+	const kind_desc *pc = kind_by_group_resource("scheduling.k8s.io", "priorityclasses");
+	static const struct {
+		const char *name;
+		int value;
+	} classes[] = {{"system-cluster-critical", 2000000000}, {"system-node-critical", 2000001000}};
+	for (size_t i = 0; i < ARRAY_SIZE(classes); i++) {
+		if (!exists(s, pc, NULL, classes[i].name))
+			internal_create(s, pc, json_pack("{s:s, s:s, s:{s:s}, s:i, s:s}", "apiVersion",
+			                                 "scheduling.k8s.io/v1", "kind", "PriorityClass",
+			                                 "metadata", "name", classes[i].name, "value",
+			                                 classes[i].value, "description",
+			                                 "Used for system critical pods that must run in the cluster."));
+	}
 	const kind_desc *svc = kind_by_resource("", "v1", "services");
 	if (!exists(s, svc, "default", "kubernetes")) {
 		internal_create(s, svc,

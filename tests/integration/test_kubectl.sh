@@ -192,6 +192,15 @@ expect_out "hpa columns" 'hello-world +Deployment/hello-world +cpu: <unknown>/50
 expect_out "hpa read as autoscaling/v1" '"targetCPUUtilizationPercentage":50' kubectl get --raw /apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/hello-world
 expect_out "hpa read as autoscaling/v2" '"averageUtilization":50' kubectl get --raw /apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/hello-world
 
+# --- priority admission ---
+expect_out "system priority classes exist" 'system-cluster-critical +2000000000' kubectl get priorityclasses
+check "create a priority class" kubectl create priorityclass high --value=1000
+check "pod with priorityClassName" kubectl run prio --image=nginx --overrides='{"spec":{"priorityClassName":"high"}}'
+expect_out "spec.priority resolved from the class" '^1000 PreemptLowerPriority$' kubectl get pod prio -o jsonpath='{.spec.priority} {.spec.preemptionPolicy}'
+check "pod without a class" kubectl run noprio --image=nginx
+expect_out "spec.priority defaults to 0" '^0$' kubectl get pod noprio -o jsonpath='{.spec.priority}'
+expect_err "unknown class refused" 'no PriorityClass with name nope was found' kubectl run bad --image=nginx --overrides='{"spec":{"priorityClassName":"nope"}}'
+
 # --- delete ---
 expect_out "delete" 'deployment.apps "hello-world" deleted' kubectl delete deployment hello-world
 expect_out "delete --cascade=orphan" 'deleted' kubectl delete deployment web --cascade=orphan
