@@ -204,6 +204,8 @@ void ep_selectors_forget(ep_selectors *sels, const cache_event *ev)
 
 void ep_selectors_free(ep_selectors *sels)
 {
+	if (!sels)
+		return;
 	size_t it = 0;
 	const char *k;
 	void *v;

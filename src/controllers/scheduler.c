@@ -156,7 +156,8 @@ static void batch_done(uv_work_t *w, int status)
 			ctl->capacts = ctl->nacts + st->nacts + 256;
 			ctl->acts = xrealloc(ctl->acts, ctl->capacts * sizeof(*ctl->acts));
 		}
-		memcpy(ctl->acts + ctl->nacts, st->acts, st->nacts * sizeof(*st->acts));
+		if (st->nacts)
+			memcpy(ctl->acts + ctl->nacts, st->acts, st->nacts * sizeof(*st->acts));
 		ctl->nacts += st->nacts;
 		st->nacts = 0;
 	}

@@ -28,7 +28,8 @@ static bool term_names(const sched_nsterm *t, sched_hstr **out, uint32_t *n)
 			continue;
 		if (!any) {
 			*out = xmalloc((r->nvals + 1) * sizeof(sched_hstr));
-			memcpy(*out, r->vals, r->nvals * sizeof(sched_hstr));
+			if (r->nvals)
+				memcpy(*out, r->vals, r->nvals * sizeof(sched_hstr));
 			*n = r->nvals;
 			any = true;
 			continue;

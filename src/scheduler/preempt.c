@@ -315,7 +315,8 @@ int sched_preempt(const sched_snapshot *snap, const sched_pod *pod, const sched_
 			if (nnon > 0 && nnon + nviol >= want)
 				break;
 		}
-		memcpy(cands + nnon, viols, nviol * sizeof(*viols));
+		if (nviol)
+			memcpy(cands + nnon, viols, nviol * sizeof(*viols));
 		free(viols);
 	}
 	size_t ncand = nnon + nviol;

@@ -78,7 +78,8 @@ void sched_result_record(sched_result *r, size_t node, const sched_status *st)
 	ns->code = st->code;
 	ns->n = st->n;
 	ns->off = (uint32_t)r->nrpool;
-	memcpy(r->rpool + r->nrpool, st->reasons, st->n * sizeof(*st->reasons));
+	if (st->n)
+		memcpy(r->rpool + r->nrpool, st->reasons, st->n * sizeof(*st->reasons));
 	r->nrpool += st->n;
 }
 

@@ -118,7 +118,8 @@ void sched_ninfo_clone(const sched_ninfo *src, sched_ninfo *dst)
 {
 	*dst = *src;
 	dst->pods = xmalloc((src->npods + 1) * sizeof(*dst->pods));
-	memcpy(dst->pods, src->pods, src->npods * sizeof(*dst->pods));
+	if (src->npods)
+		memcpy(dst->pods, src->pods, src->npods * sizeof(*dst->pods));
 	dst->cap = src->npods + 1;
 	dst->sc = xmalloc((src->nsc + 1) * sizeof(*dst->sc));
 	for (uint32_t i = 0; i < src->nsc; i++)

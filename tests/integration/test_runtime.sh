@@ -56,7 +56,10 @@ done
 
 # The driver, against the library the build made.
 LIBS=$(pkg-config --libs jansson openssl libcurl libarchive yaml-0.1 sqlite3 libuv)
-if ! cc -std=c17 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wno-unused-parameter -I"$ROOT/src" \
+# The sanitizer build's library needs the sanitizer runtimes linked into the driver too.
+SANFLAGS=
+case "$BUILD" in *asan*) SANFLAGS="-fsanitize=address,undefined" ;; esac
+if ! cc $SANFLAGS -std=c17 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wno-unused-parameter -I"$ROOT/src" \
 	$(pkg-config --cflags jansson) -o "$DRV" "$HERE/runtime_driver.c" "$ROOT/$BUILD/libtimon.a" \
 	$LIBS -lhttp_parser -lpthread -lm >"$TMP/cc.log" 2>&1; then
 	fail "runtime_driver builds" "$(tail -5 "$TMP/cc.log")"
