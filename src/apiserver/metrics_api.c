@@ -105,7 +105,7 @@ static json_t *stamped(const char *kind, json_t *metadata, const metrics_usage *
 }
 
 /* The PodMetrics of pod (borrowed), or NULL when none of its containers has a rate yet.
- * k8s (metrics-server): a pod is reported only once every running container has one. */
+ * Containers without a rate (seen in one sample only) are left out until the next. */
 static json_t *pod_metrics(apiserver *s, json_t *pod)
 {
 	if (!str_eq(json_path_str(pod, "spec.nodeName"), s->metrics_node))
