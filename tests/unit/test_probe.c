@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agent/probe.h"
+#include "base/pki.h"
 #include "base/util.h"
 #include "test.h"
 
@@ -280,7 +281,34 @@ out:
 	return NULL;
 }
 
-static int http_port, grpc_port, tcp_port, closed_port;
+static int http_port, grpc_port, tcp_port, closed_port, https_port;
+static SSL_CTX *tls_ctx;
+
+/* HTTPS with a certificate from a CA the client does not know: probes must not care. */
+static void *https_conn(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	SSL *ssl = SSL_new(tls_ctx);
+	SSL_set_fd(ssl, fd);
+	if (SSL_accept(ssl) == 1) {
+		char req[4096];
+		int n = SSL_read(ssl, req, sizeof req - 1);
+		req[n > 0 ? n : 0] = 0;
+		const char *resp = strstr(req, "GET /ok ") ? "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+		                                          : "HTTP/1.1 503 X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+		SSL_write(ssl, resp, (int)strlen(resp));
+		SSL_shutdown(ssl);
+	}
+	SSL_free(ssl);
+	close(fd);
+	return NULL;
+}
+
+static void *https_main(void *arg)
+{
+	serve_forever((int)(intptr_t)arg, https_conn);
+	return NULL;
+}
 
 static void *http_main(void *arg)
 {
@@ -303,6 +331,17 @@ __attribute__((constructor)) static void start_servers(void)
 	pthread_create(&th, NULL, grpc_main, (void *)(intptr_t)fd);
 	listen_any(&tcp_port); /* kept open, never accepted: the kernel completes connects */
 	close(listen_any(&closed_port));
+	char dir[] = "/tmp/timon-probe-pki.XXXXXX";
+	terr *err = NULL;
+	if (mkdtemp(dir) && pki_ensure(dir, NULL, &err) == 0 && (tls_ctx = pki_server_ctx(dir, &err))) {
+		fd = listen_any(&https_port);
+		pthread_create(&th, NULL, https_main, (void *)(intptr_t)fd);
+	}
+	terr_free(err);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
 }
 
 static probe_result run(const char *fmt, int port, char **msg)
@@ -389,6 +428,20 @@ TEST(http_timeout_and_refused)
 	         "Get \"http://127.0.0.1:%d/healthz\": dial tcp 127.0.0.1:%d: connect: connection refused",
 	         closed_port, closed_port);
 	CHECK_STR(m, want);
+	free(m);
+}
+
+TEST(https_without_verification)
+{
+	REQUIRE(https_port > 0);
+	char *m = NULL;
+	CHECK_INT(run("{\"httpGet\":{\"scheme\":\"HTTPS\",\"path\":\"/ok\",\"port\":%d}}", https_port, &m),
+	          PROBE_SUCCESS);
+	free(m);
+	m = NULL;
+	CHECK_INT(run("{\"httpGet\":{\"scheme\":\"HTTPS\",\"path\":\"/down\",\"port\":%d}}", https_port, &m),
+	          PROBE_FAILURE);
+	CHECK_STR(m, "HTTP probe failed with statuscode: 503");
 	free(m);
 }
 
