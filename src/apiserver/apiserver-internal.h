@@ -30,6 +30,8 @@ struct apiserver {
 	unsigned discovery_gen;
 	int64_t started_ns;
 	bool ready;
+	struct metrics_sampler *metrics; /* metrics.k8s.io source (metrics_api.c), or NULL */
+	char *metrics_node;              /* the node whose pods it measures */
 };
 
 enum field_validation { FV_IGNORE, FV_WARN, FV_STRICT };
@@ -153,6 +155,14 @@ void watch_close_all(apiserver *s);
 /* True when the request's user may do verb on the resource (system:masters: always). */
 bool authz_allowed(api_req *r, const char *verb);
 void handle_access_review(api_req *r);
+
+/* metrics_api.c */
+/* Answers get and list of metrics.k8s.io PodMetrics and NodeMetrics (r is routed and
+ * authorized). */
+void metrics_api_handle(api_req *r);
+/* Answers GET /api/v1/nodes/<this node>/proxy/metrics/resource (Prometheus text); false
+ * when h is another path. */
+bool metrics_api_raw(apiserver *s, http_req *h);
 
 /* crd.c */
 /* Registers (or updates) the custom kinds a CRD object defines. */

@@ -252,6 +252,10 @@ static void dispatch_resource(apiserver *s, http_req *h)
 		handle_access_review(r);
 		return;
 	}
+	if (str_eq(r->kind->group, "metrics.k8s.io")) {
+		metrics_api_handle(r); /* not stored: measured by the agent */
+		return;
+	}
 	if (strcmp(verb, "watch") == 0)
 		handle_watch(r);
 	else if (strcmp(verb, "get") == 0)
@@ -286,6 +290,8 @@ void apiserver_handle(apiserver *s, http_req *h)
 		send_status(h, 401, "Unauthorized", "Unauthorized");
 		return;
 	}
+	if (s->metrics && metrics_api_raw(s, h))
+		return;
 	if (str_has_prefix(p, "/openapi/v3")) {
 		send_openapi(h);
 		return;
@@ -415,4 +421,6 @@ void apiserver_stop(apiserver *s)
 	log_info("apiserver: stopped at revision %lld", (long long)cache_rev(s->cache));
 	token_table_free(s->tokens);
 	s->tokens = NULL;
+	free(s->metrics_node);
+	s->metrics_node = NULL;
 }

@@ -26,6 +26,11 @@ struct cache *apiserver_cache(apiserver *s);
 uv_loop_t *apiserver_loop(apiserver *s);
 /* The port actually listened on. */
 int apiserver_port(const apiserver *s);
+struct metrics_sampler;
+/* Serves metrics.k8s.io/v1beta1 (PodMetrics, NodeMetrics) and the node's Prometheus
+ * resource metrics from m (borrowed; it must outlive the server or be detached with NULL)
+ * for the pods bound to node_name (copied). NULL stops serving. See docs/metrics.md. */
+void apiserver_set_metrics(apiserver *s, struct metrics_sampler *m, const char *node_name);
 /* Closes listeners and watches, flushes pending writes, and closes the store. Runs the loop
  * until that is done. */
 void apiserver_stop(apiserver *s);

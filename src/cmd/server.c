@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "agent/agent.h"
+#include "agent/metrics.h"
 #include "apiserver/apiserver.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -144,6 +145,10 @@ int cmd_server(int argc, char **argv)
 		terr_free(err);
 		return 1;
 	}
+	/* Metrics for a node without the agent (tests, control-plane-only runs). */
+	const char *metrics_node = getenv("TIMON_METRICS_NODE");
+	if (metrics_node && metrics_node[0])
+		agent_metrics_attach(server, metrics_node);
 	printf("timon is running. Use it with:\n\n  export KUBECONFIG=%s/kubeconfig.yaml\n  kubectl get all -A\n\n",
 	       cfg.data_dir);
 	fflush(stdout);
@@ -155,6 +160,7 @@ int cmd_server(int argc, char **argv)
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_signal_stop(&sigterm);
 	uv_signal_stop(&sigint);
+	agent_metrics_detach(server);
 	apiserver_stop(server);
 	return 0;
 }
