@@ -50,11 +50,21 @@ static void go_quote(buf *b, const char *s)
 	buf_putc(b, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		switch (*p) {
-		case '"': buf_puts(b, "\\\""); break;
-		case '\\': buf_puts(b, "\\\\"); break;
-		case '\n': buf_puts(b, "\\n"); break;
-		case '\t': buf_puts(b, "\\t"); break;
-		case '\r': buf_puts(b, "\\r"); break;
+		case '"':
+			buf_puts(b, "\\\"");
+			break;
+		case '\\':
+			buf_puts(b, "\\\\");
+			break;
+		case '\n':
+			buf_puts(b, "\\n");
+			break;
+		case '\t':
+			buf_puts(b, "\\t");
+			break;
+		case '\r':
+			buf_puts(b, "\\r");
+			break;
 		default:
 			if (*p < 0x20 || *p == 0x7f)
 				buf_printf(b, "\\x%02x", *p);
@@ -91,8 +101,8 @@ static char *format_map(json_t *m)
 static char *subscript(const char *path, const char *prefix)
 {
 	size_t pl = strlen(prefix), n = strlen(path);
-	if (strncmp(path, prefix, pl) != 0 || n < pl + 4 || path[pl] != '[' || path[pl + 1] != '\'' ||
-	    path[n - 1] != ']' || path[n - 2] != '\'')
+	if (strncmp(path, prefix, pl) != 0 || n < pl + 4 || path[pl] != '[' ||
+	    path[pl + 1] != '\'' || path[n - 1] != ']' || path[n - 2] != '\'')
 		return NULL;
 	return xstrndup(path + pl + 2, n - pl - 4);
 }
@@ -119,9 +129,8 @@ static char *join_ips(json_t *pod, const char *list, const char *single)
 
 int volume_field_value(json_t *pod, const char *path, char **out, terr **err)
 {
-	static const char *const plain[] = {"metadata.name",      "metadata.namespace",
-	                                    "metadata.uid",       "spec.nodeName",
-	                                    "spec.serviceAccountName"};
+	static const char *const plain[] = {"metadata.name", "metadata.namespace", "metadata.uid",
+	                                    "spec.nodeName", "spec.serviceAccountName"};
 	if (!path)
 		return terr_bad_request(err, "fieldRef without fieldPath");
 	for (size_t i = 0; i < ARRAY_SIZE(plain); i++) {
@@ -136,7 +145,8 @@ int volume_field_value(json_t *pod, const char *path, char **out, terr **err)
 		const char *v = json_path_str(pod, path);
 		if (!v) {
 			_cleanup_free_ char *all = join_ips(
-			    pod, strcmp(path, "status.podIP") == 0 ? "status.podIPs" : "status.hostIPs",
+			    pod,
+			    strcmp(path, "status.podIP") == 0 ? "status.podIPs" : "status.hostIPs",
 			    path);
 			char *comma = strchr(all, ',');
 			if (comma)
@@ -163,7 +173,8 @@ int volume_field_value(json_t *pod, const char *path, char **out, terr **err)
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
 		_cleanup_free_ char *key = subscript(path, maps[i]);
 		if (key) {
-			const char *v = json_string_value(json_object_get(json_path(pod, maps[i]), key));
+			const char *v =
+			    json_string_value(json_object_get(json_path(pod, maps[i]), key));
 			*out = xstrdup(v ? v : "");
 			return 0;
 		}
@@ -214,8 +225,8 @@ static int64_t ceil_div(int64_t a, int64_t b)
 	return (a % b != 0 && ((a > 0) == (b > 0))) ? q + 1 : q;
 }
 
-int volume_resource_value(json_t *pod, json_t *container, json_t *node, json_t *ref,
-                          char **out, terr **err)
+int volume_resource_value(json_t *pod, json_t *container, json_t *node, json_t *ref, char **out,
+                          terr **err)
 {
 	const char *res = json_string_value(json_object_get(ref, "resource"));
 	const char *cname = json_string_value(json_object_get(ref, "containerName"));
@@ -248,9 +259,8 @@ int volume_resource_value(json_t *pod, json_t *container, json_t *node, json_t *
 	/* k8s: a zero (or unset) divisor means 1. */
 	if (!dv || quantity_is_zero(&divisor))
 		quantity_from_int(&divisor, 1, QUANTITY_DECIMAL_SI);
-	json_t *v = json_object_get(json_path(container, limits ? "resources.limits"
-	                                                        : "resources.requests"),
-	                            name);
+	json_t *v = json_object_get(
+	    json_path(container, limits ? "resources.limits" : "resources.requests"), name);
 	if (v) {
 		if (quantity_parse_json(v, &q, err) < 0)
 			return -1;
@@ -284,8 +294,8 @@ static bool env_name_valid(const char *s)
 		return false;
 	for (const char *p = s; *p; p++) {
 		char c = *p;
-		bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
-		             c == '_';
+		bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+		             c == '.' || c == '_';
 		if (!alpha && !(p > s && c >= '0' && c <= '9'))
 			return false;
 	}
@@ -357,7 +367,8 @@ static int env_from(json_t *pod, json_t *src, json_t *inputs, json_t *env, terr 
 			if (raw)
 				env_put(env, full, escape_dollars(raw, strnlen(raw, n)));
 		} else if (json_string_value(v)) {
-			env_put(env, full, escape_dollars(json_string_value(v), strlen(json_string_value(v))));
+			env_put(env, full,
+			        escape_dollars(json_string_value(v), strlen(json_string_value(v))));
 		}
 	}
 	UNUSED(pod);
@@ -373,7 +384,8 @@ static int value_from(json_t *pod, json_t *container, json_t *vf, json_t *inputs
 	ns = ns ? ns : "";
 	*out = NULL;
 	json_t *ref;
-	if ((ref = json_object_get(vf, "configMapKeyRef")) || (ref = json_object_get(vf, "secretKeyRef"))) {
+	if ((ref = json_object_get(vf, "configMapKeyRef")) ||
+	    (ref = json_object_get(vf, "secretKeyRef"))) {
 		bool secret = json_object_get(vf, "configMapKeyRef") == NULL;
 		bool optional = json_is_true(json_object_get(ref, "optional"));
 		const char *name = json_string_value(json_object_get(ref, "name"));
@@ -384,8 +396,8 @@ static int value_from(json_t *pod, json_t *container, json_t *vf, json_t *inputs
 		if (!obj) {
 			if (optional)
 				return 0;
-			return config_error(err, "%s \"%s\" not found", secret ? "secret" : "configmap",
-			                    name);
+			return config_error(err, "%s \"%s\" not found",
+			                    secret ? "secret" : "configmap", name);
 		}
 		if (secret) {
 			size_t n = 0;
@@ -395,7 +407,8 @@ static int value_from(json_t *pod, json_t *container, json_t *vf, json_t *inputs
 				return 0;
 			}
 		} else {
-			const char *v = json_string_value(json_object_get(json_object_get(obj, "data"), key));
+			const char *v =
+			    json_string_value(json_object_get(json_object_get(obj, "data"), key));
 			if (v) {
 				*out = escape_dollars(v, strlen(v));
 				return 0;
@@ -409,12 +422,12 @@ static int value_from(json_t *pod, json_t *container, json_t *vf, json_t *inputs
 	}
 	_cleanup_free_ char *raw = NULL;
 	if ((ref = json_object_get(vf, "fieldRef"))) {
-		if (volume_field_value(pod, json_string_value(json_object_get(ref, "fieldPath")), &raw,
-		                       err) < 0)
+		if (volume_field_value(pod, json_string_value(json_object_get(ref, "fieldPath")),
+		                       &raw, err) < 0)
 			goto fail;
 	} else if ((ref = json_object_get(vf, "resourceFieldRef"))) {
-		if (volume_resource_value(pod, container, json_object_get(inputs, "node"), ref, &raw,
-		                          err) < 0)
+		if (volume_resource_value(pod, container, json_object_get(inputs, "node"), ref,
+		                          &raw, err) < 0)
 			goto fail;
 	} else {
 		return config_error(err, "unsupported valueFrom");
@@ -428,8 +441,7 @@ fail:
 	return -1;
 }
 
-int agent_container_env(json_t *pod, json_t *container, json_t *inputs, json_t **env,
-                        terr **err)
+int agent_container_env(json_t *pod, json_t *container, json_t *inputs, json_t **env, terr **err)
 {
 	json_t *out = json_array();
 	size_t i;

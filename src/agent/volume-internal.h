@@ -20,8 +20,8 @@ int volume_field_value(json_t *pod, const char *path, char **out, terr **err);
 /* k8s: the value of a resourceFieldRef (borrowed ref: resource, divisor, containerName)
  * for container (used when ref has no containerName; may be NULL), with unset limits
  * taken from node's allocatable (node may be NULL: this machine's). *out: new string. */
-int volume_resource_value(json_t *pod, json_t *container, json_t *node, json_t *ref,
-                          char **out, terr **err);
+int volume_resource_value(json_t *pod, json_t *container, json_t *node, json_t *ref, char **out,
+                          terr **err);
 /* The object named name in inputs[member] (borrowed), or NULL. */
 json_t *volume_input(json_t *inputs, const char *member, const char *name);
 /* The value of key in a Secret's data, decoded (new buffer with a NUL after *n bytes), or
@@ -44,8 +44,8 @@ typedef struct volume_payload {
 
 /* Adds a file (data copied). 400 when path is absolute, empty, has a ".." element or
  * starts with "..", or repeats an earlier path. */
-int volume_payload_add(volume_payload *p, const char *path, const void *data, size_t len,
-                       int mode, terr **err);
+int volume_payload_add(volume_payload *p, const char *path, const void *data, size_t len, int mode,
+                       terr **err);
 void volume_payload_free(volume_payload *p);
 /* k8s: AtomicWriter.Write: makes dir hold exactly p, swapping the ..data symlink when the
  * contents or modes differ from what is there (nothing is written when they are equal).
@@ -60,8 +60,8 @@ int volume_atomic_write(const char *dir, const volume_payload *p, terr **err);
 /* Adds the files of a configMap or secret source (a volume's or a projected one's:
  * name / secretName, items, optional) from inputs. 404 for a missing object or key
  * unless optional. */
-int volume_payload_object(volume_payload *p, json_t *pod, json_t *inputs, json_t *src,
-                          bool secret, int default_mode, terr **err);
+int volume_payload_object(volume_payload *p, json_t *pod, json_t *inputs, json_t *src, bool secret,
+                          int default_mode, terr **err);
 /* Adds the files of downwardAPI items (fieldRef, resourceFieldRef). */
 int volume_payload_downward(volume_payload *p, json_t *pod, json_t *inputs, json_t *items,
                             int default_mode, terr **err);

@@ -92,7 +92,6 @@ void agent_mounts_free(runtime_mount *m, size_t n);
  * memory, ephemeral-storage limits and requests with divisor; an unset limit is the
  * node's allocatable). Errors: 400 CreateContainerConfigError with kube's messages
  * ('configmap "x" not found', "couldn't find key k in ConfigMap ns/x"). */
-int agent_container_env(json_t *pod, json_t *container, json_t *inputs, json_t **env,
-                        terr **err);
+int agent_container_env(json_t *pod, json_t *container, json_t *inputs, json_t **env, terr **err);
 
 #endif

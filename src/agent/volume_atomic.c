@@ -21,8 +21,8 @@
 #define DATA_LINK     "..data"
 #define DATA_LINK_TMP "..data_tmp"
 
-int volume_payload_add(volume_payload *p, const char *path, const void *data, size_t len,
-                       int mode, terr **err)
+int volume_payload_add(volume_payload *p, const char *path, const void *data, size_t len, int mode,
+                       terr **err)
 {
 	/* k8s: validatePath: relative, no ".." element, not starting with "..". */
 	if (!path || !*path || path[0] == '/' || str_has_prefix(path, ".."))
@@ -31,7 +31,8 @@ int volume_payload_add(volume_payload *p, const char *path, const void *data, si
 	char *save = NULL;
 	for (char *el = strtok_r(copy, "/", &save); el; el = strtok_r(NULL, "/", &save)) {
 		if (strcmp(el, "..") == 0)
-			return terr_bad_request(err, "invalid path %s: must not contain '..'", path);
+			return terr_bad_request(err, "invalid path %s: must not contain '..'",
+			                        path);
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		if (strcmp(p->f[i].path, path) == 0)
@@ -90,8 +91,8 @@ static bool same_contents(const char *ver, const volume_payload *p)
 	for (size_t i = 0; i < p->n; i++) {
 		_cleanup_free_ char *path = xasprintf("%s/%s", ver, p->f[i].path);
 		struct stat st;
-		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != p->f[i].len ||
-		    (int)(st.st_mode & 07777) != p->f[i].mode)
+		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    (size_t)st.st_size != p->f[i].len || (int)(st.st_mode & 07777) != p->f[i].mode)
 			return false;
 		_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)

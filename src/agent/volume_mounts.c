@@ -62,8 +62,8 @@ static char *expand_sub_path(json_t *container, const char *expr)
 static bool within(const char *root, const char *path)
 {
 	size_t n = strlen(root);
-	return strncmp(root, path, n) == 0 && (path[n] == '\0' || path[n] == '/' ||
-	                                       (n == 1 && root[0] == '/'));
+	return strncmp(root, path, n) == 0 &&
+	       (path[n] == '\0' || path[n] == '/' || (n == 1 && root[0] == '/'));
 }
 
 /* The host path of sub inside the volume at vol (new string), created as a folder when
@@ -122,13 +122,14 @@ int agent_container_mounts(json_t *pod, json_t *container, json_t *paths, runtim
 		const char *dest = json_string_value(json_object_get(vm, "mountPath"));
 		const char *host = json_string_value(json_object_get(paths, name ? name : ""));
 		if (!host) {
-			config_error(err, "cannot find volume \"%s\" to mount into container \"%s\"",
+			config_error(err,
+			             "cannot find volume \"%s\" to mount into container \"%s\"",
 			             name ? name : "", cname ? cname : "");
 			goto fail;
 		}
 		if (!dest || dest[0] != '/') {
-			config_error(err, "mountPath %s of volume %s must be absolute", dest ? dest : "",
-			             name);
+			config_error(err, "mountPath %s of volume %s must be absolute",
+			             dest ? dest : "", name);
 			goto fail;
 		}
 		const char *sub = json_string_value(json_object_get(vm, "subPath"));

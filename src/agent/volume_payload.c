@@ -10,7 +10,6 @@
 #include "base/json.h"
 #include "base/util.h"
 
-
 static int mode_of(json_t *v, int dflt)
 {
 	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
@@ -33,8 +32,8 @@ static char *object_value(json_t *obj, bool secret, const char *key, size_t *n)
 
 /* A configMap or secret source (a volume's, or a projected one's: name or secretName,
  * items, optional). */
-int volume_payload_object(volume_payload *p, json_t *pod, json_t *inputs, json_t *src,
-                          bool secret, int default_mode, terr **err)
+int volume_payload_object(volume_payload *p, json_t *pod, json_t *inputs, json_t *src, bool secret,
+                          int default_mode, terr **err)
 {
 	UNUSED(pod);
 	const char *name = json_string_value(json_object_get(src, "name"));
@@ -58,7 +57,8 @@ int volume_payload_object(volume_payload *p, json_t *pod, json_t *inputs, json_t
 			{
 				size_t n = 0;
 				_cleanup_free_ char *data = object_value(obj, secret, key, &n);
-				if (data && volume_payload_add(p, key, data, n, default_mode, err) < 0)
+				if (data &&
+				    volume_payload_add(p, key, data, n, default_mode, err) < 0)
 					return -1;
 			}
 		}
@@ -78,11 +78,12 @@ int volume_payload_object(volume_payload *p, json_t *pod, json_t *inputs, json_t
 			if (secret)
 				return terr_not_found(err, "references non-existent secret key: %s",
 				                      key ? key : "");
-			return terr_not_found(err, "configmap references non-existent config key: %s",
+			return terr_not_found(err,
+			                      "configmap references non-existent config key: %s",
 			                      key ? key : "");
 		}
-		if (volume_payload_add(p, path, data, n, mode_of(json_object_get(it, "mode"), default_mode),
-		                       err) < 0)
+		if (volume_payload_add(p, path, data, n,
+		                       mode_of(json_object_get(it, "mode"), default_mode), err) < 0)
 			return -1;
 	}
 	return 0;
@@ -99,19 +100,20 @@ int volume_payload_downward(volume_payload *p, json_t *pod, json_t *inputs, json
 		_cleanup_free_ char *value = NULL;
 		json_t *ref;
 		if ((ref = json_object_get(it, "fieldRef"))) {
-			if (volume_field_value(pod, json_string_value(json_object_get(ref, "fieldPath")),
+			if (volume_field_value(pod,
+			                       json_string_value(json_object_get(ref, "fieldPath")),
 			                       &value, err) < 0)
 				return -1;
 		} else if ((ref = json_object_get(it, "resourceFieldRef"))) {
-			if (volume_resource_value(pod, NULL, json_object_get(inputs, "node"), ref, &value,
-			                          err) < 0)
+			if (volume_resource_value(pod, NULL, json_object_get(inputs, "node"), ref,
+			                          &value, err) < 0)
 				return -1;
 		} else {
 			continue;
 		}
 		if (volume_payload_add(p, json_string_value(json_object_get(it, "path")), value,
-		                       strlen(value), mode_of(json_object_get(it, "mode"), default_mode),
-		                       err) < 0)
+		                       strlen(value),
+		                       mode_of(json_object_get(it, "mode"), default_mode), err) < 0)
 			return -1;
 	}
 	return 0;
@@ -134,10 +136,11 @@ int volume_payload_projected(volume_payload *p, json_t *pod, json_t *inputs, jso
 		else if ((r = json_object_get(s, "secret")))
 			rc = volume_payload_object(p, pod, inputs, r, true, dmode, err);
 		else if ((r = json_object_get(s, "downwardAPI")))
-			rc = volume_payload_downward(p, pod, inputs, json_object_get(r, "items"), dmode, err);
+			rc = volume_payload_downward(p, pod, inputs, json_object_get(r, "items"),
+			                             dmode, err);
 		else if ((r = json_object_get(s, "serviceAccountToken")))
-			rc = volume_payload_add(p, json_string_value(json_object_get(r, "path")), "", 0,
-			                        dmode, err);
+			rc = volume_payload_add(p, json_string_value(json_object_get(r, "path")),
+			                        "", 0, dmode, err);
 		else
 			rc = terr_bad_request(err, "unsupported projected volume source");
 		if (rc < 0)

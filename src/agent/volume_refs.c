@@ -23,8 +23,8 @@ static void add_ref(json_t *refs, const char *resource, json_t *name, json_t *op
 			return;
 		}
 	}
-	json_array_append_new(refs, json_pack("{s:s, s:s, s:b}", "resource", resource, "name", n,
-	                                      "optional", opt));
+	json_array_append_new(
+	    refs, json_pack("{s:s, s:s, s:b}", "resource", resource, "name", n, "optional", opt));
 }
 
 static void container_refs(json_t *refs, json_t *c)
@@ -34,17 +34,21 @@ static void container_refs(json_t *refs, json_t *c)
 	json_array_foreach(json_object_get(c, "envFrom"), i, e)
 	{
 		if ((r = json_object_get(e, "configMapRef")))
-			add_ref(refs, "configmaps", json_object_get(r, "name"), json_object_get(r, "optional"));
+			add_ref(refs, "configmaps", json_object_get(r, "name"),
+			        json_object_get(r, "optional"));
 		if ((r = json_object_get(e, "secretRef")))
-			add_ref(refs, "secrets", json_object_get(r, "name"), json_object_get(r, "optional"));
+			add_ref(refs, "secrets", json_object_get(r, "name"),
+			        json_object_get(r, "optional"));
 	}
 	json_array_foreach(json_object_get(c, "env"), i, e)
 	{
 		json_t *vf = json_object_get(e, "valueFrom");
 		if ((r = json_object_get(vf, "configMapKeyRef")))
-			add_ref(refs, "configmaps", json_object_get(r, "name"), json_object_get(r, "optional"));
+			add_ref(refs, "configmaps", json_object_get(r, "name"),
+			        json_object_get(r, "optional"));
 		if ((r = json_object_get(vf, "secretKeyRef")))
-			add_ref(refs, "secrets", json_object_get(r, "name"), json_object_get(r, "optional"));
+			add_ref(refs, "secrets", json_object_get(r, "name"),
+			        json_object_get(r, "optional"));
 	}
 }
 
@@ -56,19 +60,22 @@ json_t *agent_pod_refs(json_t *pod)
 	json_array_foreach(json_path(pod, "spec.volumes"), i, v)
 	{
 		if ((r = json_object_get(v, "configMap")))
-			add_ref(refs, "configmaps", json_object_get(r, "name"), json_object_get(r, "optional"));
+			add_ref(refs, "configmaps", json_object_get(r, "name"),
+			        json_object_get(r, "optional"));
 		if ((r = json_object_get(v, "secret")))
 			add_ref(refs, "secrets", json_object_get(r, "secretName"),
 			        json_object_get(r, "optional"));
 		if ((r = json_object_get(v, "persistentVolumeClaim")))
-			add_ref(refs, "persistentvolumeclaims", json_object_get(r, "claimName"), NULL);
+			add_ref(refs, "persistentvolumeclaims", json_object_get(r, "claimName"),
+			        NULL);
 		json_array_foreach(json_path(v, "projected.sources"), k, s)
 		{
 			if ((r = json_object_get(s, "configMap")))
 				add_ref(refs, "configmaps", json_object_get(r, "name"),
 				        json_object_get(r, "optional"));
 			if ((r = json_object_get(s, "secret")))
-				add_ref(refs, "secrets", json_object_get(r, "name"), json_object_get(r, "optional"));
+				add_ref(refs, "secrets", json_object_get(r, "name"),
+				        json_object_get(r, "optional"));
 		}
 	}
 	static const char *const lists[] = {"spec.initContainers", "spec.containers",

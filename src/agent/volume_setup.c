@@ -93,8 +93,8 @@ static int write_payload(vctx *v, const char *dir, volume_payload *p, int rc, te
 static int setup_configmap(vctx *v, const char *dir, terr **err)
 {
 	volume_payload p = {0};
-	int rc = volume_payload_object(&p, v->pod, v->inputs, v->src, false, default_mode(v->src),
-	                               err);
+	int rc =
+	    volume_payload_object(&p, v->pod, v->inputs, v->src, false, default_mode(v->src), err);
 	return write_payload(v, dir, &p, rc, err);
 }
 
@@ -102,7 +102,8 @@ static int setup_configmap(vctx *v, const char *dir, terr **err)
 static int setup_secret(vctx *v, const char *dir, terr **err)
 {
 	volume_payload p = {0};
-	int rc = volume_payload_object(&p, v->pod, v->inputs, v->src, true, default_mode(v->src), err);
+	int rc =
+	    volume_payload_object(&p, v->pod, v->inputs, v->src, true, default_mode(v->src), err);
 	if (rc == 0)
 		rc = ensure_tmpfs(dir, 0755, 0, err);
 	return write_payload(v, dir, &p, rc, err);
@@ -133,8 +134,8 @@ static int check_host_path(const char *path, const char *type, terr **err)
 		return 0;
 	if (strcmp(type, "DirectoryOrCreate") == 0) {
 		if (volume_mkdir_p(path, 0755) < 0)
-			return terr_bad_request(err, "hostPath type check failed: %s is not a directory",
-			                        path);
+			return terr_bad_request(
+			    err, "hostPath type check failed: %s is not a directory", path);
 		return 0;
 	}
 	if (strcmp(type, "FileOrCreate") == 0 && lstat(path, &st) < 0 && errno == ENOENT) {
@@ -151,15 +152,19 @@ static int check_host_path(const char *path, const char *type, terr **err)
 		const char *type, *what;
 		mode_t fmt;
 	} checks[] = {
-	    {"Directory", "a directory", S_IFDIR},       {"File", "a file", S_IFREG},
-	    {"FileOrCreate", "a file", S_IFREG},         {"Socket", "a socket file", S_IFSOCK},
-	    {"CharDevice", "a character device", S_IFCHR}, {"BlockDevice", "a block device", S_IFBLK},
+	    {"Directory", "a directory", S_IFDIR},
+	    {"File", "a file", S_IFREG},
+	    {"FileOrCreate", "a file", S_IFREG},
+	    {"Socket", "a socket file", S_IFSOCK},
+	    {"CharDevice", "a character device", S_IFCHR},
+	    {"BlockDevice", "a block device", S_IFBLK},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(checks); i++) {
 		if (strcmp(type, checks[i].type) == 0) {
 			if ((st.st_mode & S_IFMT) != checks[i].fmt)
-				return terr_bad_request(err, "hostPath type check failed: %s is not %s", path,
-				                        checks[i].what);
+				return terr_bad_request(err,
+				                        "hostPath type check failed: %s is not %s",
+				                        path, checks[i].what);
 			return 0;
 		}
 	}
@@ -185,7 +190,8 @@ static int setup_pvc(vctx *v, const char *dir, terr **err)
 	const char *claim = json_string_value(json_object_get(v->src, "claimName"));
 	json_t *pvc = volume_input(v->inputs, "persistentvolumeclaims", claim);
 	if (!pvc)
-		return terr_not_found(err, "persistentvolumeclaim \"%s\" not found", claim ? claim : "");
+		return terr_not_found(err, "persistentvolumeclaim \"%s\" not found",
+		                      claim ? claim : "");
 	const char *pvname = json_path_str(pvc, "spec.volumeName");
 	if (!pvname || !*pvname || !str_eq(json_path_str(pvc, "status.phase"), "Bound"))
 		return terr_bad_request(err, "PersistentVolumeClaim is not bound: \"%s\"", claim);
@@ -200,8 +206,10 @@ static int setup_pvc(vctx *v, const char *dir, terr **err)
 		if (check_host_path(path, "Directory", err) < 0)
 			return -1;
 	} else {
-		return terr_bad_request(err, "persistentvolume \"%s\": only hostPath and local volumes "
-		                             "are supported", pvname);
+		return terr_bad_request(err,
+		                        "persistentvolume \"%s\": only hostPath and local volumes "
+		                        "are supported",
+		                        pvname);
 	}
 	v->path = xstrdup(path);
 	return 0;
@@ -253,8 +261,11 @@ int agent_volumes_setup(const char *pods_dir, json_t *pod, json_t *inputs, json_
 			failed_mount(err, name);
 			goto fail;
 		}
-		vctx v = {.pod = pod, .inputs = inputs, .vol = vol,
-		          .src = json_object_get(vol, k->key), .base = base};
+		vctx v = {.pod = pod,
+		          .inputs = inputs,
+		          .vol = vol,
+		          .src = json_object_get(vol, k->key),
+		          .base = base};
 		_cleanup_free_ char *dir =
 		    k->plugin ? xasprintf("%s/%s/%s", base, k->plugin, name) : NULL;
 		if (k->setup(&v, dir, err) < 0) {

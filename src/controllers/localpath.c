@@ -23,12 +23,12 @@
 #include "base/util.h"
 #include "controllers/controller-internal.h"
 
-#define CLASS_NAME       "local-path"
-#define PROVISIONER      "timon.dev/local-path"
-#define CLASS_KEY        "!class"
-#define ANN_PROVISIONED  "pv.kubernetes.io/provisioned-by"
-#define ANN_SELECTED     "volume.kubernetes.io/selected-node"
-#define ANN_BIND_DONE    "pv.kubernetes.io/bind-completed"
+#define CLASS_NAME      "local-path"
+#define PROVISIONER     "timon.dev/local-path"
+#define CLASS_KEY       "!class"
+#define ANN_PROVISIONED "pv.kubernetes.io/provisioned-by"
+#define ANN_SELECTED    "volume.kubernetes.io/selected-node"
+#define ANN_BIND_DONE   "pv.kubernetes.io/bind-completed"
 
 static const kind_desc *kind(const char *group, const char *resource)
 {
@@ -53,7 +53,7 @@ typedef struct fs_job {
 	controller *c;
 	char *path;
 	bool remove;
-	int err; /* errno, 0 on success */
+	int err;    /* errno, 0 on success */
 	json_t *pv; /* provisioning: the volume to create, the claim to bind */
 	json_t *pvc;
 	char *pv_name; /* removal: the volume to delete afterwards */
@@ -79,7 +79,8 @@ static void bind_claim(controller *c, json_t *pv, json_t *pvc)
 	             "application/merge-patch+json", p, NULL, NULL);
 	json_decref(p);
 	p = json_pack("{s:{s:s, s:O, s:O}}", "status", "phase", "Bound", "accessModes",
-	              json_path(pv, "spec.accessModes"), "capacity", json_path(pv, "spec.capacity"));
+	              json_path(pv, "spec.accessModes"), "capacity",
+	              json_path(pv, "spec.capacity"));
 	client_patch(c->srv, c->def->name, kind("", "persistentvolumeclaims"), ns, name, "status",
 	             "application/merge-patch+json", p, NULL, NULL);
 	json_decref(p);
@@ -96,8 +97,8 @@ static void fs_done(uv_work_t *req, int status)
 		log_warn("local-path: %s %s: %s", j->remove ? "remove" : "create", j->path,
 		         strerror(j->err ? j->err : ECANCELED));
 	} else if (j->remove) {
-		client_delete(j->c->srv, j->c->def->name, kind("", "persistentvolumes"), NULL, j->pv_name,
-		              NULL, NULL, NULL);
+		client_delete(j->c->srv, j->c->def->name, kind("", "persistentvolumes"), NULL,
+		              j->pv_name, NULL, NULL, NULL);
 	} else {
 		bind_claim(j->c, j->pv, j->pvc);
 	}
@@ -125,12 +126,12 @@ static int ensure_class(controller *c)
 		return RECONCILE_DONE;
 	}
 	json_t *obj = json_pack(
-	    "{s:s, s:s, s:{s:s, s:{s:s}}, s:s, s:s, s:s}", "apiVersion", "storage.k8s.io/v1", "kind",
-	    "StorageClass", "metadata", "name", CLASS_NAME, "annotations",
+	    "{s:s, s:s, s:{s:s, s:{s:s}}, s:s, s:s, s:s}", "apiVersion", "storage.k8s.io/v1",
+	    "kind", "StorageClass", "metadata", "name", CLASS_NAME, "annotations",
 	    "storageclass.kubernetes.io/is-default-class", "true", "provisioner", PROVISIONER,
 	    "volumeBindingMode", "WaitForFirstConsumer", "reclaimPolicy", "Delete");
-	client_create(c->srv, c->def->name, kind("storage.k8s.io", "storageclasses"), NULL, obj, NULL,
-	              NULL);
+	client_create(c->srv, c->def->name, kind("storage.k8s.io", "storageclasses"), NULL, obj,
+	              NULL, NULL);
 	json_decref(obj);
 	return RECONCILE_DONE;
 }
@@ -189,9 +190,9 @@ static json_t *new_volume(controller *c, json_t *pvc, json_t *sc, const char *pv
 	    "{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:{s:o}, s:o, s:s, s:s, s:s, s:{s:s, s:s},"
 	    " s:{s:s, s:s, s:s, s:s, s:s}, s:{s:{s:[{s:[{s:s, s:s, s:[s]}]}]}}}}",
 	    "apiVersion", "v1", "kind", "PersistentVolume", "metadata", "name", pvname,
-	    "annotations", ANN_PROVISIONED, PROVISIONER, "spec", "capacity", "storage",
-	    storage, "accessModes", modes, "persistentVolumeReclaimPolicy",
-	    reclaim ? reclaim : "Delete", "storageClassName", CLASS_NAME, "volumeMode",
+	    "annotations", ANN_PROVISIONED, PROVISIONER, "spec", "capacity", "storage", storage,
+	    "accessModes", modes, "persistentVolumeReclaimPolicy", reclaim ? reclaim : "Delete",
+	    "storageClassName", CLASS_NAME, "volumeMode",
 	    json_path_str(pvc, "spec.volumeMode") ? json_path_str(pvc, "spec.volumeMode")
 	                                          : "Filesystem",
 	    "hostPath", "path", path, "type", "DirectoryOrCreate", "claimRef", "apiVersion", "v1",
@@ -207,7 +208,8 @@ static int reconcile_claim(controller *c, const char *key)
 {
 	_cleanup_free_ char *ns = NULL, *name = NULL;
 	controller_split_key(key, &ns, &name);
-	_cleanup_json_ json_t *pvc = controller_get(c, kind("", "persistentvolumeclaims"), ns, name);
+	_cleanup_json_ json_t *pvc =
+	    controller_get(c, kind("", "persistentvolumeclaims"), ns, name);
 	if (!pvc || json_path(pvc, "metadata.deletionTimestamp"))
 		return RECONCILE_DONE;
 	if (!str_eq(json_path_str(pvc, "spec.storageClassName"), CLASS_NAME))
@@ -220,7 +222,8 @@ static int reconcile_claim(controller *c, const char *key)
 	if (bound && *bound) {
 		/* Already bound (maybe by us before a restart): finish the phase if needed. */
 		if (!str_eq(json_path_str(pvc, "status.phase"), "Bound")) {
-			_cleanup_json_ json_t *pv = controller_get(c, kind("", "persistentvolumes"), NULL, bound);
+			_cleanup_json_ json_t *pv =
+			    controller_get(c, kind("", "persistentvolumes"), NULL, bound);
 			if (pv && str_eq(json_path_str(pv, "spec.claimRef.uid"),
 			                 json_path_str(pvc, "metadata.uid")))
 				bind_claim(c, pv, pvc);
@@ -257,7 +260,8 @@ static int reconcile_volume(controller *c, const char *name)
 	const char *cname = json_path_str(pv, "spec.claimRef.name");
 	if (!cname)
 		return RECONCILE_DONE;
-	_cleanup_json_ json_t *pvc = controller_get(c, kind("", "persistentvolumeclaims"), cns, cname);
+	_cleanup_json_ json_t *pvc =
+	    controller_get(c, kind("", "persistentvolumeclaims"), cns, cname);
 	bool claim_gone = !pvc || !str_eq(json_path_str(pvc, "metadata.uid"),
 	                                  json_path_str(pv, "spec.claimRef.uid"));
 	if (!claim_gone)
@@ -270,8 +274,8 @@ static int reconcile_volume(controller *c, const char *name)
 		fs_queue(c, j);
 	} else if (!str_eq(json_path_str(pv, "status.phase"), "Released")) {
 		json_t *p = json_pack("{s:{s:s}}", "status", "phase", "Released");
-		client_patch(c->srv, c->def->name, kind("", "persistentvolumes"), NULL, name, "status",
-		             "application/merge-patch+json", p, NULL, NULL);
+		client_patch(c->srv, c->def->name, kind("", "persistentvolumes"), NULL, name,
+		             "status", "application/merge-patch+json", p, NULL, NULL);
 		json_decref(p);
 	}
 	return RECONCILE_DONE;

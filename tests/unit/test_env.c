@@ -23,7 +23,8 @@ static const char *POD =
     "\"hostIP\":\"192.168.1.2\"}}";
 
 static const char *INPUTS =
-    "{\"configmaps\":{\"cm\":{\"data\":{\"A\":\"1\",\"B\":\"cm-b\",\"1bad\":\"x\",\"D\":\"$(A)\"}}},"
+    "{\"configmaps\":{\"cm\":{\"data\":{\"A\":\"1\",\"B\":\"cm-b\",\"1bad\":\"x\",\"D\":\"$(A)\"}}}"
+    ","
     "\"secrets\":{\"s\":{\"data\":{\"PASS\":\"cyQzY3JldA==\"}}},"
     "\"node\":{\"status\":{\"allocatable\":{\"cpu\":\"4\",\"memory\":\"8Gi\"}}}}";
 
@@ -63,8 +64,8 @@ TEST(env_literal_and_order)
 	CHECK_STR(val(env, "A"), "1");
 	/* env overrides envFrom, keeps $(VAR) for the runtime, and moves to its place */
 	CHECK_STR(val(env, "B"), "lit-$(A)");
-	CHECK_STR(json_string_value(json_object_get(json_array_get(env, json_array_size(env) - 2),
-	                                            "name")),
+	CHECK_STR(json_string_value(
+	              json_object_get(json_array_get(env, json_array_size(env) - 2), "name")),
 	          "B");
 	/* a key that is not a valid variable name is skipped */
 	CHECK(val(env, "1bad") == NULL);
@@ -129,9 +130,9 @@ TEST(env_errors)
 	}
 	/* optional envFrom source missing: fine */
 	terr *err = NULL;
-	_cleanup_json_ json_t *env =
-	    resolve("{\"name\":\"c\",\"envFrom\":[{\"secretRef\":{\"name\":\"gone\",\"optional\":true}}]}",
-	            &err);
+	_cleanup_json_ json_t *env = resolve(
+	    "{\"name\":\"c\",\"envFrom\":[{\"secretRef\":{\"name\":\"gone\",\"optional\":true}}]}",
+	    &err);
 	CHECK(env && json_array_size(env) == 0);
 }
 
@@ -168,13 +169,10 @@ TEST(env_resource_refs)
 {
 	terr *err = NULL;
 	static const char *const cases[][3] = {
-	    {"limits.memory", "1Mi", "128"},
-	    {"limits.memory", "", "134217728"},
-	    {"requests.cpu", "1m", "250"},
-	    {"requests.cpu", "", "1"},          /* 250m rounded up to 1 */
-	    {"limits.cpu", "", "4"},            /* unset limit: the node's allocatable */
-	    {"limits.cpu", "1m", "4000"},
-	    {"requests.memory", "", "0"},
+	    {"limits.memory", "1Mi", "128"}, {"limits.memory", "", "134217728"},
+	    {"requests.cpu", "1m", "250"},   {"requests.cpu", "", "1"}, /* 250m rounded up to 1 */
+	    {"limits.cpu", "", "4"}, /* unset limit: the node's allocatable */
+	    {"limits.cpu", "1m", "4000"},    {"requests.memory", "", "0"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		_cleanup_free_ char *div =
@@ -192,20 +190,23 @@ TEST(env_resource_refs)
 
 TEST(pod_refs)
 {
-	_cleanup_json_ json_t *pod = J(
-	    "{\"spec\":{\"volumes\":[{\"name\":\"a\",\"configMap\":{\"name\":\"cm\",\"optional\":true}},"
-	    "{\"name\":\"b\",\"secret\":{\"secretName\":\"s\"}},"
-	    "{\"name\":\"c\",\"persistentVolumeClaim\":{\"claimName\":\"data\"}},"
-	    "{\"name\":\"d\",\"projected\":{\"sources\":[{\"configMap\":{\"name\":\"p1\"}},"
-	    "{\"secret\":{\"name\":\"s\",\"optional\":true}}]}}],"
-	    "\"containers\":[{\"name\":\"x\",\"envFrom\":[{\"configMapRef\":{\"name\":\"cm\"}}],"
-	    "\"env\":[{\"name\":\"K\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"s2\",\"key\":\"k\","
-	    "\"optional\":true}}}]}]}}");
+	_cleanup_json_ json_t *pod =
+	    J("{\"spec\":{\"volumes\":[{\"name\":\"a\",\"configMap\":{\"name\":\"cm\",\"optional\":"
+	      "true}},"
+	      "{\"name\":\"b\",\"secret\":{\"secretName\":\"s\"}},"
+	      "{\"name\":\"c\",\"persistentVolumeClaim\":{\"claimName\":\"data\"}},"
+	      "{\"name\":\"d\",\"projected\":{\"sources\":[{\"configMap\":{\"name\":\"p1\"}},"
+	      "{\"secret\":{\"name\":\"s\",\"optional\":true}}]}}],"
+	      "\"containers\":[{\"name\":\"x\",\"envFrom\":[{\"configMapRef\":{\"name\":\"cm\"}}],"
+	      "\"env\":[{\"name\":\"K\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"s2\",\"key\":"
+	      "\"k\","
+	      "\"optional\":true}}}]}]}}");
 	_cleanup_json_ json_t *refs = agent_pod_refs(pod);
 	_cleanup_free_ char *s = json_dump_compact(refs);
-	CHECK_STR(s, "[{\"resource\":\"configmaps\",\"name\":\"cm\",\"optional\":false},"
-	             "{\"resource\":\"secrets\",\"name\":\"s\",\"optional\":false},"
-	             "{\"resource\":\"persistentvolumeclaims\",\"name\":\"data\",\"optional\":false},"
-	             "{\"resource\":\"configmaps\",\"name\":\"p1\",\"optional\":false},"
-	             "{\"resource\":\"secrets\",\"name\":\"s2\",\"optional\":true}]");
+	CHECK_STR(s,
+	          "[{\"resource\":\"configmaps\",\"name\":\"cm\",\"optional\":false},"
+	          "{\"resource\":\"secrets\",\"name\":\"s\",\"optional\":false},"
+	          "{\"resource\":\"persistentvolumeclaims\",\"name\":\"data\",\"optional\":false},"
+	          "{\"resource\":\"configmaps\",\"name\":\"p1\",\"optional\":false},"
+	          "{\"resource\":\"secrets\",\"name\":\"s2\",\"optional\":true}]");
 }

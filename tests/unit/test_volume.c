@@ -47,9 +47,9 @@ static int mode_of(const char *path)
 	return stat(path, &st) < 0 ? -1 : (int)(st.st_mode & 07777);
 }
 
-#define POD_HEAD                                                                         \
-	"{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"uid-1\","              \
-	"\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"c\","           \
+#define POD_HEAD                                                                                   \
+	"{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"uid-1\","                    \
+	"\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"c\","                 \
 	"\"resources\":{\"limits\":{\"memory\":\"64Mi\"}}}],\"volumes\":"
 
 static const char *INPUTS =
@@ -76,10 +76,13 @@ TEST(empty_dir_disk_and_memory)
 	_cleanup_free_ char *d = tmpdir();
 	terr *err = NULL;
 	json_t *paths = NULL;
-	REQUIRE(setup(d, "[{\"name\":\"scratch\",\"emptyDir\":{}},"
-	                 "{\"name\":\"mem\",\"emptyDir\":{\"medium\":\"Memory\",\"sizeLimit\":\"1Mi\"}}]",
-	              "{}", &paths, &err) == 0);
-	_cleanup_free_ char *want = xasprintf("%s/uid-1/volumes/" VOLUME_PLUGIN_EMPTY_DIR "/scratch", d);
+	REQUIRE(
+	    setup(d,
+	          "[{\"name\":\"scratch\",\"emptyDir\":{}},"
+	          "{\"name\":\"mem\",\"emptyDir\":{\"medium\":\"Memory\",\"sizeLimit\":\"1Mi\"}}]",
+	          "{}", &paths, &err) == 0);
+	_cleanup_free_ char *want =
+	    xasprintf("%s/uid-1/volumes/" VOLUME_PLUGIN_EMPTY_DIR "/scratch", d);
 	CHECK_STR(json_string_value(json_object_get(paths, "scratch")), want);
 	CHECK_INT(mode_of(want), 0777);
 	const char *mem = json_string_value(json_object_get(paths, "mem"));
@@ -90,9 +93,11 @@ TEST(empty_dir_disk_and_memory)
 	REQUIRE(fp);
 	fclose(fp);
 	json_decref(paths);
-	REQUIRE(setup(d, "[{\"name\":\"scratch\",\"emptyDir\":{}},"
-	                 "{\"name\":\"mem\",\"emptyDir\":{\"medium\":\"Memory\",\"sizeLimit\":\"1Mi\"}}]",
-	              "{}", &paths, &err) == 0);
+	REQUIRE(
+	    setup(d,
+	          "[{\"name\":\"scratch\",\"emptyDir\":{}},"
+	          "{\"name\":\"mem\",\"emptyDir\":{\"medium\":\"Memory\",\"sizeLimit\":\"1Mi\"}}]",
+	          "{}", &paths, &err) == 0);
 	CHECK(access(f, F_OK) == 0);
 	_cleanup_free_ char *memc = xstrdup(json_string_value(json_object_get(paths, "mem")));
 	json_decref(paths);
@@ -109,11 +114,12 @@ TEST(configmap_secret_contents_and_modes)
 	_cleanup_free_ char *d = tmpdir();
 	terr *err = NULL;
 	json_t *paths = NULL;
-	REQUIRE(setup(d, "[{\"name\":\"cfg\",\"configMap\":{\"name\":\"cm\"}},"
-	                 "{\"name\":\"items\",\"configMap\":{\"name\":\"cm\",\"defaultMode\":384,"
-	                 "\"items\":[{\"key\":\"b\",\"path\":\"sub/dir/b.txt\",\"mode\":256}]}},"
-	                 "{\"name\":\"sec\",\"secret\":{\"secretName\":\"s\",\"defaultMode\":256}},"
-	                 "{\"name\":\"opt\",\"secret\":{\"secretName\":\"nope\",\"optional\":true}}]",
+	REQUIRE(setup(d,
+	              "[{\"name\":\"cfg\",\"configMap\":{\"name\":\"cm\"}},"
+	              "{\"name\":\"items\",\"configMap\":{\"name\":\"cm\",\"defaultMode\":384,"
+	              "\"items\":[{\"key\":\"b\",\"path\":\"sub/dir/b.txt\",\"mode\":256}]}},"
+	              "{\"name\":\"sec\",\"secret\":{\"secretName\":\"s\",\"defaultMode\":256}},"
+	              "{\"name\":\"opt\",\"secret\":{\"secretName\":\"nope\",\"optional\":true}}]",
 	              INPUTS, &paths, &err) == 0);
 	const char *cfg = json_string_value(json_object_get(paths, "cfg"));
 	REQUIRE(cfg);
@@ -193,17 +199,19 @@ TEST(downward_and_projected)
 	_cleanup_free_ char *d = tmpdir();
 	terr *err = NULL;
 	json_t *paths = NULL;
-	REQUIRE(setup(d, "[{\"name\":\"dw\",\"downwardAPI\":{\"items\":["
-	                 "{\"path\":\"labels\",\"fieldRef\":{\"fieldPath\":\"metadata.labels\"}},"
-	                 "{\"path\":\"mem\",\"resourceFieldRef\":{\"containerName\":\"c\","
-	                 "\"resource\":\"limits.memory\",\"divisor\":\"1Mi\"}}]}},"
-	                 "{\"name\":\"pj\",\"projected\":{\"defaultMode\":288,\"sources\":["
-	                 "{\"configMap\":{\"name\":\"cm\",\"items\":[{\"key\":\"b\",\"path\":\"b\"}]}},"
-	                 "{\"secret\":{\"name\":\"s\",\"items\":[{\"key\":\"pass\",\"path\":\"pw\"}]}},"
-	                 "{\"downwardAPI\":{\"items\":[{\"path\":\"ns\",\"fieldRef\":"
-	                 "{\"fieldPath\":\"metadata.namespace\"}}]}},"
-	                 "{\"serviceAccountToken\":{\"path\":\"token\"}}]}}]",
-	              INPUTS, &paths, &err) == 0);
+	REQUIRE(
+	    setup(d,
+	          "[{\"name\":\"dw\",\"downwardAPI\":{\"items\":["
+	          "{\"path\":\"labels\",\"fieldRef\":{\"fieldPath\":\"metadata.labels\"}},"
+	          "{\"path\":\"mem\",\"resourceFieldRef\":{\"containerName\":\"c\","
+	          "\"resource\":\"limits.memory\",\"divisor\":\"1Mi\"}}]}},"
+	          "{\"name\":\"pj\",\"projected\":{\"defaultMode\":288,\"sources\":["
+	          "{\"configMap\":{\"name\":\"cm\",\"items\":[{\"key\":\"b\",\"path\":\"b\"}]}},"
+	          "{\"secret\":{\"name\":\"s\",\"items\":[{\"key\":\"pass\",\"path\":\"pw\"}]}},"
+	          "{\"downwardAPI\":{\"items\":[{\"path\":\"ns\",\"fieldRef\":"
+	          "{\"fieldPath\":\"metadata.namespace\"}}]}},"
+	          "{\"serviceAccountToken\":{\"path\":\"token\"}}]}}]",
+	          INPUTS, &paths, &err) == 0);
 	const char *dw = json_string_value(json_object_get(paths, "dw"));
 	CHECK(strstr(dw, VOLUME_PLUGIN_DOWNWARD));
 	_cleanup_free_ char *l = xasprintf("%s/labels", dw);
@@ -214,7 +222,8 @@ TEST(downward_and_projected)
 	CHECK_STR(mc, "64");
 	const char *pj = json_string_value(json_object_get(paths, "pj"));
 	CHECK(volume_is_mountpoint(pj));
-	static const char *const files[][2] = {{"b", "B"}, {"pw", "pw"}, {"ns", "ns"}, {"token", ""}};
+	static const char *const files[][2] = {
+	    {"b", "B"}, {"pw", "pw"}, {"ns", "ns"}, {"token", ""}};
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		_cleanup_free_ char *f = xasprintf("%s/%s", pj, files[i][0]);
 		_cleanup_free_ char *c = slurp(f);
@@ -247,7 +256,8 @@ TEST(host_path_and_pvc)
 	    "[{\"name\":\"h\",\"hostPath\":{\"path\":\"%s\",\"type\":\"DirectoryOrCreate\"}},"
 	    "{\"name\":\"f\",\"hostPath\":{\"path\":\"%s\",\"type\":\"FileOrCreate\"}},"
 	    "{\"name\":\"s\",\"hostPath\":{\"path\":\"%s\",\"type\":\"Socket\"}},"
-	    "{\"name\":\"data\",\"persistentVolumeClaim\":{\"claimName\":\"claim\",\"readOnly\":true}}]",
+	    "{\"name\":\"data\",\"persistentVolumeClaim\":{\"claimName\":\"claim\",\"readOnly\":"
+	    "true}}]",
 	    hp, file, sock);
 	REQUIRE(setup(d, vols, inputs, &paths, &err) == 0);
 	CHECK_STR(json_string_value(json_object_get(paths, "h")), hp);
@@ -299,8 +309,8 @@ TEST(missing_configmap_fails)
 	_cleanup_free_ char *d = tmpdir();
 	terr *err = NULL;
 	json_t *paths = NULL;
-	CHECK(setup(d, "[{\"name\":\"cfg\",\"configMap\":{\"name\":\"gone\"}}]", "{}", &paths, &err) <
-	      0);
+	CHECK(setup(d, "[{\"name\":\"cfg\",\"configMap\":{\"name\":\"gone\"}}]", "{}", &paths,
+	            &err) < 0);
 	REQUIRE(err);
 	CHECK_INT(err->code, 404);
 	CHECK_STR(err->reason, "FailedMount");
@@ -308,8 +318,9 @@ TEST(missing_configmap_fails)
 	          "MountVolume.SetUp failed for volume \"cfg\" : configmap \"gone\" not found");
 	terr_free(err);
 	err = NULL;
-	CHECK(setup(d, "[{\"name\":\"cfg\",\"configMap\":{\"name\":\"cm\",\"items\":[{\"key\":\"zz\","
-	               "\"path\":\"zz\"}]}}]",
+	CHECK(setup(d,
+	            "[{\"name\":\"cfg\",\"configMap\":{\"name\":\"cm\",\"items\":[{\"key\":\"zz\","
+	            "\"path\":\"zz\"}]}}]",
 	            INPUTS, &paths, &err) < 0);
 	REQUIRE(err);
 	CHECK(strstr(err->message, "configmap references non-existent config key: zz"));
@@ -324,7 +335,8 @@ TEST(container_mounts_and_sub_path)
 	_cleanup_free_ char *d = tmpdir();
 	terr *err = NULL;
 	json_t *paths = NULL;
-	const char *vols = "[{\"name\":\"w\",\"emptyDir\":{}},{\"name\":\"cfg\",\"configMap\":{\"name\":\"cm\"}}]";
+	const char *vols =
+	    "[{\"name\":\"w\",\"emptyDir\":{}},{\"name\":\"cfg\",\"configMap\":{\"name\":\"cm\"}}]";
 	REQUIRE(setup(d, vols, INPUTS, &paths, &err) == 0);
 	_cleanup_free_ char *ps = xasprintf(POD_HEAD "%s}}", vols);
 	_cleanup_json_ json_t *pod = J(ps);
@@ -332,12 +344,12 @@ TEST(container_mounts_and_sub_path)
 	/* a link inside the volume pointing out of it */
 	_cleanup_free_ char *evil = xasprintf("%s/evil", w);
 	REQUIRE(symlink("/etc", evil) == 0);
-	_cleanup_json_ json_t *ctr = J(
-	    "{\"name\":\"c\",\"env\":[{\"name\":\"POD\",\"value\":\"p1\"}],\"volumeMounts\":["
-	    "{\"name\":\"w\",\"mountPath\":\"/work\",\"mountPropagation\":\"HostToContainer\"},"
-	    "{\"name\":\"w\",\"mountPath\":\"/logs\",\"subPathExpr\":\"logs/$(POD)\"},"
-	    "{\"name\":\"cfg\",\"mountPath\":\"/etc/a.conf\",\"subPath\":\"a.conf\"},"
-	    "{\"name\":\"w\",\"mountPath\":\"/ro\",\"readOnly\":true}]}");
+	_cleanup_json_ json_t *ctr =
+	    J("{\"name\":\"c\",\"env\":[{\"name\":\"POD\",\"value\":\"p1\"}],\"volumeMounts\":["
+	      "{\"name\":\"w\",\"mountPath\":\"/work\",\"mountPropagation\":\"HostToContainer\"},"
+	      "{\"name\":\"w\",\"mountPath\":\"/logs\",\"subPathExpr\":\"logs/$(POD)\"},"
+	      "{\"name\":\"cfg\",\"mountPath\":\"/etc/a.conf\",\"subPath\":\"a.conf\"},"
+	      "{\"name\":\"w\",\"mountPath\":\"/ro\",\"readOnly\":true}]}");
 	runtime_mount *m = NULL;
 	size_t n = 0;
 	REQUIRE(agent_container_mounts(pod, ctr, paths, &m, &n, &err) == 0);
@@ -348,17 +360,18 @@ TEST(container_mounts_and_sub_path)
 	CHECK(!m[0].readonly);
 	_cleanup_free_ char *logs = xasprintf("%s/logs/p1", w);
 	CHECK_STR(m[1].source, logs);
-	CHECK(access(logs, F_OK) == 0); /* created */
-	CHECK(m[2].readonly);           /* configMap volumes are read-only */
+	CHECK(access(logs, F_OK) == 0);            /* created */
+	CHECK(m[2].readonly);                      /* configMap volumes are read-only */
 	CHECK(strstr(m[2].source, "/..") != NULL); /* resolved into the current version */
 	CHECK(m[3].readonly);
 	agent_mounts_free(m, n);
 
 	static const char *const bad[] = {"../x", "/abs", "evil", "evil/passwd", "a/../../x"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		_cleanup_free_ char *c = xasprintf("{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"w\","
-		                                   "\"mountPath\":\"/x\",\"subPath\":\"%s\"}]}",
-		                                   bad[i]);
+		_cleanup_free_ char *c =
+		    xasprintf("{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"w\","
+		              "\"mountPath\":\"/x\",\"subPath\":\"%s\"}]}",
+		              bad[i]);
 		_cleanup_json_ json_t *cj = J(c);
 		terr *e = NULL;
 		CHECK(agent_container_mounts(pod, cj, paths, &m, &n, &e) < 0);
