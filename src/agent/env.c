@@ -435,9 +435,11 @@ static int value_from(json_t *pod, json_t *container, json_t *vf, json_t *inputs
 	*out = escape_dollars(raw, strlen(raw));
 	return 0;
 fail:
-	(*err)->code = 400;
-	free((*err)->reason);
-	(*err)->reason = xstrdup("CreateContainerConfigError");
+	if (err && *err) {
+		(*err)->code = 400;
+		free((*err)->reason);
+		(*err)->reason = xstrdup("CreateContainerConfigError");
+	}
 	return -1;
 }
 

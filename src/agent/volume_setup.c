@@ -228,6 +228,8 @@ static const volume_kind kinds[] = {
 /* Turns err into what the agent reports: reason FailedMount, kube's message shape. */
 static int failed_mount(terr **err, const char *vol)
 {
+	if (!err)
+		return -1;
 	if (!*err)
 		terr_internal(err, "unknown error");
 	free((*err)->reason);
