@@ -399,6 +399,11 @@ uv_loop_t *apiserver_loop(apiserver *s)
 	return s->loop;
 }
 
+const char *apiserver_data_dir(const apiserver *s)
+{
+	return s->cfg.data_dir;
+}
+
 int apiserver_port(const apiserver *s)
 {
 	return http_server_port(s->http);

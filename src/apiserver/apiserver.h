@@ -24,6 +24,8 @@ struct cache;
 /* The watch cache (for in-process informers) and the loop. */
 struct cache *apiserver_cache(apiserver *s);
 uv_loop_t *apiserver_loop(apiserver *s);
+/* The data folder (cfg.data_dir; borrowed): controllers keep files below it. */
+const char *apiserver_data_dir(const apiserver *s);
 /* The port actually listened on. */
 int apiserver_port(const apiserver *s);
 struct metrics_sampler;
