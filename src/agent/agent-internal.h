@@ -19,6 +19,7 @@
 #include "agent/agent.h"
 #include "agent/cni.h"
 #include "agent/image_store.h"
+#include "agent/probe.h"
 #include "agent/runtime.h"
 #include "base/hmap.h"
 #include "controllers/controller.h"
@@ -51,8 +52,21 @@ void agent_pool_free(agent_pool *p);
 
 /* ---- the agent (agent.c) ---- */
 
+/* One probe of one running container (loop state). */
+typedef struct agent_probe {
+	char *container, *cid; /* container name, runtime container ID */
+	const char *which;     /* "startupProbe", "readinessProbe", "livenessProbe" */
+	probe_tracker t;
+	bool running; /* an attempt is on a worker */
+	bool dead;    /* the container went away while an attempt ran */
+} agent_probe;
+
 typedef struct agent_pod {
 	char *key, *uid;
+	agent_probe *probes_v;
+	size_t n_probes;
+	json_t *last_report; /* the last sync's report (statuses are recomputed from it) */
+	char *pod_ip;
 	bool busy;     /* a sync job is running for it */
 	bool dirty;    /* something changed while busy: sync again after */
 	bool gone;     /* the pod left the API (or this node): clean up, then forget */
@@ -72,7 +86,7 @@ typedef struct agent {
 	char *cni_state_dir, *cni_netns_dir;
 	agent_pool *pool;
 	hmap pods; /* pod key -> agent_pod */
-	uv_timer_t tick;
+	uv_timer_t tick, probe_tick;
 	uv_fs_event_t exits;
 	bool registered;
 	int64_t next_lease_ns, next_status_ns, next_gc_ns;
@@ -100,6 +114,7 @@ typedef struct agent_sync_job {
 	json_t *pod;    /* a copy of the pod as the loop saw it */
 	json_t *mem;    /* a copy of agent_pod.mem; the worker updates it */
 	json_t *inputs; /* configmaps, secrets, ... the pod refers to (loop-gathered) */
+	json_t *paths;  /* volume name -> host path (the worker's, after setup) */
 	bool cleanup;   /* stop everything and tear the pod down */
 	json_t *report; /* out: {"containers": {...}, "init": {...}, "events": [...], ...} */
 } agent_sync_job;

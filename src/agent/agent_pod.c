@@ -20,6 +20,7 @@
 
 #include "agent/agent-internal.h"
 #include "agent/image_pull.h"
+#include "agent/volume.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -441,6 +442,21 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 	const char *reason = "CreateContainerError";
 	_cleanup_free_ char *id = agent_container_id(uid, name, attempt);
 	runtime_delete(a->rt, id, true, NULL); /* a half-made one from an interrupted sync */
+	/* The container as it runs: env resolved from its sources, volumes mounted. */
+	json_t *env = NULL;
+	runtime_mount *vm = NULL;
+	size_t nvm = 0;
+	_cleanup_json_ json_t *run = json_deep_copy(c);
+	if (agent_container_env(pod, c, sj->inputs, &env, &err) < 0) {
+		reason = "CreateContainerConfigError";
+		goto fail;
+	}
+	json_object_set_new(run, "env", env);
+	json_object_del(run, "envFrom");
+	if (agent_container_mounts(pod, run, sj->paths, &vm, &nvm, &err) < 0) {
+		reason = "CreateContainerConfigError";
+		goto fail;
+	}
 	if (image_store_config(a->images, &img, &icfg, &err) < 0 ||
 	    image_rootfs_layers(a->images, &img, &lower, &nl, &err) < 0 ||
 	    runtime_rootfs_mount(a->rt, id, lower, nl, &rootfs, &err) < 0)
@@ -453,28 +469,31 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 	mkdirs(tdir, 0755);
 	close(open(tlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
 	const char *tpath = json_string_value(json_object_get(c, "terminationMessagePath"));
-	runtime_mount mounts[3] = {
-	    {.source = hosts, .destination = "/etc/hosts"},
-	    {.source = resolv, .destination = "/etc/resolv.conf"},
-	    {.source = tlog, .destination = tpath ? tpath : "/dev/termination-log"},
-	};
+	runtime_mount *mounts = xcalloc(3 + nvm, sizeof *mounts);
+	mounts[0] = (runtime_mount){.source = hosts, .destination = "/etc/hosts"};
+	mounts[1] = (runtime_mount){.source = resolv, .destination = "/etc/resolv.conf"};
+	mounts[2] = (runtime_mount){.source = tlog, .destination = tpath ? tpath : "/dev/termination-log"};
+	for (size_t k = 0; k < nvm; k++)
+		mounts[3 + k] = vm[k];
 	_cleanup_free_ char *netns = json_is_true(json_path(pod, "spec.hostNetwork"))
 	                                 ? NULL
 	                                 : cni_netns_path(&a->cni, uid);
 	runtime_spec_input in = {
 	    .id = id,
 	    .pod = pod,
-	    .container = c,
+	    .container = run,
 	    .image = &icfg,
 	    .image_ref = json_string_value(json_object_get(c, "image")),
 	    .rootfs = rootfs,
 	    .netns_path = netns,
 	    .mounts = mounts,
-	    .n_mounts = 3,
+	    .n_mounts = 3 + nvm,
 	    .restart_count = attempt,
 	};
 	(void)ip;
-	if (runtime_spec_build(&in, &spec, &err) < 0) {
+	int sr = runtime_spec_build(&in, &spec, &err);
+	free(mounts);
+	if (sr < 0) {
 		if (err && err->reason)
 			reason = err->reason;
 		goto fail;
@@ -503,6 +522,7 @@ fail:
 	backoff_next(sj->mem, "start", name, now_ns());
 	terr_free(err);
 out:
+	agent_mounts_free(vm, nvm);
 	json_decref(spec);
 	free(rootfs);
 	image_strv_free(lower);
@@ -720,6 +740,11 @@ void agent_pod_teardown(agent *a, const char *uid, int grace_s, json_t *report)
 	}
 	_cleanup_free_ char *cg = agent_pod_cgroup(uid);
 	runtime_cgroup_remove(cg, NULL);
+	terr *ve = NULL;
+	if (agent_volumes_teardown(a->pods_dir, uid, &ve) < 0) {
+		log_warn("agent: pod %s volumes: %s", uid, ve ? ve->message : "?");
+		terr_free(ve);
+	}
 	_cleanup_free_ char *dir = xasprintf("%s/%s", a->pods_dir, uid);
 	remove_tree(dir);
 }
@@ -771,15 +796,29 @@ void agent_pod_sync(agent_job *j)
 		log_warn("agent: cannot write %s files: %s", dir, strerror(errno));
 	free(h);
 	free(r);
+	/* The downward API reads the addresses from the pod. */
+	json_t *st = json_obj_child(pod, "status");
+	json_object_set_new(st, "podIP", json_string(ip));
+	json_object_set_new(st, "podIPs", json_pack("[{s:s}]", "ip", ip));
+	json_object_set_new(st, "hostIP", json_string(a->node_ip));
+	json_object_set_new(st, "hostIPs", json_pack("[{s:s}]", "ip", a->node_ip));
+	bool volumes_ok = agent_volumes_setup(a->pods_dir, pod, sj->inputs, &sj->paths, &err) == 0;
+	if (!volumes_ok) {
+		event(sj->report, "Warning", "FailedMount", "%s", err ? err->message : "volume setup failed");
+		terr_free(err);
+		err = NULL;
+	}
 
 	runtime_status *all;
 	size_t n;
 	json_t *by = seen_containers(a, uid, &all, &n);
-	bool init_done = true, init_failed = false;
+	bool init_done = volumes_ok, init_failed = false;
 	size_t i;
 	json_t *c;
 	json_array_foreach(json_path(pod, "spec.initContainers"), i, c)
 	{
+		if (!volumes_ok)
+			break;
 		cstate s = step_container(sj, c, by, all, ip, true);
 		bool sidecar = str_eq(json_string_value(json_object_get(c, "restartPolicy")), "Always");
 		if (s == C_DONE_OK || (sidecar && s == C_RUNNING))
