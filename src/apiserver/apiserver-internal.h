@@ -30,6 +30,8 @@ struct apiserver {
 	unsigned discovery_gen;
 	int64_t started_ns;
 	bool ready;
+	apiserver_pod_streams pod_streams; /* the node agent's; serve NULL when none */
+	void *pod_streams_ctx;
 };
 
 enum field_validation { FV_IGNORE, FV_WARN, FV_STRICT };
@@ -148,6 +150,13 @@ void lifecycle_bootstrap(apiserver *s);
 void handle_watch(api_req *r);
 void watch_bookmarks(apiserver *s);
 void watch_close_all(apiserver *s);
+
+/* podstream.c */
+/* True when r names a pod stream subresource (log, exec, attach, portforward). */
+bool podstream_is(const api_req *r);
+/* Serves such a request: checks verb and authorization, finds the pod, hands it to the
+ * node agent's hook. Consumes r. */
+void podstream_handle(api_req *r);
 
 /* authz.c */
 /* True when the request's user may do verb on the resource (system:masters: always). */
