@@ -159,6 +159,10 @@ expect_out "the file arrived intact" "^$(sha256sum <"$TMP/blob" | cut -c1-64)" \
 check "cp from the pod" kubectl cp sp:/tmp/blob "$TMP/blob.back"
 check "the copy back is identical" cmp "$TMP/blob" "$TMP/blob.back"
 
+# --- port-forward: not served yet; it must fail at once, not hang ---
+expect_err "port-forward answers an error (not built yet)" "not supported" \
+	timeout 10 kubectl port-forward sp 18080:8080
+
 # --- a pod on a node without an agent ---
 kubectl apply -f - >/dev/null <<EOF2
 apiVersion: v1
