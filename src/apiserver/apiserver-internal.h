@@ -32,6 +32,8 @@ struct apiserver {
 	bool ready;
 	struct metrics_sampler *metrics; /* metrics.k8s.io source (metrics_api.c), or NULL */
 	char *metrics_node;              /* the node whose pods it measures */
+	apiserver_pod_streams pod_streams; /* the node agent's; serve NULL when none */
+	void *pod_streams_ctx;
 };
 
 enum field_validation { FV_IGNORE, FV_WARN, FV_STRICT };
@@ -150,6 +152,13 @@ void lifecycle_bootstrap(apiserver *s);
 void handle_watch(api_req *r);
 void watch_bookmarks(apiserver *s);
 void watch_close_all(apiserver *s);
+
+/* podstream.c */
+/* True when r names a pod stream subresource (log, exec, attach, portforward). */
+bool podstream_is(const api_req *r);
+/* Serves such a request: checks verb and authorization, finds the pod, hands it to the
+ * node agent's hook. Consumes r. */
+void podstream_handle(api_req *r);
 
 /* authz.c */
 /* True when the request's user may do verb on the resource (system:masters: always). */

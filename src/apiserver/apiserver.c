@@ -207,6 +207,10 @@ static void dispatch_resource(apiserver *s, http_req *h)
 		api_send_error(r, err);
 		return;
 	}
+	if (podstream_is(r)) {
+		podstream_handle(r);
+		return;
+	}
 	const char *m = h->method;
 	_cleanup_free_ char *watch = http_req_query(h, "watch");
 	bool is_watch = r->watch_path || query_bool(watch);
