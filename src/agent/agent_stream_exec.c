@@ -214,8 +214,9 @@ static void *exec_worker(void *arg)
 		fcntl(master, F_SETFD, FD_CLOEXEC);
 		/* kubectl sends the terminal's size right after connecting. runc copies the size
 		 * of its terminal once at start and then on SIGWINCH, which it may not handle
-		 * yet when the first resize lands: so wait briefly for it and set it first. */
-		for (int i = 0; i < 50; i++) {
+		 * yet when the first resize lands: so wait for it (up to 2 s: kubectl is slow to send
+		 * it on a loaded machine) and set it first. */
+		for (int i = 0; i < 200; i++) {
 			pthread_mutex_lock(&s->mu);
 			int cols = s->cols, rows = s->rows;
 			if (cols > 0 && rows > 0)
