@@ -440,7 +440,14 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 	terr *err = NULL;
 	int rc = -1;
 	const char *reason = "CreateContainerError";
+	/* Every cleanup variable is declared before the first goto. */
 	_cleanup_free_ char *id = agent_container_id(uid, name, attempt);
+	_cleanup_free_ char *dir = xasprintf("%s/%s", a->pods_dir, uid);
+	_cleanup_free_ char *hosts = xasprintf("%s/etc-hosts", dir);
+	_cleanup_free_ char *resolv = xasprintf("%s/resolv.conf", dir);
+	_cleanup_free_ char *tdir = xasprintf("%s/containers/%s", dir, name);
+	_cleanup_free_ char *tlog = xasprintf("%s/%d-termination-log", tdir, attempt);
+	_cleanup_free_ char *netns = NULL, *log = NULL;
 	runtime_delete(a->rt, id, true, NULL); /* a half-made one from an interrupted sync */
 	/* The container as it runs: env resolved from its sources, volumes mounted. */
 	json_t *env = NULL;
@@ -461,11 +468,6 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 	    image_rootfs_layers(a->images, &img, &lower, &nl, &err) < 0 ||
 	    runtime_rootfs_mount(a->rt, id, lower, nl, &rootfs, &err) < 0)
 		goto fail;
-	_cleanup_free_ char *dir = xasprintf("%s/%s", a->pods_dir, uid);
-	_cleanup_free_ char *hosts = xasprintf("%s/etc-hosts", dir);
-	_cleanup_free_ char *resolv = xasprintf("%s/resolv.conf", dir);
-	_cleanup_free_ char *tdir = xasprintf("%s/containers/%s", dir, name);
-	_cleanup_free_ char *tlog = xasprintf("%s/%d-termination-log", tdir, attempt);
 	mkdirs(tdir, 0755);
 	close(open(tlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
 	const char *tpath = json_string_value(json_object_get(c, "terminationMessagePath"));
@@ -475,9 +477,7 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 	mounts[2] = (runtime_mount){.source = tlog, .destination = tpath ? tpath : "/dev/termination-log"};
 	for (size_t k = 0; k < nvm; k++)
 		mounts[3 + k] = vm[k];
-	_cleanup_free_ char *netns = json_is_true(json_path(pod, "spec.hostNetwork"))
-	                                 ? NULL
-	                                 : cni_netns_path(&a->cni, uid);
+	netns = json_is_true(json_path(pod, "spec.hostNetwork")) ? NULL : cni_netns_path(&a->cni, uid);
 	runtime_spec_input in = {
 	    .id = id,
 	    .pod = pod,
@@ -498,7 +498,7 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 			reason = err->reason;
 		goto fail;
 	}
-	_cleanup_free_ char *log = agent_container_log_path(a->cfg.log_root, ns, pname, uid, name, attempt);
+	log = agent_container_log_path(a->cfg.log_root, ns, pname, uid, name, attempt);
 	runtime_create_opts co = {.log_path = log, .log_size_max = 10 * 1024 * 1024};
 	if (runtime_create(a->rt, id, spec, &co, &err) < 0)
 		goto fail;
