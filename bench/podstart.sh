@@ -75,14 +75,18 @@ cleanup() {
 	done
 	if [ -d "$TMP/floor/bundles" ]; then
 		"$FLOOR" clean "${FLOOR_ARGS[@]}" --n "$(ls "$TMP/floor/bundles" | wc -l | awk '{ print ($1 > 0 ? $1 : 1) }')" --par 1 2>/dev/null
-		rmdir /sys/fs/cgroup/*/"$FPREFIX" /sys/fs/cgroup/"$FPREFIX" 2>/dev/null
 	fi
 	if [ -d "$TMP/podman" ]; then
 		timeout 120 "${PODMAN[@]}" rm -a -f -t 0 >/dev/null 2>&1
 		timeout 60 "${PODMAN[@]}" network rm -f "$PNET" >/dev/null 2>&1
 		rm -rf "/var/lib/cni/networks/$PNET"
-		rmdir /sys/fs/cgroup/*/"pp$TAG" /sys/fs/cgroup/"pp$TAG" 2>/dev/null
 	fi
+	# the cgroup parents the floor and podman were given (podman puts conmon in a child)
+	for d in /sys/fs/cgroup/*/"$FPREFIX" /sys/fs/cgroup/*/"pp$TAG"; do
+		[ -d "$d" ] || continue
+		for c in "$d"/*/; do [ -d "$c" ] && rmdir "$c" 2>/dev/null; done
+		rmdir "$d" 2>/dev/null
+	done
 	grep -oE " ($TMP|$AGENT_RUN)/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m"; done
 	[ -n "$REG_PID" ] && { kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null; }
 	for b in "$BR_T" "$BR_F" $BR_P; do ip link del "$b" >/dev/null 2>&1; done
@@ -91,14 +95,18 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# cpu_ms PID: "self children" CPU ms (user + system) of PID and of the children it waited for
+# (runc start/state/delete, CNI plugins with their iptables; not conmon, which detaches).
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f %.0f", ($14 + $15) * 1000 / hz, ($16 + $17) * 1000 / hz }' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-# conmon_rss_kib DIR: total VmRSS of the conmon processes whose command line names DIR.
-conmon_rss_kib() {
+# conmon_pss_kib DIR: total Pss of the conmon processes whose command line names DIR (Pss:
+# shared pages split between the processes sharing them, so the sum is what they cost).
+conmon_pss_kib() {
 	local p t=0 r
 	for p in /proc/[0-9]*; do
 		[ "$(cat "$p/comm" 2>/dev/null)" = conmon ] || continue
 		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$1" || continue
-		r=$(awk '/^VmRSS:/ { print $2 }' "$p/status" 2>/dev/null)
+		r=$(awk '/^Pss:/ { print $2 }' "$p/smaps_rollup" 2>/dev/null)
 		t=$((t + ${r:-0}))
 	done
 	echo "$t"
@@ -191,6 +199,32 @@ run_phase() {
 	timeout "$PT" "$@" >"$RAW/podstart-$name.txt" 2>"$RAW/podstart-$name.err" || rc=$?
 	[ "$rc" -eq 0 ] || NOTES="$NOTES\n  note: $name exited $rc (see $RAW/podstart-$name.err)"
 }
+# BENCH_POD_PROFILE=perf: a call-graph profile of the timon process during each timon phase
+# ($RAW/podstart-timon-nN.perf, `perf report -i`); =execs: every program timon and its
+# children (conmon, runc, CNI plugins) exec during the phase, counted per pod (strace -f,
+# which slows forks down: the latencies of such a run are not the figures to report).
+PROF_PID=
+profile_start() {
+	case "${BENCH_POD_PROFILE:-}" in
+	perf) perf record -q -F 499 -g -p "$TIMON_PID" -o "$RAW/podstart-$1.perf" >/dev/null 2>&1 & PROF_PID=$! ;;
+	execs) strace -f -qq -e trace=execve -e signal=none -o "$RAW/podstart-$1.execs" -p "$TIMON_PID" & PROF_PID=$! ;;
+	*) return 0 ;;
+	esac
+	sleep 1
+}
+profile_stop() {
+	[ -n "$PROF_PID" ] || return 0
+	kill -INT "$PROF_PID" 2>/dev/null
+	wait "$PROF_PID" 2>/dev/null || true
+	PROF_PID=
+	if [ -f "$RAW/podstart-$1.execs" ]; then
+		grep -o 'execve("[^"]*"' "$RAW/podstart-$1.execs" | sed 's/execve("//; s/"$//' | sort | uniq -c |
+			awk -v n="$2" '{ printf "EXECS %s count=%d per_pod=%.1f\n", $2, $1, $1 / n }' >"$RAW/podstart-$1.execs-summary"
+		grep -o 'execve("[^"]*runc", \[[^]]*\]' "$RAW/podstart-$1.execs" | sed 's/.*\["runc", //; s/, .*//' |
+			sort | uniq -c >>"$RAW/podstart-$1.execs-summary"
+		NOTES="$NOTES\n  execs during timon-n$2:\n$(sed 's/^/    /' "$RAW/podstart-$1.execs-summary")"
+	fi
+}
 floor_clean() { "$FLOOR" clean "${FLOOR_ARGS[@]}" --n "$1" --par "$CONC" 2>>"$RAW/podstart-clean.err" || true; rm -rf "$TMP/floor/bundles"; }
 podman_clean() { timeout "$PT" "${PODMAN[@]}" rm -a -f -t 0 >/dev/null 2>>"$RAW/podstart-clean.err" || true; }
 RSS_100= CONMON_100= PODMAN_IMG_ARGS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --network "$PNET" --cgroup-parent "/pp$TAG" --pull never)
@@ -205,11 +239,16 @@ for n in $COUNTS; do
 	run_phase "podman-c1-n$n" python3 "$PY" cmd --n "$n" --conc 1 --timeout "$PT" -- \
 		"${PODMAN[@]}" run -d --name "pp$TAG-{i}" "${PODMAN_IMG_ARGS[@]}" "$IMAGE" /bin/busybox sleep 3600
 	podman_clean
+	profile_start "timon-n$n"
+	CPU0=$(cpu_ms "$TIMON_PID")
 	run_phase "timon-n$n" python3 "$PY" timon "${CLIENT[@]}" --prefix "p$n" --n "$n" --conc "$CONC" --timeout "$PT"
+	CPU1=$(cpu_ms "$TIMON_PID")
+	profile_stop "timon-n$n" "$n"
+	eval "CPU_$n=\"$(awk -v a="$CPU0" -v b="$CPU1" -v n="$n" 'BEGIN { split(a, x); split(b, y); printf "%.1f %.1f", (y[1] - x[1]) / n, (y[2] - x[2]) / n }')\""
 	sleep 2
 	RSS_N=$(rss_kib "$TIMON_PID")
-	CONMON_N=$(conmon_rss_kib "$TMP/data/agent")
-	echo "RSS n=$n timon_kib=$RSS_N conmon_kib=$CONMON_N" >>"$RAW/podstart-rss.txt"
+	CONMON_N=$(conmon_pss_kib "$TMP/data/agent")
+	echo "RSS n=$n timon_rss_kib=$RSS_N conmon_pss_kib=$CONMON_N" >>"$RAW/podstart-rss.txt"
 	if [ "$n" = 100 ]; then RSS_100=$RSS_N CONMON_100=$CONMON_N; fi
 	timeout "$PT" python3 "$PY" delete "${CLIENT[@]}" --timeout "$PT" >/dev/null 2>>"$RAW/podstart-clean.err" ||
 		NOTES="$NOTES\n  note: deleting timon's $n pods did not finish"
@@ -255,11 +294,15 @@ mib() { calc "$1 / 1024" %.1f; }
 	echo "goals (N=100, p99): timon <= 1.5x floor: ${GOAL_FLOOR:--} $(goal '<= 1.5' "${GOAL_FLOOR:--}");" \
 		"podman >= 3x timon: ${GOAL_PODMAN:--} $(goal '>= 3' "${GOAL_PODMAN:--}");" \
 		"Kubernetes SLO p99 <= 5000 ms: ${GOAL_P99:--} $(goal '<= 5000' "${GOAL_P99:--}")"
+	for n in $COUNTS; do
+		eval "read -r cs cc <<<\"\$CPU_$n\""
+		echo "timon CPU per pod, N=$n: ${cs:--} ms in the server process, ${cc:--} ms in the runc and CNI processes it waited for"
+	done
 	echo "timon RSS (server + embedded agent): $(mib "$RSS_IDLE") MiB before any pod, $(mib "$RSS_IMAGE") MiB after the image pull,"
 	if [ -n "$RSS_100" ]; then
 		echo "  $(mib "$RSS_100") MiB with 100 pods running: +$(mib $((RSS_100 - RSS_IDLE))) MiB for the agent's pods" \
 			"(goal < 15 MB: $(goal '< 15 * 1000 * 1000' $(((RSS_100 - RSS_IDLE) * 1024))))"
-		echo "  outside timon: 100 conmon monitors, $(mib "$CONMON_100") MiB in all (podman uses one per container too)"
+		echo "  outside timon: 100 conmon monitors, $(mib "$CONMON_100") MiB Pss in all (podman uses one per container too)"
 	fi
 	[ -z "$NOTES" ] || printf '%b\n' "$NOTES"
 } | tee "$RAW/podstart-summary.txt"
