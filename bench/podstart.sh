@@ -44,7 +44,7 @@ CIDR_T=10.45.$NET.0/24 CIDR_F=10.46.$NET.0/24 CIDR_P=10.47.$NET.0/24
 PNET=tpn$TAG
 FPREFIX=tpf$TAG
 TOKEN=podstart-$RANDOM$RANDOM$RANDOM
-REG_PID= TIMON_PID= URL=
+REG_PID='' TIMON_PID='' URL=''
 PODMAN=(podman --root "$TMP/podman/root" --runroot "$TMP/podman/run" --tmpdir "$TMP/podman/tmp"
 	--network-config-dir "$TMP/podman/net" --cgroup-manager cgroupfs --events-backend none
 	--runtime runc --storage-driver overlay)
@@ -74,7 +74,7 @@ cleanup() {
 		done
 	done
 	if [ -d "$TMP/floor/bundles" ]; then
-		"$FLOOR" clean "${FLOOR_ARGS[@]}" --n "$(ls "$TMP/floor/bundles" | wc -l | awk '{ print ($1 > 0 ? $1 : 1) }')" --par 1 2>/dev/null
+		"$FLOOR" clean "${FLOOR_ARGS[@]}" --n "$(find "$TMP/floor/bundles" -mindepth 1 -maxdepth 1 | wc -l | awk '{ print ($1 > 0 ? $1 : 1) }')" --par 1 2>/dev/null
 	fi
 	if [ -d "$TMP/podman" ]; then
 		timeout 120 "${PODMAN[@]}" rm -a -f -t 0 >/dev/null 2>&1
@@ -227,7 +227,9 @@ profile_stop() {
 }
 floor_clean() { "$FLOOR" clean "${FLOOR_ARGS[@]}" --n "$1" --par "$CONC" 2>>"$RAW/podstart-clean.err" || true; rm -rf "$TMP/floor/bundles"; }
 podman_clean() { timeout "$PT" "${PODMAN[@]}" rm -a -f -t 0 >/dev/null 2>>"$RAW/podstart-clean.err" || true; }
-RSS_100= CONMON_100= PODMAN_IMG_ARGS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --network "$PNET" --cgroup-parent "/pp$TAG" --pull never)
+RSS_100='' CONMON_100=''
+declare -A CPU R
+PODMAN_IMG_ARGS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --network "$PNET" --cgroup-parent "/pp$TAG" --pull never)
 for n in $COUNTS; do
 	run_phase "floor-c$CONC-n$n" "$FLOOR" run "${FLOOR_ARGS[@]}" --n "$n" --par "$CONC"
 	floor_clean "$n"
@@ -244,7 +246,7 @@ for n in $COUNTS; do
 	run_phase "timon-n$n" python3 "$PY" timon "${CLIENT[@]}" --prefix "p$n" --n "$n" --conc "$CONC" --timeout "$PT"
 	CPU1=$(cpu_ms "$TIMON_PID")
 	profile_stop "timon-n$n" "$n"
-	eval "CPU_$n=\"$(awk -v a="$CPU0" -v b="$CPU1" -v n="$n" 'BEGIN { split(a, x); split(b, y); printf "%.1f %.1f", (y[1] - x[1]) / n, (y[2] - x[2]) / n }')\""
+	CPU[$n]="$(awk -v a="$CPU0" -v b="$CPU1" -v n="$n" 'BEGIN { split(a, x); split(b, y); printf "%.1f %.1f", (y[1] - x[1]) / n, (y[2] - x[2]) / n }')"
 	sleep 2
 	RSS_N=$(rss_kib "$TIMON_PID")
 	CONMON_N=$(conmon_pss_kib "$TMP/data/agent")
@@ -279,13 +281,15 @@ mib() { calc "$1 / 1024" %.1f; }
 			IFS=: read -r key label from <<<"$s"
 			read -r p50 p99 mx last ok <<<"$(stats "$RAW/podstart-$key-n$n.txt" "$from")"
 			printf '%-5s %-26s %8s %8s %8s %9s %5s\n' "$n" "$label" "$p50" "$p99" "$mx" "$last" "$ok/$n"
-			eval "R_${key//-/_}_$n=\"$p50 $p99 $last\""
+			R[$key-$n]="$p50 $p99 $last"
 		done
 	done
 	echo
 	printf '%-5s %-34s %-34s\n' N "timon / floor c$CONC (p50, p99, all)" "podman c$CONC / timon (p50, p99, all)"
 	for n in $COUNTS; do
-		eval "read -r t50 t99 tall <<<\"\$R_timon_$n\"; read -r f50 f99 fall <<<\"\$R_floor_c${CONC}_$n\"; read -r q50 q99 qall <<<\"\$R_podman_c${CONC}_$n\""
+		read -r t50 t99 tall <<<"${R[timon-$n]}"
+		read -r f50 f99 fall <<<"${R[floor-c$CONC-$n]}"
+		read -r q50 q99 qall <<<"${R[podman-c$CONC-$n]}"
 		printf '%-5s %-34s %-34s\n' "$n" "$(ratio "$t50" "$f50"), $(ratio "$t99" "$f99"), $(ratio "$tall" "$fall")" \
 			"$(ratio "$q50" "$t50"), $(ratio "$q99" "$t99"), $(ratio "$qall" "$tall")"
 		[ "$n" = 100 ] && GOAL_FLOOR=$(ratio "$t99" "$f99") GOAL_PODMAN=$(ratio "$q99" "$t99") GOAL_P99=$t99
@@ -295,7 +299,7 @@ mib() { calc "$1 / 1024" %.1f; }
 		"podman >= 3x timon: ${GOAL_PODMAN:--} $(goal '>= 3' "${GOAL_PODMAN:--}");" \
 		"Kubernetes SLO p99 <= 5000 ms: ${GOAL_P99:--} $(goal '<= 5000' "${GOAL_P99:--}")"
 	for n in $COUNTS; do
-		eval "read -r cs cc <<<\"\$CPU_$n\""
+		read -r cs cc <<<"${CPU[$n]:-}"
 		echo "timon CPU per pod, N=$n: ${cs:--} ms in the server process, ${cc:--} ms in the runc and CNI processes it waited for"
 	done
 	echo "timon RSS (server + embedded agent): $(mib "$RSS_IDLE") MiB before any pod, $(mib "$RSS_IMAGE") MiB after the image pull,"
