@@ -67,6 +67,9 @@ typedef struct agent_pod {
 	size_t n_probes;
 	json_t *last_report; /* the last sync's report (statuses are recomputed from it) */
 	char *pod_ip;
+	char *written_rv; /* resourceVersion of our last status write */
+	int64_t resync_at; /* monotonic ns of the next timed resync (it runs unchanged) */
+	bool kick;         /* an exit or a probe kill: sync even without an API change */
 	bool busy;     /* a sync job is running for it */
 	bool dirty;    /* something changed while busy: sync again after */
 	bool gone;     /* the pod left the API (or this node): clean up, then forget */

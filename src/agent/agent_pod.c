@@ -448,7 +448,8 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 	_cleanup_free_ char *tdir = xasprintf("%s/containers/%s", dir, name);
 	_cleanup_free_ char *tlog = xasprintf("%s/%d-termination-log", tdir, attempt);
 	_cleanup_free_ char *netns = NULL, *log = NULL;
-	runtime_delete(a->rt, id, true, NULL); /* a half-made one from an interrupted sync */
+	/* No delete first: a half-made container from an interrupted sync is listed by the
+	 * runtime, so step_container sees it as the latest attempt and this one is new. */
 	/* The container as it runs: env resolved from its sources, volumes mounted. */
 	json_t *env = NULL;
 	runtime_mount *vm = NULL;
@@ -781,7 +782,15 @@ void agent_pod_sync(agent_job *j)
 	mkdirs(dir, 0755);
 	char *ip = NULL;
 	terr *err = NULL;
-	if (sandbox_up(a, pod, &ip, &err) < 0) {
+	/* A sandbox this agent wired and whose namespace still exists is not wired again
+	 * (the plugins' CHECK costs a chain of execs per sync); after a restart the memory is
+	 * empty and cni_setup re-adopts with CHECK. */
+	const char *known = json_string_value(json_object_get(sj->mem, "podIP"));
+	_cleanup_free_ char *nsp = cni_netns_path(&a->cni, uid);
+	bool hostnet = json_is_true(json_path(pod, "spec.hostNetwork"));
+	if (known && (hostnet || access(nsp, F_OK) == 0)) {
+		ip = xstrdup(known);
+	} else if (sandbox_up(a, pod, &ip, &err) < 0) {
 		event(sj->report, "Warning", "FailedCreatePodSandBox",
 		      "Failed to create pod sandbox: %s", err ? err->message : "network setup failed");
 		json_object_set_new(sj->report, "sandboxError", json_string(err ? err->message : "?"));
@@ -789,6 +798,7 @@ void agent_pod_sync(agent_job *j)
 		return;
 	}
 	json_object_set_new(sj->report, "podIP", json_string(ip));
+	json_object_set_new(sj->mem, "podIP", json_string(ip));
 	_cleanup_free_ char *hostsp = xasprintf("%s/etc-hosts", dir);
 	_cleanup_free_ char *resolvp = xasprintf("%s/resolv.conf", dir);
 	char *h = hosts_file(pod, ip), *r = resolv_file(pod);
