@@ -138,8 +138,8 @@ typedef struct agent_sync_job {
 /* Brings the pod's sandbox and containers toward its spec (or tears it down). */
 void agent_pod_sync(agent_job *j);
 /* Removes what is left of a pod this node no longer runs, by UID (containers, network,
- * folders). */
-void agent_pod_teardown(agent *a, const char *uid, int grace_s, json_t *events);
+ * folders); pod (may be NULL) gives the preStop hooks to run first. */
+void agent_pod_teardown(agent *a, const char *uid, int grace_s, json_t *events, json_t *pod);
 
 /* ---- pod status (agent_status.c; loop thread) ---- */
 

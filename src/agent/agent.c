@@ -427,7 +427,7 @@ static void gc_work(agent_job *j)
 		if (agent_container_id_parse(all[i].id, &uid, &name, &att) == 0 &&
 		    !json_object_get(g->known, uid) && !json_object_get(done, uid)) {
 			log_info("agent: removing containers of pod %s, which no longer exists", uid);
-			agent_pod_teardown(g->a, uid, 0, NULL);
+			agent_pod_teardown(g->a, uid, 0, NULL, NULL);
 			json_object_set_new(done, uid, json_true());
 		}
 		free(uid);
