@@ -844,6 +844,13 @@ void agent_pod_sync(agent_job *j)
 		json_object_set_new(sj->report, "tornDown", json_true());
 		return;
 	}
+	json_t *evicted = json_object_get(sj->mem, "evicted");
+	if (evicted && !json_object_get(sj->mem, "finished")) {
+		/* k8s: hard eviction kills at once (no grace period); the pod object stays. */
+		agent_pod_teardown(a, uid, 0, sj->report, pod);
+		json_object_set(sj->report, "evicted", evicted);
+		return;
+	}
 	if (json_object_get(sj->mem, "finished")) {
 		json_object_set_new(sj->report, "finished", json_true());
 		return;

@@ -34,6 +34,7 @@ static const char usage[] =
     "  --pod-cidr CIDR          this node's pod range (default: a free /24 of 10.42.0.0/16)\n"
     "  --registry-config FILE   registries.yaml, k3s format (default /etc/timon/registries.yaml)\n"
     "  --pod-log-dir DIR        container logs (default /var/log/pods)\n"
+    "  --eviction-hard LIST     hard eviction thresholds (default memory.available<100Mi,nodefs.available<10%)\n"
     "  --cni-bridge NAME        the pod network's bridge (default timon0)\n"
     "  --agent-run-dir DIR      runtime state and network namespaces (default /run/timon)\n"
     "  -v, --verbose            log debug messages\n"
@@ -59,7 +60,7 @@ int cmd_server(int argc, char **argv)
 	agent_config acfg = {0};
 	enum {
 		O_DATA = 256, O_BIND, O_PORT, O_TOKEN, O_NOAGENT, O_ADV, O_NODE, O_NODEIP,
-		O_LABEL, O_TAINT, O_CIDR, O_REGCFG, O_LOGDIR, O_RUNDIR, O_BRIDGE
+		O_LABEL, O_TAINT, O_CIDR, O_REGCFG, O_LOGDIR, O_RUNDIR, O_BRIDGE, O_EVICT
 	};
 	static const struct option opts[] = {
 		{"data-dir", required_argument, NULL, O_DATA},
@@ -77,6 +78,7 @@ int cmd_server(int argc, char **argv)
 		{"pod-log-dir", required_argument, NULL, O_LOGDIR},
 		{"agent-run-dir", required_argument, NULL, O_RUNDIR},
 		{"cni-bridge", required_argument, NULL, O_BRIDGE},
+		{"eviction-hard", required_argument, NULL, O_EVICT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -119,6 +121,7 @@ int cmd_server(int argc, char **argv)
 		case O_LOGDIR: acfg.log_root = optarg; break;
 		case O_RUNDIR: acfg.run_dir = optarg; break;
 		case O_BRIDGE: acfg.bridge = optarg; break;
+		case O_EVICT: acfg.eviction_hard = optarg; break;
 		case 'v': log_level_max = LOG_DEBUG; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
