@@ -135,6 +135,8 @@ static void start(controller *c)
 		return;
 	}
 	c->state = st;
+	if (!str_eq(netsvc_env("TIMON_CLUSTER_DNS"), "off"))
+		dns_service_publish(c, ip, dns_server_port(st->server));
 }
 
 static void stop(controller *c)
