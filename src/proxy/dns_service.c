@@ -20,11 +20,10 @@
 #define NAME       "kube-dns"
 #define SLICE_NAME "kube-dns-timon"
 
-static void on_service(void *ud, int code, json_t *obj)
+static void on_written(void *ud, int code, json_t *obj)
 {
-	UNUSED(ud);
 	if (code >= 300 && code != 409)
-		log_warn("dns: creating " NS "/" NAME ": %s",
+		log_warn("dns: writing %s: %s", (const char *)ud,
 		         json_string_value(json_object_get(obj, "message")) ?: "failed");
 }
 
@@ -57,7 +56,7 @@ void dns_service_publish(controller *c, const char *listen_ip, int port)
 		                "dns-tcp", "port", 53, "protocol", "TCP", "targetPort", 53, "name",
 		                "metrics", "port", 9153, "protocol", "TCP", "targetPort", 9153);
 		client_create(c->srv, c->def->name, controller_kind("", "services"), NS, svc,
-		              on_service, NULL);
+		              on_written, "service " NS "/" NAME);
 		json_decref(svc);
 	}
 	json_t *slice = json_pack(
@@ -65,20 +64,26 @@ void dns_service_publish(controller *c, const char *listen_ip, int port)
 	    "s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}]}",
 	    "apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata", "name",
 	    SLICE_NAME, "namespace", NS, "labels", "kubernetes.io/service-name", NAME,
-	    "endpointslice.kubernetes.io/managed-by", "timon.dev/dns", "addressType", "IPv4",
+	    "endpointslice.kubernetes.io/managed-by", "timon-dns", "addressType", "IPv4",
 	    "endpoints", "addresses", ip, "conditions", "ready", 1, "nodeName", node, "ports",
 	    "name", "dns", "port", port, "protocol", "UDP", "name", "dns-tcp", "port", port,
 	    "protocol", "TCP");
+	if (!slice) {
+		log_error("dns: cannot build the kube-dns EndpointSlice");
+		return;
+	}
 	const kind_desc *sd = controller_kind("discovery.k8s.io", "endpointslices");
 	json_t *cur = controller_get(c, sd, NS, SLICE_NAME);
 	if (!cur) {
-		client_create(c->srv, c->def->name, sd, NS, slice, NULL, NULL);
+		client_create(c->srv, c->def->name, sd, NS, slice, on_written,
+		              "endpointslice " NS "/" SLICE_NAME);
 	} else {
 		json_object_set(slice, "metadata", json_object_get(cur, "metadata"));
 		json_object_set_new(json_obj_child(slice, "metadata"), "labels",
 		                    json_pack("{s:s, s:s}", "kubernetes.io/service-name", NAME,
-		                              "endpointslice.kubernetes.io/managed-by", "timon.dev/dns"));
-		client_update(c->srv, c->def->name, sd, slice, NULL, NULL, NULL);
+		                              "endpointslice.kubernetes.io/managed-by", "timon-dns"));
+		client_update(c->srv, c->def->name, sd, slice, NULL, on_written,
+		              "endpointslice " NS "/" SLICE_NAME);
 		json_decref(cur);
 	}
 	json_decref(slice);
