@@ -4,7 +4,7 @@
 
 CC ?= cc
 BUILD ?= build
-PKGS := libuv openssl jansson yaml-0.1 sqlite3 libcurl libarchive libnftables
+PKGS := libuv openssl jansson yaml-0.1 sqlite3 libcurl libarchive libnftables zlib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

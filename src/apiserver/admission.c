@@ -305,6 +305,10 @@ int admission_prepare_create(api_req *r, json_t *obj, terr **err)
 		if (pod_priority(r->srv, json_obj_child(obj, "spec"), err) < 0)
 			return -1;
 	}
+	else if (is_kind(d, "", "persistentvolumeclaims")) {
+		admission_storage_default_class(r, obj);
+		json_object_del(obj, "status");
+	}
 	else if (d->subresources & KIND_SUB_STATUS && !is_kind(d, "", "nodes") &&
 	         !is_kind(d, "", "namespaces") && !d->custom)
 		json_object_del(obj, "status");

@@ -32,6 +32,11 @@ int admission_forbidden(api_req *r, json_t *obj, terr **err, const char *msg);
  * carries the DisruptionTarget condition. -1 with 429 TooManyRequests, 403 or 500. */
 int admission_pdb_evict(api_req *r, json_t *pod, terr **err);
 
+/* admission_storage.c */
+/* DefaultStorageClass: a claim being created without spec.storageClassName gets the
+ * default StorageClass (the newest one annotated is-default-class), if any. */
+void admission_storage_default_class(api_req *r, json_t *pvc);
+
 /* The hooks admission.c calls. */
 static inline int admission_policy_prepare_create(api_req *r, json_t *obj, terr **err)
 {

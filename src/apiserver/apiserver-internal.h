@@ -30,6 +30,10 @@ struct apiserver {
 	unsigned discovery_gen;
 	int64_t started_ns;
 	bool ready;
+	struct metrics_sampler *metrics; /* metrics.k8s.io source (metrics_api.c), or NULL */
+	char *metrics_node;              /* the node whose pods it measures */
+	apiserver_pod_streams pod_streams; /* the node agent's; serve NULL when none */
+	void *pod_streams_ctx;
 };
 
 enum field_validation { FV_IGNORE, FV_WARN, FV_STRICT };
@@ -149,10 +153,25 @@ void handle_watch(api_req *r);
 void watch_bookmarks(apiserver *s);
 void watch_close_all(apiserver *s);
 
+/* podstream.c */
+/* True when r names a pod stream subresource (log, exec, attach, portforward). */
+bool podstream_is(const api_req *r);
+/* Serves such a request: checks verb and authorization, finds the pod, hands it to the
+ * node agent's hook. Consumes r. */
+void podstream_handle(api_req *r);
+
 /* authz.c */
 /* True when the request's user may do verb on the resource (system:masters: always). */
 bool authz_allowed(api_req *r, const char *verb);
 void handle_access_review(api_req *r);
+
+/* metrics_api.c */
+/* Answers get and list of metrics.k8s.io PodMetrics and NodeMetrics (r is routed and
+ * authorized). */
+void metrics_api_handle(api_req *r);
+/* Answers GET /api/v1/nodes/<this node>/proxy/metrics/resource (Prometheus text); false
+ * when h is another path. */
+bool metrics_api_raw(apiserver *s, http_req *h);
 
 /* crd.c */
 /* Registers (or updates) the custom kinds a CRD object defines. */

@@ -207,6 +207,10 @@ static void dispatch_resource(apiserver *s, http_req *h)
 		api_send_error(r, err);
 		return;
 	}
+	if (podstream_is(r)) {
+		podstream_handle(r);
+		return;
+	}
 	const char *m = h->method;
 	_cleanup_free_ char *watch = http_req_query(h, "watch");
 	bool is_watch = r->watch_path || query_bool(watch);
@@ -252,6 +256,10 @@ static void dispatch_resource(apiserver *s, http_req *h)
 		handle_access_review(r);
 		return;
 	}
+	if (str_eq(r->kind->group, "metrics.k8s.io")) {
+		metrics_api_handle(r); /* not stored: measured by the agent */
+		return;
+	}
 	if (strcmp(verb, "watch") == 0)
 		handle_watch(r);
 	else if (strcmp(verb, "get") == 0)
@@ -286,6 +294,8 @@ void apiserver_handle(apiserver *s, http_req *h)
 		send_status(h, 401, "Unauthorized", "Unauthorized");
 		return;
 	}
+	if (s->metrics && metrics_api_raw(s, h))
+		return;
 	if (str_has_prefix(p, "/openapi/v3")) {
 		send_openapi(h);
 		return;
@@ -393,6 +403,11 @@ uv_loop_t *apiserver_loop(apiserver *s)
 	return s->loop;
 }
 
+const char *apiserver_data_dir(const apiserver *s)
+{
+	return s->cfg.data_dir;
+}
+
 int apiserver_port(const apiserver *s)
 {
 	return http_server_port(s->http);
@@ -415,4 +430,6 @@ void apiserver_stop(apiserver *s)
 	log_info("apiserver: stopped at revision %lld", (long long)cache_rev(s->cache));
 	token_table_free(s->tokens);
 	s->tokens = NULL;
+	free(s->metrics_node);
+	s->metrics_node = NULL;
 }

@@ -67,6 +67,10 @@ struct http_conn {
 	char *user;
 	char **groups;
 	size_t ngroups;
+	/* After http_upgrade: the connection's plaintext belongs to these. */
+	bool upgraded;
+	http_upgrade_ops up_ops;
+	void *up_ud;
 };
 
 typedef struct write_req {
@@ -202,7 +206,7 @@ static void on_written(uv_write_t *w, int status)
 	if (status < 0 && !c->closing)
 		conn_close(c);
 	else if (c->close_after && c->queued == 0 && !c->cur && !c->discard)
-		conn_close(c);
+		conn_close(c); /* also an upgraded connection its handler closed */
 	conn_unref(c);
 }
 
@@ -309,6 +313,12 @@ static void conn_close(http_conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	if (c->upgraded) {
+		c->upgraded = false;
+		if (c->up_ops.on_close)
+			c->up_ops.on_close(c->up_ud);
+		conn_unref(c);
+	}
 	if (c->cur && c->cur->streaming) {
 		/* k8s: a watch whose client went away is torn down; the handler forgets it. */
 		http_req *r = c->cur;
@@ -475,6 +485,81 @@ size_t http_req_queued(const http_req *req)
 	return req->conn->queued;
 }
 
+void http_upgrade(http_req *req, const char *extra_headers, const http_upgrade_ops *ops,
+                  void *ud)
+{
+	http_conn *c = req->conn;
+	buf h = {0};
+	buf_puts(&h, "HTTP/1.1 101 Switching Protocols\r\n");
+	if (extra_headers)
+		buf_puts(&h, extra_headers);
+	buf_puts(&h, "\r\n");
+	conn_send(c, h.p, h.n);
+	buf_free(&h);
+	uv_timer_stop(&c->timer);
+	c->cur = NULL;
+	req_free(req);
+	if (c->closing) {
+		/* The request's reference goes; the handler hears of the close at once. */
+		if (ops->on_close)
+			ops->on_close(ud);
+		conn_unref(c);
+		return;
+	}
+	/* The request's reference becomes the upgrade's, dropped by conn_close. */
+	c->upgraded = true;
+	c->up_ops = *ops;
+	c->up_ud = ud;
+	c->close_after = false;
+	if (c->in_pos < c->in.n) {
+		/* Bytes the client sent right after its request head are the new protocol's. */
+		buf rest = c->in;
+		size_t pos = c->in_pos;
+		c->in = (buf){0};
+		c->in_pos = 0;
+		ops->on_data(ud, rest.p + pos, rest.n - pos);
+		buf_free(&rest);
+	}
+}
+
+int http_upgrade_write(http_conn *c, const void *data, size_t len)
+{
+	if (c->closing || !c->upgraded)
+		return -1;
+	if (c->queued > c->srv->limits.max_queued_output) {
+		log_info("http: dropping a slow upgraded peer with %zu bytes queued", c->queued);
+		conn_close(c);
+		return -1;
+	}
+	conn_send(c, data, len);
+	return c->closing ? -1 : 0;
+}
+
+uv_loop_t *http_conn_loop(http_conn *c)
+{
+	return c->srv->loop;
+}
+
+size_t http_conn_queued(const http_conn *c)
+{
+	return c->queued;
+}
+
+void http_upgrade_close(http_conn *c)
+{
+	if (c->closing)
+		return;
+	/* The handler asked for the close: it does not hear about it again. */
+	c->up_ops.on_close = NULL;
+	c->up_ops.on_data = NULL;
+	if (c->queued == 0) {
+		conn_close(c);
+		return;
+	}
+	/* Let queued output reach the peer first; on_written closes when it drains. */
+	c->close_after = true;
+}
+
 static void respond_status_raw(http_conn *c, int code, const char *reason, const char *msg)
 {
 	buf b = {0};
@@ -596,7 +681,9 @@ static int on_message_complete(http_parser *p)
 	r->ngroups = c->ngroups;
 	c->ready = r;
 	c->message_started = false;
-	if (!http_should_keep_alive(p))
+	/* An upgrade request that is answered without switching ends the connection: what
+	 * follows its head is not HTTP. */
+	if (!http_should_keep_alive(p) || p->upgrade)
 		c->close_after = true;
 	http_parser_pause(p, 1);
 	return 0;
@@ -671,6 +758,11 @@ static void conn_feed(http_conn *c)
 
 static void on_plaintext(http_conn *c, const char *data, size_t len)
 {
+	if (c->upgraded) {
+		if (c->up_ops.on_data)
+			c->up_ops.on_data(c->up_ud, data, len);
+		return;
+	}
 	if (c->discard) {
 		size_t n = len < c->discard ? len : (size_t)c->discard;
 		c->discard -= n;

@@ -105,6 +105,32 @@ void http_stream_end(http_req *req);
 /* Bytes queued for the peer and not yet written. */
 size_t http_req_queued(const http_req *req);
 
+/* ---- upgraded connections (WebSocket, SPDY) ---- */
+
+typedef struct http_upgrade_ops {
+	/* Plaintext from the peer (TLS already removed); on the loop thread. */
+	void (*on_data)(void *ud, const char *data, size_t len);
+	/* The connection is gone (peer closed, error, server shutdown); not called after
+	 * http_upgrade_close. ud is not used by the connection afterwards. */
+	void (*on_close)(void *ud);
+} http_upgrade_ops;
+
+/* Answers req with 101 Switching Protocols (extra_headers: "Name: value\r\n" lines such
+ * as Upgrade, Connection, Sec-WebSocket-Accept) and hands the connection's further bytes to
+ * ops (copied) with ud. req is finished (not usable afterwards); the connection is then
+ * used through http_upgrade_write/close with req->conn (read it before calling). */
+void http_upgrade(http_req *req, const char *extra_headers, const http_upgrade_ops *ops,
+                  void *ud);
+/* Sends raw bytes on an upgraded connection (through TLS). -1 when it is gone or its queue
+ * is over the limit (it is then closed and on_close runs). */
+int http_upgrade_write(http_conn *c, const void *data, size_t len);
+/* Closes an upgraded connection once queued output is written; on_close does not run. */
+void http_upgrade_close(http_conn *c);
+/* The loop the connection runs on. */
+uv_loop_t *http_conn_loop(http_conn *c);
+/* Bytes queued for the peer and not yet written. */
+size_t http_conn_queued(const http_conn *c);
+
 /* Percent-decodes src[0..n) into a new string; NULL on malformed escapes. */
 char *http_url_decode(const char *src, size_t n);
 /* The reason phrase for a status code ("Not Found"). */

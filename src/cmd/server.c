@@ -8,6 +8,8 @@
 #include <sys/resource.h>
 #include <uv.h>
 
+#include "agent/agent.h"
+#include "agent/metrics.h"
 #include "apiserver/apiserver.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -26,6 +28,15 @@ static const char usage[] =
     "  --advertise-address A    address written into the kubeconfig (default: bind address)\n"
     "  --token-auth-file FILE   static bearer tokens, CSV: token,user,uid,\"group1,group2\"\n"
     "  --disable-agent          do not run the embedded node agent\n"
+    "  --node-name NAME         the agent's node name (default: the host name)\n"
+    "  --node-ip IP             the node's address (default: the default route's interface)\n"
+    "  --node-label K=V         a label for the node (repeatable)\n"
+    "  --node-taint K=V:EFFECT  a taint for the node (repeatable)\n"
+    "  --pod-cidr CIDR          this node's pod range (default: a free /24 of 10.42.0.0/16)\n"
+    "  --registry-config FILE   registries.yaml, k3s format (default /etc/timon/registries.yaml)\n"
+    "  --pod-log-dir DIR        container logs (default /var/log/pods)\n"
+    "  --cni-bridge NAME        the pod network's bridge (default timon0)\n"
+    "  --agent-run-dir DIR      runtime state and network namespaces (default /run/timon)\n"
     "  -v, --verbose            log debug messages\n"
     "  -h, --help               show this help\n";
 
@@ -46,7 +57,11 @@ int cmd_server(int argc, char **argv)
 		.https_port = 6443,
 	};
 	bool disable_agent = false;
-	enum { O_DATA = 256, O_BIND, O_PORT, O_TOKEN, O_NOAGENT, O_ADV };
+	agent_config acfg = {0};
+	enum {
+		O_DATA = 256, O_BIND, O_PORT, O_TOKEN, O_NOAGENT, O_ADV, O_NODE, O_NODEIP,
+		O_LABEL, O_TAINT, O_CIDR, O_REGCFG, O_LOGDIR, O_RUNDIR, O_BRIDGE
+	};
 	static const struct option opts[] = {
 		{"data-dir", required_argument, NULL, O_DATA},
 		{"bind-address", required_argument, NULL, O_BIND},
@@ -54,6 +69,15 @@ int cmd_server(int argc, char **argv)
 		{"token-auth-file", required_argument, NULL, O_TOKEN},
 		{"advertise-address", required_argument, NULL, O_ADV},
 		{"disable-agent", no_argument, NULL, O_NOAGENT},
+		{"node-name", required_argument, NULL, O_NODE},
+		{"node-ip", required_argument, NULL, O_NODEIP},
+		{"node-label", required_argument, NULL, O_LABEL},
+		{"node-taint", required_argument, NULL, O_TAINT},
+		{"pod-cidr", required_argument, NULL, O_CIDR},
+		{"registry-config", required_argument, NULL, O_REGCFG},
+		{"pod-log-dir", required_argument, NULL, O_LOGDIR},
+		{"agent-run-dir", required_argument, NULL, O_RUNDIR},
+		{"cni-bridge", required_argument, NULL, O_BRIDGE},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -91,6 +115,25 @@ int cmd_server(int argc, char **argv)
 		case O_TOKEN: cfg.token_file = optarg; break;
 		case O_ADV: cfg.advertise = optarg; break;
 		case O_NOAGENT: disable_agent = true; break;
+		case O_NODE: acfg.node_name = optarg; break;
+		case O_NODEIP: acfg.node_ip = optarg; break;
+		case O_LABEL:
+		case O_TAINT: {
+			bool label = c == O_LABEL;
+			size_t *n = label ? &acfg.n_labels : &acfg.n_taints;
+			if (*n >= AGENT_MAX_LIST || (label ? !strchr(optarg, '=') : !strchr(optarg, ':'))) {
+				fprintf(stderr, "timon server: invalid or too many --node-%s %s\n",
+				        label ? "label" : "taint", optarg);
+				return 2;
+			}
+			(label ? acfg.labels : acfg.taints)[(*n)++] = optarg;
+			break;
+		}
+		case O_CIDR: acfg.pod_cidr = optarg; break;
+		case O_REGCFG: acfg.registry_config = optarg; break;
+		case O_LOGDIR: acfg.log_root = optarg; break;
+		case O_RUNDIR: acfg.run_dir = optarg; break;
+		case O_BRIDGE: acfg.bridge = optarg; break;
 		case 'v': log_level_max = LOG_DEBUG; break;
 		case 'h': fputs(usage, stdout); fputs(server_net_usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
@@ -101,7 +144,10 @@ int cmd_server(int argc, char **argv)
 		return 2;
 	}
 	if (!disable_agent)
-		log_info("server: the node agent is not built yet; running the control plane only");
+		agent_configure(&acfg, cfg.data_dir);
+	/* The node network services serve this node: the agent's node name and address. */
+	net.node_name = acfg.node_name;
+	net.node_ip = acfg.node_ip;
 	server_net_apply(&net, !disable_agent);
 	signal(SIGPIPE, SIG_IGN);
 	/* Thousands of clients (watchers, agents) each hold a descriptor. */
@@ -118,6 +164,10 @@ int cmd_server(int argc, char **argv)
 		terr_free(err);
 		return 1;
 	}
+	/* Metrics for a node without the agent (tests, control-plane-only runs). */
+	const char *metrics_node = getenv("TIMON_METRICS_NODE");
+	if (metrics_node && metrics_node[0])
+		agent_metrics_attach(server, metrics_node);
 	printf("timon is running. Use it with:\n\n  export KUBECONFIG=%s/kubeconfig.yaml\n  kubectl get all -A\n\n",
 	       cfg.data_dir);
 	fflush(stdout);
@@ -129,6 +179,7 @@ int cmd_server(int argc, char **argv)
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_signal_stop(&sigterm);
 	uv_signal_stop(&sigint);
+	agent_metrics_detach(server);
 	apiserver_stop(server);
 	return 0;
 }

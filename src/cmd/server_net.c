@@ -17,7 +17,6 @@ enum {
 	O_PROXY,
 	O_DNS,
 	O_INGRESS,
-	O_NODE_IP,
 	O_HTTP,
 	O_HTTPS,
 	O_METRICS,
@@ -35,7 +34,6 @@ const struct option server_net_options[] = {
 	{"enable-proxy", no_argument, NULL, O_PROXY},
 	{"enable-dns", no_argument, NULL, O_DNS},
 	{"enable-ingress", no_argument, NULL, O_INGRESS},
-	{"node-ip", required_argument, NULL, O_NODE_IP},
 	{"ingress-http-port", required_argument, NULL, O_HTTP},
 	{"ingress-https-port", required_argument, NULL, O_HTTPS},
 	{"ingress-metrics-port", required_argument, NULL, O_METRICS},
@@ -48,11 +46,11 @@ const struct option server_net_options[] = {
 };
 
 const char server_net_usage[] =
-    "\nNode network services (on when the node agent runs; --enable-* turns one on without it):\n"
+    "\nNode network services (on when the node agent runs; --enable-* turns one on without it;\n"
+    "they serve --node-name / --node-ip):\n"
     "  --disable-proxy / --enable-proxy      nftables service proxy (table inet timon)\n"
     "  --disable-dns / --enable-dns          cluster DNS (kube-system/kube-dns)\n"
     "  --disable-ingress / --enable-ingress  the ingress proxy (IngressClass timon)\n"
-    "  --node-ip IP              this node's address (default: the default route's source)\n"
     "  --ingress-http-port P     ingress HTTP port (default 80; 0 disables)\n"
     "  --ingress-https-port P    ingress HTTPS port (default 443; 0 disables)\n"
     "  --ingress-metrics-port P  Prometheus metrics of the ingress at /metrics (default 10254; 0 disables)\n"
@@ -94,7 +92,6 @@ int server_net_flag(int opt, const char *arg, netsvc_config *cfg)
 	case O_PROXY: cfg->proxy = NETSVC_ON; return 0;
 	case O_DNS: cfg->dns = NETSVC_ON; return 0;
 	case O_INGRESS: cfg->ingress = NETSVC_ON; return 0;
-	case O_NODE_IP: return ip_arg("node-ip", arg, &cfg->node_ip);
 	case O_HTTP: return port_arg("ingress-http-port", arg, &cfg->ingress_http_port);
 	case O_HTTPS: return port_arg("ingress-https-port", arg, &cfg->ingress_https_port);
 	case O_METRICS: return port_arg("ingress-metrics-port", arg, &cfg->ingress_metrics_port);

@@ -1,0 +1,133 @@
+/* agent-internal.h — what the agent's files share: its state on the loop thread, the
+ * worker pool that runs blocking pod work, and the pod sync step that runs there.
+ *
+ * Threads: agent.c, agent_node.c and agent_status.c run on the loop thread and own every
+ * field of `agent` and `agent_pod`. agent_pod.c runs on pool workers and sees only the
+ * job it was handed (copies of the pod and of the loop's memory of it) plus the
+ * thread-safe handles (image store, runtime, CNI config). Results come back as a JSON
+ * report handled on the loop. Not for: naming conventions (agent.h).
+ */
+#ifndef TIMON_AGENT_INTERNAL_H
+#define TIMON_AGENT_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "agent/agent.h"
+#include "agent/cni.h"
+#include "agent/image_store.h"
+#include "agent/probe.h"
+#include "agent/runtime.h"
+#include "base/hmap.h"
+#include "controllers/controller.h"
+
+#define AGENT_NAME          "kubelet"
+#define AGENT_KUBELET_VER   "v1.32.0"
+#define AGENT_LEASE_NS      "kube-node-lease"
+#define AGENT_LEASE_SECONDS 40
+#define AGENT_CLUSTER_DNS   "10.43.0.10"
+#define AGENT_DNS_DOMAIN    "cluster.local"
+
+/* ---- the worker pool (agent_pool.c) ---- */
+
+typedef struct agent_job agent_job;
+typedef void (*agent_work_fn)(agent_job *j);  /* on a worker */
+typedef void (*agent_done_fn)(agent_job *j);  /* on the loop, after work */
+struct agent_job {
+	agent_work_fn work;
+	agent_done_fn done;
+	void *ud;
+	agent_job *next;
+};
+
+typedef struct agent_pool agent_pool;
+agent_pool *agent_pool_new(uv_loop_t *loop, int threads);
+void agent_pool_submit(agent_pool *p, agent_job *j);
+/* Stops the workers once their current jobs end (queued jobs are dropped: done is not
+ * called for them) and frees the pool. */
+void agent_pool_free(agent_pool *p);
+
+/* ---- the agent (agent.c) ---- */
+
+/* One probe of one running container (loop state). */
+typedef struct agent_probe {
+	char *container, *cid; /* container name, runtime container ID */
+	const char *which;     /* "startupProbe", "readinessProbe", "livenessProbe" */
+	probe_tracker t;
+	bool running; /* an attempt is on a worker */
+	bool dead;    /* the container went away while an attempt ran */
+} agent_probe;
+
+typedef struct agent_pod {
+	char *key, *uid;
+	agent_probe *probes_v;
+	size_t n_probes;
+	json_t *last_report; /* the last sync's report (statuses are recomputed from it) */
+	char *pod_ip;
+	bool busy;     /* a sync job is running for it */
+	bool dirty;    /* something changed while busy: sync again after */
+	bool gone;     /* the pod left the API (or this node): clean up, then forget */
+	bool finished; /* torn down after it ended: nothing more to do until deleted */
+	json_t *mem;   /* what syncs remember: backoffs ({"ctr": {"delay": s, "at": ns}}) */
+	json_t *probes; /* container name -> {"ready": bool, "live": ...} (loop state) */
+} agent_pod;
+
+typedef struct agent {
+	controller *c;
+	agent_config cfg;
+	char *node_name, *node_ip, *pod_cidr;
+	char *pods_dir;  /* <state>/pods: per-pod hosts, resolv.conf, volumes */
+	image_store *images;
+	runtime *rt;
+	cni_config cni;
+	char *cni_state_dir, *cni_netns_dir;
+	agent_pool *pool;
+	hmap pods; /* pod key -> agent_pod */
+	uv_timer_t tick, probe_tick;
+	uv_fs_event_t exits;
+	bool registered;
+	int64_t next_lease_ns, next_status_ns, next_gc_ns;
+	json_t *node_static; /* capacity, nodeInfo, addresses: fixed at start */
+} agent;
+
+/* ---- node registration and heartbeats (agent_node.c; loop thread) ---- */
+
+/* Facts read once at start: capacity, allocatable, nodeInfo, addresses. */
+json_t *agent_node_facts(agent *a);
+/* Creates or updates this machine's Node (labels, taints, podCIDR, status); renews its
+ * Lease. */
+void agent_node_sync(agent *a);
+void agent_lease_renew(agent *a);
+/* The IPv4 address of the default route's interface into out (64 bytes); false when
+ * none. */
+bool agent_default_ip(char out[64]);
+
+/* ---- the pod sync step (agent_pod.c; worker thread) ---- */
+
+typedef struct agent_sync_job {
+	agent_job job;
+	agent *a;
+	char *key;
+	json_t *pod;    /* a copy of the pod as the loop saw it */
+	json_t *mem;    /* a copy of agent_pod.mem; the worker updates it */
+	json_t *inputs; /* configmaps, secrets, ... the pod refers to (loop-gathered) */
+	json_t *paths;  /* volume name -> host path (the worker's, after setup) */
+	bool cleanup;   /* stop everything and tear the pod down */
+	json_t *report; /* out: {"containers": {...}, "init": {...}, "events": [...], ...} */
+} agent_sync_job;
+
+/* Brings the pod's sandbox and containers toward its spec (or tears it down). */
+void agent_pod_sync(agent_job *j);
+/* Removes what is left of a pod this node no longer runs, by UID (containers, network,
+ * folders). */
+void agent_pod_teardown(agent *a, const char *uid, int grace_s, json_t *events);
+
+/* ---- pod status (agent_status.c; loop thread) ---- */
+
+/* The status the pod should have after a sync's report; new object. */
+json_t *agent_pod_status(agent *a, json_t *pod, json_t *report, agent_pod *ap);
+
+#endif

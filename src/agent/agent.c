@@ -1,0 +1,500 @@
+/* agent.c — the embedded node agent as a controller on the server's loop: configuration,
+ * start (image store, runtime, CNI), the pods bound to this node and their sync jobs on
+ * the agent's worker pool, status writes, events, exits noticed through conmon's exit
+ * files, heartbeats, and garbage collection of containers no pod owns. See agent.h. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/agent-internal.h"
+#include "apiserver/client.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "controllers/controller-internal.h"
+#include "controllers/events.h"
+#include "controllers/simnode-internal.h"
+
+#define TICK_MS          1000
+#define LEASE_EVERY_NS   (10LL * 1000000000LL)
+#define STATUS_EVERY_NS  (60LL * 1000000000LL)
+#define GC_EVERY_NS      (60LL * 1000000000LL)
+#define RESYNC_BUSY_MS   2000
+#define RESYNC_IDLE_MS   10000
+#define POOL_THREADS     8
+
+static agent_config g_cfg;
+static char *g_data_dir;
+static bool g_enabled;
+
+static const char *keep(const char *s)
+{
+	return s ? xstrdup(s) : NULL; /* configuration lives as long as the process */
+}
+
+void agent_configure(const agent_config *cfg, const char *data_dir)
+{
+	g_cfg = *cfg;
+	g_cfg.node_name = keep(cfg->node_name);
+	g_cfg.node_ip = keep(cfg->node_ip);
+	for (size_t i = 0; i < cfg->n_labels; i++)
+		g_cfg.labels[i] = keep(cfg->labels[i]);
+	for (size_t i = 0; i < cfg->n_taints; i++)
+		g_cfg.taints[i] = keep(cfg->taints[i]);
+	g_cfg.state_dir = keep(cfg->state_dir);
+	g_cfg.run_dir = keep(cfg->run_dir);
+	g_cfg.log_root = keep(cfg->log_root);
+	g_cfg.registry_config = keep(cfg->registry_config);
+	g_cfg.pod_cidr = keep(cfg->pod_cidr);
+	g_cfg.bridge = keep(cfg->bridge);
+	g_data_dir = xstrdup(data_dir);
+	g_enabled = true;
+}
+
+/* ---------- pods ---------- */
+
+static agent_pod *pod_state(agent *a, const char *key, const char *uid)
+{
+	agent_pod *ap = hmap_get(&a->pods, key);
+	if (!ap) {
+		ap = xcalloc(1, sizeof *ap);
+		ap->key = xstrdup(key);
+		ap->uid = xstrdup(uid);
+		ap->mem = json_object();
+		ap->probes = json_object();
+		hmap_put(&a->pods, ap->key, ap);
+	}
+	return ap;
+}
+
+static void pod_forget(agent *a, agent_pod *ap)
+{
+	hmap_del(&a->pods, ap->key);
+	free(ap->key);
+	free(ap->uid);
+	json_decref(ap->mem);
+	json_decref(ap->probes);
+	free(ap);
+}
+
+static void on_status_written(void *ud, int code, json_t *obj)
+{
+	agent_pod *ap = ud;
+	(void)ap;
+	if (code >= 400 && code != 404 && code != 409) {
+		const char *msg = json_string_value(json_object_get(obj, "message"));
+		log_warn("agent: pod status write answered %d: %s", code, msg ? msg : "");
+	}
+}
+
+static void sync_done(agent_job *j);
+
+static void submit(agent *a, agent_pod *ap, json_t *pod, bool cleanup)
+{
+	agent_sync_job *sj = xcalloc(1, sizeof *sj);
+	sj->job.work = agent_pod_sync;
+	sj->job.done = sync_done;
+	sj->a = a;
+	sj->key = xstrdup(ap->key);
+	sj->pod = pod ? json_deep_copy(pod)
+	              : json_pack("{s:{s:s}}", "metadata", "uid", ap->uid);
+	sj->mem = json_deep_copy(ap->mem);
+	sj->cleanup = cleanup;
+	ap->busy = true;
+	ap->dirty = false;
+	agent_pool_submit(a->pool, &sj->job);
+}
+
+static bool terminal(json_t *status)
+{
+	const char *p = json_string_value(json_object_get(status, "phase"));
+	return str_eq(p, "Succeeded") || str_eq(p, "Failed");
+}
+
+static void record_events(agent *a, json_t *pod, json_t *report)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(report, "events"), i, e)
+	{
+		event_record(a->c->srv, AGENT_NAME, pod, json_string_value(json_object_get(e, "type")),
+		             json_string_value(json_object_get(e, "reason")), "%s",
+		             json_string_value(json_object_get(e, "message")));
+	}
+}
+
+static bool report_waiting(json_t *report)
+{
+	if (json_object_size(json_object_get(report, "waiting")) ||
+	    json_object_get(report, "sandboxError"))
+		return true;
+	json_t *lists[2] = {json_object_get(report, "initContainerStatuses"),
+	                    json_object_get(report, "containerStatuses")};
+	for (int k = 0; k < 2; k++) {
+		size_t i;
+		json_t *cs;
+		json_array_foreach(lists[k], i, cs)
+		{
+			if (json_path(cs, "state.waiting"))
+				return true;
+		}
+	}
+	return false;
+}
+
+static void sync_done(agent_job *j)
+{
+	agent_sync_job *sj = (agent_sync_job *)j;
+	agent *a = sj->a;
+	agent_pod *ap = hmap_get(&a->pods, sj->key);
+	json_t *report = sj->report;
+	const kind_desc *pk = controller_kind("", "pods");
+	_cleanup_free_ char *ns = NULL, *name = NULL;
+	controller_split_key(sj->key, &ns, &name);
+	json_t *pod = controller_get(a->c, pk, ns, name);
+	const char *uid = json_path_str(sj->pod, "metadata.uid");
+	bool same = pod && str_eq(json_path_str(pod, "metadata.uid"), uid);
+	if (same)
+		record_events(a, pod, report);
+	if (!ap || !str_eq(ap->uid, uid)) {
+		/* Replaced while the job ran; the new pod has its own state. */
+	} else if (json_is_true(json_object_get(report, "tornDown"))) {
+		if (same && json_path(pod, "metadata.deletionTimestamp")) {
+			/* k8s: the kubelet removes the object once everything is stopped. */
+			json_t *opts = json_pack("{s:s, s:s, s:i, s:{s:s}}", "kind", "DeleteOptions",
+			                         "apiVersion", "v1", "gracePeriodSeconds", 0,
+			                         "preconditions", "uid", uid);
+			client_delete(a->c->srv, AGENT_NAME, pk, ns, name, opts, NULL, NULL);
+			json_decref(opts);
+		}
+		bool again = ap->dirty;
+		pod_forget(a, ap);
+		ap = NULL;
+		if (again)
+			controller_enqueue(a->c, sj->key);
+	} else {
+		json_decref(ap->mem);
+		ap->mem = json_incref(sj->mem);
+		ap->busy = false;
+		if (same && report && json_object_get(report, "containerStatuses")) {
+			json_t *st = agent_pod_status(a, pod, report, ap);
+			if (terminal(st))
+				json_object_set_new(ap->mem, "finished", json_true());
+			if (!json_equal(st, json_object_get(pod, "status"))) {
+				json_object_set_new(pod, "status", st);
+				client_update(a->c->srv, AGENT_NAME, pk, pod, "status", on_status_written, ap);
+			} else {
+				json_decref(st);
+			}
+		} else if (same && json_object_get(report, "sandboxError")) {
+			json_t *st = agent_pod_status(a, pod, report, ap);
+			if (!json_equal(st, json_object_get(pod, "status"))) {
+				json_object_set_new(pod, "status", st);
+				client_update(a->c->srv, AGENT_NAME, pk, pod, "status", on_status_written, ap);
+			} else {
+				json_decref(st);
+			}
+		}
+		if (ap->dirty)
+			controller_enqueue(a->c, sj->key);
+		else if (!json_object_get(ap->mem, "finished"))
+			controller_enqueue_after(a->c, sj->key,
+			                         report_waiting(report) ? RESYNC_BUSY_MS : RESYNC_IDLE_MS);
+	}
+	json_decref(pod);
+	json_decref(sj->pod);
+	json_decref(sj->mem);
+	json_decref(sj->report);
+	free(sj->key);
+	free(sj);
+}
+
+static int reconcile_pod(agent *a, const char *key)
+{
+	_cleanup_free_ char *ns = NULL, *name = NULL;
+	controller_split_key(key, &ns, &name);
+	json_t *pod = controller_get(a->c, controller_kind("", "pods"), ns, name);
+	agent_pod *ap = hmap_get(&a->pods, key);
+	bool mine = pod && str_eq(json_path_str(pod, "spec.nodeName"), a->node_name);
+	const char *uid = pod ? json_path_str(pod, "metadata.uid") : NULL;
+	if (ap && (!mine || !str_eq(ap->uid, uid))) {
+		/* Gone, moved, or replaced by a pod of the same name: stop what ran. */
+		if (ap->busy) {
+			ap->dirty = true;
+		} else {
+			json_t *old = mine ? NULL : pod;
+			submit(a, ap, old && str_eq(json_path_str(old, "metadata.uid"), ap->uid) ? old : NULL,
+			       true);
+		}
+		json_decref(pod);
+		return RECONCILE_DONE;
+	}
+	if (!mine) {
+		json_decref(pod);
+		return RECONCILE_DONE;
+	}
+	ap = pod_state(a, key, uid);
+	if (ap->busy) {
+		ap->dirty = true;
+	} else if (!json_object_get(ap->mem, "finished") ||
+	           json_path(pod, "metadata.deletionTimestamp")) {
+		submit(a, ap, pod, false);
+	}
+	json_decref(pod);
+	return RECONCILE_DONE;
+}
+
+static int reconcile(controller *c, const char *key)
+{
+	agent *a = c->state;
+	if (!a)
+		return RECONCILE_DONE;
+	if (strchr(key, '/'))
+		return reconcile_pod(a, key);
+	if (str_eq(key, a->node_name))
+		agent_node_sync(a);
+	return RECONCILE_DONE;
+}
+
+static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
+{
+	UNUSED(d);
+	agent *a = c->state;
+	if (!a)
+		return;
+	char key[320], node[256];
+	if (!sim_pod_event_ref(ev, key, node))
+		return;
+	if (str_eq(node, a->node_name) || hmap_get(&a->pods, key))
+		controller_enqueue(c, key);
+}
+
+static void on_node(controller *c, const kind_desc *d, const cache_event *ev)
+{
+	UNUSED(d);
+	agent *a = c->state;
+	if (!a)
+		return;
+	/* Our node deleted (register again) or changed by someone else (podCIDR). */
+	const char *k = ev->key;
+	const char *slash = k ? strrchr(k, '/') : NULL;
+	if (slash && str_eq(slash + 1, a->node_name))
+		controller_enqueue(c, a->node_name);
+}
+
+/* ---------- exits, heartbeats, garbage collection ---------- */
+
+static void on_exit_file(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+	UNUSED(events);
+	agent *a = h->data;
+	if (status < 0 || !filename)
+		return;
+	char *uid = NULL, *name = NULL;
+	int att;
+	if (agent_container_id_parse(filename, &uid, &name, &att) < 0)
+		return;
+	size_t it = 0;
+	const char *k;
+	void *v;
+	while (hmap_next(&a->pods, &it, &k, &v)) {
+		agent_pod *ap = v;
+		if (str_eq(ap->uid, uid)) {
+			controller_enqueue(a->c, ap->key);
+			break;
+		}
+	}
+	free(uid);
+	free(name);
+}
+
+typedef struct gc_job {
+	agent_job job;
+	agent *a;
+	json_t *known; /* uids the loop knows of */
+} gc_job;
+
+/* Containers whose pod this agent does not know (deleted while it was down) go. */
+static void gc_work(agent_job *j)
+{
+	gc_job *g = (gc_job *)j;
+	runtime_status *all = NULL;
+	size_t n = 0;
+	if (runtime_list(g->a->rt, NULL, &all, &n, NULL) < 0)
+		return;
+	json_t *done = json_object();
+	for (size_t i = 0; i < n; i++) {
+		char *uid = NULL, *name = NULL;
+		int att;
+		if (agent_container_id_parse(all[i].id, &uid, &name, &att) == 0 &&
+		    !json_object_get(g->known, uid) && !json_object_get(done, uid)) {
+			log_info("agent: removing containers of pod %s, which no longer exists", uid);
+			agent_pod_teardown(g->a, uid, 0, NULL);
+			json_object_set_new(done, uid, json_true());
+		}
+		free(uid);
+		free(name);
+	}
+	json_decref(done);
+	runtime_statuses_free(all, n);
+}
+
+static void gc_done(agent_job *j)
+{
+	gc_job *g = (gc_job *)j;
+	json_decref(g->known);
+	free(g);
+}
+
+static void gc_start(agent *a)
+{
+	gc_job *g = xcalloc(1, sizeof *g);
+	g->job.work = gc_work;
+	g->job.done = gc_done;
+	g->a = a;
+	g->known = json_object();
+	/* Every pod object bound here counts, tracked or not yet. */
+	json_t **pods;
+	size_t n = controller_list(a->c, controller_kind("", "pods"), NULL, &pods);
+	for (size_t i = 0; i < n; i++)
+		if (str_eq(json_path_str(pods[i], "spec.nodeName"), a->node_name))
+			json_object_set_new(g->known, json_path_str(pods[i], "metadata.uid"), json_true());
+	controller_list_free(pods, n);
+	size_t it = 0;
+	const char *k;
+	void *v;
+	while (hmap_next(&a->pods, &it, &k, &v))
+		json_object_set_new(g->known, ((agent_pod *)v)->uid, json_true());
+	agent_pool_submit(a->pool, &g->job);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	agent *a = t->data;
+	int64_t now = time_mono_ns();
+	if (now >= a->next_lease_ns && a->registered) {
+		agent_lease_renew(a);
+		a->next_lease_ns = now + LEASE_EVERY_NS;
+	}
+	if (now >= a->next_status_ns) {
+		a->next_status_ns = now + STATUS_EVERY_NS;
+		controller_enqueue(a->c, a->node_name);
+	}
+	if (now >= a->next_gc_ns && a->registered) {
+		a->next_gc_ns = now + GC_EVERY_NS;
+		gc_start(a);
+	}
+}
+
+/* ---------- start and stop ---------- */
+
+static char *lower_hostname(void)
+{
+	char h[256] = "localhost";
+	gethostname(h, sizeof h - 1);
+	for (char *p = h; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return xstrdup(h);
+}
+
+static void start(controller *c)
+{
+	if (!g_enabled)
+		return;
+	if (geteuid() != 0) {
+		log_error("agent: the node agent needs root (namespaces, cgroups, mounts); not "
+		          "running it. Start as root, or pass --disable-agent to run the control "
+		          "plane only.");
+		return;
+	}
+	agent *a = xcalloc(1, sizeof *a);
+	a->c = c;
+	a->cfg = g_cfg;
+	a->node_name = g_cfg.node_name ? xstrdup(g_cfg.node_name) : lower_hostname();
+	char ip[64];
+	if (g_cfg.node_ip)
+		a->node_ip = xstrdup(g_cfg.node_ip);
+	else
+		a->node_ip = xstrdup(agent_default_ip(ip) ? ip : "127.0.0.1");
+	a->pod_cidr = xstrdup(g_cfg.pod_cidr);
+	_cleanup_free_ char *state =
+	    g_cfg.state_dir ? xstrdup(g_cfg.state_dir) : xasprintf("%s/agent", g_data_dir);
+	const char *run = g_cfg.run_dir ? g_cfg.run_dir : "/run/timon";
+	a->pods_dir = xasprintf("%s/pods", state);
+	mkdir(state, 0700);
+	mkdir(a->pods_dir, 0755);
+	terr *err = NULL;
+	_cleanup_free_ char *images = xasprintf("%s/images", state);
+	_cleanup_free_ char *ctrs = xasprintf("%s/containers", state);
+	_cleanup_free_ char *rtrun = xasprintf("%s/runtime", run);
+	a->images = image_store_open(images, &err);
+	runtime_config rc = {.root = ctrs, .run_dir = rtrun};
+	if (a->images)
+		a->rt = runtime_open(&rc, &err);
+	if (!a->images || !a->rt) {
+		log_error("agent: cannot start: %s", err ? err->message : "?");
+		terr_free(err);
+		if (a->images)
+			image_store_close(a->images);
+		free(a->pods_dir);
+		free(a->node_name);
+		free(a->node_ip);
+		free(a->pod_cidr);
+		free(a);
+		return;
+	}
+	a->cni_state_dir = xstrdup(state);
+	a->cni_netns_dir = xasprintf("%s/netns", run);
+	a->cni.state_dir = a->cni_state_dir;
+	a->cni.netns_dir = a->cni_netns_dir;
+	a->cni.bridge = g_cfg.bridge;
+	a->node_static = agent_node_facts(a);
+	a->pool = agent_pool_new(apiserver_loop(c->srv), POOL_THREADS);
+	c->state = a;
+	uv_loop_t *loop = apiserver_loop(c->srv);
+	uv_fs_event_init(loop, &a->exits);
+	a->exits.data = a;
+	if (uv_fs_event_start(&a->exits, on_exit_file, runtime_exit_dir(a->rt), 0) < 0)
+		log_warn("agent: cannot watch %s; exits are noticed by polling",
+		         runtime_exit_dir(a->rt));
+	uv_timer_init(loop, &a->tick);
+	a->tick.data = a;
+	uv_timer_start(&a->tick, on_tick, 0, TICK_MS);
+	a->next_gc_ns = time_mono_ns() + 5000000000LL;
+	log_info("agent: node %s (%s), runtime %s, state in %s", a->node_name, a->node_ip,
+	         runtime_binary(a->rt), state);
+	controller_enqueue(c, a->node_name);
+}
+
+static void closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void stop(controller *c)
+{
+	agent *a = c->state;
+	if (!a)
+		return;
+	uv_timer_stop(&a->tick);
+	uv_close((uv_handle_t *)&a->tick, closed);
+	uv_fs_event_stop(&a->exits);
+	uv_close((uv_handle_t *)&a->exits, closed);
+	/* Containers keep running: a new agent re-adopts them. */
+	agent_pool_free(a->pool);
+	c->state = NULL;
+	/* The pods map, store and runtime handles go with the process; jobs dropped by the
+	 * pool may still point at them. */
+}
+
+const controller_def agent_controller = {
+    .name = AGENT_NAME,
+    .watches = {{.group = "", .resource = "pods", .on_event = on_pod},
+                {.group = "", .resource = "nodes", .on_event = on_node}},
+    .reconcile = reconcile,
+    .start = start,
+    .stop = stop,
+};
+CONTROLLER_REGISTER(agent_controller);
