@@ -54,6 +54,7 @@ struct ing_client {
 	bool in_feed;
 	bool reading;
 	buf in;           /* received, not yet parsed */
+	buf out;          /* to send, written at the end of the event (ing_client_flush) */
 	size_t queued;    /* written, not yet sent */
 	/* The request being handled. */
 	buf url, head, fname, fval;
@@ -95,6 +96,7 @@ struct ing_upstream {
 void ing_proxy_maybe_free(ingress_proxy *px);
 /* ingress_proxy.c: the client side, called by the upstream side. */
 void ing_client_send(ing_client *cl, const char *data, size_t len);
+void ing_client_flush(ing_client *cl);
 /* Answers the current request with an error page (502, 503, 504, 404...). */
 void ing_client_respond_local(ing_client *cl, int status);
 /* The response is complete (status for the metrics). */
@@ -107,7 +109,9 @@ void ing_client_sync_read(ing_client *cl);
 /* ingress_upstream.c */
 /* A connection to dst for cl: an idle pooled one, or a new one. */
 ing_upstream *ing_upstream_get(ingress_proxy *px, const struct sockaddr_in *dst, ing_client *cl);
+/* Collects data for the backend; ing_upstream_flush writes it (once connected). */
 void ing_upstream_send(ing_upstream *up, const char *data, size_t len);
+void ing_upstream_flush(ing_upstream *up);
 /* Starts the response timer (connect + response headers). */
 void ing_upstream_arm(ing_upstream *up);
 /* Detaches from the client; back to the pool when reusable, else closed. */

@@ -56,6 +56,7 @@ static void client_free(ing_client *cl)
 	if (cl->ssl)
 		SSL_free(cl->ssl); /* frees the BIOs */
 	buf_free(&cl->in);
+	buf_free(&cl->out);
 	buf_free(&cl->url);
 	buf_free(&cl->head);
 	buf_free(&cl->fname);
@@ -151,22 +152,35 @@ static void flush_tls(ing_client *cl)
 
 void ing_client_send(ing_client *cl, const char *data, size_t len)
 {
-	if (cl->closing)
+	if (!cl->closing)
+		buf_add(&cl->out, data, len);
+}
+
+/* Output is collected while one event is handled and written here, once: one write (one
+ * TLS record run) per response instead of one per header block, body piece and chunk. */
+void ing_client_flush(ing_client *cl)
+{
+	if (cl->closing || !cl->out.n)
 		return;
 	if (!cl->ssl) {
-		raw_send(cl, data, len);
+		raw_send(cl, cl->out.p, cl->out.n);
+		buf_reset(&cl->out);
 		return;
 	}
+	const char *data = cl->out.p;
+	size_t len = cl->out.n;
 	while (len > 0) {
 		int n = SSL_write(cl->ssl, data, len > (1 << 30) ? (1 << 30) : (int)len);
 		if (n <= 0) {
 			ERR_clear_error();
+			buf_reset(&cl->out);
 			ing_client_close(cl);
 			return;
 		}
 		data += n;
 		len -= (size_t)n;
 	}
+	buf_reset(&cl->out);
 	flush_tls(cl);
 }
 
@@ -198,6 +212,7 @@ static void next_request(ing_client *cl)
 {
 	if (cl->close_after || !cl->keepalive) {
 		cl->close_after = true;
+		ing_client_flush(cl);
 		if (cl->queued == 0)
 			ing_client_close(cl);
 		return;
@@ -246,6 +261,7 @@ void ing_client_respond_local(ing_client *cl, int status)
 	ing_client_send(cl, head, strlen(head));
 	if (!cl->is_head)
 		ing_client_send(cl, body, strlen(body));
+	ing_client_flush(cl);
 	ing_client_response_done(cl);
 }
 
@@ -444,6 +460,8 @@ static void feed(ing_client *cl)
 		cl->in.n -= n;
 		if (cl->in.p)
 			cl->in.p[cl->in.n] = '\0';
+		if (cl->up)
+			ing_upstream_flush(cl->up);
 		if (e == HPE_PAUSED || e == HPE_OK)
 			continue;
 		cl->keepalive = false;
@@ -467,34 +485,35 @@ static void on_plaintext(ing_client *cl, const char *data, size_t len)
 	feed(cl);
 }
 
+/* One read buffer for every connection: the loop is one thread, and each read is
+ * consumed (parsed or copied) before the next is asked for. */
+static char read_buf[INGRESS_READ_SIZE];
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
 	UNUSED(h);
 	UNUSED(suggested);
-	b->base = xmalloc(INGRESS_READ_SIZE);
-	b->len = INGRESS_READ_SIZE;
+	b->base = read_buf;
+	b->len = sizeof read_buf;
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 {
 	ing_client *cl = st->data;
 	if (nread < 0) {
-		free(b->base);
 		ing_client_close(cl);
 		return;
 	}
 	if (nread == 0 || cl->closing) {
-		free(b->base);
 		return;
 	}
 	if (!cl->ssl) {
 		on_plaintext(cl, b->base, (size_t)nread);
-		free(b->base);
+		ing_client_flush(cl);
 		ing_client_sync_read(cl);
 		return;
 	}
 	BIO_write(cl->rbio, b->base, (int)nread);
-	free(b->base);
 	if (!cl->hs_done) {
 		int r = SSL_do_handshake(cl->ssl);
 		flush_tls(cl);
@@ -523,16 +542,19 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 		}
 		break;
 	}
+	ing_client_flush(cl);
 	flush_tls(cl);
 	ing_client_sync_read(cl);
 }
 
-/* Reads unless the parser waits for a response, or the backend has enough queued. */
+/* Reads unless enough waits unparsed, or the backend has enough queued. */
 void ing_client_sync_read(ing_client *cl)
 {
 	if (cl->closing)
 		return;
-	bool want = !cl->paused && cl->in.n < INGRESS_HIGH_WATER &&
+	/* Reading on while a request waits for its response costs nothing (what arrives is
+	 * kept, up to the high-water mark) and saves two epoll_ctl calls per request. */
+	bool want = cl->in.n < INGRESS_HIGH_WATER &&
 	            !(cl->up && cl->up->queued >= INGRESS_HIGH_WATER);
 	if (want && !cl->reading)
 		cl->reading = uv_read_start((uv_stream_t *)&cl->tcp, on_alloc, on_read) == 0;

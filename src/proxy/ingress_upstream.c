@@ -137,7 +137,7 @@ static void up_fail(ing_upstream *up, const char *why)
 		fresh->parser.data = fresh;
 		cl->up = fresh;
 		ing_upstream_send(fresh, cl->replay.p, cl->replay.n);
-		ing_upstream_arm(fresh);
+		ing_upstream_arm(fresh); /* flushed once connected */
 		return;
 	}
 	if (up->got_headers)
@@ -204,37 +204,43 @@ void ing_upstream_send(ing_upstream *up, const char *data, size_t len)
 {
 	if (up->closing || !len)
 		return;
-	if (!up->connected) {
-		buf_add(&up->pending, data, len);
-		up->queued += len; /* counts against the high-water mark too */
+	buf_add(&up->pending, data, len);
+	up->queued += len; /* counts against the high-water mark too */
+}
+
+void ing_upstream_flush(ing_upstream *up)
+{
+	if (up->closing || !up->connected || !up->pending.n)
 		return;
-	}
-	raw_write(up, data, len);
+	up->queued -= up->pending.n;
+	raw_write(up, up->pending.p, up->pending.n);
+	buf_reset(&up->pending);
 }
 
 /* ---------- input ---------- */
+
+static char read_buf[INGRESS_READ_SIZE]; /* see ingress_proxy.c's */
 
 static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
 	UNUSED(h);
 	UNUSED(suggested);
-	b->base = xmalloc(INGRESS_READ_SIZE);
-	b->len = INGRESS_READ_SIZE;
+	b->base = read_buf;
+	b->len = sizeof read_buf;
 }
 
 static void on_up_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 {
 	ing_upstream *up = st->data;
 	if (nread == 0 || up->closing) {
-		free(b->base);
 		return;
 	}
 	if (nread < 0) {
-		free(b->base);
 		ing_client *cl = up->cl;
 		if (cl && up->got_headers) {
 			/* A body delimited by the connection's end ends here (on_r_complete). */
 			http_parser_execute(&up->parser, &resp_settings, NULL, 0);
+			ing_client_flush(cl);
 			if (up->closing || up->cl != cl)
 				return;
 		}
@@ -244,27 +250,29 @@ static void on_up_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 	up->got_any = true;
 	ing_client *cl = up->cl;
 	if (!cl) { /* idle in the pool: nothing may arrive */
-		free(b->base);
 		ing_upstream_close(up);
 		return;
 	}
 	size_t n = http_parser_execute(&up->parser, &resp_settings, b->base, (size_t)nread);
-	free(b->base);
 	enum http_errno e = HTTP_PARSER_ERRNO(&up->parser);
-	if (up->closing || up->cl != cl)
+	if (up->closing || up->cl != cl) {
+		ing_client_flush(cl);
 		return;
+	}
 	if (e == HPE_PAUSED) { /* the response is complete */
 		bool reusable = http_should_keep_alive(&up->parser) && !up->close_delimited &&
 		                n == (size_t)nread && cl->req_done;
 		cl->up = NULL;
 		ing_upstream_release(up, reusable);
 		ing_client_response_done(cl);
+		ing_client_flush(cl);
 		return;
 	}
 	if (e != HPE_OK) {
 		up_fail(up, http_errno_description(e));
 		return;
 	}
+	ing_client_flush(cl);
 	ing_upstream_sync_read(up);
 }
 
@@ -272,7 +280,8 @@ void ing_upstream_sync_read(ing_upstream *up)
 {
 	if (up->closing || !up->connected)
 		return;
-	bool want = up->in_pool || (up->cl && up->cl->queued < INGRESS_HIGH_WATER);
+	bool want = up->in_pool ||
+	            (up->cl && up->cl->queued + up->cl->out.n < INGRESS_HIGH_WATER);
 	if (want && !up->reading)
 		up->reading = uv_read_start((uv_stream_t *)&up->tcp, on_up_alloc, on_up_read) == 0;
 	else if (!want && up->reading) {
@@ -437,11 +446,7 @@ static void on_connect(uv_connect_t *req, int status)
 	}
 	up->connected = true;
 	uv_tcp_nodelay(&up->tcp, 1);
-	if (up->pending.n) {
-		up->queued -= up->pending.n;
-		raw_write(up, up->pending.p, up->pending.n);
-		buf_reset(&up->pending);
-	}
+	ing_upstream_flush(up);
 	ing_upstream_sync_read(up);
 	up_unref(up);
 }

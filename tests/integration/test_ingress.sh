@@ -108,10 +108,11 @@ while True:
 EOF
 for b in "api 9001" "web 9002" "dflt 9003" "wild 9004"; do
 	set -- $b
-	in_node python3 "$TMP/backend.py" "$NODE_IP" "$2" "$1" >>"$TMP/backend.log" 2>&1 &
+	# Started directly (not through the in_node function, whose subshell would be $!).
+	ip netns exec "$NODE" python3 "$TMP/backend.py" "$NODE_IP" "$2" "$1" >>"$TMP/backend.log" 2>&1 &
 	PIDS+=($!)
 done
-in_node python3 "$TMP/upstream.py" >>"$TMP/upstream.log" 2>&1 &
+ip netns exec "$NODE" python3 "$TMP/upstream.py" >>"$TMP/upstream.log" 2>&1 &
 PIDS+=($!)
 
 cat >"$TMP/timon-in-node" <<EOF
