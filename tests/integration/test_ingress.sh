@@ -82,8 +82,9 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
-    do_GET = do_POST = answer
+        if self.command != "HEAD":
+            self.wfile.write(body)
+    do_GET = do_POST = do_HEAD = answer
     def log_message(self, *a):
         pass
 class S(http.server.ThreadingHTTPServer):
@@ -114,6 +115,15 @@ for b in "api 9001" "web 9002" "dflt 9003" "wild 9004"; do
 done
 ip netns exec "$NODE" python3 "$TMP/upstream.py" >>"$TMP/upstream.log" 2>&1 &
 PIDS+=($!)
+# A backend that accepts and never answers (for 504).
+ip netns exec "$NODE" python3 -c '
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("'$NODE_IP'", 9005)); s.listen(16); held = []
+while True:
+    held.append(s.accept()[0])
+' >>"$TMP/backend.log" 2>&1 &
+PIDS+=($!)
 
 cat >"$TMP/timon-in-node" <<EOF
 #!/bin/sh
@@ -121,7 +131,7 @@ exec ip netns exec $NODE $REAL_TIMON "\$@"
 EOF
 chmod +x "$TMP/timon-in-node"
 TIMON=$TMP/timon-in-node
-start_server --enable-proxy --enable-dns --enable-ingress --node-ip "$NODE_IP" \
+TIMON_INGRESS_BACKEND_TIMEOUT_MS=1000 start_server --enable-proxy --enable-dns --enable-ingress --node-ip "$NODE_IP" \
 	--ingress-http-port 8080 --ingress-https-port 8443 --ingress-metrics-port 10254 \
 	--dns-listen "$NODE_IP:53" --dns-upstream 127.0.0.1:5399 || { echo "0 passed, 1 failed"; exit 1; }
 
@@ -159,6 +169,7 @@ svc api 9001
 svc web 9002
 svc dflt 9003
 svc wild 9004
+svc slow 9005
 
 check "IngressClass timon exists and is the default" \
 	sh -c "ip netns exec $NODE kubectl get ingressclass timon -o jsonpath='{.metadata.annotations}' | grep -q '\"ingressclass.kubernetes.io/is-default-class\":\"true\"'"
@@ -177,6 +188,10 @@ spec:
       - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
       - {path: /api, pathType: Prefix, backend: {service: {name: api, port: {name: http}}}}
       - {path: /exact, pathType: Exact, backend: {service: {name: api, port: {number: 80}}}}
+  - host: slow.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: slow, port: {number: 80}}}}
   - host: "*.wild.example.com"
     http:
       paths:
@@ -199,6 +214,25 @@ expect_out "a chunked request body is streamed" 'body=11' \
 	in_node sh -c "printf 'hello world' | curl -sS --max-time 5 -H 'Host: app.example.com' -H 'Transfer-Encoding: chunked' --data-binary @- http://$NODE_IP:8080/api"
 expect_out "a large body with Content-Length" 'body=3000000' \
 	in_node sh -c "head -c 3000000 /dev/zero | curl -sS --max-time 10 -H 'Host: app.example.com' --data-binary @- http://$NODE_IP:8080/api"
+expect_out "HEAD gets the headers and no body" '^HTTP/1.1 200' \
+	in_node curl -sSI --max-time 3 -H 'Host: app.example.com' "http://$NODE_IP:8080/h"
+expect_out "pipelined requests are answered in order" '^web /p1 .*web /p2 ' \
+	in_node python3 -c '
+import socket, sys
+c = socket.create_connection(("'$NODE_IP'", 8080), timeout=5)
+c.sendall(b"GET /p1 HTTP/1.1\r\nHost: app.example.com\r\n\r\nGET /p2 HTTP/1.1\r\nHost: app.example.com\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    data += d
+print(" ".join(l for l in data.decode().splitlines() if l.startswith("web ")))
+'
+t0=$(date +%s%N)
+expect_out "a backend that does not answer in time: 504" '^504$' code slow.example.com /
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ $ms -ge 900 ] && [ $ms -le 3000 ]; then pass "504 after the backend timeout (${ms} ms, timeout 1 s)"; else fail "504 after the backend timeout" "took ${ms} ms"; fi
 expect_out "keep-alive: two requests on one connection" 'Re-using existing connection' \
 	in_node curl -sv --max-time 5 -H 'Host: app.example.com' "http://$NODE_IP:8080/a" "http://$NODE_IP:8080/b"
 
