@@ -127,6 +127,20 @@ static void raw_send(ing_client *cl, const char *data, size_t len)
 {
 	if (cl->closing || !len)
 		return;
+	/* Straight to the socket when nothing is queued: uv_write would also write at once,
+	 * but re-arms the descriptor in epoll afterwards (one epoll_ctl per response). */
+	uv_buf_t tb = uv_buf_init((char *)data, (unsigned)len);
+	int n = uv_try_write((uv_stream_t *)&cl->tcp, &tb, 1);
+	if (n == (int)len)
+		return;
+	if (n < 0 && n != UV_EAGAIN) {
+		ing_client_close(cl);
+		return;
+	}
+	if (n > 0) {
+		data += n;
+		len -= (size_t)n;
+	}
 	write_req *wr = xmalloc(sizeof *wr + len);
 	memcpy(wr->data, data, len);
 	wr->cl = cl;

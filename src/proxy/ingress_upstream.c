@@ -184,6 +184,18 @@ static void on_up_written(uv_write_t *w, int status)
 
 static void raw_write(ing_upstream *up, const char *data, size_t len)
 {
+	uv_buf_t tb = uv_buf_init((char *)data, (unsigned)len); /* see ingress_proxy.c */
+	int n = uv_try_write((uv_stream_t *)&up->tcp, &tb, 1);
+	if (n == (int)len)
+		return;
+	if (n < 0 && n != UV_EAGAIN) {
+		up_fail(up, uv_strerror(n));
+		return;
+	}
+	if (n > 0) {
+		data += n;
+		len -= (size_t)n;
+	}
 	up_write *wr = xmalloc(sizeof *wr + len);
 	memcpy(wr->data, data, len);
 	wr->up = up;
