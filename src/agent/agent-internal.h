@@ -63,10 +63,13 @@ typedef struct agent_probe {
 
 typedef struct agent_pod {
 	char *key, *uid;
-	agent_probe *probes_v;
+	agent_probe **probes_v; /* trackers of running containers' probes */
 	size_t n_probes;
 	json_t *last_report; /* the last sync's report (statuses are recomputed from it) */
 	char *pod_ip;
+	char *written_rv; /* resourceVersion of our last status write */
+	int64_t resync_at; /* monotonic ns of the next timed resync (it runs unchanged) */
+	bool kick;         /* an exit or a probe kill: sync even without an API change */
 	bool busy;     /* a sync job is running for it */
 	bool dirty;    /* something changed while busy: sync again after */
 	bool gone;     /* the pod left the API (or this node): clean up, then forget */
@@ -92,6 +95,19 @@ typedef struct agent {
 	int64_t next_lease_ns, next_status_ns, next_gc_ns;
 	json_t *node_static; /* capacity, nodeInfo, addresses: fixed at start */
 } agent;
+
+/* ---- probes (agent_probe.c; loop thread) ---- */
+
+/* After a sync: trackers for the probes of the running containers in report (a container
+ * with a new ID starts afresh); the others go. */
+void agent_probes_update(agent *a, agent_pod *ap, json_t *pod, json_t *report);
+/* Starts the attempts that are due (the agent's probe timer). */
+void agent_probes_run(agent *a);
+/* Drops a pod's trackers (attempts still running are freed when they end). */
+void agent_probes_clear(agent_pod *ap);
+/* Recomputes and writes the pod's status from its last report (after a readiness
+ * change). Defined in agent.c. */
+void agent_pod_write_status(agent *a, agent_pod *ap);
 
 /* ---- node registration and heartbeats (agent_node.c; loop thread) ---- */
 
@@ -122,8 +138,8 @@ typedef struct agent_sync_job {
 /* Brings the pod's sandbox and containers toward its spec (or tears it down). */
 void agent_pod_sync(agent_job *j);
 /* Removes what is left of a pod this node no longer runs, by UID (containers, network,
- * folders). */
-void agent_pod_teardown(agent *a, const char *uid, int grace_s, json_t *events);
+ * folders); pod (may be NULL) gives the preStop hooks to run first. */
+void agent_pod_teardown(agent *a, const char *uid, int grace_s, json_t *events, json_t *pod);
 
 /* ---- pod status (agent_status.c; loop thread) ---- */
 

@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include "agent/agent-internal.h"
+#include "agent/agent_stream.h"
+#include "agent/metrics.h"
+#include "agent/volume.h"
 #include "apiserver/client.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -24,6 +27,7 @@
 #define RESYNC_BUSY_MS   2000
 #define RESYNC_IDLE_MS   10000
 #define POOL_THREADS     8
+#define PROBE_TICK_MS    250
 
 static agent_config g_cfg;
 static char *g_data_dir;
@@ -76,20 +80,104 @@ static void pod_forget(agent *a, agent_pod *ap)
 	free(ap->uid);
 	json_decref(ap->mem);
 	json_decref(ap->probes);
+	json_decref(ap->last_report);
+	free(ap->pod_ip);
+	free(ap->written_rv);
+	agent_probes_clear(ap);
 	free(ap);
 }
 
+/* The API objects the pod's volumes and env read, from the watch cache (volume.h). */
+static json_t *gather_inputs(agent *a, json_t *pod)
+{
+	json_t *in = json_pack("{s:{}, s:{}, s:{}, s:{}}", "configmaps", "secrets",
+	                       "persistentvolumeclaims", "persistentvolumes");
+	if (!pod)
+		return in;
+	const char *ns = json_path_str(pod, "metadata.namespace");
+	json_t *refs = agent_pod_refs(pod);
+	size_t i;
+	json_t *r;
+	json_array_foreach(refs, i, r)
+	{
+		const char *res = json_string_value(json_object_get(r, "resource"));
+		const char *name = json_string_value(json_object_get(r, "name"));
+		json_t *into = json_object_get(in, res ? res : "");
+		if (!into || !name || json_object_get(into, name))
+			continue;
+		json_t *obj = controller_get(a->c, controller_kind("", res), ns, name);
+		if (!obj)
+			continue;
+		json_object_set_new(into, name, obj);
+		const char *vn = str_eq(res, "persistentvolumeclaims") ? json_path_str(obj, "spec.volumeName") : NULL;
+		json_t *pv = vn ? controller_get(a->c, controller_kind("", "persistentvolumes"), NULL, vn) : NULL;
+		if (pv)
+			json_object_set_new(json_object_get(in, "persistentvolumes"), vn, pv);
+	}
+	json_decref(refs);
+	json_t *node = controller_get(a->c, controller_kind("", "nodes"), NULL, a->node_name);
+	if (node)
+		json_object_set_new(in, "node", node);
+	return in;
+}
+
+static bool terminal(json_t *status);
+
+typedef struct status_write {
+	agent *a;
+	char *key, *uid;
+} status_write;
+
+/* The resourceVersion our own write produced is remembered so its watch event does not
+ * cause another sync (the pod holds nothing new for us then). */
 static void on_status_written(void *ud, int code, json_t *obj)
 {
-	agent_pod *ap = ud;
-	(void)ap;
+	status_write *w = ud;
 	if (code >= 400 && code != 404 && code != 409) {
 		const char *msg = json_string_value(json_object_get(obj, "message"));
 		log_warn("agent: pod status write answered %d: %s", code, msg ? msg : "");
 	}
+	agent_pod *ap = w->a->c->state == w->a ? hmap_get(&w->a->pods, w->key) : NULL;
+	if (ap && str_eq(ap->uid, w->uid) && code == 200) {
+		const char *rv = json_path_str(obj, "metadata.resourceVersion");
+		free(ap->written_rv);
+		ap->written_rv = xstrdup(rv);
+	}
+	free(w->key);
+	free(w->uid);
+	free(w);
 }
 
 static void sync_done(agent_job *j);
+
+void agent_pod_write_status(agent *a, agent_pod *ap)
+{
+	if (!ap->last_report)
+		return;
+	_cleanup_free_ char *ns = NULL, *name = NULL;
+	controller_split_key(ap->key, &ns, &name);
+	const kind_desc *pk = controller_kind("", "pods");
+	json_t *pod = controller_get(a->c, pk, ns, name);
+	if (!pod || !str_eq(json_path_str(pod, "metadata.uid"), ap->uid) ||
+	    json_path(pod, "metadata.deletionTimestamp")) {
+		json_decref(pod);
+		return;
+	}
+	json_t *st = agent_pod_status(a, pod, ap->last_report, ap);
+	if (terminal(st))
+		json_object_set_new(ap->mem, "finished", json_true());
+	if (!json_equal(st, json_object_get(pod, "status"))) {
+		json_object_set_new(pod, "status", st);
+		status_write *w = xmalloc(sizeof *w);
+		w->a = a;
+		w->key = xstrdup(ap->key);
+		w->uid = xstrdup(ap->uid);
+		client_update(a->c->srv, AGENT_NAME, pk, pod, "status", on_status_written, w);
+	} else {
+		json_decref(st);
+	}
+	json_decref(pod);
+}
 
 static void submit(agent *a, agent_pod *ap, json_t *pod, bool cleanup)
 {
@@ -102,6 +190,7 @@ static void submit(agent *a, agent_pod *ap, json_t *pod, bool cleanup)
 	              : json_pack("{s:{s:s}}", "metadata", "uid", ap->uid);
 	sj->mem = json_deep_copy(ap->mem);
 	sj->cleanup = cleanup;
+	sj->inputs = cleanup ? json_object() : gather_inputs(a, pod);
 	ap->busy = true;
 	ap->dirty = false;
 	agent_pool_submit(a->pool, &sj->job);
@@ -178,35 +267,33 @@ static void sync_done(agent_job *j)
 		json_decref(ap->mem);
 		ap->mem = json_incref(sj->mem);
 		ap->busy = false;
-		if (same && report && json_object_get(report, "containerStatuses")) {
-			json_t *st = agent_pod_status(a, pod, report, ap);
-			if (terminal(st))
-				json_object_set_new(ap->mem, "finished", json_true());
-			if (!json_equal(st, json_object_get(pod, "status"))) {
-				json_object_set_new(pod, "status", st);
-				client_update(a->c->srv, AGENT_NAME, pk, pod, "status", on_status_written, ap);
-			} else {
-				json_decref(st);
+		if (same && report && (json_object_get(report, "containerStatuses") ||
+		                       json_object_get(report, "sandboxError"))) {
+			json_decref(ap->last_report);
+			ap->last_report = json_incref(report);
+			const char *ip = json_string_value(json_object_get(report, "podIP"));
+			if (ip && !str_eq(ip, ap->pod_ip)) {
+				free(ap->pod_ip);
+				ap->pod_ip = xstrdup(ip);
 			}
-		} else if (same && json_object_get(report, "sandboxError")) {
-			json_t *st = agent_pod_status(a, pod, report, ap);
-			if (!json_equal(st, json_object_get(pod, "status"))) {
-				json_object_set_new(pod, "status", st);
-				client_update(a->c->srv, AGENT_NAME, pk, pod, "status", on_status_written, ap);
-			} else {
-				json_decref(st);
-			}
+			agent_probes_update(a, ap, pod, report);
+			agent_pod_write_status(a, ap);
 		}
 		if (ap->dirty)
 			controller_enqueue(a->c, sj->key);
 		else if (!json_object_get(ap->mem, "finished"))
-			controller_enqueue_after(a->c, sj->key,
-			                         report_waiting(report) ? RESYNC_BUSY_MS : RESYNC_IDLE_MS);
+		{
+			uint64_t ms = report_waiting(report) ? RESYNC_BUSY_MS : RESYNC_IDLE_MS;
+			ap->resync_at = time_mono_ns() + (int64_t)ms * 1000000 - 50000000;
+			controller_enqueue_after(a->c, sj->key, ms);
+		}
 	}
 	json_decref(pod);
 	json_decref(sj->pod);
 	json_decref(sj->mem);
 	json_decref(sj->report);
+	json_decref(sj->inputs);
+	json_decref(sj->paths);
 	free(sj->key);
 	free(sj);
 }
@@ -236,6 +323,14 @@ static int reconcile_pod(agent *a, const char *key)
 		return RECONCILE_DONE;
 	}
 	ap = pod_state(a, key, uid);
+	/* Our own status write coming back: nothing to do until the next resync. */
+	if (!ap->busy && !ap->kick && ap->written_rv &&
+	    str_eq(json_path_str(pod, "metadata.resourceVersion"), ap->written_rv) &&
+	    !json_path(pod, "metadata.deletionTimestamp") && time_mono_ns() < ap->resync_at) {
+		json_decref(pod);
+		return RECONCILE_DONE;
+	}
+	ap->kick = false;
 	if (ap->busy) {
 		ap->dirty = true;
 	} else if (!json_object_get(ap->mem, "finished") ||
@@ -302,6 +397,7 @@ static void on_exit_file(uv_fs_event_t *h, const char *filename, int events, int
 	while (hmap_next(&a->pods, &it, &k, &v)) {
 		agent_pod *ap = v;
 		if (str_eq(ap->uid, uid)) {
+			ap->kick = true;
 			controller_enqueue(a->c, ap->key);
 			break;
 		}
@@ -331,7 +427,7 @@ static void gc_work(agent_job *j)
 		if (agent_container_id_parse(all[i].id, &uid, &name, &att) == 0 &&
 		    !json_object_get(g->known, uid) && !json_object_get(done, uid)) {
 			log_info("agent: removing containers of pod %s, which no longer exists", uid);
-			agent_pod_teardown(g->a, uid, 0, NULL);
+			agent_pod_teardown(g->a, uid, 0, NULL, NULL);
 			json_object_set_new(done, uid, json_true());
 		}
 		free(uid);
@@ -368,6 +464,11 @@ static void gc_start(agent *a)
 	while (hmap_next(&a->pods, &it, &k, &v))
 		json_object_set_new(g->known, ((agent_pod *)v)->uid, json_true());
 	agent_pool_submit(a->pool, &g->job);
+}
+
+static void on_probe_tick(uv_timer_t *t)
+{
+	agent_probes_run(t->data);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -462,6 +563,11 @@ static void start(controller *c)
 	uv_timer_init(loop, &a->tick);
 	a->tick.data = a;
 	uv_timer_start(&a->tick, on_tick, 0, TICK_MS);
+	uv_timer_init(loop, &a->probe_tick);
+	a->probe_tick.data = a;
+	uv_timer_start(&a->probe_tick, on_probe_tick, PROBE_TICK_MS, PROBE_TICK_MS);
+	agent_metrics_attach(c->srv, a->node_name);
+	agent_stream_attach(c->srv, a->rt, a->node_name, g_cfg.log_root);
 	a->next_gc_ns = time_mono_ns() + 5000000000LL;
 	log_info("agent: node %s (%s), runtime %s, state in %s", a->node_name, a->node_ip,
 	         runtime_binary(a->rt), state);
@@ -480,6 +586,8 @@ static void stop(controller *c)
 		return;
 	uv_timer_stop(&a->tick);
 	uv_close((uv_handle_t *)&a->tick, closed);
+	uv_timer_stop(&a->probe_tick);
+	uv_close((uv_handle_t *)&a->probe_tick, closed);
 	uv_fs_event_stop(&a->exits);
 	uv_close((uv_handle_t *)&a->exits, closed);
 	/* Containers keep running: a new agent re-adopts them. */

@@ -219,6 +219,56 @@ static void node_address(api *a, json_t *svc, char out[256])
 	snprintf(out, 256, "%s", ip);
 }
 
+/* Reads the Service and prints its URLs; 0 or 1. */
+static int print_urls(api *a, const char *ns, const char *name, bool url_only)
+{
+	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/services/%s", ns, name);
+	long code;
+	_cleanup_json_ json_t *svc = api_get(a, path, &code);
+	if (code == 404) {
+		fprintf(stderr, "timon service: service \"%s\" not found in namespace %s\n", name, ns);
+		return 1;
+	}
+	if (code != 200 || !svc) {
+		fprintf(stderr, "timon service: reading %s/%s: HTTP %ld %s\n", ns, name, code,
+		        json_string_value(json_object_get(svc, "message")) ?: "");
+		return 1;
+	}
+	const char *type = json_path_str(svc, "spec.type") ?: "ClusterIP";
+	if (strcmp(type, "NodePort") != 0 && strcmp(type, "LoadBalancer") != 0) {
+		fprintf(stderr,
+		        "timon service: service %s/%s is of type %s: it has no port on the nodes "
+		        "(make it NodePort or LoadBalancer, or route to it with an Ingress)\n",
+		        ns, name, type);
+		return 1;
+	}
+	char addr[256];
+	node_address(a, svc, addr);
+	size_t i;
+	json_t *p;
+	int printed = 0;
+	json_array_foreach(json_path(svc, "spec.ports"), i, p)
+	{
+		json_int_t np = json_integer_value(json_object_get(p, "nodePort"));
+		json_int_t port = json_integer_value(json_object_get(p, "port"));
+		const char *pname = json_string_value(json_object_get(p, "name"));
+		if (!np)
+			continue;
+		const char *scheme = (pname && strstr(pname, "https")) || port == 443 ? "https" : "http";
+		if (url_only)
+			printf("%s://%s:%lld\n", scheme, addr, (long long)np);
+		else
+			printf("%s/%s\t%s/%lld\t%s://%s:%lld\n", ns, name, pname && *pname ? pname : "-",
+			       (long long)port, scheme, addr, (long long)np);
+		printed++;
+	}
+	if (!printed) {
+		fprintf(stderr, "timon service: service %s/%s has no node ports\n", ns, name);
+		return 1;
+	}
+	return 0;
+}
+
 int cmd_service(int argc, char **argv)
 {
 	_cleanup_free_ char *ns = NULL;
@@ -258,56 +308,11 @@ int cmd_service(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	api a = {0};
 	int rc = 1;
-	if (api_open(&a, kc_path, &ns) < 0)
-		goto out;
-	if (!ns)
-		ns = xstrdup("default");
-	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/services/%s", ns, name);
-	long code;
-	_cleanup_json_ json_t *svc = api_get(&a, path, &code);
-	if (code == 404) {
-		fprintf(stderr, "timon service: service \"%s\" not found in namespace %s\n", name, ns);
-		goto out;
+	if (api_open(&a, kc_path, &ns) == 0) {
+		if (!ns)
+			ns = xstrdup("default");
+		rc = print_urls(&a, ns, name, url_only);
 	}
-	if (code != 200 || !svc) {
-		fprintf(stderr, "timon service: reading %s/%s: HTTP %ld %s\n", ns, name, code,
-		        json_string_value(json_object_get(svc, "message")) ?: "");
-		goto out;
-	}
-	const char *type = json_path_str(svc, "spec.type") ?: "ClusterIP";
-	if (strcmp(type, "NodePort") != 0 && strcmp(type, "LoadBalancer") != 0) {
-		fprintf(stderr,
-		        "timon service: service %s/%s is of type %s: it has no port on the nodes "
-		        "(make it NodePort or LoadBalancer, or route to it with an Ingress)\n",
-		        ns, name, type);
-		goto out;
-	}
-	char addr[256];
-	node_address(&a, svc, addr);
-	size_t i;
-	json_t *p;
-	int printed = 0;
-	json_array_foreach(json_path(svc, "spec.ports"), i, p)
-	{
-		json_int_t np = json_integer_value(json_object_get(p, "nodePort"));
-		json_int_t port = json_integer_value(json_object_get(p, "port"));
-		const char *pname = json_string_value(json_object_get(p, "name"));
-		if (!np)
-			continue;
-		const char *scheme = (pname && strstr(pname, "https")) || port == 443 ? "https" : "http";
-		if (url_only)
-			printf("%s://%s:%lld\n", scheme, addr, (long long)np);
-		else
-			printf("%s/%s\t%s/%lld\t%s://%s:%lld\n", ns, name, pname && *pname ? pname : "-",
-			       (long long)port, scheme, addr, (long long)np);
-		printed++;
-	}
-	if (!printed) {
-		fprintf(stderr, "timon service: service %s/%s has no node ports\n", ns, name);
-		goto out;
-	}
-	rc = 0;
-out:
 	api_close(&a);
 	curl_global_cleanup();
 	return rc;

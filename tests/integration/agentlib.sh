@@ -13,6 +13,7 @@ REG=
 IMAGE=
 
 agent_cleanup() {
+	[ "$FAILED" -ne 0 ] && cp "$TMP/server.log" "/tmp/timon-agent-server-$$.log" 2>/dev/null
 	if [ -n "$SERVER_PID" ]; then
 		timeout 60 kubectl delete pods --all -A --wait=true --timeout=50s >/dev/null 2>&1
 		stop_server

@@ -64,6 +64,11 @@ check "a bad command is reported, not hidden" wait_for 30 sh -c \
 	"kubectl get pod badcmd -o json | grep -Eq 'CreateContainerError|StartError|RunContainerError|CrashLoopBackOff'"
 expect_out "with the runtime's message in the events" "no/such/binary" kubectl describe pod badcmd
 
+kubectl run rootless --image="$IMAGE" --overrides='{"spec":{"containers":[{"name":"rootless","image":"'"$IMAGE"'","command":["sleep","100"],"securityContext":{"runAsNonRoot":true,"runAsUser":0}}]}}' >/dev/null
+check "an impossible securityContext ends in CreateContainerConfigError" wait_for 30 sh -c \
+	"kubectl get pod rootless -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}' | grep -q CreateContainerConfigError"
+expect_out "and says why" "non-root|runAsNonRoot" kubectl describe pod rootless
+
 cat >"$TMP/oom.yaml" <<EOY
 apiVersion: v1
 kind: Pod
@@ -87,6 +92,142 @@ kubectl wait --for=condition=Ready pod/stopme --timeout=60s >/dev/null
 UIDS=$(pod_field stopme '{.metadata.uid}')
 check "deleting a pod stops it within its grace period" timeout 20 kubectl delete pod stopme --grace-period=2 --wait=true
 check "and its containers are gone" sh -c "! ls '$TMP/data/agent/containers' | grep -q '^$UIDS'"
+
+# ---- what kubectl shows: logs, exec, top ----
+expect_out "kubectl logs shows the container's output" "^started" kubectl logs web
+expect_out "kubectl logs --tail" "^tick [0-9]+$" kubectl logs web --tail=1
+expect_out "kubectl exec runs in the container" "uid=1000" kubectl exec web -- sh -c id
+check "kubectl exec passes the exit code" sh -c "kubectl exec web -- sh -c 'exit 4'; [ \$? -eq 4 ]"
+check "kubectl top pod shows figures" wait_for 30 sh -c "kubectl top pod web --no-headers | grep -Eq 'web +[0-9]+m +[0-9]+Mi'"
+
+# ---- configuration: env from a ConfigMap and a Secret, a secret volume ----
+kubectl create configmap cfg --from-literal=COLOR=blue >/dev/null
+kubectl create secret generic sec --from-literal=password=s3cret >/dev/null
+cat >"$TMP/cfg.yaml" <<EOY
+apiVersion: v1
+kind: Pod
+metadata: {name: cfgpod}
+spec:
+  containers:
+  - name: c
+    image: $IMAGE
+    command: ["sh", "-c", "echo color=\$COLOR pw=\$PW; cat /etc/sec/password; echo; sleep 1000"]
+    env:
+    - name: COLOR
+      valueFrom: {configMapKeyRef: {name: cfg, key: COLOR}}
+    - name: PW
+      valueFrom: {secretKeyRef: {name: sec, key: password}}
+    volumeMounts:
+    - {name: s, mountPath: /etc/sec}
+  volumes:
+  - name: s
+    secret: {secretName: sec}
+EOY
+kubectl apply -f "$TMP/cfg.yaml" >/dev/null
+check "a pod with ConfigMap/Secret env and a secret volume runs" kubectl wait --for=condition=Ready pod/cfgpod --timeout=60s
+wait_for 10 sh -c "kubectl logs cfgpod | grep -q s3cret"
+expect_out "env from the ConfigMap and the Secret is set" "color=blue pw=s3cret" kubectl logs cfgpod
+expect_out "the secret volume holds the key" "^s3cret" kubectl exec cfgpod -- sh -c "cat /etc/sec/password"
+kubectl run nocfg --image="$IMAGE" --overrides='{"spec":{"containers":[{"name":"nocfg","image":"'"$IMAGE"'","command":["sleep","100"],"env":[{"name":"X","valueFrom":{"configMapKeyRef":{"name":"missing","key":"k"}}}]}]}}' >/dev/null
+check "a missing ConfigMap ends in CreateContainerConfigError" wait_for 30 sh -c \
+	"kubectl get pod nocfg -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}' | grep -q CreateContainerConfigError"
+
+# ---- probes ----
+cat >"$TMP/probes.yaml" <<EOY
+apiVersion: v1
+kind: Pod
+metadata: {name: ready}
+spec:
+  containers:
+  - name: c
+    image: $IMAGE
+    command: ["sh", "-c", "sleep 1000"]
+    readinessProbe:
+      exec: {command: ["sh", "-c", "cat /tmp/ready"]}
+      periodSeconds: 1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: live}
+spec:
+  containers:
+  - name: c
+    image: $IMAGE
+    command: ["sh", "-c", "mkdir -p /tmp/w; echo ok > /tmp/w/index.html; httpd -p 8080 -h /tmp/w; sleep 1000"]
+    livenessProbe:
+      httpGet: {path: /index.html, port: 8080}
+      periodSeconds: 1
+      failureThreshold: 2
+EOY
+kubectl apply -f "$TMP/probes.yaml" >/dev/null
+wait_for 30 sh -c "kubectl get pod ready -o jsonpath='{.status.containerStatuses[0].started}' | grep -q true"
+sleep 2
+expect_out "a failing readiness probe keeps the pod unready" "^False$" pod_field ready '{.status.conditions[?(@.type=="Ready")].status}'
+kubectl exec ready -- sh -c "touch /tmp/ready"
+check "the readiness probe passing makes it Ready" kubectl wait --for=condition=Ready pod/ready --timeout=20s
+check "a passing liveness probe leaves the container alone" kubectl wait --for=condition=Ready pod/live --timeout=30s
+kubectl exec live -- sh -c "rm /tmp/w/index.html"
+check "a failing liveness probe restarts the container" wait_for 40 sh -c \
+	"[ \"\$(kubectl get pod live -o jsonpath='{.status.containerStatuses[0].restartCount}')\" -ge 1 ]"
+expect_out "with an Unhealthy event" "Liveness probe failed" kubectl describe pod live
+
+# ---- a PVC keeps its data across pods ----
+cat >"$TMP/pvc.yaml" <<EOY
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 10Mi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: writer}
+spec:
+  restartPolicy: Never
+  securityContext: {runAsUser: 0}
+  containers:
+  - name: c
+    image: $IMAGE
+    command: ["sh", "-c", "echo persisted > /data/f"]
+    volumeMounts: [{name: d, mountPath: /data}]
+  volumes:
+  - name: d
+    persistentVolumeClaim: {claimName: data}
+EOY
+kubectl apply -f "$TMP/pvc.yaml" >/dev/null
+check "a pod writes to a PVC" kubectl wait --for=jsonpath='{.status.phase}'=Succeeded pod/writer --timeout=60s
+kubectl delete pod writer --wait=true >/dev/null 2>&1
+sed -e 's/name: writer/name: reader/' -e 's|echo persisted > /data/f|cat /data/f|' "$TMP/pvc.yaml" | kubectl apply -f - >/dev/null
+check "another pod on the same PVC" kubectl wait --for=jsonpath='{.status.phase}'=Succeeded pod/reader --timeout=60s
+expect_out "reads the data back" "^persisted$" kubectl logs reader
+
+# ---- lifecycle hooks ----
+cat >"$TMP/hooks.yaml" <<EOY
+apiVersion: v1
+kind: Pod
+metadata: {name: hooks}
+spec:
+  securityContext: {runAsUser: 0}
+  containers:
+  - name: c
+    image: $IMAGE
+    command: ["sh", "-c", "sleep 1000"]
+    volumeMounts: [{name: host, mountPath: /out}]
+    lifecycle:
+      postStart:
+        exec: {command: ["sh", "-c", "echo post > /out/post"]}
+      preStop:
+        exec: {command: ["sh", "-c", "echo pre > /out/pre"]}
+  volumes:
+  - name: host
+    hostPath: {path: $TMP/hookout, type: DirectoryOrCreate}
+EOY
+kubectl apply -f "$TMP/hooks.yaml" >/dev/null
+check "a pod with lifecycle hooks runs" kubectl wait --for=condition=Ready pod/hooks --timeout=60s
+expect_out "postStart ran before the container counted as running" "^post$" cat "$TMP/hookout/post"
+timeout 30 kubectl delete pod hooks --grace-period=5 --wait=true >/dev/null 2>&1
+expect_out "preStop ran at deletion" "^pre$" cat "$TMP/hookout/pre"
 
 # ---- the agent restarting re-adopts ----
 CID=$(pod_field web '{.status.containerStatuses[0].containerID}')
