@@ -25,6 +25,7 @@ struct ingress_proxy {
 	uv_tcp_t listeners[2]; /* http, https */
 	bool listening[2];
 	int ports[2];
+	char port_text[2][8];
 	http_server *metrics;
 	SSL_CTX *tls;
 	ingress_table *table;

@@ -374,7 +374,13 @@ static int on_r_headers_complete(http_parser *p)
 	up->chunk_out = false;
 	up->close_delimited = !nobody && !has_len && !(p->flags & F_CHUNKED);
 	buf h = {0};
-	buf_printf(&h, "HTTP/1.1 %d %s\r\n", status, ing_reason(status));
+	char code[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+	                (char)('0' + status % 10), 0};
+	buf_puts(&h, "HTTP/1.1 ");
+	buf_puts(&h, code);
+	buf_putc(&h, ' ');
+	buf_puts(&h, ing_reason(status));
+	buf_puts(&h, "\r\n");
 	buf_add(&h, up->head.p, up->head.n);
 	if (!nobody && !has_len) {
 		if (cl->parser.http_major == 1 && cl->parser.http_minor >= 1) {
