@@ -12,7 +12,7 @@
 # Service whose EndpointSlice names both backends. One worker each: timon's proxy runs on
 # the server's one loop thread, so this compares one core with one core.
 # Needs root, wrk, nginx, curl, kubectl. Knobs: INGRESS_BENCH_SECONDS (8),
-# INGRESS_BENCH_CONNS (32), BUILD (build). Output also in bench/out/ingress.txt.
+# INGRESS_BENCH_CONNS (32), INGRESS_BENCH_ROUNDS (3), BUILD (build). Output also in bench/out/ingress.txt.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-build}
@@ -137,29 +137,51 @@ for _ in $(seq 1 50); do
 done
 [ -n "$ready" ] || { echo "ingress bench: proxies did not answer" >&2; tail -n 20 "$OUT/ingress_server.log" >&2; exit 1; }
 
-# run NAME PORT: wrk's figures as "rps p50 p99" (latencies in ms).
+NGINX_PROXY_PID=$(pgrep -P "$(cat "$TMP/np/nginx.pid")" | head -n 1)
+TIMON_PID=${PIDS[2]}
+TICK=$(getconf CLK_TCK)
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# run NAME PORT PID: wrk's figures as "rps p50 p99 non2xx cpu_us_per_request" (latencies in
+# ms; CPU: user+system time of the proxy process PID over the run, per request).
 run() {
+	local c0 c1
+	c0=$(cpu "$3")
 	in_ns wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H 'Host: bench.local' "http://$IP:$2/" >"$TMP/$1.wrk"
-	awk '
+	c1=$(cpu "$3")
+	awk -v ticks=$((c1 - c0)) -v hz="$TICK" '
 	function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
 	/Requests\/sec/ { rps = $2 }
+	/requests in/ { total = $1 }
 	$1 == "50%" { p50 = ms($2) }
 	$1 == "99%" { p99 = ms($2) }
 	/Non-2xx/ { bad = $NF }
-	END { printf "%s %.3f %.3f %s\n", rps, p50, p99, bad + 0 }' "$TMP/$1.wrk"
+	END { printf "%s %.3f %.3f %s %.2f\n", rps, p50, p99, bad + 0, total ? ticks * 1e6 / hz / total : 0 }' "$TMP/$1.wrk"
 }
-# Warm both, then measure: nginx, timon, nginx, timon (the better of two each).
-run warm-n 8090 >/dev/null; run warm-t 8080 >/dev/null
-best() { sort -k1 -g -r | head -n 1; }
-N=$( { run n1 8090; run n2 8090; } | best)
-T=$( { run t1 8080; run t2 8080; } | best)
-read -r nr n50 n99 nbad <<<"$N"
-read -r tr t50 t99 tbad <<<"$T"
+# Warm both, then ROUNDS rounds alternating which goes first (the machine is shared: load
+# drifts), and the median of each figure.
+ROUNDS=${INGRESS_BENCH_ROUNDS:-3}
+run warm-n 8090 "$NGINX_PROXY_PID" >/dev/null; run warm-t 8080 "$TIMON_PID" >/dev/null
+: >"$TMP/n.all"; : >"$TMP/t.all"
+for r in $(seq 1 "$ROUNDS"); do
+	if [ $((r % 2)) -eq 1 ]; then
+		run "n$r" 8090 "$NGINX_PROXY_PID" >>"$TMP/n.all"; run "t$r" 8080 "$TIMON_PID" >>"$TMP/t.all"
+	else
+		run "t$r" 8080 "$TIMON_PID" >>"$TMP/t.all"; run "n$r" 8090 "$NGINX_PROXY_PID" >>"$TMP/n.all"
+	fi
+done
+# median FILE COLUMN
+median() { sort -g -k"$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END { print v[int((NR + 1) / 2)] }'; }
+nr=$(median "$TMP/n.all" 1); n50=$(median "$TMP/n.all" 2); n99=$(median "$TMP/n.all" 3)
+tr=$(median "$TMP/t.all" 1); t50=$(median "$TMP/t.all" 2); t99=$(median "$TMP/t.all" 3)
+ncpu=$(median "$TMP/n.all" 5); tcpu=$(median "$TMP/t.all" 5)
+nbad=$(awk '{ s += $4 } END { print s + 0 }' "$TMP/n.all")
+tbad=$(awk '{ s += $4 } END { print s + 0 }' "$TMP/t.all")
 {
-	echo "ingress proxy vs nginx reverse proxy (wrk -t1 -c$CONNS -d${SECS}s, 2 backends, keep-alive; best of 2)"
-	printf "%-22s %12s %10s %10s %8s\n" proxy "requests/s" "p50 ms" "p99 ms" non-2xx
-	printf "%-22s %12s %10s %10s %8s\n" "nginx (1 worker)" "$nr" "$n50" "$n99" "$nbad"
-	printf "%-22s %12s %10s %10s %8s\n" "timon ingress" "$tr" "$t50" "$t99" "$tbad"
-	awk -v nr="$nr" -v tr="$tr" -v n99="$n99" -v t99="$t99" 'BEGIN {
-		printf "ratio timon/nginx: requests/s %.2f (goal >= 1), p99 %.2f (goal <= 1)\n", tr / nr, t99 / n99 }'
+	echo "ingress proxy vs nginx reverse proxy (wrk -t1 -c$CONNS -d${SECS}s, 2 backends, keep-alive; median of $ROUNDS alternating rounds)"
+	printf "%-22s %12s %10s %10s %8s %12s\n" proxy "requests/s" "p50 ms" "p99 ms" non-2xx "CPU us/req"
+	printf "%-22s %12s %10s %10s %8s %12s\n" "nginx (1 worker)" "$nr" "$n50" "$n99" "$nbad" "$ncpu"
+	printf "%-22s %12s %10s %10s %8s %12s\n" "timon ingress" "$tr" "$t50" "$t99" "$tbad" "$tcpu"
+	awk -v nr="$nr" -v tr="$tr" -v n99="$n99" -v t99="$t99" -v nc="$ncpu" -v tc="$tcpu" 'BEGIN {
+		printf "ratio timon/nginx: requests/s %.2f (goal >= 1), p99 %.2f (goal <= 1), CPU per request %.2f\n", tr / nr, t99 / n99, (nc > 0 ? tc / nc : 0) }'
+	echo "rounds (requests/s p50 p99 non-2xx cpu-us/req): nginx: $(tr '\n' ';' <"$TMP/n.all") timon: $(tr '\n' ';' <"$TMP/t.all")"
 } | tee "$OUT/ingress.txt"
