@@ -284,7 +284,7 @@ static int on_message_begin(http_parser *p)
 	ing_client *cl = p->data;
 	reset_request(cl);
 	cl->t0 = uv_hrtime();
-	uv_timer_stop(&cl->timer);
+	arm_idle(cl); /* the headers must arrive within the idle timeout too (slow clients) */
 	return 0;
 }
 
@@ -404,6 +404,7 @@ static int on_headers_complete(http_parser *p)
 	buf_puts(&req, "\r\n");
 	if (!has_body)
 		buf_add(&cl->replay, req.p, req.n);
+	uv_timer_stop(&cl->timer); /* from here the backend timeout watches the request */
 	cl->up = ing_upstream_get(px, &cl->dst, cl);
 	ing_upstream_send(cl->up, req.p, req.n);
 	ing_upstream_arm(cl->up);
