@@ -28,21 +28,21 @@ enum {
 };
 
 const struct option server_net_options[] = {
-	{"disable-proxy", no_argument, NULL, O_NO_PROXY},
-	{"disable-dns", no_argument, NULL, O_NO_DNS},
-	{"disable-ingress", no_argument, NULL, O_NO_INGRESS},
-	{"enable-proxy", no_argument, NULL, O_PROXY},
-	{"enable-dns", no_argument, NULL, O_DNS},
-	{"enable-ingress", no_argument, NULL, O_INGRESS},
-	{"ingress-http-port", required_argument, NULL, O_HTTP},
-	{"ingress-https-port", required_argument, NULL, O_HTTPS},
-	{"ingress-metrics-port", required_argument, NULL, O_METRICS},
-	{"cluster-dns", required_argument, NULL, O_CLUSTER_DNS},
-	{"dns-upstream", required_argument, NULL, O_DNS_UPSTREAM},
-	{"dns-listen", required_argument, NULL, O_DNS_LISTEN},
-	{"cluster-cidr", required_argument, NULL, O_CLUSTER_CIDR},
-	{"service-cidr", required_argument, NULL, O_SERVICE_CIDR},
-	{0},
+    {"disable-proxy", no_argument, NULL, O_NO_PROXY},
+    {"disable-dns", no_argument, NULL, O_NO_DNS},
+    {"disable-ingress", no_argument, NULL, O_NO_INGRESS},
+    {"enable-proxy", no_argument, NULL, O_PROXY},
+    {"enable-dns", no_argument, NULL, O_DNS},
+    {"enable-ingress", no_argument, NULL, O_INGRESS},
+    {"ingress-http-port", required_argument, NULL, O_HTTP},
+    {"ingress-https-port", required_argument, NULL, O_HTTPS},
+    {"ingress-metrics-port", required_argument, NULL, O_METRICS},
+    {"cluster-dns", required_argument, NULL, O_CLUSTER_DNS},
+    {"dns-upstream", required_argument, NULL, O_DNS_UPSTREAM},
+    {"dns-listen", required_argument, NULL, O_DNS_LISTEN},
+    {"cluster-cidr", required_argument, NULL, O_CLUSTER_CIDR},
+    {"service-cidr", required_argument, NULL, O_SERVICE_CIDR},
+    {0},
 };
 
 const char server_net_usage[] =
@@ -53,9 +53,11 @@ const char server_net_usage[] =
     "  --disable-ingress / --enable-ingress  the ingress proxy (IngressClass timon)\n"
     "  --ingress-http-port P     ingress HTTP port (default 80; 0 disables)\n"
     "  --ingress-https-port P    ingress HTTPS port (default 443; 0 disables)\n"
-    "  --ingress-metrics-port P  Prometheus metrics of the ingress at /metrics (default 10254; 0 disables)\n"
+    "  --ingress-metrics-port P  Prometheus metrics of the ingress at /metrics (default 10254; 0 "
+    "disables)\n"
     "  --cluster-dns IP          the kube-dns service IP (default 10.43.0.10)\n"
-    "  --dns-upstream LIST       resolvers for other names, ip[:port],... (default: /etc/resolv.conf)\n"
+    "  --dns-upstream LIST       resolvers for other names, ip[:port],... (default: "
+    "/etc/resolv.conf)\n"
     "  --dns-listen IP:PORT      where the DNS server binds (default <node ip>:53)\n"
     "  --cluster-cidr CIDR       the pod network (default 10.42.0.0/16)\n"
     "  --service-cidr CIDR       the cluster-IP range (default 10.43.0.0/16)\n";
@@ -86,20 +88,44 @@ static int ip_arg(const char *flag, const char *arg, const char **out)
 int server_net_flag(int opt, const char *arg, netsvc_config *cfg)
 {
 	switch (opt) {
-	case O_NO_PROXY: cfg->proxy = NETSVC_OFF; return 0;
-	case O_NO_DNS: cfg->dns = NETSVC_OFF; return 0;
-	case O_NO_INGRESS: cfg->ingress = NETSVC_OFF; return 0;
-	case O_PROXY: cfg->proxy = NETSVC_ON; return 0;
-	case O_DNS: cfg->dns = NETSVC_ON; return 0;
-	case O_INGRESS: cfg->ingress = NETSVC_ON; return 0;
-	case O_HTTP: return port_arg("ingress-http-port", arg, &cfg->ingress_http_port);
-	case O_HTTPS: return port_arg("ingress-https-port", arg, &cfg->ingress_https_port);
-	case O_METRICS: return port_arg("ingress-metrics-port", arg, &cfg->ingress_metrics_port);
-	case O_CLUSTER_DNS: return ip_arg("cluster-dns", arg, &cfg->cluster_dns);
-	case O_DNS_UPSTREAM: cfg->dns_upstream = arg; return 0;
-	case O_DNS_LISTEN: cfg->dns_listen = arg; return 0;
-	case O_CLUSTER_CIDR: cfg->cluster_cidr = arg; return 0;
-	case O_SERVICE_CIDR: cfg->service_cidr = arg; return 0;
+	case O_NO_PROXY:
+		cfg->proxy = NETSVC_OFF;
+		return 0;
+	case O_NO_DNS:
+		cfg->dns = NETSVC_OFF;
+		return 0;
+	case O_NO_INGRESS:
+		cfg->ingress = NETSVC_OFF;
+		return 0;
+	case O_PROXY:
+		cfg->proxy = NETSVC_ON;
+		return 0;
+	case O_DNS:
+		cfg->dns = NETSVC_ON;
+		return 0;
+	case O_INGRESS:
+		cfg->ingress = NETSVC_ON;
+		return 0;
+	case O_HTTP:
+		return port_arg("ingress-http-port", arg, &cfg->ingress_http_port);
+	case O_HTTPS:
+		return port_arg("ingress-https-port", arg, &cfg->ingress_https_port);
+	case O_METRICS:
+		return port_arg("ingress-metrics-port", arg, &cfg->ingress_metrics_port);
+	case O_CLUSTER_DNS:
+		return ip_arg("cluster-dns", arg, &cfg->cluster_dns);
+	case O_DNS_UPSTREAM:
+		cfg->dns_upstream = arg;
+		return 0;
+	case O_DNS_LISTEN:
+		cfg->dns_listen = arg;
+		return 0;
+	case O_CLUSTER_CIDR:
+		cfg->cluster_cidr = arg;
+		return 0;
+	case O_SERVICE_CIDR:
+		cfg->service_cidr = arg;
+		return 0;
 	}
 	fprintf(stderr, "timon server: unknown flag\n");
 	return -1;

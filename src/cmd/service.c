@@ -29,7 +29,8 @@ static const char usage[] =
     "Flags:\n"
     "  -n, --namespace NS   the service's namespace (default: the context's, else default)\n"
     "      --url            print only the URLs, one a line\n"
-    "      --kubeconfig F   the cluster (default: $KUBECONFIG, else /var/lib/timon/kubeconfig.yaml)\n"
+    "      --kubeconfig F   the cluster (default: $KUBECONFIG, else "
+    "/var/lib/timon/kubeconfig.yaml)\n"
     "  -h, --help           show this help\n";
 
 typedef struct api {
@@ -59,7 +60,8 @@ static json_t *named(json_t *kc, const char *list, const char *inner, const char
 	return NULL;
 }
 
-static unsigned char *field_bytes(json_t *o, const char *data_key, const char *file_key, size_t *len)
+static unsigned char *field_bytes(json_t *o, const char *data_key, const char *file_key,
+                                  size_t *len)
 {
 	const char *d = json_string_value(json_object_get(o, data_key));
 	if (d)
@@ -103,11 +105,13 @@ static int api_open(api *a, const char *path, char **ns_out)
 	}
 	const char *cur = json_string_value(json_object_get(kc, "current-context"));
 	json_t *ctx = named(kc, "contexts", "context", cur);
-	json_t *cluster = named(kc, "clusters", "cluster", json_string_value(json_object_get(ctx, "cluster")));
+	json_t *cluster =
+	    named(kc, "clusters", "cluster", json_string_value(json_object_get(ctx, "cluster")));
 	json_t *user = named(kc, "users", "user", json_string_value(json_object_get(ctx, "user")));
 	const char *server = json_string_value(json_object_get(cluster, "server"));
 	if (!server) {
-		fprintf(stderr, "timon service: %s: no server for context %s\n", path, cur ? cur : "(none)");
+		fprintf(stderr, "timon service: %s: no server for context %s\n", path,
+		        cur ? cur : "(none)");
 		return -1;
 	}
 	const char *ns = json_string_value(json_object_get(ctx, "namespace"));
@@ -115,7 +119,8 @@ static int api_open(api *a, const char *path, char **ns_out)
 		*ns_out = xstrdup(ns);
 	a->server = xstrdup(server);
 	a->curl = curl_easy_init();
-	a->ca = field_bytes(cluster, "certificate-authority-data", "certificate-authority", &a->ca_len);
+	a->ca =
+	    field_bytes(cluster, "certificate-authority-data", "certificate-authority", &a->ca_len);
 	a->cert = field_bytes(user, "client-certificate-data", "client-certificate", &a->cert_len);
 	a->key = field_bytes(user, "client-key-data", "client-key", &a->key_len);
 	if (a->ca) {
@@ -199,7 +204,8 @@ static void node_address(api *a, json_t *svc, char out[256])
 		json_array_foreach(json_path(n, "status.addresses"), k, ad)
 		{
 			if (str_eq(json_string_value(json_object_get(ad, "type")), "InternalIP")) {
-				snprintf(out, 256, "%s", json_string_value(json_object_get(ad, "address")));
+				snprintf(out, 256, "%s",
+				         json_string_value(json_object_get(ad, "address")));
 				return;
 			}
 		}
@@ -226,7 +232,8 @@ static int print_urls(api *a, const char *ns, const char *name, bool url_only)
 	long code;
 	_cleanup_json_ json_t *svc = api_get(a, path, &code);
 	if (code == 404) {
-		fprintf(stderr, "timon service: service \"%s\" not found in namespace %s\n", name, ns);
+		fprintf(stderr, "timon service: service \"%s\" not found in namespace %s\n", name,
+		        ns);
 		return 1;
 	}
 	if (code != 200 || !svc) {
@@ -254,12 +261,14 @@ static int print_urls(api *a, const char *ns, const char *name, bool url_only)
 		const char *pname = json_string_value(json_object_get(p, "name"));
 		if (!np)
 			continue;
-		const char *scheme = (pname && strstr(pname, "https")) || port == 443 ? "https" : "http";
+		const char *scheme =
+		    (pname && strstr(pname, "https")) || port == 443 ? "https" : "http";
 		if (url_only)
 			printf("%s://%s:%lld\n", scheme, addr, (long long)np);
 		else
-			printf("%s/%s\t%s/%lld\t%s://%s:%lld\n", ns, name, pname && *pname ? pname : "-",
-			       (long long)port, scheme, addr, (long long)np);
+			printf("%s/%s\t%s/%lld\t%s://%s:%lld\n", ns, name,
+			       pname && *pname ? pname : "-", (long long)port, scheme, addr,
+			       (long long)np);
 		printed++;
 	}
 	if (!printed) {
@@ -285,11 +294,22 @@ int cmd_service(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': free(ns); ns = xstrdup(optarg); break;
-		case 'u': url_only = true; break;
-		case 'k': kubeconfig = optarg; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
+		case 'n':
+			free(ns);
+			ns = xstrdup(optarg);
+			break;
+		case 'u':
+			url_only = true;
+			break;
+		case 'k':
+			kubeconfig = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
 		}
 	}
 	if (optind != argc - 1) {

@@ -42,32 +42,34 @@ void dns_service_publish(controller *c, const char *listen_ip, int port)
 	json_t *svc = controller_get(c, controller_kind("", "services"), NS, NAME);
 	if (svc) {
 		if (!str_eq(json_path_str(svc, "spec.clusterIP"), cip))
-			log_warn("dns: " NS "/" NAME " exists with cluster IP %s, not %s; left as it is",
+			log_warn("dns: " NS "/" NAME
+			         " exists with cluster IP %s, not %s; left as it is",
 			         json_path_str(svc, "spec.clusterIP") ?: "none", cip);
 		json_decref(svc);
 	} else {
 		/* k8s: kubeadm's and k3s's kube-dns Service: these names and ports. */
-		svc = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:{s:s, s:[{s:s, s:i, s:s, s:i}, "
-		                "{s:s, s:i, s:s, s:i}, {s:s, s:i, s:s, s:i}]}}",
-		                "apiVersion", "v1", "kind", "Service", "metadata", "name", NAME,
-		                "namespace", NS, "labels", "k8s-app", "kube-dns",
-		                "kubernetes.io/name", "timon-dns", "spec", "clusterIP", cip, "ports",
-		                "name", "dns", "port", 53, "protocol", "UDP", "targetPort", 53, "name",
-		                "dns-tcp", "port", 53, "protocol", "TCP", "targetPort", 53, "name",
-		                "metrics", "port", 9153, "protocol", "TCP", "targetPort", 9153);
+		svc = json_pack(
+		    "{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:{s:s, s:[{s:s, s:i, s:s, s:i}, "
+		    "{s:s, s:i, s:s, s:i}, {s:s, s:i, s:s, s:i}]}}",
+		    "apiVersion", "v1", "kind", "Service", "metadata", "name", NAME, "namespace",
+		    NS, "labels", "k8s-app", "kube-dns", "kubernetes.io/name", "timon-dns", "spec",
+		    "clusterIP", cip, "ports", "name", "dns", "port", 53, "protocol", "UDP",
+		    "targetPort", 53, "name", "dns-tcp", "port", 53, "protocol", "TCP",
+		    "targetPort", 53, "name", "metrics", "port", 9153, "protocol", "TCP",
+		    "targetPort", 9153);
 		client_create(c->srv, c->def->name, controller_kind("", "services"), NS, svc,
 		              on_written, "service " NS "/" NAME);
 		json_decref(svc);
 	}
-	json_t *slice = json_pack(
-	    "{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:s, s:[{s:[s], s:{s:b}, s:s}], "
-	    "s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}]}",
-	    "apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata", "name",
-	    SLICE_NAME, "namespace", NS, "labels", "kubernetes.io/service-name", NAME,
-	    "endpointslice.kubernetes.io/managed-by", "timon-dns", "addressType", "IPv4",
-	    "endpoints", "addresses", ip, "conditions", "ready", 1, "nodeName", node, "ports",
-	    "name", "dns", "port", port, "protocol", "UDP", "name", "dns-tcp", "port", port,
-	    "protocol", "TCP");
+	json_t *slice =
+	    json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:s, s:[{s:[s], s:{s:b}, s:s}], "
+	              "s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}]}",
+	              "apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata",
+	              "name", SLICE_NAME, "namespace", NS, "labels", "kubernetes.io/service-name",
+	              NAME, "endpointslice.kubernetes.io/managed-by", "timon-dns", "addressType",
+	              "IPv4", "endpoints", "addresses", ip, "conditions", "ready", 1, "nodeName",
+	              node, "ports", "name", "dns", "port", port, "protocol", "UDP", "name",
+	              "dns-tcp", "port", port, "protocol", "TCP");
 	if (!slice) {
 		log_error("dns: cannot build the kube-dns EndpointSlice");
 		return;
@@ -81,7 +83,8 @@ void dns_service_publish(controller *c, const char *listen_ip, int port)
 		json_object_set(slice, "metadata", json_object_get(cur, "metadata"));
 		json_object_set_new(json_obj_child(slice, "metadata"), "labels",
 		                    json_pack("{s:s, s:s}", "kubernetes.io/service-name", NAME,
-		                              "endpointslice.kubernetes.io/managed-by", "timon-dns"));
+		                              "endpointslice.kubernetes.io/managed-by",
+		                              "timon-dns"));
 		client_update(c->srv, c->def->name, sd, slice, NULL, on_written,
 		              "endpointslice " NS "/" SLICE_NAME);
 		json_decref(cur);

@@ -11,8 +11,8 @@
 #include "base/http.h"
 #include "proxy/ingress.h"
 
-#define INGRESS_HIGH_WATER (256 * 1024) /* queued bytes before the other side pauses */
-#define INGRESS_READ_SIZE  65536
+#define INGRESS_HIGH_WATER     (256 * 1024) /* queued bytes before the other side pauses */
+#define INGRESS_READ_SIZE      65536
 #define INGRESS_CLIENT_IDLE_MS 60000
 #define INGRESS_POOL_IDLE_MS   30000
 #define INGRESS_POOL_MAX       1024 /* idle backend connections kept, in all */
@@ -51,12 +51,12 @@ struct ing_client {
 	bool hs_done, https;
 	char ip[64];
 	http_parser parser;
-	bool paused;      /* the parser waits at a request's end for its response */
+	bool paused; /* the parser waits at a request's end for its response */
 	bool in_feed;
 	bool reading;
-	buf in;           /* received, not yet parsed */
-	buf out;          /* to send, written at the end of the event (ing_client_flush) */
-	size_t queued;    /* written, not yet sent */
+	buf in;        /* received, not yet parsed */
+	buf out;       /* to send, written at the end of the event (ing_client_flush) */
+	size_t queued; /* written, not yet sent */
 	/* The request being handled. */
 	buf url, head, fname, fval;
 	int hstate; /* 0: none, 1: in a field, 2: in a value */
@@ -78,8 +78,8 @@ struct ing_upstream {
 	uv_timer_t timer;
 	uv_connect_t connect;
 	ingress_proxy *px;
-	ing_upstream *prev, *next;  /* every upstream */
-	ing_upstream *pool_next;    /* the idle list of its key */
+	ing_upstream *prev, *next; /* every upstream */
+	ing_upstream *pool_next;   /* the idle list of its key */
 	char key[32];
 	int refs;
 	bool closing, connected, in_pool, reused, reading;

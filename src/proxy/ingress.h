@@ -35,7 +35,7 @@
 /* The counters of one route (never freed: a route's series live as long as the process,
  * as Prometheus counters should). Touched on the loop thread only. */
 typedef struct ingress_metric {
-	char *labels; /* namespace="..",ingress="..",host="..",path="..",service=".." */
+	char *labels;             /* namespace="..",ingress="..",host="..",path="..",service=".." */
 	uint64_t code_count[600]; /* by status code; [0]: none sent */
 	uint64_t buckets[INGRESS_NBUCKETS];
 	uint64_t count;
@@ -54,7 +54,7 @@ char *ingress_metrics_text(void);
 enum ingress_path_type { INGRESS_PREFIX, INGRESS_EXACT };
 
 typedef struct ingress_backend {
-	char *service; /* "ns/name", for logs */
+	char *service;             /* "ns/name", for logs */
 	struct sockaddr_in *addrs; /* ready endpoints */
 	size_t naddrs;
 	size_t next; /* round-robin cursor */
@@ -129,10 +129,10 @@ bool ingress_host_match(const char *h, const char *name, size_t len);
 typedef struct ingress_proxy ingress_proxy;
 
 typedef struct ingress_proxy_config {
-	const char *addr;  /* listen address, "0.0.0.0" */
-	int http_port;     /* 0: none */
-	int https_port;    /* 0: none */
-	int metrics_port;  /* 0: none */
+	const char *addr;            /* listen address, "0.0.0.0" */
+	int http_port;               /* 0: none */
+	int https_port;              /* 0: none */
+	int metrics_port;            /* 0: none */
 	uint64_t backend_timeout_ms; /* connect + response headers (504 after); 0: 60 s */
 } ingress_proxy_config;
 

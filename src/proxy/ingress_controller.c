@@ -45,8 +45,8 @@ static bool ours(json_t *ing, bool timon_is_default)
 {
 	const char *cls = json_path_str(ing, "spec.ingressClassName");
 	if (!cls)
-		cls = json_string_value(
-		    json_object_get(json_path(ing, "metadata.annotations"), "kubernetes.io/ingress.class"));
+		cls = json_string_value(json_object_get(json_path(ing, "metadata.annotations"),
+		                                        "kubernetes.io/ingress.class"));
 	return cls ? strcmp(cls, INGRESS_CLASS) == 0 : timon_is_default;
 }
 
@@ -70,15 +70,16 @@ static int reconcile(controller *c, const char *key)
 	ing_state *st = c->state;
 	if (!st)
 		return RECONCILE_DONE;
-	json_t *cls = controller_get(c, controller_kind("networking.k8s.io", "ingressclasses"), NULL,
-	                             INGRESS_CLASS);
-	const char *def =
-	    json_string_value(json_object_get(json_path(cls, "metadata.annotations"), DEFAULT_CLASS));
+	json_t *cls = controller_get(c, controller_kind("networking.k8s.io", "ingressclasses"),
+	                             NULL, INGRESS_CLASS);
+	const char *def = json_string_value(
+	    json_object_get(json_path(cls, "metadata.annotations"), DEFAULT_CLASS));
 	bool is_default = cls && str_eq(def, "true");
 	json_decref(cls);
 	ingress_input in = {0};
 	json_t **all;
-	size_t n = controller_list(c, controller_kind("networking.k8s.io", "ingresses"), NULL, &all);
+	size_t n =
+	    controller_list(c, controller_kind("networking.k8s.io", "ingresses"), NULL, &all);
 	in.ingresses = xcalloc(n ? n : 1, sizeof *in.ingresses);
 	for (size_t i = 0; i < n; i++)
 		if (ours(all[i], is_default))
@@ -90,7 +91,8 @@ static int reconcile(controller *c, const char *key)
 	size_t nsec = controller_list(c, controller_kind("", "secrets"), NULL, &secrets);
 	in.secrets = xcalloc(nsec ? nsec : 1, sizeof *in.secrets);
 	for (size_t i = 0; i < nsec; i++)
-		if (str_eq(json_string_value(json_object_get(secrets[i], "type")), "kubernetes.io/tls"))
+		if (str_eq(json_string_value(json_object_get(secrets[i], "type")),
+		           "kubernetes.io/tls"))
 			in.secrets[in.nsecrets++] = secrets[i];
 	ingress_table *t = ingress_table_build(&in);
 	ingress_proxy_set_table(st->px, t);
@@ -123,10 +125,10 @@ static void make_class(controller *c)
 {
 	/* k8s: the default IngressClass is marked by this annotation; created once, then the
 	 * user's to change (an existing class is left as it is). */
-	json_t *obj = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:s}}", "apiVersion",
-	                        "networking.k8s.io/v1", "kind", "IngressClass", "metadata", "name",
-	                        INGRESS_CLASS, "annotations", DEFAULT_CLASS, "true", "spec",
-	                        "controller", INGRESS_CONTROLLER);
+	json_t *obj =
+	    json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:s}}", "apiVersion", "networking.k8s.io/v1",
+	              "kind", "IngressClass", "metadata", "name", INGRESS_CLASS, "annotations",
+	              DEFAULT_CLASS, "true", "spec", "controller", INGRESS_CONTROLLER);
 	client_create(c->srv, c->def->name, controller_kind("networking.k8s.io", "ingressclasses"),
 	              NULL, obj, NULL, NULL);
 	json_decref(obj);

@@ -16,7 +16,7 @@
 #include "proxy/ingress.h"
 
 static const double bounds[INGRESS_NBUCKETS - 1] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                     0.5,   1,    2.5,   5,    10};
+                                                    0.5,   1,    2.5,   5,    10};
 static hmap series;
 static char **order; /* label strings in creation order, for a stable exposition */
 static size_t norder;
@@ -87,7 +87,8 @@ char *ingress_metrics_text(void)
 		ingress_metric *m = hmap_get(&series, order[i]);
 		for (int c = 0; c < 600; c++)
 			if (m->code_count[c])
-				buf_printf(&b, "timon_ingress_requests_total{%s,status=\"%d\"} %llu\n",
+				buf_printf(&b,
+				           "timon_ingress_requests_total{%s,status=\"%d\"} %llu\n",
 				           m->labels, c, (unsigned long long)m->code_count[c]);
 	}
 	buf_puts(&b, "# HELP timon_ingress_request_duration_seconds Time from the request's "
@@ -101,20 +102,22 @@ char *ingress_metrics_text(void)
 		for (size_t k = 0; k < INGRESS_NBUCKETS; k++) {
 			cum += m->buckets[k];
 			if (k < INGRESS_NBUCKETS - 1)
-				buf_printf(&b,
-				           "timon_ingress_request_duration_seconds_bucket{%s,le=\"%g\"} "
-				           "%llu\n",
-				           m->labels, bounds[k], (unsigned long long)cum);
+				buf_printf(
+				    &b,
+				    "timon_ingress_request_duration_seconds_bucket{%s,le=\"%g\"} "
+				    "%llu\n",
+				    m->labels, bounds[k], (unsigned long long)cum);
 			else
-				buf_printf(&b,
-				           "timon_ingress_request_duration_seconds_bucket{%s,le=\"+Inf\"} "
-				           "%llu\n",
-				           m->labels, (unsigned long long)cum);
+				buf_printf(
+				    &b,
+				    "timon_ingress_request_duration_seconds_bucket{%s,le=\"+Inf\"} "
+				    "%llu\n",
+				    m->labels, (unsigned long long)cum);
 		}
 		buf_printf(&b, "timon_ingress_request_duration_seconds_sum{%s} %.6f\n", m->labels,
 		           m->sum);
-		buf_printf(&b, "timon_ingress_request_duration_seconds_count{%s} %llu\n",
-		           m->labels, (unsigned long long)m->count);
+		buf_printf(&b, "timon_ingress_request_duration_seconds_count{%s} %llu\n", m->labels,
+		           (unsigned long long)m->count);
 	}
 	return buf_take(&b);
 }

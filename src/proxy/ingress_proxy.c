@@ -32,11 +32,16 @@ static const http_parser_settings req_settings;
 const char *ing_reason(int status)
 {
 	switch (status) {
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
 	}
 	const char *t = http_status_text(status);
 	return t && strcmp(t, "Unknown") != 0 ? t : "";
@@ -269,9 +274,11 @@ void ing_client_respond_local(ing_client *cl, int status)
 	cl->status = status;
 	const char *text = ing_reason(status);
 	_cleanup_free_ char *body = xasprintf("%d %s\n", status, text);
-	_cleanup_free_ char *head = xasprintf(
-	    "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n%s\r\n",
-	    status, text, strlen(body), cl->keepalive && !cl->close_after ? "" : "Connection: close\r\n");
+	_cleanup_free_ char *head =
+	    xasprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain; "
+	              "charset=utf-8\r\nContent-Length: %zu\r\n%s\r\n",
+	              status, text, strlen(body),
+	              cl->keepalive && !cl->close_after ? "" : "Connection: close\r\n");
 	ing_client_send(cl, head, strlen(head));
 	if (!cl->is_head)
 		ing_client_send(cl, body, strlen(body));
@@ -299,9 +306,18 @@ static int on_url(http_parser *p, const char *at, size_t len)
 static bool dropped_request_header(const char *n)
 {
 	static const char *const names[] = {
-	    "connection",        "keep-alive",        "proxy-connection", "te",
-	    "trailer",           "transfer-encoding", "upgrade",          "x-forwarded-for",
-	    "x-forwarded-proto", "x-forwarded-host",  "x-forwarded-port", "x-real-ip",
+	    "connection",
+	    "keep-alive",
+	    "proxy-connection",
+	    "te",
+	    "trailer",
+	    "transfer-encoding",
+	    "upgrade",
+	    "x-forwarded-for",
+	    "x-forwarded-proto",
+	    "x-forwarded-host",
+	    "x-forwarded-port",
+	    "x-real-ip",
 	    "expect",
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -360,7 +376,8 @@ static int on_headers_complete(http_parser *p)
 	cl->keepalive = http_should_keep_alive(p) != 0;
 	cl->is_head = p->method == HTTP_HEAD;
 	cl->req_chunked = (p->flags & F_CHUNKED) != 0;
-	bool has_body = cl->req_chunked || (p->content_length > 0 && p->content_length != ULLONG_MAX);
+	bool has_body =
+	    cl->req_chunked || (p->content_length > 0 && p->content_length != ULLONG_MAX);
 	/* The path of the request target (origin-form; absolute-form's after the authority). */
 	const char *u = cl->url.p ? cl->url.p : "/";
 	if (strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0) {
@@ -577,8 +594,8 @@ void ing_client_sync_read(ing_client *cl)
 		return;
 	/* Reading on while a request waits for its response costs nothing (what arrives is
 	 * kept, up to the high-water mark) and saves two epoll_ctl calls per request. */
-	bool want = cl->in.n < INGRESS_HIGH_WATER &&
-	            !(cl->up && cl->up->queued >= INGRESS_HIGH_WATER);
+	bool want =
+	    cl->in.n < INGRESS_HIGH_WATER && !(cl->up && cl->up->queued >= INGRESS_HIGH_WATER);
 	if (want && !cl->reading)
 		cl->reading = uv_read_start((uv_stream_t *)&cl->tcp, on_alloc, on_read) == 0;
 	else if (!want && cl->reading) {
@@ -647,7 +664,8 @@ static void on_https_conn(uv_stream_t *ls, int status)
 static int on_servername(SSL *ssl, int *alert, void *arg)
 {
 	ingress_proxy *px = arg;
-	SSL_CTX *ctx = ingress_table_cert(px->table, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+	SSL_CTX *ctx =
+	    ingress_table_cert(px->table, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
 	if (!ctx) {
 		*alert = SSL_AD_UNRECOGNIZED_NAME;
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
@@ -664,7 +682,8 @@ static void on_metrics(http_req *req, void *ud)
 		return;
 	}
 	_cleanup_free_ char *text = ingress_metrics_text();
-	http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text), NULL);
+	http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text),
+	             NULL);
 }
 
 static int listen_on(ingress_proxy *px, int i, const char *addr, int port, terr **err)
@@ -678,7 +697,8 @@ static int listen_on(ingress_proxy *px, int i, const char *addr, int port, terr 
 	px->open++;
 	int r = uv_tcp_bind(&px->listeners[i], (struct sockaddr *)&sa, 0);
 	if (r == 0)
-		r = uv_listen((uv_stream_t *)&px->listeners[i], 1024, i ? on_https_conn : on_http_conn);
+		r = uv_listen((uv_stream_t *)&px->listeners[i], 1024,
+		              i ? on_https_conn : on_http_conn);
 	if (r != 0)
 		return terr_set(err, 500, "InternalError", "ingress: listening on %s:%d: %s", addr,
 		                port, uv_strerror(r));

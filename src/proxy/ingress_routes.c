@@ -143,8 +143,9 @@ static int cmp_age(const void *a, const void *b)
 		return c;
 	c = strcmp(json_path_str(x, "metadata.namespace") ?: "",
 	           json_path_str(y, "metadata.namespace") ?: "");
-	return c ? c : strcmp(json_path_str(x, "metadata.name") ?: "",
-	                      json_path_str(y, "metadata.name") ?: "");
+	return c ? c
+	         : strcmp(json_path_str(x, "metadata.name") ?: "",
+	                  json_path_str(y, "metadata.name") ?: "");
 }
 
 static json_t *find_obj(json_t **objs, size_t n, const char *ns, const char *name)
@@ -170,8 +171,8 @@ static void add_addr(ingress_backend *be, const char *ip, int port)
 }
 
 /* The ready endpoints of service port sp (its name names the slices' port). */
-static void resolve_endpoints(builder *b, ingress_backend *be, const char *ns,
-                              const char *svc, json_t *sp)
+static void resolve_endpoints(builder *b, ingress_backend *be, const char *ns, const char *svc,
+                              json_t *sp)
 {
 	const char *pname = json_string_value(json_object_get(sp, "name"));
 	if (!pname)
@@ -218,8 +219,8 @@ static void resolve_endpoints(builder *b, ingress_backend *be, const char *ns,
 }
 
 /* A backend for an IngressBackend (borrowed JSON) of an Ingress in ns. */
-static ingress_backend *backend_new(builder *b, const char *ns, const char *ing,
-                                    const char *host, const char *path, json_t *backend)
+static ingress_backend *backend_new(builder *b, const char *ns, const char *ing, const char *host,
+                                    const char *path, json_t *backend)
 {
 	json_t *svcref = json_object_get(backend, "service");
 	const char *name = json_string_value(json_object_get(svcref, "name"));

@@ -292,8 +292,7 @@ void ing_upstream_sync_read(ing_upstream *up)
 {
 	if (up->closing || !up->connected)
 		return;
-	bool want = up->in_pool ||
-	            (up->cl && up->cl->queued + up->cl->out.n < INGRESS_HIGH_WATER);
+	bool want = up->in_pool || (up->cl && up->cl->queued + up->cl->out.n < INGRESS_HIGH_WATER);
 	if (want && !up->reading)
 		up->reading = uv_read_start((uv_stream_t *)&up->tcp, on_up_alloc, on_up_read) == 0;
 	else if (!want && up->reading) {

@@ -21,10 +21,10 @@ enum netsvc_switch { NETSVC_UNSET = 0, NETSVC_OFF, NETSVC_ON };
 typedef struct netsvc_config {
 	/* Which services run (enum netsvc_switch); UNSET leaves the environment's say. */
 	int proxy, dns, ingress;
-	const char *node_name;    /* NULL: the host name */
-	const char *node_ip;      /* NULL: detected (netsvc_node_ip) */
+	const char *node_name;                   /* NULL: the host name */
+	const char *node_ip;                     /* NULL: detected (netsvc_node_ip) */
 	const char *cluster_cidr, *service_cidr; /* NULL: the defaults above */
-	const char *cluster_dns;  /* the kube-dns service IP; NULL: 10.43.0.10 */
+	const char *cluster_dns;                 /* the kube-dns service IP; NULL: 10.43.0.10 */
 	const char *dns_listen;   /* ip:port the DNS server binds; NULL: <node ip>:53 */
 	const char *dns_upstream; /* "ip[:port],..."; NULL: the host's resolv.conf */
 	int ingress_http_port;    /* 0: 80; -1: none */

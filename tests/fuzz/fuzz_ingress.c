@@ -21,11 +21,21 @@ static ingress_table *table(void)
 	    "{\"metadata\":{\"namespace\":\"d\",\"name\":\"a\"},\"spec\":{"
 	    "\"defaultBackend\":{\"service\":{\"name\":\"dflt\",\"port\":{\"number\":80}}},"
 	    "\"rules\":[{\"host\":\"h.com\",\"http\":{\"paths\":["
-	    "{\"path\":\"/\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"r\",\"port\":{\"number\":80}}}},"
-	    "{\"path\":\"/a/b/\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"ab\",\"port\":{\"number\":80}}}},"
-	    "{\"path\":\"/x\",\"pathType\":\"Exact\",\"backend\":{\"service\":{\"name\":\"x\",\"port\":{\"number\":80}}}}]}},"
-	    "{\"host\":\"*.w.com\",\"http\":{\"paths\":[{\"path\":\"/\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"w\",\"port\":{\"number\":80}}}}]}},"
-	    "{\"http\":{\"paths\":[{\"path\":\"/any\",\"pathType\":\"Exact\",\"backend\":{\"service\":{\"name\":\"any\",\"port\":{\"number\":80}}}}]}}]}}",
+	    "{\"path\":\"/"
+	    "\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"r\",\"port\":{"
+	    "\"number\":80}}}},"
+	    "{\"path\":\"/a/b/"
+	    "\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"ab\",\"port\":{"
+	    "\"number\":80}}}},"
+	    "{\"path\":\"/"
+	    "x\",\"pathType\":\"Exact\",\"backend\":{\"service\":{\"name\":\"x\",\"port\":{"
+	    "\"number\":80}}}}]}},"
+	    "{\"host\":\"*.w.com\",\"http\":{\"paths\":[{\"path\":\"/"
+	    "\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"w\",\"port\":{"
+	    "\"number\":80}}}}]}},"
+	    "{\"http\":{\"paths\":[{\"path\":\"/"
+	    "any\",\"pathType\":\"Exact\",\"backend\":{\"service\":{\"name\":\"any\",\"port\":{"
+	    "\"number\":80}}}}]}}]}}",
 	    0, NULL);
 	json_t *ings[] = {ing};
 	ingress_input in = {.ingresses = ings, .ningresses = 1};

@@ -45,35 +45,61 @@ TEST(host_wildcard_covers_one_label)
 static ingress_table *build(void)
 {
 	json_t *ings[] = {
-	    J("{\"metadata\":{\"namespace\":\"d\",\"name\":\"a\",\"creationTimestamp\":\"2024-01-01T00:00:00Z\"},"
-	      "\"spec\":{\"defaultBackend\":{\"service\":{\"name\":\"dflt\",\"port\":{\"number\":80}}},"
+	    J("{\"metadata\":{\"namespace\":\"d\",\"name\":\"a\",\"creationTimestamp\":\"2024-01-"
+	      "01T00:00:00Z\"},"
+	      "\"spec\":{\"defaultBackend\":{\"service\":{\"name\":\"dflt\",\"port\":{\"number\":"
+	      "80}}},"
 	      "\"rules\":[{\"host\":\"h.com\",\"http\":{\"paths\":["
-	      "{\"path\":\"/\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"root\",\"port\":{\"number\":80}}}},"
-	      "{\"path\":\"/api\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"api\",\"port\":{\"name\":\"http\"}}}},"
-	      "{\"path\":\"/api\",\"pathType\":\"Exact\",\"backend\":{\"service\":{\"name\":\"exact\",\"port\":{\"number\":80}}}},"
-	      "{\"path\":\"/api/v2\",\"pathType\":\"ImplementationSpecific\",\"backend\":{\"service\":{\"name\":\"v2\",\"port\":{\"number\":80}}}}]}},"
-	      "{\"host\":\"*.w.com\",\"http\":{\"paths\":[{\"path\":\"/\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"wild\",\"port\":{\"number\":80}}}}]}},"
-	      "{\"http\":{\"paths\":[{\"path\":\"/any\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"anyhost\",\"port\":{\"number\":80}}}}]}}]}}"),
+	      "{\"path\":\"/"
+	      "\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"root\",\"port\":{"
+	      "\"number\":80}}}},"
+	      "{\"path\":\"/"
+	      "api\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"api\",\"port\":{"
+	      "\"name\":\"http\"}}}},"
+	      "{\"path\":\"/"
+	      "api\",\"pathType\":\"Exact\",\"backend\":{\"service\":{\"name\":\"exact\",\"port\":{"
+	      "\"number\":80}}}},"
+	      "{\"path\":\"/api/"
+	      "v2\",\"pathType\":\"ImplementationSpecific\",\"backend\":{\"service\":{\"name\":"
+	      "\"v2\",\"port\":{\"number\":80}}}}]}},"
+	      "{\"host\":\"*.w.com\",\"http\":{\"paths\":[{\"path\":\"/"
+	      "\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"wild\",\"port\":{"
+	      "\"number\":80}}}}]}},"
+	      "{\"http\":{\"paths\":[{\"path\":\"/"
+	      "any\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"anyhost\","
+	      "\"port\":{\"number\":80}}}}]}}]}}"),
 	    /* newer: its h.com / loses to a's */
-	    J("{\"metadata\":{\"namespace\":\"d\",\"name\":\"b\",\"creationTimestamp\":\"2024-02-01T00:00:00Z\"},"
+	    J("{\"metadata\":{\"namespace\":\"d\",\"name\":\"b\",\"creationTimestamp\":\"2024-02-"
+	      "01T00:00:00Z\"},"
 	      "\"spec\":{\"rules\":[{\"host\":\"h.com\",\"http\":{\"paths\":["
-	      "{\"path\":\"/\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"late\",\"port\":{\"number\":80}}}}]}}]}}"),
+	      "{\"path\":\"/"
+	      "\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"late\",\"port\":{"
+	      "\"number\":80}}}}]}}]}}"),
 	};
 	json_t *svcs[] = {
-	    J("{\"metadata\":{\"namespace\":\"d\",\"name\":\"api\"},\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":8080}]}}"),
-	    J("{\"metadata\":{\"namespace\":\"d\",\"name\":\"root\"},\"spec\":{\"ports\":[{\"port\":80}]}}"),
+	    J("{\"metadata\":{\"namespace\":\"d\",\"name\":\"api\"},\"spec\":{\"ports\":[{\"name\":"
+	      "\"http\",\"port\":8080}]}}"),
+	    J("{\"metadata\":{\"namespace\":\"d\",\"name\":\"root\"},\"spec\":{\"ports\":[{"
+	      "\"port\":80}]}}"),
 	};
 	json_t *slices[] = {
-	    J("{\"metadata\":{\"namespace\":\"d\",\"name\":\"api-1\",\"labels\":{\"kubernetes.io/service-name\":\"api\"}},"
+	    J("{\"metadata\":{\"namespace\":\"d\",\"name\":\"api-1\",\"labels\":{\"kubernetes.io/"
+	      "service-name\":\"api\"}},"
 	      "\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":9000}],"
 	      "\"endpoints\":[{\"addresses\":[\"10.0.0.1\"],\"conditions\":{\"ready\":true}},"
 	      "{\"addresses\":[\"10.0.0.2\"],\"conditions\":{\"ready\":false}},"
 	      "{\"addresses\":[\"10.0.0.3\"]}]}"),
-	    J("{\"metadata\":{\"namespace\":\"d\",\"name\":\"root-1\",\"labels\":{\"kubernetes.io/service-name\":\"root\"}},"
-	      "\"addressType\":\"IPv4\",\"ports\":[{\"port\":7000}],\"endpoints\":[{\"addresses\":[\"10.0.1.1\"]}]}"),
+	    J("{\"metadata\":{\"namespace\":\"d\",\"name\":\"root-1\",\"labels\":{\"kubernetes.io/"
+	      "service-name\":\"root\"}},"
+	      "\"addressType\":\"IPv4\",\"ports\":[{\"port\":7000}],\"endpoints\":[{\"addresses\":["
+	      "\"10.0.1.1\"]}]}"),
 	};
-	ingress_input in = {.ingresses = ings, .ningresses = 2, .services = svcs, .nservices = 2,
-	                    .slices = slices, .nslices = 2};
+	ingress_input in = {.ingresses = ings,
+	                    .ningresses = 2,
+	                    .services = svcs,
+	                    .nservices = 2,
+	                    .slices = slices,
+	                    .nslices = 2};
 	ingress_table *t = ingress_table_build(&in);
 	for (size_t i = 0; i < 2; i++) {
 		json_decref(ings[i]);
@@ -126,8 +152,9 @@ TEST(metrics_text)
 	ingress_metric_observe(m, 200, 0.2);
 	ingress_metric_observe(m, 502, 20);
 	char *text = ingress_metrics_text();
-	CHECK(strstr(text, "timon_ingress_requests_total{namespace=\"ns\",ingress=\"ing\",host=\"h\","
-	                   "path=\"/p\\\"q\",service=\"svc\",status=\"200\"} 2\n"));
+	CHECK(strstr(text,
+	             "timon_ingress_requests_total{namespace=\"ns\",ingress=\"ing\",host=\"h\","
+	             "path=\"/p\\\"q\",service=\"svc\",status=\"200\"} 2\n"));
 	CHECK(strstr(text, "le=\"0.005\"} 1\n"));
 	CHECK(strstr(text, "le=\"0.25\"} 2\n"));
 	CHECK(strstr(text, "le=\"10\"} 2\n"));
