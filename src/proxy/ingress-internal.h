@@ -82,7 +82,7 @@ struct ing_upstream {
 	ing_upstream *pool_next;   /* the idle list of its key */
 	char key[32];
 	int refs;
-	bool closing, connected, in_pool, reused, reading;
+	bool closing, connected, in_pool, reused, reading, connect_failed;
 	ing_client *cl;
 	buf pending; /* written before the connection was up */
 	size_t queued;

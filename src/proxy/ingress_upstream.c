@@ -163,7 +163,8 @@ static void on_response_timeout(uv_timer_t *t)
 
 void ing_upstream_arm(ing_upstream *up)
 {
-	if (!up->closing)
+	/* A connect that failed at once reports from its own zero timer (upstream_new). */
+	if (!up->closing && !up->connect_failed)
 		uv_timer_start(&up->timer, on_response_timeout, up->px->timeout_ms, 0);
 }
 
@@ -490,6 +491,7 @@ static ing_upstream *upstream_new(ingress_proxy *px, const struct sockaddr_in *d
 	px->ups = up;
 	if (uv_tcp_connect(&up->connect, &up->tcp, (const struct sockaddr *)dst, on_connect) < 0) {
 		up->refs--;
+		up->connect_failed = true;
 		/* Reported from the loop, not from inside the caller's parser callback. */
 		uv_timer_start(&up->timer, on_connect_failed, 0, 0);
 	}
