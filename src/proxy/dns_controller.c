@@ -19,6 +19,7 @@
 #include "base/util.h"
 #include "controllers/controller-internal.h"
 #include "proxy/dns-internal.h"
+#include "proxy/netsvc.h"
 
 #define SERVICE_NAME_LABEL "kubernetes.io/service-name"
 
@@ -111,7 +112,7 @@ static int reconcile(controller *c, const char *key)
 
 static void start(controller *c)
 {
-	const char *addr = getenv("TIMON_DNS_ADDR");
+	const char *addr = netsvc_env("TIMON_DNS_ADDR");
 	if (!addr || !*addr) {
 		log_debug("dns: off (TIMON_DNS_ADDR unset)");
 		return;
@@ -122,8 +123,8 @@ static void start(controller *c)
 	const char *colon = strrchr(addr, ':');
 	if (addr[0] != '[' && colon && (size_t)(colon - addr) < sizeof ip)
 		memcpy(ip, addr, (size_t)(colon - addr));
-	st->zone = dns_zone_new(getenv("TIMON_DNS_DOMAIN"), ip[0] ? ip : NULL);
-	dns_config cfg = {.listen = addr, .upstream = getenv("TIMON_DNS_UPSTREAM")};
+	st->zone = dns_zone_new(netsvc_env("TIMON_DNS_DOMAIN"), ip[0] ? ip : NULL);
+	dns_config cfg = {.listen = addr, .upstream = netsvc_env("TIMON_DNS_UPSTREAM")};
 	terr *err = NULL;
 	st->server = dns_server_start(apiserver_loop(c->srv), &cfg, st->zone, &err);
 	if (!st->server) {
@@ -134,6 +135,8 @@ static void start(controller *c)
 		return;
 	}
 	c->state = st;
+	if (!str_eq(netsvc_env("TIMON_CLUSTER_DNS"), "off"))
+		dns_service_publish(c, ip, dns_server_port(st->server));
 }
 
 static void stop(controller *c)
