@@ -190,13 +190,12 @@ typedef struct informer {
 
 static void default_on_event(controller *c, const cache_event *ev)
 {
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *o = cache_event_obj(ev);
 	if (!o)
 		return;
 	char *key = controller_key_of(o);
 	controller_enqueue(c, key);
 	free(key);
-	json_decref(o);
 }
 
 static void on_cache_event(void *ud, const cache_event *ev)
@@ -227,6 +226,7 @@ void *controller_inform(controller *c, const controller_watch *w)
 		cache_event ev = {.rev = es[i]->rev, .type = STORE_ADDED, .key = es[i]->key,
 		                  .value = es[i]->value, .labels = es[i]->labels};
 		on_cache_event(in, &ev);
+		cache_event_release(&ev);
 	}
 	in->cw = cache_watch(c->cache, prefix, cache_rev(c->cache), on_cache_event, in, NULL);
 	return in;

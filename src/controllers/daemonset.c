@@ -586,11 +586,8 @@ static bool orphan_changed(const cache_event *ev)
 	                   (ev->labels && ev->prev_labels && json_equal(ev->labels, ev->prev_labels));
 	if (!same_labels)
 		return true;
-	json_t *old = ev->prev_value ? json_loadb(ev->prev_value->data, ev->prev_value->len, 0, NULL)
-	                             : NULL;
-	bool had_owner = old && controller_owner(old);
-	json_decref(old);
-	return had_owner;
+	json_t *old = cache_event_prev_obj(ev);
+	return old && controller_owner(old);
 }
 
 /* Pods and revisions: the controlling DaemonSet (old and new), or for an orphan every set
@@ -598,7 +595,7 @@ static bool orphan_changed(const cache_event *ev)
 static void on_owned(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
-	json_t *obj = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *obj = cache_event_obj(ev);
 	if (!obj)
 		return;
 	if (controller_owner(obj))
@@ -606,12 +603,10 @@ static void on_owned(controller *c, const kind_desc *d, const cache_event *ev)
 	else if (ev->type == STORE_ADDED || (ev->type == STORE_MODIFIED && orphan_changed(ev)))
 		enqueue_matching(c, obj);
 	if (ev->prev_value) {
-		json_t *old = json_loadb(ev->prev_value->data, ev->prev_value->len, 0, NULL);
+		json_t *old = cache_event_prev_obj(ev);
 		if (old)
 			enqueue_owner_of(c, old);
-		json_decref(old);
 	}
-	json_decref(obj);
 }
 
 /* Nodes: joining and leaving change every set's placement; an update matters when what
@@ -620,8 +615,8 @@ static void on_node(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
 	if (ev->type == STORE_MODIFIED && ev->prev_value) {
-		json_t *a = json_loadb(ev->prev_value->data, ev->prev_value->len, 0, NULL);
-		json_t *b = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+		json_t *a = cache_event_prev_obj(ev);
+		json_t *b = cache_event_obj(ev);
 		bool same = a && b &&
 		            json_equal(json_path(a, "metadata.labels") ? json_path(a, "metadata.labels")
 		                                                       : json_null(),
@@ -629,8 +624,6 @@ static void on_node(controller *c, const kind_desc *d, const cache_event *ev)
 		                                                       : json_null()) &&
 		            json_equal(json_path(a, "spec.taints") ? json_path(a, "spec.taints") : json_null(),
 		                       json_path(b, "spec.taints") ? json_path(b, "spec.taints") : json_null());
-		json_decref(a);
-		json_decref(b);
 		if (same)
 			return;
 	}

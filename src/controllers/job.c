@@ -645,7 +645,7 @@ static int reconcile(controller *c, const char *key)
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
-	json_t *pod = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *pod = cache_event_obj(ev);
 	if (!pod)
 		return;
 	json_t *owner = controller_owner(pod);
@@ -658,7 +658,6 @@ static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 	if (key)
 		controller_enqueue(c, key);
 	free(key);
-	json_decref(pod);
 }
 
 static void start(controller *c)

@@ -556,17 +556,14 @@ static bool orphan_changed(const cache_event *ev)
 	                   (ev->labels && ev->prev_labels && json_equal(ev->labels, ev->prev_labels));
 	if (!same_labels)
 		return true;
-	json_t *old = ev->prev_value ? json_loadb(ev->prev_value->data, ev->prev_value->len, 0, NULL)
-	                             : NULL;
-	bool had_owner = old && controller_owner(old);
-	json_decref(old);
-	return had_owner;
+	json_t *old = cache_event_prev_obj(ev);
+	return old && controller_owner(old);
 }
 
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
-	json_t *pod = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *pod = cache_event_obj(ev);
 	if (!pod)
 		return;
 	if (controller_owner(pod))
@@ -575,12 +572,10 @@ static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 		enqueue_matching_sets(c, pod);
 	if (ev->prev_value) {
 		/* A changed controller reference: the old owner syncs too. */
-		json_t *old = json_loadb(ev->prev_value->data, ev->prev_value->len, 0, NULL);
+		json_t *old = cache_event_prev_obj(ev);
 		if (old)
 			enqueue_owner_of(c, old);
-		json_decref(old);
 	}
-	json_decref(pod);
 }
 
 const controller_def statefulset_controller = {

@@ -176,8 +176,54 @@ static void bucket_set(cache_bucket *b, const char *key, blob *value, int64_t re
 
 /* ---------- events and history ---------- */
 
+json_t *cache_event_obj(const cache_event *ev)
+{
+	/* The parse is a cache of value, not a change to the event: the const cast is the
+	 * lazy fill (loop thread only, so no race). */
+	cache_event *e = (cache_event *)ev;
+	if (!e->parsed && e->value)
+		e->parsed = json_loadb(e->value->data, e->value->len, 0, NULL);
+	return e->parsed;
+}
+
+json_t *cache_event_prev_obj(const cache_event *ev)
+{
+	cache_event *e = (cache_event *)ev;
+	if (!e->prev_parsed && e->prev_value)
+		e->prev_parsed = json_loadb(e->prev_value->data, e->prev_value->len, 0, NULL);
+	return e->prev_parsed;
+}
+
+#ifdef __SANITIZE_ADDRESS__
+/* Sanitizer builds check the read-only contract: a reader that changed the shared tree
+ * would show every later reader of the event a state that was never stored. */
+static void check_unchanged(const blob *b, const json_t *parsed, const char *key)
+{
+	if (!parsed)
+		return;
+	json_t *fresh = json_loadb(b->data, b->len, 0, NULL);
+	if (!json_equal(fresh, (json_t *)parsed)) {
+		log_error("cache: a reader changed the shared tree of an event on %s", key);
+		abort();
+	}
+	json_decref(fresh);
+}
+#endif
+
+void cache_event_release(cache_event *ev)
+{
+#ifdef __SANITIZE_ADDRESS__
+	check_unchanged(ev->value, ev->parsed, ev->key);
+	check_unchanged(ev->prev_value, ev->prev_parsed, ev->key);
+#endif
+	json_decref(ev->parsed);
+	json_decref(ev->prev_parsed);
+	ev->parsed = ev->prev_parsed = NULL;
+}
+
 static void event_free(cache_event *ev)
 {
+	cache_event_release(ev);
 	free(ev->key);
 	blob_unref(ev->value);
 	blob_unref(ev->prev_value);
@@ -252,12 +298,14 @@ static void deliver(cache_watcher *w, const cache_event *ev)
 	w->cb(w->ud, ev);
 }
 
-static void fan_out(cache *c, const cache_event *ev)
+static void fan_out(cache *c, cache_event *ev)
 {
 	c->dispatching++;
 	for (cache_watcher *w = ev->bucket->watchers; w; w = w->next)
 		deliver(w, ev);
 	c->dispatching--;
+	/* Parsed trees live for one delivery: the ring keeps only the blobs. */
+	cache_event_release(ev);
 	sweep_watchers(c);
 }
 
@@ -282,8 +330,14 @@ cache_watcher *cache_watch(cache *c, const char *prefix, int64_t from_rev, cache
 	c->dispatching++;
 	for (size_t i = 0; i < c->ring_n && !w->dead; i++) {
 		cache_event *ev = c->ring[(c->ring_start + i) % RING_CAP];
-		if (ev->bucket == b)
+		if (ev->bucket == b) {
+			/* A watch started from inside a delivery replays the event being delivered:
+			 * its trees belong to that outer delivery, which releases them. */
+			bool parsed = ev->parsed || ev->prev_parsed;
 			deliver(w, ev);
+			if (!parsed)
+				cache_event_release(ev);
+		}
 	}
 	c->dispatching--;
 	w->next = b->watchers;

@@ -37,6 +37,8 @@ typedef struct cache_event {
 	json_t *prev_labels; /* labels before this write (MODIFIED/DELETED), or NULL */
 	blob *prev_value;    /* the object before this write, or NULL */
 	struct cache_bucket *bucket;
+	/* value and prev_value parsed, each on first use (cache_event_obj): private to cache.c. */
+	json_t *parsed, *prev_parsed;
 } cache_event;
 
 typedef struct cache cache;
@@ -46,6 +48,18 @@ typedef struct cache_watcher cache_watcher;
 typedef void (*cache_write_cb)(void *ud, int64_t rev, const terr *err);
 /* Called for each event a watcher receives, in revision order. */
 typedef void (*cache_watch_cb)(void *ud, const cache_event *ev);
+
+/* The event's object (value) as a tree, parsed on first use and shared by every in-process
+ * reader of this event, so N informers cost one parse; NULL when value does not parse.
+ * Borrowed and read-only: json_deep_copy before changing anything in it; json_incref to keep
+ * it past the callback (still read-only). The cache drops its reference when the event's
+ * delivery is over (after the fan-out of a commit, after a watch's replay). */
+json_t *cache_event_obj(const cache_event *ev);
+/* The same for prev_value (the object before this write), or NULL when there is none. */
+json_t *cache_event_prev_obj(const cache_event *ev);
+/* Drops the parsed trees of ev; for events built outside the cache (an informer's initial
+ * list of entries) once their delivery is over. */
+void cache_event_release(cache_event *ev);
 
 /* A cache over st (which it owns from now on). */
 cache *cache_new(uv_loop_t *loop, store *st);
