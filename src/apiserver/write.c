@@ -495,7 +495,10 @@ void handle_patch(api_req *r)
 		return;
 	}
 	_cleanup_json_ json_t *patch = NULL;
-	if (is_apply) {
+	if (h->body_obj && !is_apply) {
+		patch = h->body_obj; /* in process: the caller's tree, a private copy */
+		h->body_obj = NULL;
+	} else if (is_apply) {
 		patch = yaml_to_json(h->body, h->body_len, &err);
 	} else {
 		json_error_t je;

@@ -188,6 +188,8 @@ static void req_free(http_req *r)
 	}
 	free(r->headers);
 	free(r->body);
+	if (r->body_obj && r->body_obj_free)
+		r->body_obj_free(r->body_obj);
 	free(r);
 }
 
@@ -404,6 +406,17 @@ http_req *http_req_internal(const char *method, const char *path, const char *qu
 	r->internal_ud = ud;
 	r->start_ns = time_mono_ns();
 	return r;
+}
+
+bool http_req_takes_obj(const http_req *req)
+{
+	return !req->conn && req->internal_obj_cb;
+}
+
+void http_respond_obj(http_req *req, int status, void *obj)
+{
+	req->internal_obj_cb(req, status, obj, req->internal_ud);
+	req_free(req);
 }
 
 void http_respond(http_req *req, int status, const char *content_type, const char *body,

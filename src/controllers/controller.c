@@ -307,6 +307,13 @@ void controller_split_key(const char *key, char **ns, char **name)
 	}
 }
 
+bool controller_prev_may_have_owner(const cache_event *ev)
+{
+	static const char member[] = "\"ownerReferences\"";
+	return ev->prev_value &&
+	       memmem(ev->prev_value->data, ev->prev_value->len, member, sizeof member - 1);
+}
+
 json_t *controller_owner(json_t *obj)
 {
 	size_t i;

@@ -73,6 +73,9 @@ void controller_list_free(json_t **objs, size_t n);
 /* The kind descriptor of a built-in resource (storage version). */
 const kind_desc *controller_kind(const char *group, const char *resource);
 
+/* Whether the previous state of ev may have owner references: a scan of its bytes, so
+ * that the many pods that never had an owner cost no parse. False means surely none. */
+bool controller_prev_may_have_owner(const cache_event *ev);
 /* The owner reference of obj that is its controller, or NULL (borrowed). */
 json_t *controller_owner(json_t *obj);
 /* A new ownerReference pointing at owner (controller: true, blockOwnerDeletion: true). */

@@ -586,6 +586,8 @@ static bool orphan_changed(const cache_event *ev)
 	                   (ev->labels && ev->prev_labels && json_equal(ev->labels, ev->prev_labels));
 	if (!same_labels)
 		return true;
+	if (!controller_prev_may_have_owner(ev))
+		return false;
 	json_t *old = cache_event_prev_obj(ev);
 	return old && controller_owner(old);
 }
@@ -602,7 +604,7 @@ static void on_owned(controller *c, const kind_desc *d, const cache_event *ev)
 		enqueue_owner_of(c, obj);
 	else if (ev->type == STORE_ADDED || (ev->type == STORE_MODIFIED && orphan_changed(ev)))
 		enqueue_matching(c, obj);
-	if (ev->prev_value) {
+	if (controller_prev_may_have_owner(ev)) {
 		json_t *old = cache_event_prev_obj(ev);
 		if (old)
 			enqueue_owner_of(c, old);

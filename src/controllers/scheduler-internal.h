@@ -52,7 +52,9 @@ typedef struct sch_event {
 	uint8_t kind, type; /* enum sch_kind; STORE_* */
 	int code;           /* SCH_BIND_DONE: HTTP status */
 	char *key;          /* storage key ("/registry/pods/ns/name"), owned */
-	blob *value;        /* the object (loop-side reference), or NULL */
+	/* The object: the event's shared tree (cache_event_obj), read-only on both threads; a
+	 * reference taken on the loop and dropped there. NULL for bindings and deletions. */
+	json_t *obj;
 } sch_event;
 
 /* Where a pod is in the scheduler's view. */

@@ -65,7 +65,7 @@ static void kick(sched_ctl *ctl)
 	uv_idle_start(&ctl->idle, on_idle);
 }
 
-static void push(sched_ctl *ctl, uint8_t kind, uint8_t type, const char *key, blob *value,
+static void push(sched_ctl *ctl, uint8_t kind, uint8_t type, const char *key, json_t *obj,
                  int code)
 {
 	if (ctl->stopping)
@@ -75,7 +75,7 @@ static void push(sched_ctl *ctl, uint8_t kind, uint8_t type, const char *key, bl
 		ctl->in = xrealloc(ctl->in, ctl->capin * sizeof(*ctl->in));
 	}
 	ctl->in[ctl->nin++] = (sch_event){.kind = kind, .type = type, .code = code,
-	                                  .key = xstrdup(key), .value = blob_ref(value)};
+	                                  .key = xstrdup(key), .obj = json_incref(obj)};
 	kick(ctl);
 }
 
@@ -88,7 +88,7 @@ static void free_events(sch_event *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].key);
-		blob_unref(v[i].value);
+		json_decref(v[i].obj);
 	}
 	free(v);
 }
@@ -100,8 +100,13 @@ static void batch_work(uv_work_t *w)
 	sched_ctl *ctl = w->data;
 	sch_state *st = ctl->st;
 	int64_t now = sch_now_ms();
-	for (size_t i = 0; i < ctl->njin; i++)
+	for (size_t i = 0; i < ctl->njin; i++) {
 		sch_state_apply(st, &ctl->jin[i], now);
+		/* Usually the last reference: the tree is freed here, off the loop (jansson's
+		 * reference counts are atomic). */
+		json_decref(ctl->jin[i].obj);
+		ctl->jin[i].obj = NULL;
+	}
 	sch_cycle_batch(st, sch_now_ms());
 	ctl->job_more = st->active.n > 0;
 	ctl->job_next_due = sch_queue_next_due(st);
@@ -215,8 +220,10 @@ static void on_event(controller *c, uint8_t kind, const cache_event *ev)
 	sched_ctl *ctl = c->state;
 	if (!ctl)
 		return;
-	push(ctl, kind, (uint8_t)ev->type, ev->key, ev->type == STORE_DELETED ? NULL : ev->value,
-	     0);
+	/* The tree the other informers of this event parsed already: the worker reads it
+	 * instead of parsing the bytes again. */
+	push(ctl, kind, (uint8_t)ev->type, ev->key,
+	     ev->type == STORE_DELETED ? NULL : cache_event_obj(ev), 0);
 }
 
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
@@ -243,7 +250,7 @@ static void on_pc(controller *c, const kind_desc *d, const cache_event *ev)
 	/* deletions need the name, which the final state has */
 	sched_ctl *ctl = c->state;
 	if (ctl)
-		push(ctl, SCH_PRIORITYCLASS, (uint8_t)ev->type, ev->key, ev->value, 0);
+		push(ctl, SCH_PRIORITYCLASS, (uint8_t)ev->type, ev->key, cache_event_obj(ev), 0);
 }
 
 static void on_pdb(controller *c, const kind_desc *d, const cache_event *ev)

@@ -556,6 +556,8 @@ static bool orphan_changed(const cache_event *ev)
 	                   (ev->labels && ev->prev_labels && json_equal(ev->labels, ev->prev_labels));
 	if (!same_labels)
 		return true;
+	if (!controller_prev_may_have_owner(ev))
+		return false;
 	json_t *old = cache_event_prev_obj(ev);
 	return old && controller_owner(old);
 }
@@ -570,7 +572,7 @@ static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 		enqueue_owner_of(c, pod);
 	else if (ev->type == STORE_ADDED || (ev->type == STORE_MODIFIED && orphan_changed(ev)))
 		enqueue_matching_sets(c, pod);
-	if (ev->prev_value) {
+	if (controller_prev_may_have_owner(ev)) {
 		/* A changed controller reference: the old owner syncs too. */
 		json_t *old = cache_event_prev_obj(ev);
 		if (old)
