@@ -31,7 +31,7 @@ json_t *load_object(apiserver *s, const char *key)
 	const cache_entry *e = cache_get(s->cache, key);
 	if (!e)
 		return NULL;
-	return json_loadb(e->value->data, e->value->len, 0, NULL);
+	return cache_entry_dup(s->cache, e);
 }
 
 int64_t store_object(apiserver *s, const kind_desc *d, json_t *obj, int type, cache_write_cb cb,
@@ -174,7 +174,8 @@ static int namespace_usable(api_req *r, const char *ns, terr **err)
 {
 	const kind_desc *nsk = kind_by_resource("", "v1", "namespaces");
 	_cleanup_free_ char *key = route_key(nsk, NULL, ns);
-	_cleanup_json_ json_t *o = load_object(r->srv, key);
+	const cache_entry *e = cache_get(r->srv->cache, key);
+	json_t *o = e ? cache_entry_obj(r->srv->cache, e) : NULL; /* read only */
 	if (!o) {
 		terr_set(err, 404, "NotFound", "namespaces \"%s\" not found", ns);
 		return -1;

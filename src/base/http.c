@@ -431,6 +431,7 @@ void http_respond(http_req *req, int status, const char *content_type, const cha
 	if (!c->closing) {
 		/* One write for head and body keeps small responses in one TLS record. */
 		buf out = {0};
+		buf_reserve(&out, 256 + len + (extra_headers ? strlen(extra_headers) : 0));
 		buf_printf(&out, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
 		if (content_type)
 			buf_printf(&out, "Content-Type: %s\r\n", content_type);
@@ -468,6 +469,7 @@ int http_stream_write(http_req *req, const char *data, size_t len)
 	char head[32];
 	int n = snprintf(head, sizeof head, "%zx\r\n", len);
 	buf out = {0};
+	buf_reserve(&out, (size_t)n + len + 2);
 	buf_add(&out, head, (size_t)n);
 	buf_add(&out, data, len);
 	buf_add(&out, "\r\n", 2);

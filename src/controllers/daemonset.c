@@ -597,12 +597,14 @@ static bool orphan_changed(const cache_event *ev)
 static void on_owned(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
-	json_t *obj = cache_event_obj(ev);
-	if (!obj)
-		return;
-	if (controller_owner(obj))
+	/* The bytes first: most pods have no owner here and no set that could adopt them, and
+	 * then cost no parse. */
+	json_t *obj = controller_may_have_owner(ev) ? cache_event_obj(ev) : NULL;
+	if (obj && controller_owner(obj))
 		enqueue_owner_of(c, obj);
-	else if (ev->type == STORE_ADDED || (ev->type == STORE_MODIFIED && orphan_changed(ev)))
+	else if ((ev->type == STORE_ADDED || (ev->type == STORE_MODIFIED && orphan_changed(ev))) &&
+	         controller_any_in_ns_of(c, controller_kind("apps", "daemonsets"), ev) &&
+	         (obj = cache_event_obj(ev)))
 		enqueue_matching(c, obj);
 	if (controller_prev_may_have_owner(ev)) {
 		json_t *old = cache_event_prev_obj(ev);

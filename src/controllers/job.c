@@ -645,6 +645,11 @@ static int reconcile(controller *c, const char *key)
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
+	/* Neither owned nor tracked (the bytes tell): nothing for this controller. */
+	if (!controller_may_have_owner(ev) &&
+	    !memmem(ev->value->data, ev->value->len, JOB_TRACKING_FINALIZER,
+	            sizeof JOB_TRACKING_FINALIZER - 1))
+		return;
 	json_t *pod = cache_event_obj(ev);
 	if (!pod)
 		return;

@@ -66,7 +66,7 @@ static void kick(sched_ctl *ctl)
 }
 
 static void push(sched_ctl *ctl, uint8_t kind, uint8_t type, const char *key, json_t *obj,
-                 int code)
+                 blob *value, int code)
 {
 	if (ctl->stopping)
 		return;
@@ -75,13 +75,14 @@ static void push(sched_ctl *ctl, uint8_t kind, uint8_t type, const char *key, js
 		ctl->in = xrealloc(ctl->in, ctl->capin * sizeof(*ctl->in));
 	}
 	ctl->in[ctl->nin++] = (sch_event){.kind = kind, .type = type, .code = code,
-	                                  .key = xstrdup(key), .obj = json_incref(obj)};
+	                                  .key = xstrdup(key), .obj = json_incref(obj),
+	                                  .value = obj ? NULL : blob_ref(value)};
 	kick(ctl);
 }
 
 void sch_ctl_bind_done(sched_ctl *ctl, const char *skey, int code)
 {
-	push(ctl, SCH_BIND_DONE, 0, skey, NULL, code);
+	push(ctl, SCH_BIND_DONE, 0, skey, NULL, NULL, code);
 }
 
 static void free_events(sch_event *v, size_t n)
@@ -89,6 +90,7 @@ static void free_events(sch_event *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].key);
 		json_decref(v[i].obj);
+		blob_unref(v[i].value);
 	}
 	free(v);
 }
@@ -101,11 +103,14 @@ static void batch_work(uv_work_t *w)
 	sch_state *st = ctl->st;
 	int64_t now = sch_now_ms();
 	for (size_t i = 0; i < ctl->njin; i++) {
-		sch_state_apply(st, &ctl->jin[i], now);
+		sch_event *ev = &ctl->jin[i];
+		if (!ev->obj && ev->value)
+			ev->obj = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+		sch_state_apply(st, ev, now);
 		/* Usually the last reference: the tree is freed here, off the loop (jansson's
 		 * reference counts are atomic). */
-		json_decref(ctl->jin[i].obj);
-		ctl->jin[i].obj = NULL;
+		json_decref(ev->obj);
+		ev->obj = NULL;
 	}
 	sch_cycle_batch(st, sch_now_ms());
 	ctl->job_more = st->active.n > 0;
@@ -220,10 +225,12 @@ static void on_event(controller *c, uint8_t kind, const cache_event *ev)
 	sched_ctl *ctl = c->state;
 	if (!ctl)
 		return;
-	/* The tree the other informers of this event parsed already: the worker reads it
-	 * instead of parsing the bytes again. */
-	push(ctl, kind, (uint8_t)ev->type, ev->key,
-	     ev->type == STORE_DELETED ? NULL : cache_event_obj(ev), 0);
+	/* The tree the other informers of this event parsed already, if any: the worker reads
+	 * it instead of parsing the bytes again; else the worker parses, off the loop. */
+	if (ev->type == STORE_DELETED)
+		push(ctl, kind, (uint8_t)ev->type, ev->key, NULL, NULL, 0);
+	else
+		push(ctl, kind, (uint8_t)ev->type, ev->key, cache_event_obj_parsed(ev), ev->value, 0);
 }
 
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
@@ -250,7 +257,8 @@ static void on_pc(controller *c, const kind_desc *d, const cache_event *ev)
 	/* deletions need the name, which the final state has */
 	sched_ctl *ctl = c->state;
 	if (ctl)
-		push(ctl, SCH_PRIORITYCLASS, (uint8_t)ev->type, ev->key, cache_event_obj(ev), 0);
+		push(ctl, SCH_PRIORITYCLASS, (uint8_t)ev->type, ev->key, cache_event_obj_parsed(ev),
+		     ev->value, 0);
 }
 
 static void on_pdb(controller *c, const kind_desc *d, const cache_event *ev)

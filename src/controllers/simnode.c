@@ -900,6 +900,13 @@ static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 	simnode *sn = *node ? hmap_get(&st->nodes, node) : NULL;
 	if (!sn || !sn->simulated)
 		return; /* most pods of a busy cluster: no need to parse them */
+	if (!memmem(ev->value->data, ev->value->len, "\"podIP\"", 7)) {
+		/* Just bound (no address yet, so none to learn back, and not settled): the
+		 * bytes tell, and the parse is left to whoever needs it. */
+		if (!sn->paused)
+			controller_enqueue(c, key);
+		return;
+	}
 	json_t *o = cache_event_obj(ev);
 	if (!o)
 		return;

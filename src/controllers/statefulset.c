@@ -565,12 +565,14 @@ static bool orphan_changed(const cache_event *ev)
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
-	json_t *pod = cache_event_obj(ev);
-	if (!pod)
-		return;
-	if (controller_owner(pod))
+	/* The bytes first: most pods have no owner here and no set that could adopt them, and
+	 * then cost no parse. */
+	json_t *pod = controller_may_have_owner(ev) ? cache_event_obj(ev) : NULL;
+	if (pod && controller_owner(pod))
 		enqueue_owner_of(c, pod);
-	else if (ev->type == STORE_ADDED || (ev->type == STORE_MODIFIED && orphan_changed(ev)))
+	else if ((ev->type == STORE_ADDED || (ev->type == STORE_MODIFIED && orphan_changed(ev))) &&
+	         controller_any_in_ns_of(c, controller_kind("apps", "statefulsets"), ev) &&
+	         (pod = cache_event_obj(ev)))
 		enqueue_matching_sets(c, pod);
 	if (controller_prev_may_have_owner(ev)) {
 		/* A changed controller reference: the old owner syncs too. */
