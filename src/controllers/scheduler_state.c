@@ -221,6 +221,8 @@ static void pod_gone(sch_state *st, sch_pod *p)
 		unplace(st, p);
 		st->move_all = true; /* k8s: AssignedPodDelete may help every pending pod */
 	}
+	if (p->sp && p->nominated)
+		sched_snapshot_nominate(st->snap, p->sp, NULL);
 	hmap_del(&st->pods, p->skey);
 	sch_pod_free(p);
 }
@@ -318,6 +320,8 @@ static void pod_pending(sch_state *st, sch_pod *p, json_t *pod, int64_t now_ms)
 	if (!p->prof || p->terminating || json_array_size(json_object_get(spec, "schedulingGates"))) {
 		sch_queue_remove(st, p);
 		p->where = W_NONE;
+		if (p->sp)
+			sched_snapshot_nominate(st->snap, p->sp, NULL);
 		return;
 	}
 	uint64_t h = pod_spec_hash(pod);
@@ -332,6 +336,8 @@ static void pod_pending(sch_state *st, sch_pod *p, json_t *pod, int64_t now_ms)
 	p->sp = sp;
 	p->spec_hash = h;
 	p->pod_terms = has_pod_terms(spec);
+	/* status.nominatedNodeName (ours or another scheduler's) holds room on that node. */
+	sched_snapshot_nominate(st->snap, sp, p->nominated);
 	if (p->where == W_NONE || p->where == W_BOUND)
 		sch_queue_add(st, p, now_ms);
 	else
