@@ -91,7 +91,8 @@ static int pod_priority(apiserver *s, json_t *spec, terr **err)
 	json_object_set_new(spec, "priority", json_integer(value));
 	const char *pol = json_string_value(json_object_get(cls, "preemptionPolicy"));
 	if (!json_object_get(spec, "preemptionPolicy"))
-		json_object_set_new(spec, "preemptionPolicy", json_string(pol ? pol : "PreemptLowerPriority"));
+		json_object_set_new(spec, "preemptionPolicy",
+		                    json_string(pol ? pol : "PreemptLowerPriority"));
 	return 0;
 }
 

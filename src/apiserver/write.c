@@ -58,7 +58,8 @@ int64_t store_object_bytes(apiserver *s, const kind_desc *d, json_t *obj, int ty
 	labels = json_is_object(labels) && json_object_size(labels) ? json_incref(labels) : NULL;
 	cache_write(s->cache, rev, key, type, json, strlen(json), labels, cb, ud);
 	if (same) {
-		const cache_entry *e = stored || type == STORE_DELETED ? NULL : cache_get(s->cache, key);
+		const cache_entry *e =
+		    stored || type == STORE_DELETED ? NULL : cache_get(s->cache, key);
 		*same = e ? blob_ref(e->value) : NULL;
 	}
 	return rev;

@@ -621,13 +621,15 @@ static void on_node(controller *c, const kind_desc *d, const cache_event *ev)
 	if (ev->type == STORE_MODIFIED && ev->prev_value) {
 		json_t *a = cache_event_prev_obj(ev);
 		json_t *b = cache_event_obj(ev);
-		bool same = a && b &&
-		            json_equal(json_path(a, "metadata.labels") ? json_path(a, "metadata.labels")
-		                                                       : json_null(),
-		                       json_path(b, "metadata.labels") ? json_path(b, "metadata.labels")
-		                                                       : json_null()) &&
-		            json_equal(json_path(a, "spec.taints") ? json_path(a, "spec.taints") : json_null(),
-		                       json_path(b, "spec.taints") ? json_path(b, "spec.taints") : json_null());
+		bool same =
+		    a && b &&
+		    json_equal(json_path(a, "metadata.labels") ? json_path(a, "metadata.labels")
+		                                               : json_null(),
+		               json_path(b, "metadata.labels") ? json_path(b, "metadata.labels")
+		                                               : json_null()) &&
+		    json_equal(
+		        json_path(a, "spec.taints") ? json_path(a, "spec.taints") : json_null(),
+		        json_path(b, "spec.taints") ? json_path(b, "spec.taints") : json_null());
 		if (same)
 			return;
 	}

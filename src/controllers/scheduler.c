@@ -74,8 +74,11 @@ static void push(sched_ctl *ctl, uint8_t kind, uint8_t type, const char *key, js
 		ctl->capin = ctl->capin ? ctl->capin * 2 : 1024;
 		ctl->in = xrealloc(ctl->in, ctl->capin * sizeof(*ctl->in));
 	}
-	ctl->in[ctl->nin++] = (sch_event){.kind = kind, .type = type, .code = code,
-	                                  .key = xstrdup(key), .obj = json_incref(obj),
+	ctl->in[ctl->nin++] = (sch_event){.kind = kind,
+	                                  .type = type,
+	                                  .code = code,
+	                                  .key = xstrdup(key),
+	                                  .obj = json_incref(obj),
 	                                  .value = obj ? NULL : blob_ref(value)};
 	kick(ctl);
 }
@@ -230,7 +233,8 @@ static void on_event(controller *c, uint8_t kind, const cache_event *ev)
 	if (ev->type == STORE_DELETED)
 		push(ctl, kind, (uint8_t)ev->type, ev->key, NULL, NULL, 0);
 	else
-		push(ctl, kind, (uint8_t)ev->type, ev->key, cache_event_obj_parsed(ev), ev->value, 0);
+		push(ctl, kind, (uint8_t)ev->type, ev->key, cache_event_obj_parsed(ev), ev->value,
+		     0);
 }
 
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)

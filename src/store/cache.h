@@ -102,7 +102,6 @@ json_t *cache_entry_dup(cache *c, const cache_entry *e);
 void cache_write(cache *c, int64_t rev, const char *key, int type, const char *json, size_t len,
                  json_t *labels, cache_write_cb cb, void *ud);
 
-
 /* Starts a watch on every key under prefix for events after from_rev; replays retained
  * history first (synchronously through cb). Returns NULL with 410 Gone when from_rev is
  * older than the retained history. */
