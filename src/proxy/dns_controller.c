@@ -39,13 +39,12 @@ static void on_service(controller *c, const kind_desc *d, const cache_event *ev)
 	UNUSED(d);
 	if (!enabled(c))
 		return;
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *o = cache_event_obj(ev);
 	if (!o)
 		return;
 	char *key = controller_key_of(o);
 	controller_enqueue(c, key);
 	free(key);
-	json_decref(o);
 }
 
 static void enqueue_slice_service(controller *c, const char *ns, json_t *labels)
