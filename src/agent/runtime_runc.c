@@ -518,7 +518,7 @@ static long long proc_start(int pid)
 	if (!p)
 		return -1;
 	p++;
-	for (int field = 2; field < 22 && p; field++)
+	for (int field = 3; field < 22 && p; field++) /* p is before field 3 */
 		p = strchr(p + 1, ' ');
 	return p ? strtoll(p + 1, NULL, 10) : -1;
 }
