@@ -79,12 +79,12 @@ check "the Deployment's pods become Ready" kubectl wait --for=condition=Availabl
 check "the client pod is Ready" kubectl wait --for=condition=Ready pod/client pod/web0 --timeout=60s
 CIP=$(kubectl get svc hello -o jsonpath='{.spec.clusterIP}')
 
-# in-pod fetch: busybox wget through the pod's resolv.conf (cluster DNS at 10.43.0.10)
-fetch() { kubectl exec client -- sh -c "wget -qO- -T 3 http://$1/" 2>&1; }
+# in-pod fetch: busybox nc through the pod's resolv.conf (cluster DNS at 10.43.0.10)
+fetch() { kubectl exec client -- sh -c "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $1 80 | tail -1" 2>&1; }
 expect_out "a pod reaches the service by name" "^hello hello-" fetch hello
 expect_out "by its FQDN" "^hello hello-" fetch hello.default.svc.cluster.local
 expect_out "and by ClusterIP" "^hello hello-" fetch "$CIP"
-seen=$(kubectl exec client -- sh -c "for i in \$(seq 1 30); do wget -qO- -T 3 http://$CIP/; done" 2>/dev/null | sort -u | wc -l)
+seen=$(kubectl exec client -- sh -c "for i in \$(seq 1 30); do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $CIP 80 | tail -1; done" 2>/dev/null | sort -u | wc -l)
 if [ "$seen" -eq 2 ]; then pass "both replicas answer over repeated requests"; else fail "both replicas answer over repeated requests" "distinct answers: $seen"; fi
 
 kubectl expose deployment hello --type=NodePort --port=80 --target-port=8080 --name=hello-np >/dev/null
@@ -113,8 +113,13 @@ check "it comes back when ready again" kubectl wait --for=condition=Ready "pod/$
 kubectl scale deployment hello --replicas=1 >/dev/null
 t0=$(date +%s%N)
 KEEP=
+for _ in $(seq 1 20); do
+	KEEP=$(kubectl get pods -l app=hello -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.deletionTimestamp}{"\n"}{end}' 2>/dev/null | awk 'NF == 1 {print $1; exit}')
+	[ -n "$KEEP" ] && [ "$(kubectl get pods -l app=hello --no-headers 2>/dev/null | wc -l)" -ge 1 ] &&
+		kubectl get pods -l app=hello -o jsonpath='{.items[*].metadata.deletionTimestamp}' | grep -q . && break
+	sleep 0.05
+done
 for _ in $(seq 1 100); do
-	KEEP=$(kubectl get pods -l app=hello --field-selector=status.phase=Running -o jsonpath='{range .items[?(!@.metadata.deletionTimestamp)]}{.metadata.name}{"\n"}{end}' 2>/dev/null | head -1)
 	[ -n "$KEEP" ] && only_one "$KEEP" && break
 	sleep 0.05
 done
