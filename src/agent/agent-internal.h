@@ -67,6 +67,9 @@ typedef struct agent_pod {
 	size_t n_probes;
 	json_t *last_report; /* the last sync's report (statuses are recomputed from it) */
 	char *pod_ip;
+	char *written_rv; /* resourceVersion of our last status write */
+	int64_t resync_at; /* monotonic ns of the next timed resync (it runs unchanged) */
+	bool kick;         /* an exit or a probe kill: sync even without an API change */
 	bool busy;     /* a sync job is running for it */
 	bool dirty;    /* something changed while busy: sync again after */
 	bool gone;     /* the pod left the API (or this node): clean up, then forget */
@@ -135,8 +138,8 @@ typedef struct agent_sync_job {
 /* Brings the pod's sandbox and containers toward its spec (or tears it down). */
 void agent_pod_sync(agent_job *j);
 /* Removes what is left of a pod this node no longer runs, by UID (containers, network,
- * folders). */
-void agent_pod_teardown(agent *a, const char *uid, int grace_s, json_t *events);
+ * folders); pod (may be NULL) gives the preStop hooks to run first. */
+void agent_pod_teardown(agent *a, const char *uid, int grace_s, json_t *events, json_t *pod);
 
 /* ---- pod status (agent_status.c; loop thread) ---- */
 

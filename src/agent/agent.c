@@ -82,6 +82,7 @@ static void pod_forget(agent *a, agent_pod *ap)
 	json_decref(ap->probes);
 	json_decref(ap->last_report);
 	free(ap->pod_ip);
+	free(ap->written_rv);
 	agent_probes_clear(ap);
 	free(ap);
 }
@@ -122,14 +123,29 @@ static json_t *gather_inputs(agent *a, json_t *pod)
 
 static bool terminal(json_t *status);
 
+typedef struct status_write {
+	agent *a;
+	char *key, *uid;
+} status_write;
+
+/* The resourceVersion our own write produced is remembered so its watch event does not
+ * cause another sync (the pod holds nothing new for us then). */
 static void on_status_written(void *ud, int code, json_t *obj)
 {
-	agent_pod *ap = ud;
-	(void)ap;
+	status_write *w = ud;
 	if (code >= 400 && code != 404 && code != 409) {
 		const char *msg = json_string_value(json_object_get(obj, "message"));
 		log_warn("agent: pod status write answered %d: %s", code, msg ? msg : "");
 	}
+	agent_pod *ap = w->a->c->state == w->a ? hmap_get(&w->a->pods, w->key) : NULL;
+	if (ap && str_eq(ap->uid, w->uid) && code == 200) {
+		const char *rv = json_path_str(obj, "metadata.resourceVersion");
+		free(ap->written_rv);
+		ap->written_rv = xstrdup(rv);
+	}
+	free(w->key);
+	free(w->uid);
+	free(w);
 }
 
 static void sync_done(agent_job *j);
@@ -152,7 +168,11 @@ void agent_pod_write_status(agent *a, agent_pod *ap)
 		json_object_set_new(ap->mem, "finished", json_true());
 	if (!json_equal(st, json_object_get(pod, "status"))) {
 		json_object_set_new(pod, "status", st);
-		client_update(a->c->srv, AGENT_NAME, pk, pod, "status", on_status_written, ap);
+		status_write *w = xmalloc(sizeof *w);
+		w->a = a;
+		w->key = xstrdup(ap->key);
+		w->uid = xstrdup(ap->uid);
+		client_update(a->c->srv, AGENT_NAME, pk, pod, "status", on_status_written, w);
 	} else {
 		json_decref(st);
 	}
@@ -262,8 +282,11 @@ static void sync_done(agent_job *j)
 		if (ap->dirty)
 			controller_enqueue(a->c, sj->key);
 		else if (!json_object_get(ap->mem, "finished"))
-			controller_enqueue_after(a->c, sj->key,
-			                         report_waiting(report) ? RESYNC_BUSY_MS : RESYNC_IDLE_MS);
+		{
+			uint64_t ms = report_waiting(report) ? RESYNC_BUSY_MS : RESYNC_IDLE_MS;
+			ap->resync_at = time_mono_ns() + (int64_t)ms * 1000000 - 50000000;
+			controller_enqueue_after(a->c, sj->key, ms);
+		}
 	}
 	json_decref(pod);
 	json_decref(sj->pod);
@@ -300,6 +323,14 @@ static int reconcile_pod(agent *a, const char *key)
 		return RECONCILE_DONE;
 	}
 	ap = pod_state(a, key, uid);
+	/* Our own status write coming back: nothing to do until the next resync. */
+	if (!ap->busy && !ap->kick && ap->written_rv &&
+	    str_eq(json_path_str(pod, "metadata.resourceVersion"), ap->written_rv) &&
+	    !json_path(pod, "metadata.deletionTimestamp") && time_mono_ns() < ap->resync_at) {
+		json_decref(pod);
+		return RECONCILE_DONE;
+	}
+	ap->kick = false;
 	if (ap->busy) {
 		ap->dirty = true;
 	} else if (!json_object_get(ap->mem, "finished") ||
@@ -366,6 +397,7 @@ static void on_exit_file(uv_fs_event_t *h, const char *filename, int events, int
 	while (hmap_next(&a->pods, &it, &k, &v)) {
 		agent_pod *ap = v;
 		if (str_eq(ap->uid, uid)) {
+			ap->kick = true;
 			controller_enqueue(a->c, ap->key);
 			break;
 		}
@@ -395,7 +427,7 @@ static void gc_work(agent_job *j)
 		if (agent_container_id_parse(all[i].id, &uid, &name, &att) == 0 &&
 		    !json_object_get(g->known, uid) && !json_object_get(done, uid)) {
 			log_info("agent: removing containers of pod %s, which no longer exists", uid);
-			agent_pod_teardown(g->a, uid, 0, NULL);
+			agent_pod_teardown(g->a, uid, 0, NULL, NULL);
 			json_object_set_new(done, uid, json_true());
 		}
 		free(uid);

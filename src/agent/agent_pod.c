@@ -20,6 +20,7 @@
 
 #include "agent/agent-internal.h"
 #include "agent/image_pull.h"
+#include "agent/probe.h"
 #include "agent/volume.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -99,6 +100,9 @@ static char *take(buf *b)
 	char *s = buf_take(b);
 	return s ? s : xstrdup("");
 }
+
+static int run_hook(agent *a, json_t *c, json_t *handler, const char *id, const char *ip,
+                    int limit_s, char **msg);
 
 /* ---------- the sandbox ---------- */
 
@@ -448,7 +452,8 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 	_cleanup_free_ char *tdir = xasprintf("%s/containers/%s", dir, name);
 	_cleanup_free_ char *tlog = xasprintf("%s/%d-termination-log", tdir, attempt);
 	_cleanup_free_ char *netns = NULL, *log = NULL;
-	runtime_delete(a->rt, id, true, NULL); /* a half-made one from an interrupted sync */
+	/* No delete first: a half-made container from an interrupted sync is listed by the
+	 * runtime, so step_container sees it as the latest attempt and this one is new. */
 	/* The container as it runs: env resolved from its sources, volumes mounted. */
 	json_t *env = NULL;
 	runtime_mount *vm = NULL;
@@ -490,7 +495,6 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 	    .n_mounts = 3 + nvm,
 	    .restart_count = attempt,
 	};
-	(void)ip;
 	int sr = runtime_spec_build(&in, &spec, &err);
 	free(mounts);
 	if (sr < 0) {
@@ -513,6 +517,21 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 		goto out;
 	}
 	event(report, "Normal", "Started", "Started container %s", name);
+	json_t *post = json_path(c, "lifecycle.postStart");
+	if (post) {
+		/* k8s: the container counts as running only once postStart returned; a failed
+		 * hook kills it, and restartPolicy decides what follows. */
+		char *msg = NULL;
+		json_t *g = json_path(pod, "spec.terminationGracePeriodSeconds");
+		int limit = json_is_integer(g) && json_integer_value(g) > 0 ? (int)json_integer_value(g) : 30;
+		if (run_hook(a, run, post, id, ip, limit, &msg) < 0) {
+			event(report, "Warning", "FailedPostStartHook", "PostStartHook failed: %s", msg ? msg : "");
+			runtime_stop(a->rt, id, SIGTERM, 2, NULL);
+			free(msg);
+			goto out;
+		}
+		free(msg);
+	}
 	rc = 0;
 	goto out;
 fail:
@@ -697,28 +716,80 @@ static json_t *container_status(agent_sync_job *sj, json_t *c, json_t *by, runti
 	return cs;
 }
 
+/* ---------- lifecycle hooks ---------- */
+
+static json_t *find_container(json_t *pod, const char *name)
+{
+	const char *lists[] = {"spec.containers", "spec.initContainers"};
+	for (size_t k = 0; k < 2; k++) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_path(pod, lists[k]), i, c)
+		{
+			if (str_eq(json_string_value(json_object_get(c, "name")), name))
+				return c;
+		}
+	}
+	return NULL;
+}
+
+/* Runs a postStart or preStop handler (exec, httpGet, sleep) of container c (runtime ID
+ * id) within limit_s. 0 when it passed; *msg gets why not. k8s: hooks have no timeout of
+ * their own; the grace period bounds preStop, and we bound postStart the same way. */
+static int run_hook(agent *a, json_t *c, json_t *handler, const char *id, const char *ip,
+                    int limit_s, char **msg)
+{
+	*msg = NULL;
+	json_t *sl = json_object_get(handler, "sleep");
+	if (sl) {
+		json_int_t secs = json_integer_value(json_object_get(sl, "seconds"));
+		if (secs > limit_s)
+			secs = limit_s;
+		if (secs > 0)
+			sleep((unsigned)secs);
+		return 0;
+	}
+	_cleanup_json_ json_t *h = json_deep_copy(handler);
+	json_object_set_new(h, "timeoutSeconds", json_integer(limit_s > 0 ? limit_s : 1));
+	probe_target t = {.pod_ip = ip, .container = c, .rt = (struct runtime *)a->rt, .container_id = id};
+	return probe_run(h, &t, msg) == PROBE_SUCCESS ? 0 : -1;
+}
+
 /* ---------- teardown ---------- */
 
-void agent_pod_teardown(agent *a, const char *uid, int grace_s, json_t *report)
+void agent_pod_teardown(agent *a, const char *uid, int grace_s, json_t *report, json_t *pod)
 {
 	runtime_status *all = NULL;
 	size_t n = 0;
 	_cleanup_free_ char *prefix = xasprintf("%s_", uid);
 	runtime_list(a->rt, prefix, &all, &n, NULL);
-	/* k8s: every container gets SIGTERM at once, then SIGKILL when the grace period
-	 * (shared, not per container) runs out. */
+	/* k8s: preStop hooks run first, within the grace period; then every container gets
+	 * SIGTERM at once, and SIGKILL when the (shared) grace period runs out. */
 	int64_t deadline = time_mono_ns() + (int64_t)grace_s * 1000000000LL;
-	for (size_t i = 0; i < n; i++)
-		if (all[i].state == RUNTIME_RUNNING) {
-			char *u, *name;
-			int att;
-			if (report && agent_container_id_parse(all[i].id, &u, &name, &att) == 0) {
-				event(report, "Normal", "Killing", "Stopping container %s", name);
-				free(u);
-				free(name);
-			}
-			runtime_kill(a->rt, all[i].id, SIGTERM, false, NULL);
+	const char *ip = pod ? json_path_str(pod, "status.podIP") : NULL;
+	for (size_t i = 0; i < n; i++) {
+		char *u = NULL, *name = NULL;
+		int att;
+		if (all[i].state != RUNTIME_RUNNING ||
+		    agent_container_id_parse(all[i].id, &u, &name, &att) < 0)
+			continue;
+		json_t *c = pod ? find_container(pod, name) : NULL;
+		json_t *pre = json_path(c, "lifecycle.preStop");
+		if (pre && grace_s > 0) {
+			int64_t left = deadline - time_mono_ns();
+			char *msg = NULL;
+			if (left > 0 && run_hook(a, c, pre, all[i].id, ip, (int)(left / 1000000000LL), &msg) < 0 && report)
+				event(report, "Warning", "FailedPreStopHook", "PreStopHook failed: %s", msg ? msg : "");
+			free(msg);
 		}
+		if (report)
+			event(report, "Normal", "Killing", "Stopping container %s", name);
+		free(u);
+		free(name);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (all[i].state == RUNTIME_RUNNING)
+			runtime_kill(a->rt, all[i].id, SIGTERM, false, NULL);
 	for (size_t i = 0; i < n; i++) {
 		if (all[i].state == RUNTIME_RUNNING) {
 			int64_t left = deadline - time_mono_ns();
@@ -769,7 +840,7 @@ void agent_pod_sync(agent_job *j)
 	if (!uid)
 		return;
 	if (sj->cleanup || json_path(pod, "metadata.deletionTimestamp")) {
-		agent_pod_teardown(a, uid, sj->cleanup ? 0 : grace_of(pod), sj->report);
+		agent_pod_teardown(a, uid, sj->cleanup ? 0 : grace_of(pod), sj->report, sj->cleanup ? NULL : pod);
 		json_object_set_new(sj->report, "tornDown", json_true());
 		return;
 	}
@@ -781,7 +852,15 @@ void agent_pod_sync(agent_job *j)
 	mkdirs(dir, 0755);
 	char *ip = NULL;
 	terr *err = NULL;
-	if (sandbox_up(a, pod, &ip, &err) < 0) {
+	/* A sandbox this agent wired and whose namespace still exists is not wired again
+	 * (the plugins' CHECK costs a chain of execs per sync); after a restart the memory is
+	 * empty and cni_setup re-adopts with CHECK. */
+	const char *known = json_string_value(json_object_get(sj->mem, "podIP"));
+	_cleanup_free_ char *nsp = cni_netns_path(&a->cni, uid);
+	bool hostnet = json_is_true(json_path(pod, "spec.hostNetwork"));
+	if (known && (hostnet || access(nsp, F_OK) == 0)) {
+		ip = xstrdup(known);
+	} else if (sandbox_up(a, pod, &ip, &err) < 0) {
 		event(sj->report, "Warning", "FailedCreatePodSandBox",
 		      "Failed to create pod sandbox: %s", err ? err->message : "network setup failed");
 		json_object_set_new(sj->report, "sandboxError", json_string(err ? err->message : "?"));
@@ -789,6 +868,7 @@ void agent_pod_sync(agent_job *j)
 		return;
 	}
 	json_object_set_new(sj->report, "podIP", json_string(ip));
+	json_object_set_new(sj->mem, "podIP", json_string(ip));
 	_cleanup_free_ char *hostsp = xasprintf("%s/etc-hosts", dir);
 	_cleanup_free_ char *resolvp = xasprintf("%s/resolv.conf", dir);
 	char *h = hosts_file(pod, ip), *r = resolv_file(pod);

@@ -167,6 +167,9 @@ static void kill_work(agent_job *j)
 static void kill_done(agent_job *j)
 {
 	kill_job *kj = (kill_job *)j;
+	agent_pod *ap = hmap_get(&kj->a->pods, kj->key);
+	if (ap)
+		ap->kick = true;
 	controller_enqueue(kj->a->c, kj->key);
 	free(kj->key);
 	free(kj->cid);

@@ -214,8 +214,9 @@ static void *exec_worker(void *arg)
 		fcntl(master, F_SETFD, FD_CLOEXEC);
 		/* kubectl sends the terminal's size right after connecting. runc copies the size
 		 * of its terminal once at start and then on SIGWINCH, which it may not handle
-		 * yet when the first resize lands: so wait briefly for it and set it first. */
-		for (int i = 0; i < 50; i++) {
+		 * yet when the first resize lands: so wait for it (up to 2 s: kubectl is slow to send
+		 * it on a loaded machine) and set it first. */
+		for (int i = 0; i < 200; i++) {
 			pthread_mutex_lock(&s->mu);
 			int cols = s->cols, rows = s->rows;
 			if (cols > 0 && rows > 0)
@@ -224,6 +225,17 @@ static void *exec_worker(void *arg)
 			if (cols > 0 && rows > 0) {
 				struct winsize wsz = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
 				ioctl(master, TIOCSWINSZ, &wsz);
+				/* runc resizes its own console only after the process has started (a
+				 * quick `stty size` sees 0 0): the OCI consoleSize is applied before. */
+				json_t *pj = json_load_file(pfile, 0, NULL);
+				if (pj) {
+					json_object_set_new(pj, "consoleSize", json_pack("{s:i,s:i}", "height", rows, "width", cols));
+					_cleanup_free_ char *txt = json_dumps(pj, JSON_COMPACT);
+					terr *werr = NULL;
+					if (pki_write_file_atomic(pfile, txt, strlen(txt), 0600, &werr) < 0)
+						terr_free(werr);
+					json_decref(pj);
+				}
 				break;
 			}
 			struct pollfd pw = {.fd = s->wake_fd, .events = POLLIN};

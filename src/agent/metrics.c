@@ -164,7 +164,7 @@ static int cmp_container(const void *a, const void *b)
 
 static const metrics_container *find(const metrics_container *c, size_t n, const metrics_container *k)
 {
-	return bsearch(k, c, n, sizeof *c, cmp_container);
+	return n ? bsearch(k, c, n, sizeof *c, cmp_container) : NULL; /* UBSan: no NULL base */
 }
 
 static void free_containers(metrics_container *c, size_t n)

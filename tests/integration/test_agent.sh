@@ -64,6 +64,11 @@ check "a bad command is reported, not hidden" wait_for 30 sh -c \
 	"kubectl get pod badcmd -o json | grep -Eq 'CreateContainerError|StartError|RunContainerError|CrashLoopBackOff'"
 expect_out "with the runtime's message in the events" "no/such/binary" kubectl describe pod badcmd
 
+kubectl run rootless --image="$IMAGE" --overrides='{"spec":{"containers":[{"name":"rootless","image":"'"$IMAGE"'","command":["sleep","100"],"securityContext":{"runAsNonRoot":true,"runAsUser":0}}]}}' >/dev/null
+check "an impossible securityContext ends in CreateContainerConfigError" wait_for 30 sh -c \
+	"kubectl get pod rootless -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}' | grep -q CreateContainerConfigError"
+expect_out "and says why" "non-root|runAsNonRoot" kubectl describe pod rootless
+
 cat >"$TMP/oom.yaml" <<EOY
 apiVersion: v1
 kind: Pod
@@ -196,6 +201,33 @@ kubectl delete pod writer --wait=true >/dev/null 2>&1
 sed -e 's/name: writer/name: reader/' -e 's|echo persisted > /data/f|cat /data/f|' "$TMP/pvc.yaml" | kubectl apply -f - >/dev/null
 check "another pod on the same PVC" kubectl wait --for=jsonpath='{.status.phase}'=Succeeded pod/reader --timeout=60s
 expect_out "reads the data back" "^persisted$" kubectl logs reader
+
+# ---- lifecycle hooks ----
+cat >"$TMP/hooks.yaml" <<EOY
+apiVersion: v1
+kind: Pod
+metadata: {name: hooks}
+spec:
+  securityContext: {runAsUser: 0}
+  containers:
+  - name: c
+    image: $IMAGE
+    command: ["sh", "-c", "sleep 1000"]
+    volumeMounts: [{name: host, mountPath: /out}]
+    lifecycle:
+      postStart:
+        exec: {command: ["sh", "-c", "echo post > /out/post"]}
+      preStop:
+        exec: {command: ["sh", "-c", "echo pre > /out/pre"]}
+  volumes:
+  - name: host
+    hostPath: {path: $TMP/hookout, type: DirectoryOrCreate}
+EOY
+kubectl apply -f "$TMP/hooks.yaml" >/dev/null
+check "a pod with lifecycle hooks runs" kubectl wait --for=condition=Ready pod/hooks --timeout=60s
+expect_out "postStart ran before the container counted as running" "^post$" cat "$TMP/hookout/post"
+timeout 30 kubectl delete pod hooks --grace-period=5 --wait=true >/dev/null 2>&1
+expect_out "preStop ran at deletion" "^pre$" cat "$TMP/hookout/pre"
 
 # ---- the agent restarting re-adopts ----
 CID=$(pod_field web '{.status.containerStatuses[0].containerID}')

@@ -1,117 +1,53 @@
 #!/usr/bin/env bash
-# test_streams.sh — the pod streams kubectl uses, end to end, as root: kubectl logs (plain,
-# -c, --tail, --timestamps, --previous, -f), exec (output and exit code, stdin, -it through
-# `script` for a terminal), cp both ways; all through the real kubectl 1.32 and its
-# WebSocket (v5.channel.k8s.io) protocol.
-# NEEDS-AGENT: until the embedded node agent runs pods, stream_driver.c serves the API with
-# agent_stream_attach and the test itself plays the agent: runtime_driver runs the pod's
-# containers under agent.h's naming (ID <uid>_<name>_<attempt>, log file
-# <log root>/<ns>_<pod>_<uid>/<name>/<attempt>.log) and the pod status is patched to match.
-# Once the agent lands, the same kubectl checks run against pods it starts.
+# test_streams.sh — the pod streams kubectl uses, end to end against real pods that the
+# embedded node agent runs (as root): kubectl logs (plain, -c, --tail, --timestamps,
+# --previous after a real crash and restart, -f), exec (output and exit code, stdin, -it
+# through `script` for a terminal), cp both ways (WebSocket v5.channel.k8s.io), and
+# port-forward (SPDY/3.1 in WebSocket, and the plain SPDY upgrade kubectl falls back to):
+# several requests, two connections at once, a large body, and kube's error for a port
+# nothing listens on.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/agentlib.sh"
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-NODE=stream-node-$$
-DRV=$TMP/runtime_driver
-SDRV=$TMP/stream_driver
-DARGS=(--root "$TMP/containers" --run-dir "$TMP/run" --store "$TMP/images")
-LOGROOT=$TMP/logs
-POD_UID=
-
+PF_PIDS=()
 st_cleanup() {
-	for b in "$TMP"/containers/*; do
-		[ -d "$b" ] && "$DRV" "${DARGS[@]}" delete "$(basename "$b")" force >/dev/null 2>&1
+	for p in "${PF_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
 	done
-	grep -o " $TMP/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m"; done
-	if [ -n "$POD_UID" ]; then
-		for d in /sys/fs/cgroup/*/timon/pod"$POD_UID" /sys/fs/cgroup/timon/pod"$POD_UID"; do
-			[ -d "$d" ] || continue
-			for c in "$d"/*/; do [ -d "$c" ] && rmdir "$c" 2>/dev/null; done
-			rmdir "$d" 2>/dev/null
-		done
-		rmdir /sys/fs/cgroup/*/timon /sys/fs/cgroup/timon 2>/dev/null
-	fi
-	cleanup
+	agent_cleanup
 }
 trap st_cleanup EXIT
 
-finish_early() {
-	echo "$PASSED passed, $FAILED failed"
-	exit "$1"
-}
-if [ "$(id -u)" -ne 0 ]; then
-	echo "cannot run: the streams test needs root (containers)"
-	FAILED=1
-	finish_early 1
-fi
-for tool in runc conmon python3 cc pkg-config kubectl script; do
-	command -v "$tool" >/dev/null || { fail "tool $tool is installed"; finish_early 1; }
-done
+command -v script >/dev/null || { fail "tool script is installed"; finish; exit 1; }
+agent_setup || { finish; exit 1; }
+start_agent_server || { fail "server with agent starts"; finish; exit 1; }
 
-LIBS=$(pkg-config --libs jansson openssl libcurl libarchive yaml-0.1 sqlite3 libuv libnftables zlib)
-SANFLAGS=
-case "$BUILD" in *asan*) SANFLAGS="-fsanitize=address,undefined" ;; esac
-for d in runtime_driver stream_driver; do
-	if ! cc $SANFLAGS -std=c17 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wno-unused-parameter -I"$ROOT/src" \
-		$(pkg-config --cflags jansson) -o "$TMP/$d" "$HERE/$d.c" -Wl,--whole-archive "$ROOT/$BUILD/libtimon.a" \
-		-Wl,--no-whole-archive $LIBS -lhttp_parser -lpthread -lm >"$TMP/cc.log" 2>&1; then
-		fail "$d builds" "$(tail -5 "$TMP/cc.log")"
-		finish_early 1
-	fi
-done
-pass "drivers build"
-D() { "$DRV" "${DARGS[@]}" "$@"; }
-
-check "test image builds" python3 "$HERE/mkimage.py" --layout "$TMP/layout" --tag 1 \
-	--oci-archive "$TMP/oci.tar"
-expect_out "timon images import" "imported" "$TIMON" images --root "$TMP/images" import \
-	--name test/rt "$TMP/oci.tar"
-
-# The API server with the pod streams of node $NODE (NEEDS-AGENT: then `timon server`).
-mkdir -p "$TMP/data"
-"$SDRV" "$TMP/data" "$TMP/containers" "$TMP/run" "$LOGROOT" "$NODE" >"$TMP/port" 2>>"$TMP/server.log" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-	[ -f "$KUBECONFIG" ] && kubectl get --raw /readyz >/dev/null 2>&1 && break
-	sleep 0.1
-done
-check "the API server with the streams hook is ready" kubectl get --raw /readyz
-
-# A pod bound to the node: two containers, main the default one.
-kubectl apply -f - >/dev/null <<EOF2
+# A pod with two containers, main the default one. main's first run prints a line and
+# crashes (its marker survives in an emptyDir), so the running attempt is its second.
+kubectl apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Pod
 metadata:
   name: sp
   annotations: {kubectl.kubernetes.io/default-container: main}
 spec:
-  nodeName: $NODE
   securityContext: {runAsUser: 0}
+  volumes: [{name: state, emptyDir: {}}]
   containers:
   - name: main
-    image: test/rt:1
-    command: ["/bin/sh", "-c", "echo line-1; echo line-2; echo to-stderr >&2; /bin/busybox sleep 0.3; echo line-3; while :; do /bin/busybox sleep 1; done"]
+    image: $IMAGE
+    volumeMounts: [{name: state, mountPath: /state}]
+    command: ["/bin/sh", "-c", "if [ ! -f /state/ran ]; then touch /state/ran; echo previous-run; exit 1; fi; echo line-1; echo line-2; echo to-stderr >&2; sleep 0.3; echo line-3; while :; do sleep 1; done"]
   - name: side
-    image: test/rt:1
-    command: ["/bin/sh", "-c", "echo side-hello; while :; do /bin/busybox sleep 1; done"]
-EOF2
-POD_UID=$(kubectl get pod sp -o jsonpath='{.metadata.uid}')
-check "pod created with a UID" test -n "$POD_UID"
-kubectl get pod sp -o json >"$TMP/pod.json"
-PLOG=$LOGROOT/default_sp_$POD_UID
-# NEEDS-AGENT: the agent runs these. main's attempt 0 ran before a restart (its log is
-# written here in CRI format), attempt 1 runs now; side runs its first attempt.
-mkdir -p "$PLOG/main"
-printf '2024-01-01T00:00:00.000000000Z stdout F previous-run\n' >"$PLOG/main/0.log"
-expect_out "main (attempt 1) runs" "^started" D run "${POD_UID}_main_1" test/rt:1 "$TMP/pod.json" main "$PLOG/main/1.log"
-expect_out "side (attempt 0) runs" "^started" D run "${POD_UID}_side_0" test/rt:1 "$TMP/pod.json" side "$PLOG/side/0.log"
-NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-cs() { echo "{\"name\":\"$1\",\"restartCount\":$2,\"ready\":true,\"started\":true,\"image\":\"test/rt:1\",\"imageID\":\"\",\"state\":{\"running\":{\"startedAt\":\"$NOW\"}}}"; }
-check "pod status written" kubectl patch pod sp --subresource=status --type=merge \
-	-p "{\"status\":{\"phase\":\"Running\",\"containerStatuses\":[$(cs main 1),$(cs side 0)]}}"
-for _ in $(seq 1 50); do grep -q line-3 "$PLOG/main/1.log" 2>/dev/null && break; sleep 0.1; done
+    image: $IMAGE
+    command: ["/bin/sh", "-c", "echo side-hello; while :; do sleep 1; done"]
+EOF
+check "main restarted after its crash" wait_for 60 sh -c \
+	"[ \"\$(kubectl get pod sp -o jsonpath='{.status.containerStatuses[?(@.name==\"main\")].restartCount}')\" -ge 1 ]"
+check "the pod is Ready" kubectl wait --for=condition=Ready pod/sp --timeout=60s
+wait_for 10 sh -c "kubectl logs sp | grep -q line-3"
 
-if [ -n "${STREAMS_DEBUG:-}" ]; then echo "KUBECONFIG=$KUBECONFIG"; sleep "$STREAMS_DEBUG"; fi
 # --- logs ---
 expect_out "logs: the default container's output, both streams in order" \
 	"^line-1,line-2,to-stderr,line-3,$" bash -c "kubectl logs sp | tr '\n' ','"
@@ -125,13 +61,12 @@ expect_err "logs -c of an unknown container" "container nope is not valid for po
 expect_out "logs --limit-bytes" "^line-1$" kubectl logs sp --limit-bytes=7
 expect_out "logs --since=1h keeps recent lines" "line-3" kubectl logs sp --since=1h
 # -f: a line written after the request arrives; the stream stays open until the timeout.
-( sleep 1.5; D exec "${POD_UID}_main_1" -- /bin/sh -c 'echo followed-line >/proc/1/fd/1' >/dev/null 2>&1 ) &
+( sleep 1.5; kubectl exec sp -- sh -c 'echo followed-line >/proc/1/fd/1' >/dev/null 2>&1 ) &
 expect_out "logs -f streams a line written later" "followed-line" \
 	bash -c "timeout 5 kubectl logs -f sp; true"
 
 # --- exec ---
-# The test image has busybox and a few links; its applets become commands (kubectl cp
-# needs tar in PATH).
+# busybox's applets become commands (kubectl cp needs tar in PATH).
 check "exec: busybox installs its applets" kubectl exec sp -- /bin/busybox --install -s /bin
 expect_out "exec: output" "^hi$" kubectl exec sp -- echo hi
 OUT=$(kubectl exec sp -- sh -c 'echo out; echo err >&2; exit 3' 2>&1); RC=$?
@@ -159,18 +94,78 @@ expect_out "the file arrived intact" "^$(sha256sum <"$TMP/blob" | cut -c1-64)" \
 check "cp from the pod" kubectl cp sp:/tmp/blob "$TMP/blob.back"
 check "the copy back is identical" cmp "$TMP/blob" "$TMP/blob.back"
 
-# --- port-forward: not served yet; it must fail at once, not hang ---
-expect_err "port-forward answers an error (not built yet)" "not supported" \
-	timeout 10 kubectl port-forward sp 18080:8080
+# --- port-forward ---
+kubectl run web --image="$IMAGE" --command -- sh -c \
+	'mkdir -p /tmp/www; echo hello-pf >/tmp/www/index.html; head -c 3000000 /dev/urandom >/tmp/www/big; exec httpd -f -p 8080 -h /tmp/www' >/dev/null
+check "the web pod is Ready" kubectl wait --for=condition=Ready pod/web --timeout=60s
+BIGSUM=$(kubectl exec web -- sha256sum /tmp/www/big | cut -c1-64)
+
+# pf_start NAME PORTSPEC [env...]: kubectl port-forward in the background; waits for it.
+pf_start() {
+	local name=$1 spec=$2
+	shift 2
+	env "$@" kubectl port-forward pod/web "$spec" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	PF_PIDS+=($!)
+	wait_for 15 grep -q "Forwarding from 127.0.0.1" "$TMP/$name.out"
+}
+# two_at_once PORT: two connections open together, answered in the opposite order.
+two_at_once() {
+	python3 - "$1" <<'EOP'
+import socket, sys
+port = int(sys.argv[1])
+a = socket.create_connection(("127.0.0.1", port), timeout=10)
+b = socket.create_connection(("127.0.0.1", port), timeout=10)
+for s in (b, a):
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+out = []
+for s in (a, b):
+    data = b""
+    while True:
+        c = s.recv(65536)
+        if not c:
+            break
+        data += c
+    out.append("hello-pf" in data.decode(errors="replace"))
+print("both" if all(out) else "missing")
+EOP
+}
+
+LP=$(agent_free_port)
+check "port-forward (WebSocket) listens" pf_start pf "$LP:8080"
+for i in 1 2 3; do
+	expect_out "port-forward: request $i through the tunnel" "^hello-pf$" curl -s --max-time 10 "http://127.0.0.1:$LP/"
+done
+expect_out "port-forward: two connections at once" "^both$" two_at_once "$LP"
+expect_out "port-forward: a 3 MB body arrives intact" "^$BIGSUM" \
+	bash -c "curl -s --max-time 30 http://127.0.0.1:$LP/big | sha256sum"
+check "the WebSocket tunnel was used" grep -q "port-forward: pod .* over WebSocket" "$TMP/server.log"
+
+LP2=$(agent_free_port)
+check "port-forward to a port nothing listens on starts" pf_start pfbad "$LP2:9999"
+curl -s --max-time 10 "http://127.0.0.1:$LP2/" >/dev/null 2>&1
+wait_for 10 grep -q "error occurred" "$TMP/pfbad.err"
+expect_out "it reports kube's dial error" \
+	"an error occurred forwarding $LP2 -> 9999: error forwarding port 9999 to pod [0-9a-f-]+, uid : dial tcp [0-9.]+:9999: connect: connection refused" \
+	cat "$TMP/pfbad.err"
+
+LP3=$(agent_free_port)
+check "port-forward over plain SPDY (WebSockets off) listens" pf_start pfspdy "$LP3:8080" KUBECTL_PORT_FORWARD_WEBSOCKETS=false
+for i in 1 2; do
+	expect_out "port-forward (SPDY): request $i" "^hello-pf$" curl -s --max-time 10 "http://127.0.0.1:$LP3/"
+done
+expect_out "port-forward (SPDY): two connections at once" "^both$" two_at_once "$LP3"
+check "the SPDY upgrade was used" grep -q "port-forward: pod .* over SPDY" "$TMP/server.log"
+expect_out "the first port-forward still works after the others" "^hello-pf$" curl -s --max-time 10 "http://127.0.0.1:$LP/"
 
 # --- a pod on a node without an agent ---
-kubectl apply -f - >/dev/null <<EOF2
+kubectl apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Pod
 metadata: {name: simpod}
 spec: {nodeName: other-node, containers: [{name: c, image: x}]}
-EOF2
+EOF
 expect_err "logs of a pod on a node with no agent answer an error, not a hang" \
 	"no node agent serves node" timeout 10 kubectl logs simpod
+kubectl delete pod simpod --grace-period=0 --force >/dev/null 2>&1
 
 finish
