@@ -161,6 +161,7 @@ mkdir -p "$TMP/logs"
 "$TIMON" server --data-dir "$TMP/data" --https-port 0 --node-name "podstart-$TAG" \
 	--agent-run-dir "$AGENT_RUN" --cni-bridge "$BR_T" --pod-log-dir "$TMP/logs" \
 	--registry-config "$TMP/registries.yaml" --pod-cidr "$CIDR_T" --token-auth-file "$TMP/tokens.csv" \
+	--disable-proxy --disable-dns --disable-ingress \
 	>>"$RAW/podstart-timon.log" 2>&1 &
 TIMON_PID=$!
 api() { curl -sS --fail-with-body --cacert "$TMP/data/tls/ca.crt" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" "$@"; }

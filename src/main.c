@@ -13,6 +13,7 @@ static const struct {
 	{"server", cmd_server, "run the control plane (API server and store)"},
 	{"kubectl", cmd_kubectl, "run kubectl with timon's kubeconfig"},
 	{"images", cmd_images, "pull, import, list and remove images in the node's image store"},
+	{"service", cmd_service, "print the URLs of a NodePort or LoadBalancer service"},
 	{"version", cmd_version, "print the version"},
 };
 

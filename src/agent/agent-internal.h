@@ -94,6 +94,10 @@ typedef struct agent {
 	bool registered;
 	int64_t next_lease_ns, next_status_ns, next_gc_ns;
 	json_t *node_static; /* capacity, nodeInfo, addresses: fixed at start */
+	int64_t evict_mem_min;   /* bytes: memory.available below this is pressure */
+	double evict_nodefs_pct; /* nodefs.available below this percentage is pressure */
+	bool mem_pressure, disk_pressure;
+	int64_t next_evict_ns;
 } agent;
 
 /* ---- probes (agent_probe.c; loop thread) ---- */
@@ -108,6 +112,13 @@ void agent_probes_clear(agent_pod *ap);
 /* Recomputes and writes the pod's status from its last report (after a readiness
  * change). Defined in agent.c. */
 void agent_pod_write_status(agent *a, agent_pod *ap);
+
+/* ---- eviction (agent_evict.c; loop thread) ---- */
+
+/* Parses --eviction-hard; kube's defaults for what it leaves out. -1 when malformed. */
+int agent_eviction_parse(const char *spec, int64_t *mem_min, double *nodefs_pct);
+/* Every 10 s: pressure conditions, and one eviction while under pressure. */
+void agent_evict_check(agent *a);
 
 /* ---- node registration and heartbeats (agent_node.c; loop thread) ---- */
 

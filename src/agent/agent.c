@@ -53,6 +53,7 @@ void agent_configure(const agent_config *cfg, const char *data_dir)
 	g_cfg.registry_config = keep(cfg->registry_config);
 	g_cfg.pod_cidr = keep(cfg->pod_cidr);
 	g_cfg.bridge = keep(cfg->bridge);
+	g_cfg.eviction_hard = keep(cfg->eviction_hard);
 	g_data_dir = xstrdup(data_dir);
 	g_enabled = true;
 }
@@ -267,7 +268,32 @@ static void sync_done(agent_job *j)
 		json_decref(ap->mem);
 		ap->mem = json_incref(sj->mem);
 		ap->busy = false;
-		if (same && report && (json_object_get(report, "containerStatuses") ||
+		if (same && json_object_get(report, "evicted")) {
+			/* k8s: an evicted pod stays, Failed with reason Evicted, its containers
+			 * stopped, until someone deletes it. */
+			json_t *st = json_deep_copy(json_object_get(pod, "status"));
+			if (!json_is_object(st))
+				st = json_object();
+			json_object_set_new(st, "phase", json_string("Failed"));
+			json_object_set_new(st, "reason", json_string("Evicted"));
+			json_object_set(st, "message", json_object_get(report, "evicted"));
+			size_t ci;
+			json_t *cond;
+			json_array_foreach(json_object_get(st, "conditions"), ci, cond)
+			{
+				const char *t = json_string_value(json_object_get(cond, "type"));
+				if (str_eq(t, "Ready") || str_eq(t, "ContainersReady"))
+					json_object_set_new(cond, "status", json_string("False"));
+			}
+			json_object_set_new(ap->mem, "finished", json_true());
+			agent_probes_clear(ap);
+			json_object_set_new(pod, "status", st);
+			status_write *w = xmalloc(sizeof *w);
+			w->a = a;
+			w->key = xstrdup(ap->key);
+			w->uid = xstrdup(ap->uid);
+			client_update(a->c->srv, AGENT_NAME, pk, pod, "status", on_status_written, w);
+		} else if (same && report && (json_object_get(report, "containerStatuses") ||
 		                       json_object_get(report, "sandboxError"))) {
 			json_decref(ap->last_report);
 			ap->last_report = json_incref(report);
@@ -483,6 +509,8 @@ static void on_tick(uv_timer_t *t)
 		a->next_status_ns = now + STATUS_EVERY_NS;
 		controller_enqueue(a->c, a->node_name);
 	}
+	if (a->registered)
+		agent_evict_check(a);
 	if (now >= a->next_gc_ns && a->registered) {
 		a->next_gc_ns = now + GC_EVERY_NS;
 		gc_start(a);
@@ -552,6 +580,10 @@ static void start(controller *c)
 	a->cni.netns_dir = a->cni_netns_dir;
 	a->cni.bridge = g_cfg.bridge;
 	a->node_static = agent_node_facts(a);
+	if (agent_eviction_parse(g_cfg.eviction_hard, &a->evict_mem_min, &a->evict_nodefs_pct) < 0) {
+		log_error("agent: invalid --eviction-hard \"%s\"; using kube's defaults", g_cfg.eviction_hard);
+		agent_eviction_parse(NULL, &a->evict_mem_min, &a->evict_nodefs_pct);
+	}
 	a->pool = agent_pool_new(apiserver_loop(c->srv), POOL_THREADS);
 	c->state = a;
 	uv_loop_t *loop = apiserver_loop(c->srv);

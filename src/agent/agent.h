@@ -29,6 +29,7 @@ typedef struct agent_config {
 	const char *registry_config; /* NULL: /etc/timon/registries.yaml */
 	const char *pod_cidr;        /* NULL: a free 10.42.N.0/24 of the cluster CIDR */
 	const char *bridge;          /* the CNI bridge; NULL: CNI_DEFAULT_BRIDGE */
+	const char *eviction_hard;   /* "memory.available<100Mi,nodefs.available<10%" (default) */
 } agent_config;
 
 /* Enables the embedded agent with cfg (copied) before the API server starts; without

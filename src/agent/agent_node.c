@@ -221,15 +221,25 @@ static json_t *node_status(agent *a, json_t *old, const char *now)
 			json_array_append(cs, c);
 	}
 	for (i = 0; i < ARRAY_SIZE(conds); i++) {
+		const char *status = conds[i].status, *reason = conds[i].reason, *msg = conds[i].message;
+		if (i == 0 && a->mem_pressure) {
+			status = "True";
+			reason = "KubeletHasInsufficientMemory";
+			msg = "kubelet has insufficient memory available";
+		} else if (i == 1 && a->disk_pressure) {
+			status = "True";
+			reason = "KubeletHasDiskPressure";
+			msg = "kubelet has disk pressure";
+		}
 		json_t *prev = find_cond(oldconds, conds[i].type);
 		const char *since = json_string_value(json_object_get(prev, "lastTransitionTime"));
-		if (!prev || !str_eq(json_string_value(json_object_get(prev, "status")), conds[i].status))
+		if (!prev || !str_eq(json_string_value(json_object_get(prev, "status")), status))
 			since = now;
 		json_array_append_new(cs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type",
-		                                    conds[i].type, "status", conds[i].status,
+		                                    conds[i].type, "status", status,
 		                                    "lastHeartbeatTime", now, "lastTransitionTime",
-		                                    since ? since : now, "reason", conds[i].reason,
-		                                    "message", conds[i].message));
+		                                    since ? since : now, "reason", reason,
+		                                    "message", msg));
 	}
 	json_object_set_new(st, "conditions", cs);
 	json_object_set_new(st, "images", images_status(a));
@@ -337,6 +347,35 @@ static bool apply_spec(agent *a, json_t *node)
 			json_object_set_new(nt, "value", json_string(eq));
 		json_array_append_new(taints, nt);
 		ch = true;
+	}
+	/* k8s: the pressure conditions come with NoSchedule taints while they hold. */
+	const struct {
+		const char *key;
+		bool on;
+	} pressure[] = {{"node.kubernetes.io/memory-pressure", a->mem_pressure},
+	                {"node.kubernetes.io/disk-pressure", a->disk_pressure}};
+	for (size_t p = 0; p < ARRAY_SIZE(pressure); p++) {
+		json_t *ts = json_object_get(spec, "taints");
+		ssize_t at = -1;
+		size_t k;
+		json_t *x;
+		json_array_foreach(ts, k, x)
+		{
+			if (str_eq(json_string_value(json_object_get(x, "key")), pressure[p].key))
+				at = (ssize_t)k;
+		}
+		if (pressure[p].on && at < 0) {
+			if (!ts) {
+				ts = json_array();
+				json_object_set_new(spec, "taints", ts);
+			}
+			json_array_append_new(ts, json_pack("{s:s, s:s}", "key", pressure[p].key, "effect",
+			                                     "NoSchedule"));
+			ch = true;
+		} else if (!pressure[p].on && at >= 0) {
+			json_array_remove(ts, (size_t)at);
+			ch = true;
+		}
 	}
 	const char *have = json_string_value(json_object_get(spec, "podCIDR"));
 	if (have && *have) {

@@ -25,6 +25,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "proxy/netsvc.h"
 
 #define BACKOFF_START_S 10
 #define BACKOFF_MAX_S   300
@@ -178,7 +179,9 @@ static char *resolv_file(json_t *pod)
 		json_t *s;
 		json_array_foreach(json_object_get(dc, "searches"), i, s)
 		    buf_printf(&b, " %s", json_string_value(s) ? json_string_value(s) : "");
-		buf_printf(&b, "\nnameserver %s\n", AGENT_CLUSTER_DNS);
+		/* --cluster-dns moves the kube-dns service IP (netsvc). */
+		const char *dns = netsvc_env("TIMON_CLUSTER_DNS");
+		buf_printf(&b, "\nnameserver %s\n", dns && *dns && strcmp(dns, "off") != 0 ? dns : AGENT_CLUSTER_DNS);
 		json_array_foreach(json_object_get(dc, "nameservers"), i, s)
 		    buf_printf(&b, "nameserver %s\n", json_string_value(s) ? json_string_value(s) : "");
 		buf_puts(&b, "options ndots:5\n");
@@ -842,6 +845,13 @@ void agent_pod_sync(agent_job *j)
 	if (sj->cleanup || json_path(pod, "metadata.deletionTimestamp")) {
 		agent_pod_teardown(a, uid, sj->cleanup ? 0 : grace_of(pod), sj->report, sj->cleanup ? NULL : pod);
 		json_object_set_new(sj->report, "tornDown", json_true());
+		return;
+	}
+	json_t *evicted = json_object_get(sj->mem, "evicted");
+	if (evicted && !json_object_get(sj->mem, "finished")) {
+		/* k8s: hard eviction kills at once (no grace period); the pod object stays. */
+		agent_pod_teardown(a, uid, 0, sj->report, pod);
+		json_object_set(sj->report, "evicted", evicted);
 		return;
 	}
 	if (json_object_get(sj->mem, "finished")) {

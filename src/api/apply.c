@@ -206,6 +206,23 @@ static json_t *without_managed(json_t *obj)
 	return c;
 }
 
+/* The same for reading only (tracking compares, never changes): the object and its
+ * metadata are copied, everything below them is shared with obj. A deep copy of both sides
+ * of every update was a tenth of a pod status write's cost. */
+static json_t *without_managed_view(json_t *obj)
+{
+	if (!obj)
+		return NULL;
+	json_t *c = json_copy(obj);
+	json_t *meta = json_object_get(c, "metadata");
+	if (json_is_object(meta) && json_object_get(meta, "managedFields")) {
+		json_t *m = json_copy(meta);
+		json_object_del(m, "managedFields");
+		json_object_set_new(c, "metadata", m);
+	}
+	return c;
+}
+
 /* ---- filters ---- */
 
 /* k8s: fields kube never records as owned (stripped from the writer's set). */
@@ -501,7 +518,7 @@ void apply_track_update_subresource(json_t *old, json_t *obj, const schema_type 
 		json_object_del(json_object_get(obj, "metadata"), "managedFields");
 		return;
 	}
-	_cleanup_json_ json_t *old0 = without_managed(old), *new0 = without_managed(obj);
+	_cleanup_json_ json_t *old0 = without_managed_view(old), *new0 = without_managed_view(obj);
 	track(old0, new0, &rt, &ms, manager, operation ? operation : OP_UPDATE, api_version,
 	      subresource, now_ns);
 	store(obj, &ms);

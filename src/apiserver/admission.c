@@ -62,39 +62,37 @@ static int pod_priority(apiserver *s, json_t *spec, terr **err)
 {
 	const kind_desc *pc = kind_by_group_resource("scheduling.k8s.io", "priorityclasses");
 	const char *name = json_string_value(json_object_get(spec, "priorityClassName"));
-	json_t *cls = NULL;
+	json_t *cls = NULL; /* the class's kept tree: read only */
 	if (name && *name) {
 		_cleanup_free_ char *key = route_key(pc, NULL, name);
 		const cache_entry *e = cache_get(s->cache, key);
 		if (!e)
 			return terr_set(err, 403, "Forbidden", "no PriorityClass with name %s was found", name);
-		cls = json_loadb(e->value->data, e->value->len, 0, NULL);
+		cls = cache_entry_obj(s->cache, e);
 	} else {
 		_cleanup_free_ char *prefix = route_key(pc, NULL, NULL);
 		cache_entry *const *es;
 		size_t n = cache_range(s->cache, prefix, NULL, &es);
 		for (size_t i = 0; i < n && !cls; i++) {
-			json_t *o = json_loadb(es[i]->value->data, es[i]->value->len, 0, NULL);
+			json_t *o = cache_entry_obj(s->cache, es[i]);
 			if (json_is_true(json_object_get(o, "globalDefault"))) {
 				cls = o;
-				json_object_set(spec, "priorityClassName", json_path(o, "metadata.name"));
-			} else {
-				json_decref(o);
+				json_object_set_new(spec, "priorityClassName",
+				                    json_string(json_path_str(o, "metadata.name")));
 			}
 		}
 	}
 	json_int_t value = cls ? json_integer_value(json_object_get(cls, "value")) : 0;
 	json_t *want = json_object_get(spec, "priority");
 	if (want && json_integer_value(want) != value) {
-		json_decref(cls);
 		return terr_set(err, 403, "Forbidden", "the integer value of priority (%lld) must not be provided in pod spec; priority admission controller computed %lld from the given PriorityClass name",
 		                (long long)json_integer_value(want), (long long)value);
 	}
 	json_object_set_new(spec, "priority", json_integer(value));
 	const char *pol = json_string_value(json_object_get(cls, "preemptionPolicy"));
 	if (!json_object_get(spec, "preemptionPolicy"))
-		json_object_set_new(spec, "preemptionPolicy", json_string(pol ? pol : "PreemptLowerPriority"));
-	json_decref(cls);
+		json_object_set_new(spec, "preemptionPolicy",
+		                    json_string(pol ? pol : "PreemptLowerPriority"));
 	return 0;
 }
 

@@ -136,6 +136,11 @@ void handle_delete_collection(api_req *r);
  * Sets metadata.resourceVersion. Returns the revision. */
 int64_t store_object(apiserver *s, const kind_desc *d, json_t *obj, int type, cache_write_cb cb,
                      void *ud);
+/* store_object, also giving the stored bytes (a reference) when they are obj's own
+ * serialization — no storage conversion, not a deletion — else NULL, so that the answer
+ * can reuse them instead of serializing obj again. */
+int64_t store_object_bytes(apiserver *s, const kind_desc *d, json_t *obj, int type,
+                           cache_write_cb cb, void *ud, blob **same);
 /* Loads the stored object at key as a new JSON tree; NULL when absent. */
 json_t *load_object(apiserver *s, const char *key);
 

@@ -75,6 +75,14 @@ void api_send_object(api_req *r, int code, json_t *obj)
 		send_with_warnings(r, code, "application/yaml", y, strlen(y));
 		return;
 	}
+	if (http_req_takes_obj(r->http)) {
+		/* In process: the caller reads the tree; serializing it only to parse it again
+		 * was most of an internal write's cost. */
+		http_respond_obj(r->http, code, out);
+		r->http = NULL;
+		api_req_free(r);
+		return;
+	}
 	_cleanup_free_ char *s = json_dump_compact(out);
 	send_with_warnings(r, code, "application/json", s, strlen(s));
 }

@@ -32,6 +32,24 @@ static void on_answer(http_req *req, int status, const char *body, size_t len, v
 	free(p);
 }
 
+/* The same answer as a tree: no bytes to parse. */
+static void on_answer_obj(http_req *req, int status, void *obj, void *ud)
+{
+	pending *p = ud;
+	UNUSED(req);
+	if (p->cb)
+		p->cb(p->ud, status, obj);
+	else if (status >= 400 && status != 404 && status != 409)
+		log_debug("client: request answered %d: %s", status,
+		          json_string_value(json_object_get(obj, "message")));
+	free(p);
+}
+
+static void free_tree(void *obj)
+{
+	json_decref(obj);
+}
+
 char *client_path(const kind_desc *d, const char *ns, const char *name, const char *sub)
 {
 	buf b = {0};
@@ -55,14 +73,20 @@ void client_do(apiserver *s, const char *manager, const char *method, const char
 	pending *p = xcalloc(1, sizeof *p);
 	p->cb = cb;
 	p->ud = ud;
-	_cleanup_free_ char *json = body ? json_dump_compact(body) : NULL;
 	_cleanup_free_ char *query = xasprintf("fieldManager=%s", manager ? manager : "timon");
 	const char *headers[] = {"content-type", ctype ? ctype : "application/json",
 	                         "accept", "application/json",
 	                         "user-agent", "timon-controller",
 	                         NULL};
-	http_req *h = http_req_internal(method, path, query, headers, json, json ? strlen(json) : 0,
-	                                internal_user, internal_groups, 1, on_answer, p);
+	http_req *h = http_req_internal(method, path, query, headers, NULL, 0, internal_user,
+	                                internal_groups, 1, on_answer, p);
+	/* The body travels as a tree, copied because the server changes what it decodes
+	 * (defaults, metadata) and the caller's may share parts with cached events. */
+	if (body) {
+		h->body_obj = json_deep_copy(body);
+		h->body_obj_free = free_tree;
+	}
+	h->internal_obj_cb = on_answer_obj;
 	apiserver_handle(s, h);
 }
 

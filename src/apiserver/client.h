@@ -12,7 +12,8 @@
 #include "api/kind.h"
 #include "apiserver/apiserver.h"
 
-/* code: the HTTP status; obj: the answer (object or Status), borrowed for the call. */
+/* code: the HTTP status; obj: the answer (object or Status), borrowed for the call and
+ * read-only (it may be the server's own tree). */
 typedef void (*client_cb)(void *ud, int code, json_t *obj);
 
 /* The API path of a collection (name NULL) or object, with an optional subresource. */

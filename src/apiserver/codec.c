@@ -29,6 +29,17 @@ json_t *codec_decode_body(api_req *r, terr **err)
 {
 	const char *ct = http_req_header(r->http, "content-type");
 	http_req *h = r->http;
+	if (h->body_obj) {
+		/* In process: the caller's tree (a private copy), no bytes to decode. */
+		json_t *obj = h->body_obj;
+		h->body_obj = NULL;
+		if (!json_is_object(obj)) {
+			json_decref(obj);
+			terr_bad_request(err, "the body of the request must be a JSON object");
+			return NULL;
+		}
+		return obj;
+	}
 	if (h->body_len == 0) {
 		terr_bad_request(err, "the body of the request was empty");
 		return NULL;

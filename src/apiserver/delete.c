@@ -13,7 +13,7 @@
 static json_t *delete_options(api_req *r, terr **err)
 {
 	json_t *opts = NULL;
-	if (r->http->body_len > 0) {
+	if (r->http->body_len > 0 || r->http->body_obj) {
 		opts = codec_decode_body(r, err);
 		if (!opts)
 			return NULL;

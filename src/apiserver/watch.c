@@ -82,6 +82,7 @@ static void on_http_close(http_req *h)
 static int send_line(watch_stream *ws, const char *type, const char *obj, size_t len)
 {
 	buf b = {0};
+	buf_reserve(&b, strlen(type) + len + 32);
 	buf_printf(&b, "{\"type\":\"%s\",\"object\":", type);
 	buf_add(&b, obj, len);
 	buf_puts(&b, "}\n");

@@ -31,11 +31,17 @@ json_t *load_object(apiserver *s, const char *key)
 	const cache_entry *e = cache_get(s->cache, key);
 	if (!e)
 		return NULL;
-	return json_loadb(e->value->data, e->value->len, 0, NULL);
+	return cache_entry_dup(s->cache, e);
 }
 
 int64_t store_object(apiserver *s, const kind_desc *d, json_t *obj, int type, cache_write_cb cb,
                      void *ud)
+{
+	return store_object_bytes(s, d, obj, type, cb, ud, NULL);
+}
+
+int64_t store_object_bytes(apiserver *s, const kind_desc *d, json_t *obj, int type,
+                           cache_write_cb cb, void *ud, blob **same)
 {
 	int64_t rev = cache_rev(s->cache) + 1;
 	json_t *meta = json_obj_child(obj, "metadata");
@@ -51,6 +57,11 @@ int64_t store_object(apiserver *s, const kind_desc *d, json_t *obj, int type, ca
 	json_t *labels = json_object_get(meta, "labels");
 	labels = json_is_object(labels) && json_object_size(labels) ? json_incref(labels) : NULL;
 	cache_write(s->cache, rev, key, type, json, strlen(json), labels, cb, ud);
+	if (same) {
+		const cache_entry *e =
+		    stored || type == STORE_DELETED ? NULL : cache_get(s->cache, key);
+		*same = e ? blob_ref(e->value) : NULL;
+	}
 	return rev;
 }
 
@@ -58,8 +69,20 @@ int64_t store_object(apiserver *s, const kind_desc *d, json_t *obj, int type, ca
 typedef struct reply {
 	api_req *r;
 	json_t *obj;
+	blob *same; /* the stored bytes when they are obj's serialization, or NULL */
 	int code;
 } reply;
+
+/* Whether the answer to r shows obj as it is (no conversion to the request's version). */
+static bool read_form_is_stored(api_req *r, json_t *obj)
+{
+	if (!r->kind)
+		return true;
+	json_t *cv = convert_for_read(r->kind, obj, NULL);
+	bool same = cv == obj;
+	json_decref(cv);
+	return same;
+}
 
 static void on_durable(void *ud, int64_t rev, const terr *err)
 {
@@ -69,9 +92,14 @@ static void on_durable(void *ud, int64_t rev, const terr *err)
 		terr *e = NULL;
 		terr_internal(&e, "%s", err->message);
 		api_send_error(w->r, e);
+	} else if (w->same && !w->r->want_table && !w->r->want_yaml && !w->r->reply_scale &&
+	           !http_req_takes_obj(w->r->http) && read_form_is_stored(w->r, w->obj)) {
+		/* The answer is the object as stored: those bytes, not a second serialization. */
+		api_send_json_bytes(w->r, w->code, w->same->data, w->same->len);
 	} else {
 		api_send_object(w->r, w->code, w->obj);
 	}
+	blob_unref(w->same);
 	json_decref(w->obj);
 	free(w);
 }
@@ -88,7 +116,7 @@ static void commit_and_reply(api_req *r, json_t *obj, int type, int code)
 	w->r = r;
 	w->obj = obj;
 	w->code = code;
-	store_object(r->srv, r->kind, obj, type, on_durable, w);
+	store_object_bytes(r->srv, r->kind, obj, type, on_durable, w, &w->same);
 }
 
 /* ---------- shared preparation ---------- */
@@ -174,7 +202,8 @@ static int namespace_usable(api_req *r, const char *ns, terr **err)
 {
 	const kind_desc *nsk = kind_by_resource("", "v1", "namespaces");
 	_cleanup_free_ char *key = route_key(nsk, NULL, ns);
-	_cleanup_json_ json_t *o = load_object(r->srv, key);
+	const cache_entry *e = cache_get(r->srv->cache, key);
+	json_t *o = e ? cache_entry_obj(r->srv->cache, e) : NULL; /* read only */
 	if (!o) {
 		terr_set(err, 404, "NotFound", "namespaces \"%s\" not found", ns);
 		return -1;
@@ -495,7 +524,10 @@ void handle_patch(api_req *r)
 		return;
 	}
 	_cleanup_json_ json_t *patch = NULL;
-	if (is_apply) {
+	if (h->body_obj && !is_apply) {
+		patch = h->body_obj; /* in process: the caller's tree, a private copy */
+		h->body_obj = NULL;
+	} else if (is_apply) {
 		patch = yaml_to_json(h->body, h->body_len, &err);
 	} else {
 		json_error_t je;

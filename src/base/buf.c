@@ -18,6 +18,11 @@ static void reserve(buf *b, size_t extra)
 	b->cap = cap;
 }
 
+void buf_reserve(buf *b, size_t n)
+{
+	reserve(b, n);
+}
+
 void buf_add(buf *b, const void *data, size_t n)
 {
 	reserve(b, n);

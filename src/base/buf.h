@@ -12,6 +12,8 @@ typedef struct buf {
 	size_t cap;
 } buf;
 
+/* Makes room for n more bytes at once (one allocation instead of a doubling series). */
+void buf_reserve(buf *b, size_t n);
 void buf_add(buf *b, const void *data, size_t n);
 void buf_puts(buf *b, const char *s);
 void buf_putc(buf *b, char c);

@@ -192,6 +192,8 @@ static void req_free(http_req *r)
 	}
 	free(r->headers);
 	free(r->body);
+	if (r->body_obj && r->body_obj_free)
+		r->body_obj_free(r->body_obj);
 	free(r);
 }
 
@@ -416,6 +418,17 @@ http_req *http_req_internal(const char *method, const char *path, const char *qu
 	return r;
 }
 
+bool http_req_takes_obj(const http_req *req)
+{
+	return !req->conn && req->internal_obj_cb;
+}
+
+void http_respond_obj(http_req *req, int status, void *obj)
+{
+	req->internal_obj_cb(req, status, obj, req->internal_ud);
+	req_free(req);
+}
+
 void http_respond(http_req *req, int status, const char *content_type, const char *body,
                   size_t len, const char *extra_headers)
 {
@@ -428,6 +441,7 @@ void http_respond(http_req *req, int status, const char *content_type, const cha
 	if (!c->closing) {
 		/* One write for head and body keeps small responses in one TLS record. */
 		buf out = {0};
+		buf_reserve(&out, 256 + len + (extra_headers ? strlen(extra_headers) : 0));
 		buf_printf(&out, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
 		if (content_type)
 			buf_printf(&out, "Content-Type: %s\r\n", content_type);
@@ -465,6 +479,7 @@ int http_stream_write(http_req *req, const char *data, size_t len)
 	char head[32];
 	int n = snprintf(head, sizeof head, "%zx\r\n", len);
 	buf out = {0};
+	buf_reserve(&out, (size_t)n + len + 2);
 	buf_add(&out, head, (size_t)n);
 	buf_add(&out, data, len);
 	buf_add(&out, "\r\n", 2);

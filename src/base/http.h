@@ -47,6 +47,13 @@ typedef struct http_req {
 	void (*internal_cb)(struct http_req *req, int status, const char *body, size_t len,
 	                    void *ud);
 	void *internal_ud;
+	/* In-process requests may skip the JSON round trip both ways; the trees are the API
+	 * server's json_t, opaque here. body_obj: the body as a tree instead of bytes, owned by
+	 * the request (body_obj_free frees it unless a handler took it). internal_obj_cb, when
+	 * set, takes answers given as trees (http_respond_obj), the tree borrowed for the call. */
+	void *body_obj;
+	void (*body_obj_free)(void *obj);
+	void (*internal_obj_cb)(struct http_req *req, int status, void *obj, void *ud);
 } http_req;
 
 /* Called on the loop thread for each complete request. The handler must eventually call
@@ -95,6 +102,10 @@ char *http_req_query(const http_req *req, const char *name);
  * is copied. extra_headers: "Name: value\r\n" lines, or NULL. */
 void http_respond(http_req *req, int status, const char *content_type, const char *body,
                   size_t len, const char *extra_headers);
+/* Whether req is in process and takes its answer as a tree (http_respond_obj). */
+bool http_req_takes_obj(const http_req *req);
+/* Answers such a request with obj (borrowed for the call) and finishes req. */
+void http_respond_obj(http_req *req, int status, void *obj);
 /* Starts a chunked response that stays open (watch). */
 void http_stream_begin(http_req *req, int status, const char *content_type);
 /* Sends one chunk. Returns -1 when the connection is gone or its queue is over the limit

@@ -7,5 +7,6 @@ int cmd_server(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_kubectl(int argc, char **argv);
 int cmd_images(int argc, char **argv);
+int cmd_service(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
+#include "cmd/server_net.h"
 
 static const char usage[] =
     "Usage: timon server [flags]\n"
@@ -34,6 +35,7 @@ static const char usage[] =
     "  --pod-cidr CIDR          this node's pod range (default: a free /24 of 10.42.0.0/16)\n"
     "  --registry-config FILE   registries.yaml, k3s format (default /etc/timon/registries.yaml)\n"
     "  --pod-log-dir DIR        container logs (default /var/log/pods)\n"
+    "  --eviction-hard LIST     hard eviction thresholds (default memory.available<100Mi,nodefs.available<10%)\n"
     "  --cni-bridge NAME        the pod network's bridge (default timon0)\n"
     "  --agent-run-dir DIR      runtime state and network namespaces (default /run/timon)\n"
     "  -v, --verbose            log debug messages\n"
@@ -59,7 +61,7 @@ int cmd_server(int argc, char **argv)
 	agent_config acfg = {0};
 	enum {
 		O_DATA = 256, O_BIND, O_PORT, O_TOKEN, O_NOAGENT, O_ADV, O_NODE, O_NODEIP,
-		O_LABEL, O_TAINT, O_CIDR, O_REGCFG, O_LOGDIR, O_RUNDIR, O_BRIDGE
+		O_LABEL, O_TAINT, O_CIDR, O_REGCFG, O_LOGDIR, O_RUNDIR, O_BRIDGE, O_EVICT
 	};
 	static const struct option opts[] = {
 		{"data-dir", required_argument, NULL, O_DATA},
@@ -77,13 +79,28 @@ int cmd_server(int argc, char **argv)
 		{"pod-log-dir", required_argument, NULL, O_LOGDIR},
 		{"agent-run-dir", required_argument, NULL, O_RUNDIR},
 		{"cni-bridge", required_argument, NULL, O_BRIDGE},
+		{"eviction-hard", required_argument, NULL, O_EVICT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	/* The network services' flags are spliced in (cmd/server_net.c). */
+	netsvc_config net = {0};
+	struct option all[64];
+	size_t nall = 0;
+	for (size_t i = 0; opts[i].name; i++)
+		all[nall++] = opts[i];
+	for (size_t i = 0; server_net_options[i].name && nall < 63; i++)
+		all[nall++] = server_net_options[i];
+	all[nall] = (struct option){0};
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vh", all, NULL)) != -1) {
+		if (c >= SERVER_NET_OPT_FIRST) {
+			if (server_net_flag(c, optarg, &net) < 0)
+				return 2;
+			continue;
+		}
 		switch (c) {
 		case O_DATA: cfg.data_dir = optarg; break;
 		case O_BIND: cfg.bind_address = optarg; break;
@@ -119,8 +136,9 @@ int cmd_server(int argc, char **argv)
 		case O_LOGDIR: acfg.log_root = optarg; break;
 		case O_RUNDIR: acfg.run_dir = optarg; break;
 		case O_BRIDGE: acfg.bridge = optarg; break;
+		case O_EVICT: acfg.eviction_hard = optarg; break;
 		case 'v': log_level_max = LOG_DEBUG; break;
-		case 'h': fputs(usage, stdout); return 0;
+		case 'h': fputs(usage, stdout); fputs(server_net_usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
@@ -130,6 +148,10 @@ int cmd_server(int argc, char **argv)
 	}
 	if (!disable_agent)
 		agent_configure(&acfg, cfg.data_dir);
+	/* The node network services serve this node: the agent's node name and address. */
+	net.node_name = acfg.node_name;
+	net.node_ip = acfg.node_ip;
+	server_net_apply(&net, !disable_agent);
 	signal(SIGPIPE, SIG_IGN);
 	/* Thousands of clients (watchers, agents) each hold a descriptor. */
 	struct rlimit rl;

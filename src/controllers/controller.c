@@ -190,13 +190,12 @@ typedef struct informer {
 
 static void default_on_event(controller *c, const cache_event *ev)
 {
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *o = cache_event_obj(ev);
 	if (!o)
 		return;
 	char *key = controller_key_of(o);
 	controller_enqueue(c, key);
 	free(key);
-	json_decref(o);
 }
 
 static void on_cache_event(void *ud, const cache_event *ev)
@@ -227,6 +226,7 @@ void *controller_inform(controller *c, const controller_watch *w)
 		cache_event ev = {.rev = es[i]->rev, .type = STORE_ADDED, .key = es[i]->key,
 		                  .value = es[i]->value, .labels = es[i]->labels};
 		on_cache_event(in, &ev);
+		cache_event_release(&ev);
 	}
 	in->cw = cache_watch(c->cache, prefix, cache_rev(c->cache), on_cache_event, in, NULL);
 	return in;
@@ -260,7 +260,7 @@ json_t *controller_get(controller *c, const kind_desc *d, const char *ns, const 
 {
 	_cleanup_free_ char *key = kind_storage_key(d, ns, name);
 	const cache_entry *e = cache_get(c->cache, key);
-	return e ? json_loadb(e->value->data, e->value->len, 0, NULL) : NULL;
+	return e ? cache_entry_dup(c->cache, e) : NULL;
 }
 
 size_t controller_list(controller *c, const kind_desc *d, const char *ns, json_t ***out)
@@ -305,6 +305,34 @@ void controller_split_key(const char *key, char **ns, char **name)
 		*ns = NULL;
 		*name = xstrdup(key);
 	}
+}
+
+static const char owner_member[] = "\"ownerReferences\"";
+
+bool controller_may_have_owner(const cache_event *ev)
+{
+	return ev->value &&
+	       memmem(ev->value->data, ev->value->len, owner_member, sizeof owner_member - 1);
+}
+
+bool controller_prev_may_have_owner(const cache_event *ev)
+{
+	return ev->prev_value && memmem(ev->prev_value->data, ev->prev_value->len, owner_member,
+	                                sizeof owner_member - 1);
+}
+
+bool controller_any_in_ns_of(controller *c, const kind_desc *d, const cache_event *ev)
+{
+	/* Keys end in "/<namespace>/<name>". */
+	const char *last = strrchr(ev->key, '/');
+	const char *first = last;
+	while (first > ev->key && first[-1] != '/')
+		first--;
+	if (!last || first == ev->key)
+		return true; /* not the expected shape: let the caller look */
+	_cleanup_free_ char *ns = xstrndup(first, (size_t)(last - first));
+	_cleanup_free_ char *prefix = kind_storage_key(d, ns, NULL);
+	return cache_count(c->cache, prefix) > 0;
 }
 
 json_t *controller_owner(json_t *obj)

@@ -73,6 +73,13 @@ void controller_list_free(json_t **objs, size_t n);
 /* The kind descriptor of a built-in resource (storage version). */
 const kind_desc *controller_kind(const char *group, const char *resource);
 
+/* Whether the object of ev (its previous state) may have owner references: a scan of its
+ * bytes, so that the many pods without an owner cost no parse. False means surely none. */
+bool controller_may_have_owner(const cache_event *ev);
+bool controller_prev_may_have_owner(const cache_event *ev);
+/* Whether any object of d lives in the namespace of ev's (namespaced) object: lets an
+ * informer skip the parse when no controller there could adopt it. */
+bool controller_any_in_ns_of(controller *c, const kind_desc *d, const cache_event *ev);
 /* The owner reference of obj that is its controller, or NULL (borrowed). */
 json_t *controller_owner(json_t *obj);
 /* A new ownerReference pointing at owner (controller: true, blockOwnerDeletion: true). */

@@ -661,7 +661,7 @@ static void on_cronjob(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
 	cronjob_state *st = c->state;
-	json_t *cj = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *cj = cache_event_obj(ev);
 	if (!cj)
 		return;
 	char *key = controller_key_of(cj);
@@ -699,13 +699,12 @@ static void on_cronjob(controller *c, const kind_desc *d, const cache_event *ev)
 		controller_enqueue(c, key);
 	}
 	free(key);
-	json_decref(cj);
 }
 
 static void on_job(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
-	json_t *job = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *job = cache_event_obj(ev);
 	json_t *ref = controller_owner(job);
 	if (ref && str_eq(json_string_value(json_object_get(ref, "kind")), "CronJob")) {
 		char *key = xasprintf("%s/%s", json_path_str(job, "metadata.namespace"),
@@ -713,7 +712,6 @@ static void on_job(controller *c, const kind_desc *d, const cache_event *ev)
 		controller_enqueue(c, key);
 		free(key);
 	}
-	json_decref(job);
 }
 
 static void start(controller *c)

@@ -586,11 +586,10 @@ static bool orphan_changed(const cache_event *ev)
 	                   (ev->labels && ev->prev_labels && json_equal(ev->labels, ev->prev_labels));
 	if (!same_labels)
 		return true;
-	json_t *old = ev->prev_value ? json_loadb(ev->prev_value->data, ev->prev_value->len, 0, NULL)
-	                             : NULL;
-	bool had_owner = old && controller_owner(old);
-	json_decref(old);
-	return had_owner;
+	if (!controller_prev_may_have_owner(ev))
+		return false;
+	json_t *old = cache_event_prev_obj(ev);
+	return old && controller_owner(old);
 }
 
 /* Pods and revisions: the controlling DaemonSet (old and new), or for an orphan every set
@@ -598,20 +597,20 @@ static bool orphan_changed(const cache_event *ev)
 static void on_owned(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
-	json_t *obj = json_loadb(ev->value->data, ev->value->len, 0, NULL);
-	if (!obj)
-		return;
-	if (controller_owner(obj))
+	/* The bytes first: most pods have no owner here and no set that could adopt them, and
+	 * then cost no parse. */
+	json_t *obj = controller_may_have_owner(ev) ? cache_event_obj(ev) : NULL;
+	if (obj && controller_owner(obj))
 		enqueue_owner_of(c, obj);
-	else if (ev->type == STORE_ADDED || (ev->type == STORE_MODIFIED && orphan_changed(ev)))
+	else if ((ev->type == STORE_ADDED || (ev->type == STORE_MODIFIED && orphan_changed(ev))) &&
+	         controller_any_in_ns_of(c, controller_kind("apps", "daemonsets"), ev) &&
+	         (obj = cache_event_obj(ev)))
 		enqueue_matching(c, obj);
-	if (ev->prev_value) {
-		json_t *old = json_loadb(ev->prev_value->data, ev->prev_value->len, 0, NULL);
+	if (controller_prev_may_have_owner(ev)) {
+		json_t *old = cache_event_prev_obj(ev);
 		if (old)
 			enqueue_owner_of(c, old);
-		json_decref(old);
 	}
-	json_decref(obj);
 }
 
 /* Nodes: joining and leaving change every set's placement; an update matters when what
@@ -620,17 +619,17 @@ static void on_node(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
 	if (ev->type == STORE_MODIFIED && ev->prev_value) {
-		json_t *a = json_loadb(ev->prev_value->data, ev->prev_value->len, 0, NULL);
-		json_t *b = json_loadb(ev->value->data, ev->value->len, 0, NULL);
-		bool same = a && b &&
-		            json_equal(json_path(a, "metadata.labels") ? json_path(a, "metadata.labels")
-		                                                       : json_null(),
-		                       json_path(b, "metadata.labels") ? json_path(b, "metadata.labels")
-		                                                       : json_null()) &&
-		            json_equal(json_path(a, "spec.taints") ? json_path(a, "spec.taints") : json_null(),
-		                       json_path(b, "spec.taints") ? json_path(b, "spec.taints") : json_null());
-		json_decref(a);
-		json_decref(b);
+		json_t *a = cache_event_prev_obj(ev);
+		json_t *b = cache_event_obj(ev);
+		bool same =
+		    a && b &&
+		    json_equal(json_path(a, "metadata.labels") ? json_path(a, "metadata.labels")
+		                                               : json_null(),
+		               json_path(b, "metadata.labels") ? json_path(b, "metadata.labels")
+		                                               : json_null()) &&
+		    json_equal(
+		        json_path(a, "spec.taints") ? json_path(a, "spec.taints") : json_null(),
+		        json_path(b, "spec.taints") ? json_path(b, "spec.taints") : json_null());
 		if (same)
 			return;
 	}

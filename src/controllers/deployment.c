@@ -661,10 +661,9 @@ static void enqueue_for_rs(controller *c, json_t *rs, bool deleted)
 static void on_rs(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
-	json_t *rs = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *rs = cache_event_obj(ev);
 	if (rs)
 		enqueue_for_rs(c, rs, ev->type == STORE_DELETED);
-	json_decref(rs);
 }
 
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
@@ -674,7 +673,7 @@ static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 	 * ones); their readiness reaches it through the ReplicaSets' status. */
 	if (ev->type != STORE_DELETED)
 		return;
-	json_t *pod = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *pod = cache_event_obj(ev);
 	json_t *owner = pod ? controller_owner(pod) : NULL;
 	if (owner && str_eq(json_string_value(json_object_get(owner, "kind")), "ReplicaSet")) {
 		json_t *rs = controller_get(c, rs_kind(), json_path_str(pod, "metadata.namespace"),
@@ -683,7 +682,6 @@ static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 			enqueue_for_rs(c, rs, true);
 		json_decref(rs);
 	}
-	json_decref(pod);
 }
 
 const controller_def deployment_controller = {

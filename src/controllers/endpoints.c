@@ -342,13 +342,12 @@ static void on_service(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
 	ep_selectors_forget(c->state, ev);
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *o = cache_event_obj(ev);
 	if (!o)
 		return;
 	char *key = controller_key_of(o);
 	controller_enqueue(c, key);
 	free(key);
-	json_decref(o);
 }
 
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
@@ -363,13 +362,12 @@ static void on_endpoints(controller *c, const kind_desc *d, const cache_event *e
 	UNUSED(d);
 	if (ev->type != STORE_DELETED)
 		return;
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *o = cache_event_obj(ev);
 	if (!o)
 		return;
 	char *key = controller_key_of(o);
 	controller_enqueue(c, key);
 	free(key);
-	json_decref(o);
 }
 
 /* The API server's own slice is put back when deleted. */

@@ -523,13 +523,12 @@ static void on_service(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
 	ep_selectors_forget(c->state, ev);
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *o = cache_event_obj(ev);
 	if (!o)
 		return;
 	char *key = controller_key_of(o);
 	controller_enqueue(c, key);
 	free(key);
-	json_decref(o);
 }
 
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
@@ -547,14 +546,13 @@ static void on_slice(controller *c, const kind_desc *d, const cache_event *ev)
 	if (!str_eq(json_string_value(json_object_get(l, MANAGED_BY_LABEL)), MANAGED_BY))
 		return;
 	const char *svc = json_string_value(json_object_get(l, SERVICE_NAME_LABEL));
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *o = cache_event_obj(ev);
 	const char *ns = json_path_str(o, "metadata.namespace");
 	if (svc && ns) {
 		char *key = xasprintf("%s/%s", ns, svc);
 		controller_enqueue(c, key);
 		free(key);
 	}
-	json_decref(o);
 }
 
 static void start(controller *c)

@@ -645,7 +645,12 @@ static int reconcile(controller *c, const char *key)
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
-	json_t *pod = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	/* Neither owned nor tracked (the bytes tell): nothing for this controller. */
+	if (!controller_may_have_owner(ev) &&
+	    !memmem(ev->value->data, ev->value->len, JOB_TRACKING_FINALIZER,
+	            sizeof JOB_TRACKING_FINALIZER - 1))
+		return;
+	json_t *pod = cache_event_obj(ev);
 	if (!pod)
 		return;
 	json_t *owner = controller_owner(pod);
@@ -658,7 +663,6 @@ static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 	if (key)
 		controller_enqueue(c, key);
 	free(key);
-	json_decref(pod);
 }
 
 static void start(controller *c)

@@ -525,7 +525,7 @@ static void nlc_on_node(controller *c, const kind_desc *d, const cache_event *ev
 {
 	UNUSED(d);
 	nlc_state *st = c->state;
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *o = cache_event_obj(ev);
 	const char *name = json_path_str(o, "metadata.name");
 	if (name && ev->type == STORE_DELETED) {
 		health *h = hmap_del(&st->nodes, name);
@@ -535,7 +535,6 @@ static void nlc_on_node(controller *c, const kind_desc *d, const cache_event *ev
 		observe_node(st, o);
 		controller_enqueue(c, name);
 	}
-	json_decref(o);
 }
 
 /* The value of the last "renewTime" member in a serialized Lease (spec follows metadata),
@@ -891,7 +890,7 @@ static void te_on_node(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
 	te_state *st = c->state;
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *o = cache_event_obj(ev);
 	const char *name = json_path_str(o, "metadata.name");
 	if (name) {
 		json_t *taints = ev->type == STORE_DELETED ? json_array() : noexecute_taints(o);
@@ -901,7 +900,6 @@ static void te_on_node(controller *c, const kind_desc *d, const cache_event *ev)
 			controller_enqueue(c, name);
 		json_decref(taints);
 	}
-	json_decref(o);
 }
 
 static void te_on_pod(controller *c, const kind_desc *d, const cache_event *ev)

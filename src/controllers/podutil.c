@@ -97,7 +97,9 @@ void pod_sort_for_deletion(json_t **pods, size_t n)
 
 void enqueue_controller_owner(controller *c, const cache_event *ev, const char *owner_kind)
 {
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	if (!controller_may_have_owner(ev))
+		return;
+	json_t *o = cache_event_obj(ev);
 	json_t *owner = controller_owner(o);
 	if (owner && str_eq(json_string_value(json_object_get(owner, "kind")), owner_kind)) {
 		const char *ns = json_path_str(o, "metadata.namespace");
@@ -106,5 +108,4 @@ void enqueue_controller_owner(controller *c, const cache_event *ev, const char *
 		controller_enqueue(c, key);
 		free(key);
 	}
-	json_decref(o);
 }

@@ -52,7 +52,11 @@ typedef struct sch_event {
 	uint8_t kind, type; /* enum sch_kind; STORE_* */
 	int code;           /* SCH_BIND_DONE: HTTP status */
 	char *key;          /* storage key ("/registry/pods/ns/name"), owned */
-	blob *value;        /* the object (loop-side reference), or NULL */
+	/* The object: the event's shared tree when the loop's informers parsed it already
+	 * (read-only on both threads; the worker drops the reference), else NULL and the worker
+	 * parses value (a loop-side reference). Both NULL for bindings and deletions. */
+	json_t *obj;
+	blob *value;
 } sch_event;
 
 /* Where a pod is in the scheduler's view. */

@@ -65,8 +65,8 @@ static void kick(sched_ctl *ctl)
 	uv_idle_start(&ctl->idle, on_idle);
 }
 
-static void push(sched_ctl *ctl, uint8_t kind, uint8_t type, const char *key, blob *value,
-                 int code)
+static void push(sched_ctl *ctl, uint8_t kind, uint8_t type, const char *key, json_t *obj,
+                 blob *value, int code)
 {
 	if (ctl->stopping)
 		return;
@@ -74,20 +74,25 @@ static void push(sched_ctl *ctl, uint8_t kind, uint8_t type, const char *key, bl
 		ctl->capin = ctl->capin ? ctl->capin * 2 : 1024;
 		ctl->in = xrealloc(ctl->in, ctl->capin * sizeof(*ctl->in));
 	}
-	ctl->in[ctl->nin++] = (sch_event){.kind = kind, .type = type, .code = code,
-	                                  .key = xstrdup(key), .value = blob_ref(value)};
+	ctl->in[ctl->nin++] = (sch_event){.kind = kind,
+	                                  .type = type,
+	                                  .code = code,
+	                                  .key = xstrdup(key),
+	                                  .obj = json_incref(obj),
+	                                  .value = obj ? NULL : blob_ref(value)};
 	kick(ctl);
 }
 
 void sch_ctl_bind_done(sched_ctl *ctl, const char *skey, int code)
 {
-	push(ctl, SCH_BIND_DONE, 0, skey, NULL, code);
+	push(ctl, SCH_BIND_DONE, 0, skey, NULL, NULL, code);
 }
 
 static void free_events(sch_event *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].key);
+		json_decref(v[i].obj);
 		blob_unref(v[i].value);
 	}
 	free(v);
@@ -100,8 +105,16 @@ static void batch_work(uv_work_t *w)
 	sched_ctl *ctl = w->data;
 	sch_state *st = ctl->st;
 	int64_t now = sch_now_ms();
-	for (size_t i = 0; i < ctl->njin; i++)
-		sch_state_apply(st, &ctl->jin[i], now);
+	for (size_t i = 0; i < ctl->njin; i++) {
+		sch_event *ev = &ctl->jin[i];
+		if (!ev->obj && ev->value)
+			ev->obj = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+		sch_state_apply(st, ev, now);
+		/* Usually the last reference: the tree is freed here, off the loop (jansson's
+		 * reference counts are atomic). */
+		json_decref(ev->obj);
+		ev->obj = NULL;
+	}
 	sch_cycle_batch(st, sch_now_ms());
 	ctl->job_more = st->active.n > 0;
 	ctl->job_next_due = sch_queue_next_due(st);
@@ -215,8 +228,13 @@ static void on_event(controller *c, uint8_t kind, const cache_event *ev)
 	sched_ctl *ctl = c->state;
 	if (!ctl)
 		return;
-	push(ctl, kind, (uint8_t)ev->type, ev->key, ev->type == STORE_DELETED ? NULL : ev->value,
-	     0);
+	/* The tree the other informers of this event parsed already, if any: the worker reads
+	 * it instead of parsing the bytes again; else the worker parses, off the loop. */
+	if (ev->type == STORE_DELETED)
+		push(ctl, kind, (uint8_t)ev->type, ev->key, NULL, NULL, 0);
+	else
+		push(ctl, kind, (uint8_t)ev->type, ev->key, cache_event_obj_parsed(ev), ev->value,
+		     0);
 }
 
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
@@ -243,7 +261,8 @@ static void on_pc(controller *c, const kind_desc *d, const cache_event *ev)
 	/* deletions need the name, which the final state has */
 	sched_ctl *ctl = c->state;
 	if (ctl)
-		push(ctl, SCH_PRIORITYCLASS, (uint8_t)ev->type, ev->key, ev->value, 0);
+		push(ctl, SCH_PRIORITYCLASS, (uint8_t)ev->type, ev->key, cache_event_obj_parsed(ev),
+		     ev->value, 0);
 }
 
 static void on_pdb(controller *c, const kind_desc *d, const cache_event *ev)

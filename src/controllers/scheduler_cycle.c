@@ -99,6 +99,8 @@ static void failed(sch_state *st, sch_pod *p, int64_t now_ms)
 	if (a->nominated) {
 		free(p->nominated);
 		p->nominated = xstrdup(a->nominated);
+		/* k8s: the nominator holds the room from now on, before the status write. */
+		sched_snapshot_nominate(st->snap, p->sp, p->nominated);
 	}
 	sched_preemption_free(&pre);
 	st->stats.failed++;

@@ -163,8 +163,7 @@ static uint64_t pod_spec_hash(json_t *pod)
 
 /* k8s: the Priority admission plugin resolves spec.priority (and preemptionPolicy) from
  * spec.priorityClassName, the globalDefault class, or 0; the two system classes are
- * built in. timon's admission does not do it yet, so pods without spec.priority get it
- * here (in the parsed copy only). */
+ * built in. Admission does it now; pods stored before it get it here (in a copy only). */
 static void resolve_priority(sch_state *st, json_t *pod)
 {
 	json_t *spec = json_object_get(pod, "spec");
@@ -222,6 +221,8 @@ static void pod_gone(sch_state *st, sch_pod *p)
 		unplace(st, p);
 		st->move_all = true; /* k8s: AssignedPodDelete may help every pending pod */
 	}
+	if (p->sp && p->nominated)
+		sched_snapshot_nominate(st->snap, p->sp, NULL);
 	hmap_del(&st->pods, p->skey);
 	sch_pod_free(p);
 }
@@ -253,9 +254,16 @@ static bool has_pod_terms(json_t *spec)
 	return json_array_size(json_object_get(spec, "topologySpreadConstraints")) > 0;
 }
 
-static sched_pod *parse_pod(sch_state *st, json_t *pod)
+static sched_pod *parse_pod(sch_state *st, json_t *shared)
 {
-	resolve_priority(st, pod);
+	/* The event's tree is shared and read-only: a pod admitted without spec.priority
+	 * (stored before priority admission) gets it in a copy. */
+	_cleanup_json_ json_t *copy = NULL;
+	json_t *pod = shared;
+	if (!json_is_integer(json_path(shared, "spec.priority"))) {
+		pod = copy = json_deep_copy(shared);
+		resolve_priority(st, pod);
+	}
 	terr *err = NULL;
 	sched_pod *sp = sched_pod_from_json(pod, &err);
 	if (!sp) {
@@ -312,6 +320,8 @@ static void pod_pending(sch_state *st, sch_pod *p, json_t *pod, int64_t now_ms)
 	if (!p->prof || p->terminating || json_array_size(json_object_get(spec, "schedulingGates"))) {
 		sch_queue_remove(st, p);
 		p->where = W_NONE;
+		if (p->sp)
+			sched_snapshot_nominate(st->snap, p->sp, NULL);
 		return;
 	}
 	uint64_t h = pod_spec_hash(pod);
@@ -326,6 +336,8 @@ static void pod_pending(sch_state *st, sch_pod *p, json_t *pod, int64_t now_ms)
 	p->sp = sp;
 	p->spec_hash = h;
 	p->pod_terms = has_pod_terms(spec);
+	/* status.nominatedNodeName (ours or another scheduler's) holds room on that node. */
+	sched_snapshot_nominate(st->snap, sp, p->nominated);
 	if (p->where == W_NONE || p->where == W_BOUND)
 		sch_queue_add(st, p, now_ms);
 	else
@@ -340,7 +352,7 @@ static void pod_apply(sch_state *st, const sch_event *ev, int64_t now_ms)
 			pod_gone(st, p);
 		return;
 	}
-	json_t *pod = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *pod = ev->obj;
 	if (!pod)
 		return;
 	const char *uid = json_path_str(pod, "metadata.uid");
@@ -363,7 +375,6 @@ static void pod_apply(sch_state *st, const sch_event *ev, int64_t now_ms)
 		pod_bound(st, p, pod, node);
 	else
 		pod_pending(st, p, pod, now_ms);
-	json_decref(pod);
 }
 
 /* The answer to a binding: on failure the assumption is forgotten and the pod retried
@@ -402,12 +413,11 @@ static void node_apply(sch_state *st, const sch_event *ev)
 		free(n);
 		return;
 	}
-	json_t *node = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *node = ev->obj;
 	if (!node)
 		return;
 	uint64_t h = node_hash(node);
 	if (n && n->hash == h && n->in_snap) {
-		json_decref(node);
 		return; /* a heartbeat: nothing the scheduler reads changed */
 	}
 	terr *err = NULL;
@@ -416,7 +426,6 @@ static void node_apply(sch_state *st, const sch_event *ev)
 		log_warn("scheduler: node %s: %s", json_path_str(node, "metadata.name"),
 		         err ? err->message : "unparsable");
 		terr_free(err);
-		json_decref(node);
 		return;
 	}
 	if (!n) {
@@ -433,26 +442,23 @@ static void node_apply(sch_state *st, const sch_event *ev)
 	/* k8s: NodeAdd, and a NodeUpdate that changed what scheduling reads (labels, taints,
 	 * allocatable, unschedulable, images), may help unschedulable pods. */
 	st->move_all = true;
-	json_decref(node);
 }
 
 static void namespace_apply(sch_state *st, const sch_event *ev)
 {
 	if (ev->type == STORE_DELETED)
 		return;
-	json_t *ns = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *ns = ev->obj;
 	const char *name = json_path_str(ns, "metadata.name");
 	if (name)
 		sched_snapshot_set_namespace(st->snap, name, json_path(ns, "metadata.labels"));
-	json_decref(ns);
 }
 
 static void pc_apply(sch_state *st, const sch_event *ev)
 {
-	json_t *pc = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *pc = ev->obj;
 	const char *name = json_path_str(pc, "metadata.name");
 	if (!name) {
-		json_decref(pc);
 		return;
 	}
 	struct sch_pc *old = hmap_del(&st->pcs, name);
@@ -465,7 +471,6 @@ static void pc_apply(sch_state *st, const sch_event *ev)
 		c->never = str_eq(json_string_value(json_object_get(pc, "preemptionPolicy")), "Never");
 		hmap_put(&st->pcs, c->name, c);
 	}
-	json_decref(pc);
 }
 
 static void pdb_apply(sch_state *st, const sch_event *ev)
@@ -477,9 +482,8 @@ static void pdb_apply(sch_state *st, const sch_event *ev)
 	}
 	if (ev->type == STORE_DELETED)
 		return;
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *o = ev->obj;
 	sched_pdb *pdb = o ? sched_pdb_from_json(o, NULL) : NULL;
-	json_decref(o);
 	if (!pdb)
 		return;
 	struct sch_pdb *e = xcalloc(1, sizeof(*e) + strlen(ev->key) + 1);
@@ -490,7 +494,7 @@ static void pdb_apply(sch_state *st, const sch_event *ev)
 
 void sch_state_apply(sch_state *st, const sch_event *ev, int64_t now_ms)
 {
-	if (ev->type != STORE_DELETED && ev->kind != SCH_BIND_DONE && !ev->value)
+	if (ev->type != STORE_DELETED && ev->kind != SCH_BIND_DONE && !ev->obj)
 		return;
 	switch (ev->kind) {
 	case SCH_POD:
@@ -503,7 +507,7 @@ void sch_state_apply(sch_state *st, const sch_event *ev, int64_t now_ms)
 		namespace_apply(st, ev);
 		break;
 	case SCH_PRIORITYCLASS:
-		if (ev->value)
+		if (ev->obj)
 			pc_apply(st, ev);
 		break;
 	case SCH_PDB:

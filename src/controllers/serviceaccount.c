@@ -36,10 +36,9 @@ static void on_sa(controller *c, const kind_desc *d, const cache_event *ev)
 	UNUSED(d);
 	if (ev->type != STORE_DELETED)
 		return;
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *o = cache_event_obj(ev);
 	if (str_eq(json_path_str(o, "metadata.name"), "default"))
 		controller_enqueue(c, json_path_str(o, "metadata.namespace"));
-	json_decref(o);
 }
 
 const controller_def serviceaccount_controller = {

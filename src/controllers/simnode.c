@@ -900,7 +900,14 @@ static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 	simnode *sn = *node ? hmap_get(&st->nodes, node) : NULL;
 	if (!sn || !sn->simulated)
 		return; /* most pods of a busy cluster: no need to parse them */
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	if (!memmem(ev->value->data, ev->value->len, "\"podIP\"", 7)) {
+		/* Just bound (no address yet, so none to learn back, and not settled): the
+		 * bytes tell, and the parse is left to whoever needs it. */
+		if (!sn->paused)
+			controller_enqueue(c, key);
+		return;
+	}
+	json_t *o = cache_event_obj(ev);
 	if (!o)
 		return;
 	json_t *status = json_object_get(o, "status");
@@ -912,14 +919,13 @@ static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 		hold_pod(st, sn, key, ip);
 	if (!sn->paused && !settled(o))
 		controller_enqueue(c, key);
-	json_decref(o);
 }
 
 static void on_node(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
 	sim_state *st = c->state;
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *o = cache_event_obj(ev);
 	const char *name = json_path_str(o, "metadata.name");
 	if (!name)
 		goto out;
@@ -934,8 +940,7 @@ static void on_node(controller *c, const kind_desc *d, const cache_event *ev)
 		sn = node_state(st, name);
 	learn_node(st, sn, o);
 	controller_enqueue(c, name);
-out:
-	json_decref(o);
+out:;
 }
 
 static void on_tick(uv_timer_t *t)

@@ -257,7 +257,7 @@ bool sim_pod_event_ref(const cache_event *ev, char key[320], char node[256])
 {
 	if (sim_scan_pod(ev->value->data, ev->value->len, key, 320, node, 256))
 		return true;
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *o = cache_event_obj(ev);
 	const char *ns = json_path_str(o, "metadata.namespace");
 	const char *name = json_path_str(o, "metadata.name");
 	const char *nn = json_path_str(o, "spec.nodeName");
@@ -270,6 +270,5 @@ bool sim_pod_event_ref(const cache_event *ev, char key[320], char node[256])
 		memcpy(node, nn ? nn : "", c);
 		node[c] = 0;
 	}
-	json_decref(o);
 	return ok;
 }

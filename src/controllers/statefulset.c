@@ -556,31 +556,30 @@ static bool orphan_changed(const cache_event *ev)
 	                   (ev->labels && ev->prev_labels && json_equal(ev->labels, ev->prev_labels));
 	if (!same_labels)
 		return true;
-	json_t *old = ev->prev_value ? json_loadb(ev->prev_value->data, ev->prev_value->len, 0, NULL)
-	                             : NULL;
-	bool had_owner = old && controller_owner(old);
-	json_decref(old);
-	return had_owner;
+	if (!controller_prev_may_have_owner(ev))
+		return false;
+	json_t *old = cache_event_prev_obj(ev);
+	return old && controller_owner(old);
 }
 
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
-	json_t *pod = json_loadb(ev->value->data, ev->value->len, 0, NULL);
-	if (!pod)
-		return;
-	if (controller_owner(pod))
+	/* The bytes first: most pods have no owner here and no set that could adopt them, and
+	 * then cost no parse. */
+	json_t *pod = controller_may_have_owner(ev) ? cache_event_obj(ev) : NULL;
+	if (pod && controller_owner(pod))
 		enqueue_owner_of(c, pod);
-	else if (ev->type == STORE_ADDED || (ev->type == STORE_MODIFIED && orphan_changed(ev)))
+	else if ((ev->type == STORE_ADDED || (ev->type == STORE_MODIFIED && orphan_changed(ev))) &&
+	         controller_any_in_ns_of(c, controller_kind("apps", "statefulsets"), ev) &&
+	         (pod = cache_event_obj(ev)))
 		enqueue_matching_sets(c, pod);
-	if (ev->prev_value) {
+	if (controller_prev_may_have_owner(ev)) {
 		/* A changed controller reference: the old owner syncs too. */
-		json_t *old = json_loadb(ev->prev_value->data, ev->prev_value->len, 0, NULL);
+		json_t *old = cache_event_prev_obj(ev);
 		if (old)
 			enqueue_owner_of(c, old);
-		json_decref(old);
 	}
-	json_decref(pod);
 }
 
 const controller_def statefulset_controller = {

@@ -221,4 +221,9 @@ size_t dns_forward_pending(const dns_forwarder *f);
 /* Ends every query in flight (cb with NULL) and frees f once its handles closed. */
 void dns_forwarder_free(dns_forwarder *f);
 
+/* dns_service.c: creates kube-system/kube-dns on the cluster DNS IP (if absent) and the
+ * EndpointSlice naming listen_ip:port (0.0.0.0 or NULL: the node address). */
+struct controller;
+void dns_service_publish(struct controller *c, const char *listen_ip, int port);
+
 #endif

@@ -19,6 +19,7 @@
 #include "base/util.h"
 #include "controllers/controller-internal.h"
 #include "proxy/dns-internal.h"
+#include "proxy/netsvc.h"
 
 #define SERVICE_NAME_LABEL "kubernetes.io/service-name"
 
@@ -38,13 +39,12 @@ static void on_service(controller *c, const kind_desc *d, const cache_event *ev)
 	UNUSED(d);
 	if (!enabled(c))
 		return;
-	json_t *o = json_loadb(ev->value->data, ev->value->len, 0, NULL);
+	json_t *o = cache_event_obj(ev);
 	if (!o)
 		return;
 	char *key = controller_key_of(o);
 	controller_enqueue(c, key);
 	free(key);
-	json_decref(o);
 }
 
 static void enqueue_slice_service(controller *c, const char *ns, json_t *labels)
@@ -111,7 +111,7 @@ static int reconcile(controller *c, const char *key)
 
 static void start(controller *c)
 {
-	const char *addr = getenv("TIMON_DNS_ADDR");
+	const char *addr = netsvc_env("TIMON_DNS_ADDR");
 	if (!addr || !*addr) {
 		log_debug("dns: off (TIMON_DNS_ADDR unset)");
 		return;
@@ -122,8 +122,8 @@ static void start(controller *c)
 	const char *colon = strrchr(addr, ':');
 	if (addr[0] != '[' && colon && (size_t)(colon - addr) < sizeof ip)
 		memcpy(ip, addr, (size_t)(colon - addr));
-	st->zone = dns_zone_new(getenv("TIMON_DNS_DOMAIN"), ip[0] ? ip : NULL);
-	dns_config cfg = {.listen = addr, .upstream = getenv("TIMON_DNS_UPSTREAM")};
+	st->zone = dns_zone_new(netsvc_env("TIMON_DNS_DOMAIN"), ip[0] ? ip : NULL);
+	dns_config cfg = {.listen = addr, .upstream = netsvc_env("TIMON_DNS_UPSTREAM")};
 	terr *err = NULL;
 	st->server = dns_server_start(apiserver_loop(c->srv), &cfg, st->zone, &err);
 	if (!st->server) {
@@ -134,6 +134,8 @@ static void start(controller *c)
 		return;
 	}
 	c->state = st;
+	if (!str_eq(netsvc_env("TIMON_CLUSTER_DNS"), "off"))
+		dns_service_publish(c, ip, dns_server_port(st->server));
 }
 
 static void stop(controller *c)

@@ -12,8 +12,8 @@
  * failure, replaces the whole table atomically from the frags (failures retry with
  * backoff, 1 s doubling to 30 s). Stopping removes the table.
  *
- * Enabled only when the server runs with TIMON_PROXY=nftables (the node agent will turn it
- * on by default later). TIMON_NODE_NAME names this node (default: the host name), for
+ * Enabled only when the server runs with TIMON_PROXY=nftables, or the flags recorded by
+ * netsvc_configure say so (on by default with the node agent). TIMON_NODE_NAME names this node (default: the host name), for
  * local endpoints; TIMON_PROXY_CLUSTER_CIDR is the pod network (default 10.42.0.0/16,
  * "" for none), for masquerading cluster-IP traffic from outside it;
  * TIMON_PROXY_SERVICE_CIDR is the cluster-IP range (default 10.43.0.0/16).
@@ -31,6 +31,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "controllers/controller-internal.h"
+#include "proxy/netsvc.h"
 #include "proxy/proxy.h"
 
 #define SERVICE_NAME_LABEL "kubernetes.io/service-name"
@@ -430,8 +431,8 @@ bad:
 
 static void start(controller *c)
 {
-	const char *mode = getenv("TIMON_PROXY");
-	if (!mode || !*mode)
+	const char *mode = netsvc_env("TIMON_PROXY");
+	if (!mode || !*mode || strcmp(mode, "off") == 0)
 		return;
 	if (strcmp(mode, "nftables") != 0) {
 		log_warn("proxy: TIMON_PROXY=%s is not a known mode (nftables); proxy off", mode);
@@ -450,15 +451,15 @@ static void start(controller *c)
 	p->loop = apiserver_loop(c->srv);
 	p->need_full = true;
 	pthread_mutex_init(&p->mu, NULL);
-	const char *node = getenv("TIMON_NODE_NAME");
+	const char *node = netsvc_env("TIMON_NODE_NAME");
 	if (node && *node)
 		snprintf(p->node_name, sizeof p->node_name, "%s", node);
 	else if (gethostname(p->node_name, sizeof p->node_name - 1) != 0)
 		snprintf(p->node_name, sizeof p->node_name, "timon");
-	const char *cidr = getenv("TIMON_PROXY_CLUSTER_CIDR");
+	const char *cidr = netsvc_env("TIMON_PROXY_CLUSTER_CIDR");
 	parse_cidr("TIMON_PROXY_CLUSTER_CIDR", cidr ? cidr : "10.42.0.0/16", p->cidr);
 	/* The range admission allocates cluster IPs from (apiserver/admission.c). */
-	const char *svc_cidr = getenv("TIMON_PROXY_SERVICE_CIDR");
+	const char *svc_cidr = netsvc_env("TIMON_PROXY_SERVICE_CIDR");
 	parse_cidr("TIMON_PROXY_SERVICE_CIDR", svc_cidr ? svc_cidr : "10.43.0.0/16",
 	           p->service_cidr);
 	p->cfg.node_name = p->node_name;

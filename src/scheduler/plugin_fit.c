@@ -23,19 +23,40 @@ static int fit_filter(sched_cycle *c, const sched_ninfo *ni, sched_status *st)
 {
 	const sched_pod *p = c->pod;
 	const sched_node *n = ni->node;
-	if ((int64_t)ni->npods + 1 > n->pods)
+	/* k8s: addNominatedPods — pods nominated here with at least this pod's priority hold
+	 * their room (the pod itself excluded). */
+	int64_t npods = ni->npods, cpu = ni->cpu, mem = ni->mem, eph = ni->eph;
+	for (uint32_t i = 0; i < ni->nnom; i++) {
+		const sched_pod *q = ni->nom[i];
+		if (q->priority < p->priority || strcmp(q->key, p->key) == 0)
+			continue;
+		npods++;
+		cpu += q->cpu;
+		mem += q->mem;
+		eph += q->eph;
+	}
+	if (npods + 1 > n->pods)
 		sched_status_add(c, st, CODE_UNSCHEDULABLE, "Too many pods");
 	if (p->cpu == 0 && p->mem == 0 && p->eph == 0 && p->nsc == 0)
 		return st->n ? st->code : CODE_SUCCESS;
-	if (p->cpu > 0 && p->cpu > n->cpu - ni->cpu)
+	if (p->cpu > 0 && p->cpu > n->cpu - cpu)
 		insufficient(c, st, "cpu", p->cpu > n->cpu);
-	if (p->mem > 0 && p->mem > n->mem - ni->mem)
+	if (p->mem > 0 && p->mem > n->mem - mem)
 		insufficient(c, st, "memory", p->mem > n->mem);
-	if (p->eph > 0 && p->eph > n->eph - ni->eph)
+	if (p->eph > 0 && p->eph > n->eph - eph)
 		insufficient(c, st, "ephemeral-storage", p->eph > n->eph);
 	for (uint32_t i = 0; i < p->nsc; i++) {
 		int64_t alloc = sched_node_scalar(n, p->sc[i].name);
-		if (p->sc[i].v > alloc - sched_ninfo_scalar(ni, p->sc[i].name))
+		int64_t used = sched_ninfo_scalar(ni, p->sc[i].name);
+		for (uint32_t j = 0; j < ni->nnom; j++) {
+			const sched_pod *q = ni->nom[j];
+			if (q->priority < p->priority || strcmp(q->key, p->key) == 0)
+				continue;
+			for (uint32_t k = 0; k < q->nsc; k++)
+				if (sched_hstr_eq(q->sc[k].name, p->sc[i].name))
+					used += q->sc[k].v;
+		}
+		if (p->sc[i].v > alloc - used)
 			insufficient(c, st, p->sc[i].name.s, p->sc[i].v > alloc);
 	}
 	return st->n ? st->code : CODE_SUCCESS;

@@ -236,6 +236,8 @@ typedef struct sched_ninfo {
 	uint32_t nports, capports;
 	uint32_t n_aff, n_req_anti;
 	int64_t index; /* scan position, -1 when absent */
+	sched_pod **nom; /* pending pods nominated here (not in pods; referenced by the snapshot) */
+	uint32_t nnom, capnom;
 } sched_ninfo;
 
 void sched_ninfo_add(sched_ninfo *ni, sched_pod *p);
@@ -251,6 +253,7 @@ struct sched_snapshot {
 	size_t n, cap;
 	hmap by_name; /* name -> sched_ninfo (ghosts included) */
 	hmap pods;    /* key -> struct placement */
+	hmap nominated; /* key -> struct placement (the node it is nominated to) */
 	hmap images;  /* image name -> struct image_count */
 	hmap nss;     /* namespace -> struct ns_entry */
 	size_t start;

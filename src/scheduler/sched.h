@@ -72,6 +72,11 @@ int sched_snapshot_remove_node(sched_snapshot *s, const char *name);
 int sched_snapshot_add_pod(sched_snapshot *s, sched_pod *p, const char *node_name);
 /* Removes the pod with that key (sched_pod_key); -1 if absent. */
 int sched_snapshot_remove_pod(sched_snapshot *s, const char *key);
+/* k8s: a pending pod nominated to a node (status.nominatedNodeName, set by preemption) holds
+ * its room there: NodeResourcesFit counts it against pods of equal or lower priority
+ * (addNominatedPods). Takes a reference to p; replaces an earlier nomination of the same
+ * key; node NULL or "" forgets it. Binding or deleting the pod must forget it too. */
+void sched_snapshot_nominate(sched_snapshot *s, sched_pod *p, const char *node);
 /* Records a namespace's labels (borrowed JSON object) for namespaceSelector terms. */
 void sched_snapshot_set_namespace(sched_snapshot *s, const char *ns, json_t *labels);
 size_t sched_snapshot_node_count(const sched_snapshot *s);

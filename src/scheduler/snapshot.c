@@ -133,6 +133,9 @@ void sched_ninfo_clone(const sched_ninfo *src, sched_ninfo *dst)
 	}
 	dst->capports = src->nports + 1;
 	dst->name = NULL;
+	/* Preemption's dry runs do not count nominations (as before: kube's do). */
+	dst->nom = NULL;
+	dst->nnom = dst->capnom = 0;
 }
 
 void sched_ninfo_dispose(sched_ninfo *ni)
@@ -144,6 +147,7 @@ void sched_ninfo_dispose(sched_ninfo *ni)
 	free(ni->sc);
 	free(ni->ports);
 	free(ni->pods);
+	free(ni->nom);
 	free(ni->name);
 }
 
@@ -191,7 +195,7 @@ static sched_ninfo *ninfo_get(sched_snapshot *s, const char *name)
 
 static void ninfo_maybe_drop(sched_snapshot *s, sched_ninfo *ni)
 {
-	if (ni->node || ni->npods)
+	if (ni->node || ni->npods || ni->nnom)
 		return;
 	hmap_del(&s->by_name, ni->name);
 	sched_ninfo_dispose(ni);
@@ -261,6 +265,8 @@ int sched_snapshot_remove_pod(sched_snapshot *s, const char *key)
 	return 0;
 }
 
+static void unnominate(sched_snapshot *s, const char *key);
+
 int sched_snapshot_add_pod(sched_snapshot *s, sched_pod *p, const char *node_name)
 {
 	const char *name = node_name ? node_name : p->node_name;
@@ -268,6 +274,7 @@ int sched_snapshot_add_pod(sched_snapshot *s, sched_pod *p, const char *node_nam
 		return -1;
 	sched_pod_ref(p);
 	sched_snapshot_remove_pod(s, p->key);
+	unnominate(s, p->key); /* k8s: an assumed or bound pod is no longer a nominee */
 	struct placement *pl = xmalloc(sizeof(*pl));
 	pl->pod = p;
 	pl->ni = ninfo_get(s, name);
@@ -277,6 +284,43 @@ int sched_snapshot_add_pod(sched_snapshot *s, sched_pod *p, const char *node_nam
 	s->n_req_anti += p->n_anti_req > 0;
 	s->gen++;
 	return 0;
+}
+
+static void unnominate(sched_snapshot *s, const char *key)
+{
+	struct placement *pl = hmap_del(&s->nominated, key);
+	if (!pl)
+		return;
+	sched_ninfo *ni = pl->ni;
+	for (uint32_t i = 0; i < ni->nnom; i++) {
+		if (ni->nom[i] == pl->pod) {
+			ni->nom[i] = ni->nom[--ni->nnom];
+			break;
+		}
+	}
+	sched_pod_unref(pl->pod);
+	free(pl);
+	ninfo_maybe_drop(s, ni);
+}
+
+void sched_snapshot_nominate(sched_snapshot *s, sched_pod *p, const char *node)
+{
+	if (node && *node)
+		sched_pod_ref(p); /* before unnominate, which may drop the last reference */
+	unnominate(s, p->key);
+	if (!node || !*node)
+		return;
+	struct placement *pl = xmalloc(sizeof(*pl));
+	pl->pod = p;
+	pl->ni = ninfo_get(s, node);
+	sched_ninfo *ni = pl->ni;
+	if (ni->nnom == ni->capnom) {
+		ni->capnom = ni->capnom ? ni->capnom * 2 : 4;
+		ni->nom = xrealloc(ni->nom, ni->capnom * sizeof(*ni->nom));
+	}
+	ni->nom[ni->nnom++] = p;
+	hmap_put(&s->nominated, p->key, pl);
+	s->gen++;
 }
 
 void sched_snapshot_set_namespace(sched_snapshot *s, const char *ns, json_t *labels)
@@ -354,6 +398,12 @@ void sched_snapshot_free(sched_snapshot *s)
 		sched_pod_unref(pl->pod);
 		free(pl);
 	}
+	for (size_t it = 0; hmap_next(&s->nominated, &it, &k, &v);) {
+		struct placement *pl = v;
+		sched_pod_unref(pl->pod);
+		free(pl);
+	}
+	hmap_free(&s->nominated);
 	for (size_t it = 0; hmap_next(&s->by_name, &it, &k, &v);) {
 		sched_ninfo *ni = v;
 		sched_node_unref(ni->node);

@@ -20,6 +20,10 @@
 #define RING_CAP 10000
 #define RING_MAX_BYTES (64u << 20)
 #define COMPACT_INTERVAL_MS (60 * 1000)
+/* Entries that keep their tree (cache_entry_obj): the objects every write consults
+ * (namespaces, priority classes) and the like. Handing every write's tree over instead
+ * (a deep copy) measured no cheaper than the parses it saved, and cost ~20 MiB. */
+#define TREES_MAX 256
 
 typedef struct cache_bucket {
 	char *prefix;
@@ -74,6 +78,8 @@ struct cache {
 	uv_timer_t compact_timer;
 	int dispatching; /* >0 while fanning out: unwatch defers frees */
 	bool sweep_needed;
+	cache_entry *lru_head, *lru_tail; /* entries with a tree, most recent first */
+	size_t ntrees;
 };
 
 /* ---------- buckets ---------- */
@@ -127,8 +133,100 @@ static size_t lower_bound(const cache_bucket *b, const char *key)
 	return lo;
 }
 
-static void entry_free(cache_entry *e)
+#ifdef __SANITIZE_ADDRESS__
+/* Sanitizer builds check the read-only contract: a reader that changed a shared tree
+ * would show every later reader a state that was never stored. */
+static void check_unchanged(const blob *b, const json_t *parsed, const char *key)
 {
+	if (!parsed)
+		return;
+	json_t *fresh = json_loadb(b->data, b->len, 0, NULL);
+	if (!json_equal(fresh, (json_t *)parsed)) {
+		log_error("cache: a reader changed the shared tree of %s", key);
+		abort();
+	}
+	json_decref(fresh);
+}
+#endif
+
+/* ---------- kept trees (most recently used entries) ---------- */
+
+static void lru_unlink(cache *c, cache_entry *e)
+{
+	if (e->lru_prev)
+		e->lru_prev->lru_next = e->lru_next;
+	else
+		c->lru_head = e->lru_next;
+	if (e->lru_next)
+		e->lru_next->lru_prev = e->lru_prev;
+	else
+		c->lru_tail = e->lru_prev;
+	e->lru_prev = e->lru_next = NULL;
+}
+
+static void lru_push(cache *c, cache_entry *e)
+{
+	e->lru_prev = NULL;
+	e->lru_next = c->lru_head;
+	if (c->lru_head)
+		c->lru_head->lru_prev = e;
+	c->lru_head = e;
+	if (!c->lru_tail)
+		c->lru_tail = e;
+}
+
+static void tree_drop(cache *c, cache_entry *e)
+{
+	if (!e->tree)
+		return;
+#ifdef __SANITIZE_ADDRESS__
+	check_unchanged(e->value, e->tree, e->key);
+#endif
+	lru_unlink(c, e);
+	json_decref(e->tree);
+	e->tree = NULL;
+	c->ntrees--;
+}
+
+/* Gives e the tree (stolen) of its current value. */
+static void tree_keep(cache *c, cache_entry *e, json_t *tree)
+{
+	if (!tree)
+		return;
+	tree_drop(c, e);
+	e->tree = tree;
+	lru_push(c, e);
+	if (++c->ntrees > TREES_MAX)
+		tree_drop(c, c->lru_tail);
+}
+
+json_t *cache_entry_obj(cache *c, const cache_entry *ce)
+{
+	/* The kept tree is a cache of value, not a change to the entry: the const cast is
+	 * the lazy fill (loop thread only). */
+	cache_entry *e = (cache_entry *)ce;
+	if (e->tree) {
+		if (c->lru_head != e) {
+			lru_unlink(c, e);
+			lru_push(c, e);
+		}
+		return e->tree;
+	}
+	tree_keep(c, e, json_loadb(e->value->data, e->value->len, 0, NULL));
+	return e->tree;
+}
+
+json_t *cache_entry_dup(cache *c, const cache_entry *e)
+{
+	UNUSED(c);
+	if (e->tree)
+		return json_deep_copy(e->tree);
+	return json_loadb(e->value->data, e->value->len, 0, NULL);
+}
+
+static void entry_free(cache *c, cache_entry *e)
+{
+	tree_drop(c, e);
 	free(e->key);
 	blob_unref(e->value);
 	json_decref(e->labels);
@@ -136,7 +234,8 @@ static void entry_free(cache_entry *e)
 }
 
 /* Sets key to value (NULL removes it). Takes labels. */
-static void bucket_set(cache_bucket *b, const char *key, blob *value, int64_t rev, json_t *labels)
+static void bucket_set(cache *c, cache_bucket *b, const char *key, blob *value, int64_t rev,
+                       json_t *labels)
 {
 	cache_entry *e = hmap_get(&b->keys, key);
 	if (!value) {
@@ -147,10 +246,11 @@ static void bucket_set(cache_bucket *b, const char *key, blob *value, int64_t re
 		size_t i = lower_bound(b, key);
 		memmove(&b->sorted[i], &b->sorted[i + 1], (b->n - i - 1) * sizeof *b->sorted);
 		b->n--;
-		entry_free(e);
+		entry_free(c, e);
 		return;
 	}
 	if (e) {
+		tree_drop(c, e);
 		blob_unref(e->value);
 		json_decref(e->labels);
 		e->value = blob_ref(value);
@@ -176,8 +276,43 @@ static void bucket_set(cache_bucket *b, const char *key, blob *value, int64_t re
 
 /* ---------- events and history ---------- */
 
+json_t *cache_event_obj(const cache_event *ev)
+{
+	/* The parse is a cache of value, not a change to the event: the const cast is the
+	 * lazy fill (loop thread only, so no race). */
+	cache_event *e = (cache_event *)ev;
+	if (!e->parsed && e->value)
+		e->parsed = json_loadb(e->value->data, e->value->len, 0, NULL);
+	return e->parsed;
+}
+
+json_t *cache_event_obj_parsed(const cache_event *ev)
+{
+	return ev->parsed;
+}
+
+json_t *cache_event_prev_obj(const cache_event *ev)
+{
+	cache_event *e = (cache_event *)ev;
+	if (!e->prev_parsed && e->prev_value)
+		e->prev_parsed = json_loadb(e->prev_value->data, e->prev_value->len, 0, NULL);
+	return e->prev_parsed;
+}
+
+void cache_event_release(cache_event *ev)
+{
+#ifdef __SANITIZE_ADDRESS__
+	check_unchanged(ev->value, ev->parsed, ev->key);
+	check_unchanged(ev->prev_value, ev->prev_parsed, ev->key);
+#endif
+	json_decref(ev->parsed);
+	json_decref(ev->prev_parsed);
+	ev->parsed = ev->prev_parsed = NULL;
+}
+
 static void event_free(cache_event *ev)
 {
+	cache_event_release(ev);
 	free(ev->key);
 	blob_unref(ev->value);
 	blob_unref(ev->prev_value);
@@ -252,12 +387,14 @@ static void deliver(cache_watcher *w, const cache_event *ev)
 	w->cb(w->ud, ev);
 }
 
-static void fan_out(cache *c, const cache_event *ev)
+static void fan_out(cache *c, cache_event *ev)
 {
 	c->dispatching++;
 	for (cache_watcher *w = ev->bucket->watchers; w; w = w->next)
 		deliver(w, ev);
 	c->dispatching--;
+	/* Parsed trees live for one delivery: the ring keeps only the blobs. */
+	cache_event_release(ev);
 	sweep_watchers(c);
 }
 
@@ -282,8 +419,14 @@ cache_watcher *cache_watch(cache *c, const char *prefix, int64_t from_rev, cache
 	c->dispatching++;
 	for (size_t i = 0; i < c->ring_n && !w->dead; i++) {
 		cache_event *ev = c->ring[(c->ring_start + i) % RING_CAP];
-		if (ev->bucket == b)
+		if (ev->bucket == b) {
+			/* A watch started from inside a delivery replays the event being delivered:
+			 * its trees belong to that outer delivery, which releases them. */
+			bool parsed = ev->parsed || ev->prev_parsed;
 			deliver(w, ev);
+			if (!parsed)
+				cache_event_release(ev);
+		}
 	}
 	c->dispatching--;
 	w->next = b->watchers;
@@ -427,7 +570,7 @@ void cache_write(cache *c, int64_t rev, const char *key, int type, const char *j
 		ev->prev_labels = json_incref(prev->labels);
 		ev->prev_value = blob_ref(prev->value);
 	}
-	bucket_set(b, key, type == STORE_DELETED ? NULL : ev->value, rev, labels);
+	bucket_set(c, b, key, type == STORE_DELETED ? NULL : ev->value, rev, labels);
 	if (c->npending == c->cap_pending) {
 		c->cap_pending = c->cap_pending ? c->cap_pending * 2 : 64;
 		c->pending = xrealloc(c->pending, c->cap_pending * sizeof *c->pending);
@@ -510,7 +653,7 @@ static int load_current(const store_row *r, void *ud)
 	cache *c = ud;
 	cache_bucket *b = bucket_get(c, r->key, true);
 	blob *v = blob_new(r->value, r->len);
-	bucket_set(b, r->key, v, r->rev, labels_of(r->value, r->len));
+	bucket_set(c, b, r->key, v, r->rev, labels_of(r->value, r->len));
 	blob_unref(v);
 	return 0;
 }
@@ -578,7 +721,7 @@ void cache_free(cache *c)
 	while (hmap_next(&c->buckets, &it, NULL, &v)) {
 		cache_bucket *b = v;
 		for (size_t i = 0; i < b->n; i++)
-			entry_free(b->sorted[i]);
+			entry_free(c, b->sorted[i]);
 		free(b->sorted);
 		hmap_free(&b->keys);
 		while (b->watchers) {

@@ -26,6 +26,9 @@ typedef struct cache_entry {
 	blob *value;   /* the object as JSON, with metadata.resourceVersion == rev */
 	int64_t rev;   /* revision of the last write */
 	json_t *labels; /* metadata.labels, or NULL */
+	/* value as a tree, kept for recently used entries only (cache_entry_obj): private. */
+	json_t *tree;
+	struct cache_entry *lru_prev, *lru_next;
 } cache_entry;
 
 typedef struct cache_event {
@@ -37,6 +40,8 @@ typedef struct cache_event {
 	json_t *prev_labels; /* labels before this write (MODIFIED/DELETED), or NULL */
 	blob *prev_value;    /* the object before this write, or NULL */
 	struct cache_bucket *bucket;
+	/* value and prev_value parsed, each on first use (cache_event_obj): private to cache.c. */
+	json_t *parsed, *prev_parsed;
 } cache_event;
 
 typedef struct cache cache;
@@ -46,6 +51,21 @@ typedef struct cache_watcher cache_watcher;
 typedef void (*cache_write_cb)(void *ud, int64_t rev, const terr *err);
 /* Called for each event a watcher receives, in revision order. */
 typedef void (*cache_watch_cb)(void *ud, const cache_event *ev);
+
+/* The event's object (value) as a tree, parsed on first use and shared by every in-process
+ * reader of this event, so N informers cost one parse; NULL when value does not parse.
+ * Borrowed and read-only: json_deep_copy before changing anything in it; json_incref to keep
+ * it past the callback (still read-only). The cache drops its reference when the event's
+ * delivery is over (after the fan-out of a commit, after a watch's replay). */
+json_t *cache_event_obj(const cache_event *ev);
+/* The tree if a reader of this event parsed it already, else NULL (nothing is parsed): for
+ * readers that can parse elsewhere (on a worker) what nobody needed on the loop. */
+json_t *cache_event_obj_parsed(const cache_event *ev);
+/* The same for prev_value (the object before this write), or NULL when there is none. */
+json_t *cache_event_prev_obj(const cache_event *ev);
+/* Drops the parsed trees of ev; for events built outside the cache (an informer's initial
+ * list of entries) once their delivery is over. */
+void cache_event_release(cache_event *ev);
 
 /* A cache over st (which it owns from now on). */
 cache *cache_new(uv_loop_t *loop, store *st);
@@ -67,6 +87,14 @@ const cache_entry *cache_get(cache *c, const char *key);
 size_t cache_range(cache *c, const char *prefix, const char *after, cache_entry *const **out);
 /* Number of entries under prefix. */
 size_t cache_count(cache *c, const char *prefix);
+/* The entry's object as a tree, shared and read-only like cache_event_obj's (NULL when the
+ * value does not parse). The most recently read entries keep theirs (a bounded set), so
+ * objects consulted on every write (namespaces, priority classes) cost no parse. Borrowed
+ * until the next call into the cache: json_incref to keep it longer. */
+json_t *cache_entry_obj(cache *c, const cache_entry *e);
+/* A new private tree of the entry's object (caller owns; NULL when it does not parse): a
+ * copy of the kept tree when there is one (a few times cheaper than a parse), else a parse. */
+json_t *cache_entry_dup(cache *c, const cache_entry *e);
 
 /* Writes key with the revision `rev`, which must be cache_rev(c) + 1 (the caller puts it in
  * metadata.resourceVersion before serializing). labels is stolen. For STORE_DELETED, json is

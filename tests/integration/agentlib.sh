@@ -105,7 +105,8 @@ start_agent_server() {
 	mkdir -p "$TMP/logs"
 	"$TIMON" server --data-dir "$TMP/data" --https-port 0 --node-name "$AGENT_NODE" \
 		--agent-run-dir "$AGENT_RUN" --cni-bridge "$AGENT_BRIDGE" --pod-log-dir "$TMP/logs" \
-		--registry-config "$TMP/registries.yaml" --pod-cidr "10.42.$(($$ % 200 + 40)).0/24" "$@" \
+		--registry-config "$TMP/registries.yaml" --pod-cidr "10.42.$(($$ % 200 + 40)).0/24" \
+		--disable-proxy --disable-dns --disable-ingress "$@" \
 		>>"$TMP/server.log" 2>&1 &
 	SERVER_PID=$!
 	for _ in $(seq 1 150); do

@@ -769,6 +769,35 @@ TEST(assumptions_fill_nodes)
 	sched_snapshot_free(s);
 }
 
+TEST(nominated_pods_hold_their_room)
+{
+	sched_snapshot *s = sched_snapshot_new();
+	add_node(s, "n1", "\"cpu\":\"2\",\"memory\":\"4Gi\",\"pods\":\"110\"", "", "");
+	/* a high-priority pod nominated to n1 (after preemption) wanting all of it */
+	sched_pod *nom = mkpod("nom", "\"cpu\":\"2\"", "", ",\"priority\":100");
+	sched_snapshot_nominate(s, nom, "n1");
+	sched_pod *low = mkpod("low", "\"cpu\":\"1\"", "", ",\"priority\":10");
+	CHECK_STR(sched1(s, low, NULL, false), "ERR 0/1 nodes are available: 1 Insufficient cpu.");
+	/* equal or higher priority is not held back, nor is the nominee itself */
+	sched_pod *high = mkpod("high", "\"cpu\":\"1\"", "", ",\"priority\":1000");
+	CHECK_STR(sched1(s, high, NULL, false), "n1");
+	CHECK_STR(sched1(s, nom, NULL, false), "n1");
+	/* once the nominee is placed it counts as a pod, not twice */
+	CHECK_STR(sched1(s, nom, NULL, true), "n1");
+	CHECK_STR(sched1(s, high, NULL, false), "ERR 0/1 nodes are available: 1 Insufficient cpu.");
+	CHECK_INT(sched_snapshot_remove_pod(s, "uid-nom"), 0);
+	CHECK_STR(sched1(s, low, NULL, false), "n1");
+	/* a forgotten nomination frees the room */
+	sched_snapshot_nominate(s, nom, "n1");
+	CHECK(strncmp(sched1(s, low, NULL, false), "ERR", 3) == 0);
+	sched_snapshot_nominate(s, nom, NULL);
+	CHECK_STR(sched1(s, low, NULL, false), "n1");
+	sched_pod_unref(nom);
+	sched_pod_unref(low);
+	sched_pod_unref(high);
+	sched_snapshot_free(s);
+}
+
 /* ---- preemption ---- */
 
 TEST(preemption_picks_low_priority_victim)
