@@ -518,7 +518,10 @@ static long long proc_start(int pid)
 	if (!p)
 		return -1;
 	p++;
-	for (int field = 2; field < 22 && p; field++)
+	/* p is at the space before field 3; each step moves it one field on, so it stops at
+	 * the space before field 22 (starting at 2 read field 23, vsize, and every container
+	 * looked stopped) */
+	for (int field = 3; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
 	return p ? strtoll(p + 1, NULL, 10) : -1;
 }
