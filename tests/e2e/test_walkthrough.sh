@@ -54,15 +54,15 @@ check "the inference image is pushed as docker.io/library/scikit-inference:lates
 	push scikit-inference library/scikit-inference:latest
 
 # ---- the cluster: timon server in minikube's place ----
-# The service proxy: TIMON_PROXY until the agent turns it on by default.
-export TIMON_PROXY=nftables TIMON_NODE_NAME=$AGENT_NODE
+# The agent runs the service proxy by default. The walkthrough needs neither the cluster
+# DNS nor the ingress, which would take this machine's ports 53, 80 and 443.
 mkdir -p "$TMP/logs"
 "$TIMON" server --data-dir "$TMP/data" --https-port 0 --node-name "$AGENT_NODE" \
 	--agent-run-dir "$AGENT_RUN" --cni-bridge "$AGENT_BRIDGE" --pod-log-dir "$TMP/logs" \
 	--registry-config "$TMP/registries.yaml" --pod-cidr "10.42.$(($$ % 200 + 40)).0/24" \
-	>>"$TMP/server.log" 2>&1 &
+	--disable-dns --disable-ingress >>"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
-unset TIMON_PROXY TIMON_NODE_NAME
+check "the service proxy is on" wait_for 30 grep -q "proxy: nftables mode" "$TMP/server.log"
 check "the node is Ready" wait_for 30 sh -c \
 	"kubectl get node '$AGENT_NODE' -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -q True"
 NODE_IP=$(kubectl get node "$AGENT_NODE" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
