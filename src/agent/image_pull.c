@@ -247,6 +247,8 @@ int image_pull(image_store *s, const char *ref, const image_pull_opts *opts, ima
 	if (gfd < 0)
 		goto out;
 	terr *last = NULL;
+	char *why = NULL; /* every endpoint's answer, so a mirror's 404 is not hidden by the
+	                   * registry's own endpoint failing after it (offline sites) */
 	for (size_t i = 0; i < neps && rc < 0; i++) {
 		/* Pull secrets serve the image's own registry; registries.yaml's auth serves
 		 * the host it names. */
@@ -262,17 +264,24 @@ int image_pull(image_store *s, const char *ref, const image_pull_opts *opts, ima
 		if (rc < 0) {
 			log_debug("images: pulling %s from %s: %s", ref, eps[i].url,
 			          e ? e->message : "?");
+			char *w = xasprintf("%s%s%s: %s", why ? why : "", why ? "; " : "", eps[i].url,
+			                    e ? e->message : "unknown error");
+			free(why);
+			why = w;
 			terr_free(last);
 			last = e;
 		}
 	}
 	if (rc < 0) {
 		if (last)
-			terr_set(err, last->code, last->reason, "%s", last->message);
+			terr_set(err, last->code, last->reason, "%s",
+			         neps > 1 && why ? why : last->message);
 		terr_free(last);
+		free(why);
 		goto out;
 	}
 	terr_free(last);
+	free(why);
 	rc = image_store_add(s, &img, err);
 	if (rc == 0 && out) {
 		*out = img;
