@@ -42,7 +42,7 @@ for _ in $(seq 1 50); do curl -sf --max-time 1 "http://$NODE_IP:$NP/" >/dev/null
 
 # run URL -> "rps p99_ms"
 run() {
-	wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$1" 2>/dev/null | awk '
+	wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$1" 2>/dev/null | tee -a "$TMP/wrk.log" | awk '
 		/Requests\/sec/ {rps=$2}
 		/^ +99%/ {v=$2; if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; p99=v}
 		END {printf "%.0f %.3f\n", rps, p99}'
@@ -60,5 +60,7 @@ printf "  %-22s %10s %10s\n" "" "req/s" "p99 ms"
 printf "  %-22s %10s %10s\n" "straight to pod IP" "$d_rps" "$d_p99"
 printf "  %-22s %10s %10s\n" "through the NodePort" "$n_rps" "$n_p99"
 awk -v a="$n_rps" -v b="$d_rps" -v c="$n_p99" -v d="$d_p99" 'BEGIN {printf "  ratio NodePort/direct: req/s %.2f (goal >= 0.95), p99 %.2f\n", a/b, c/d}'
+echo "  wrk socket errors and non-2xx answers (direct, nodeport alternating):"
+grep -E "Socket errors|Non-2xx" "$TMP/wrk.log" | sed 's/^/    /'
 mkdir -p "$ROOT/bench/out"
 { echo "direct $d_rps $d_p99"; echo "nodeport $n_rps $n_p99"; } >"$ROOT/bench/out/nodeport-$(date -u +%Y%m%dT%H%M%SZ).txt"
