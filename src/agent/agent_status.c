@@ -152,7 +152,7 @@ json_t *agent_pod_status(agent *a, json_t *pod, json_t *report, agent_pod *ap)
 	json_t *lists[2][2] = {{json_object_get(report, "initContainerStatuses"), NULL},
 	                       {json_object_get(report, "containerStatuses"), NULL}};
 	for (int k = 0; k < 2; k++) {
-		json_t *arr = json_deep_copy(lists[k][0] ? lists[k][0] : json_array());
+		json_t *arr = lists[k][0] ? json_deep_copy(lists[k][0]) : json_array();
 		size_t i;
 		json_t *cs;
 		json_array_foreach(arr, i, cs)
