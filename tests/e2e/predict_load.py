@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """predict_load.py — sends N /predict requests (the seed's setosa features), each on a new
 connection so the service proxy picks an endpoint per request, from THREADS threads, and
-prints "ok K failed F" with the first few failures. Exit 0 only when all N answered
-{"prediction": [0]}. Not a benchmark (wrk does that); a correctness load.
+prints "ok K failed F", then "refused R" (connections refused, counted apart), then the
+first few failures. Exit 0 only when all N answered {"prediction": [0]}. Not a benchmark (wrk does that); a correctness load.
 
 Usage: predict_load.py URL N [THREADS]
 """
@@ -17,7 +17,7 @@ total = int(sys.argv[2])
 threads = int(sys.argv[3]) if len(sys.argv) > 3 else 4
 body = json.dumps({"features": [5.1, 3.5, 1.4, 0.2]})
 lock = threading.Lock()
-counts = {"ok": 0, "failed": 0}
+counts = {"ok": 0, "failed": 0, "refused": 0}
 errors = []
 todo = iter(range(total))
 
@@ -46,6 +46,8 @@ def worker():
         err = one()
         with lock:
             counts["failed" if err else "ok"] += 1
+            if err and "ConnectionRefusedError" in err:
+                counts["refused"] += 1
             if err and len(errors) < 5:
                 errors.append(err)
 
@@ -56,6 +58,7 @@ for t in ts:
 for t in ts:
     t.join()
 print("ok %d failed %d" % (counts["ok"], counts["failed"]))
+print("refused %d" % counts["refused"])
 for e in errors:
     print("  " + e)
 sys.exit(0 if counts["failed"] == 0 else 1)
