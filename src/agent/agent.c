@@ -191,6 +191,7 @@ static void submit(agent *a, agent_pod *ap, json_t *pod, bool cleanup)
 	              : json_pack("{s:{s:s}}", "metadata", "uid", ap->uid);
 	sj->mem = json_deep_copy(ap->mem);
 	sj->cleanup = cleanup;
+	ap->kick = false;
 	sj->inputs = cleanup ? json_object() : gather_inputs(a, pod);
 	ap->busy = true;
 	ap->dirty = false;
@@ -305,9 +306,10 @@ static void sync_done(agent_job *j)
 			agent_probes_update(a, ap, pod, report);
 			agent_pod_write_status(a, ap);
 		}
-		if (ap->dirty)
+		if (ap->dirty) {
+			ap->kick = true; /* something changed while busy: sync, not skip */
 			controller_enqueue(a->c, sj->key);
-		else if (!json_object_get(ap->mem, "finished"))
+		} else if (!json_object_get(ap->mem, "finished"))
 		{
 			uint64_t ms = report_waiting(report) ? RESYNC_BUSY_MS : RESYNC_IDLE_MS;
 			ap->resync_at = time_mono_ns() + (int64_t)ms * 1000000 - 50000000;
@@ -356,9 +358,8 @@ static int reconcile_pod(agent *a, const char *key)
 		json_decref(pod);
 		return RECONCILE_DONE;
 	}
-	ap->kick = false;
 	if (ap->busy) {
-		ap->dirty = true;
+		ap->dirty = true; /* kick, if set, stays for the sync that follows */
 	} else if (!json_object_get(ap->mem, "finished") ||
 	           json_path(pod, "metadata.deletionTimestamp")) {
 		submit(a, ap, pod, false);
