@@ -120,6 +120,12 @@ int agent_eviction_parse(const char *spec, int64_t *mem_min, double *nodefs_pct)
 /* Every 10 s: pressure conditions, and one eviction while under pressure. */
 void agent_evict_check(agent *a);
 
+/* The container (or init container) named name in pod's spec, borrowed; NULL if none.
+ * (agent_probe.c) */
+json_t *agent_container_spec(json_t *pod, const char *name);
+/* A /proc/meminfo field in KiB; -1 when unreadable. (agent_node.c) */
+int64_t agent_meminfo_kib(const char *field);
+
 /* ---- node registration and heartbeats (agent_node.c; loop thread) ---- */
 
 /* Facts read once at start: capacity, allocatable, nodeInfo, addresses. */

@@ -19,23 +19,6 @@
 
 #define EVICT_EVERY_NS (10LL * 1000000000LL)
 
-static int64_t meminfo_bytes(const char *field)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	if (!f)
-		return -1;
-	char line[256];
-	int64_t v = -1;
-	size_t fl = strlen(field);
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, field, fl) && line[fl] == ':') {
-			v = strtoll(line + fl + 1, NULL, 10) * 1024;
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
 /* "memory.available<100Mi,nodefs.available<10%" (kube's --eviction-hard). */
 int agent_eviction_parse(const char *spec, int64_t *mem_min, double *nodefs_pct)
 {
@@ -149,7 +132,9 @@ void agent_evict_check(agent *a)
 	if (now < a->next_evict_ns)
 		return;
 	a->next_evict_ns = now + EVICT_EVERY_NS;
-	int64_t avail = meminfo_bytes("MemAvailable");
+	int64_t avail = agent_meminfo_kib("MemAvailable");
+	if (avail >= 0)
+		avail *= 1024;
 	struct statvfs vfs;
 	double disk_pct = 100.0;
 	if (statvfs(a->pods_dir, &vfs) == 0 && vfs.f_blocks)

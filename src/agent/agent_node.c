@@ -30,13 +30,13 @@ static void read_line(const char *path, char *out, size_t n)
 	fclose(f);
 }
 
-static int64_t meminfo_kib(const char *field)
+int64_t agent_meminfo_kib(const char *field)
 {
 	FILE *f = fopen("/proc/meminfo", "r");
 	if (!f)
-		return 0;
+		return -1;
 	char line[256];
-	int64_t v = 0;
+	int64_t v = -1;
 	size_t fl = strlen(field);
 	while (fgets(line, sizeof line, f))
 		if (!strncmp(line, field, fl) && line[fl] == ':') {
@@ -116,7 +116,9 @@ static const char *go_arch(const char *machine)
 json_t *agent_node_facts(agent *a)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	int64_t mem = meminfo_kib("MemTotal");
+	int64_t mem = agent_meminfo_kib("MemTotal");
+	if (mem < 0)
+		mem = 0;
 	struct statvfs vfs;
 	int64_t disk = statvfs(a->pods_dir, &vfs) == 0 ? (int64_t)vfs.f_blocks * (int64_t)vfs.f_frsize
 	                                               : 0;

@@ -721,21 +721,6 @@ static json_t *container_status(agent_sync_job *sj, json_t *c, json_t *by, runti
 
 /* ---------- lifecycle hooks ---------- */
 
-static json_t *find_container(json_t *pod, const char *name)
-{
-	const char *lists[] = {"spec.containers", "spec.initContainers"};
-	for (size_t k = 0; k < 2; k++) {
-		size_t i;
-		json_t *c;
-		json_array_foreach(json_path(pod, lists[k]), i, c)
-		{
-			if (str_eq(json_string_value(json_object_get(c, "name")), name))
-				return c;
-		}
-	}
-	return NULL;
-}
-
 /* Runs a postStart or preStop handler (exec, httpGet, sleep) of container c (runtime ID
  * id) within limit_s. 0 when it passed; *msg gets why not. k8s: hooks have no timeout of
  * their own; the grace period bounds preStop, and we bound postStart the same way. */
@@ -776,7 +761,7 @@ void agent_pod_teardown(agent *a, const char *uid, int grace_s, json_t *report, 
 		if (all[i].state != RUNTIME_RUNNING ||
 		    agent_container_id_parse(all[i].id, &u, &name, &att) < 0)
 			continue;
-		json_t *c = pod ? find_container(pod, name) : NULL;
+		json_t *c = pod ? agent_container_spec(pod, name) : NULL;
 		json_t *pre = json_path(c, "lifecycle.preStop");
 		if (pre && grace_s > 0) {
 			int64_t left = deadline - time_mono_ns();

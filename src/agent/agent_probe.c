@@ -32,7 +32,7 @@ static void slot_free(agent_probe *p)
 	free(p);
 }
 
-static json_t *container_spec(json_t *pod, const char *name)
+json_t *agent_container_spec(json_t *pod, const char *name)
 {
 	const char *lists[] = {"spec.containers", "spec.initContainers"};
 	for (size_t k = 0; k < 2; k++) {
@@ -82,7 +82,7 @@ void agent_probes_update(agent *a, agent_pod *ap, json_t *pod, json_t *report)
 			const char *name = json_string_value(json_object_get(cs, "name"));
 			const char *cid = json_string_value(json_object_get(cs, "containerID"));
 			const char *at = json_path_str(cs, "state.running.startedAt");
-			json_t *spec = container_spec(pod, name);
+			json_t *spec = agent_container_spec(pod, name);
 			if (!name || !cid || !at || !spec)
 				continue;
 			if (!strncmp(cid, "runc://", 7))
@@ -273,7 +273,7 @@ void agent_probes_run(agent *a)
 				if (!pod)
 					break;
 			}
-			json_t *spec = container_spec(pod, p->container);
+			json_t *spec = agent_container_spec(pod, p->container);
 			json_t *probe = json_object_get(spec, p->which);
 			if (!probe)
 				continue;
