@@ -169,4 +169,14 @@ expect_out "with the same container and no restart" "^$CID 0$" \
 expect_out "and no new certificate request" "^$NCSR$" sh -c "kubectl get csr -o name | wc -l"
 check "a pod created after the restart runs" sh -c "kubectl run jafter --image='$IMAGE' --overrides='{\"spec\":{\"nodeName\":\"$JNODE\"}}' --command -- sh -c 'sleep 1000' >/dev/null && kubectl wait --for=condition=Ready pod/jafter --timeout=60s"
 
+# ---- stopping ----
+check "deleting the joined node's pods completes" timeout 60 kubectl delete pod jweb jafter --wait=true --timeout=50s
+check "their containers are gone" sh -c "[ -z \"\$(runc --root '$JRUN/runtime/runc' list -q 2>/dev/null)\" ]"
+kill -TERM "$JPID"
+wait "$JPID"
+RC=$?
+JPID=
+check "the agent stops on SIGTERM with status 0" test "$RC" -eq 0
+check "with no sanitizer report (ASan builds)" sh -c "! grep -q 'Sanitizer' '$TMP/agent.log'"
+
 finish
