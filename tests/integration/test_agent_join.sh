@@ -83,6 +83,27 @@ expect_out "saying the CA does not match" "is not the one the join token pins" c
 expect_out "the bootstrap credential alone cannot list pods (403)" "^403$" \
 	curl -s -o /dev/null -w '%{http_code}' --cacert "$TMP/data/tls/ca.crt" -H "Authorization: Bearer ${TOKEN#*::}" "$URL/api/v1/pods"
 
+# ---- a request nobody auto-approves waits for `kubectl certificate approve` ----
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/m.key" \
+	-subj "/O=team/CN=alice" -out "$TMP/m.csr" 2>/dev/null
+cat >"$TMP/m.yaml" <<EOY
+apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata: {name: manual}
+spec:
+  request: $(base64 -w0 "$TMP/m.csr")
+  signerName: kubernetes.io/kube-apiserver-client
+  usages: [client auth]
+EOY
+kubectl apply -f "$TMP/m.yaml" >/dev/null
+sleep 1
+expect_out "a user's request stays pending, with its requester recorded" "^system:admin <none>$" \
+	sh -c "kubectl get csr manual -o jsonpath='{.spec.username} {.status.conditions}' | sed 's/ $/ <none>/'"
+check "kubectl certificate approve approves it" kubectl certificate approve manual
+check "and the server signs it for CN alice" wait_for 10 sh -c \
+	"kubectl get csr manual -o jsonpath='{.status.certificate}' | base64 -d | openssl x509 -noout -subject | grep -q 'CN *= *alice'"
+kubectl delete csr manual >/dev/null
+
 # ---- joining ----
 "${JOIN[@]}" --token "$TOKEN" >>"$TMP/agent.log" 2>&1 &
 JPID=$!
