@@ -585,7 +585,12 @@ static const char base_text[] =
     "@hairpin jump mark-for-masquerade\n"
     "add rule " T " masquerading meta mark & 0x4000 == 0 return\n"
     "add rule " T " masquerading meta mark set meta mark ^ 0x4000\n"
-    "add rule " T " masquerading masquerade fully-random\n"
+    /* Port-preserving, not kube-proxy's fully-random: a client port reused while the
+     * endpoint still holds the old connection in TIME_WAIT (conntrack forgets it when the
+     * client reopens the port) must map to the same translated port, or the endpoint
+     * answers the SYN as a stale segment and the client waits a second to retry: 5 to
+     * 80% of new connections at a few thousand a second (docs/proxy.md). */
+    "add rule " T " masquerading masquerade\n"
     /* k8s: REJECT: TCP gets a reset, everything else ICMP port unreachable. */
     "add rule " T " reject-chain meta l4proto tcp reject with tcp reset\n"
     "add rule " T " reject-chain reject\n";
