@@ -14,7 +14,7 @@
 # Two ways of loading: wrk keeps 32 requests in flight (closed loop: each proxy's
 # requests/s, and its p99 at that proxy's own throughput — a faster proxy drives the
 # backends and the shared cores harder, so p99s at different throughputs do not compare);
-# then hey sends the same fixed request rate to both (half the lower of the two wrk
+# then hey sends the same fixed request rate to both (a quarter of the lower of the two wrk
 # throughputs unless INGRESS_BENCH_RATE says), so their p99s are at equal load.
 # Needs root, wrk, hey, nginx, curl, kubectl. Knobs: INGRESS_BENCH_SECONDS (8),
 # INGRESS_BENCH_CONNS (32), INGRESS_BENCH_ROUNDS (3), INGRESS_BENCH_RATE, BUILD (build). Output also in bench/out/ingress.txt.
@@ -192,7 +192,7 @@ tbad=$(awk '{ s += $4 } END { print s + 0 }' "$TMP/t.all")
 } | tee "$OUT/ingress.txt"
 
 # The same fixed rate to both: hey with CONNS workers, each at RATE/CONNS requests/s.
-RATE=${INGRESS_BENCH_RATE:-$(awk -v a="$nr" -v b="$tr" 'BEGIN { m = a < b ? a : b; printf "%d", m / 2 }')}
+RATE=${INGRESS_BENCH_RATE:-$(awk -v a="$nr" -v b="$tr" 'BEGIN { m = a < b ? a : b; printf "%d", m / 4 }')}
 PER=$((RATE / CONNS))
 [ "$PER" -ge 1 ] || PER=1
 # fixed NAME PORT: "rps p50 p99 errors" from hey (latencies in ms).
