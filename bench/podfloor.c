@@ -208,8 +208,10 @@ int main(int argc, char **argv)
 	mkdir(state, 0700);
 	mkdir(netns, 0755);
 	mkdir(bundles, 0700);
+	/* As the agent configures CNI: pod egress is one nftables rule per node (made once,
+	 * outside the timed path), not the bridge plugin's per-pod iptables (ipMasq). */
 	cni = (cni_config){.state_dir = state, .netns_dir = netns, .bridge = bridge,
-	                   .network = "timon-bench-floor"};
+	                   .network = "timon-bench-floor", .no_ip_masq = true};
 	json_error_t je;
 	template = json_load_file(template_path, 0, &je);
 	if (!template) {

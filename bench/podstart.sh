@@ -90,6 +90,8 @@ cleanup() {
 	grep -oE " ($TMP|$AGENT_RUN)/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m"; done
 	[ -n "$REG_PID" ] && { kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null; }
 	for b in "$BR_T" "$BR_F" $BR_P; do ip link del "$b" >/dev/null 2>&1; done
+	# The agent's pod egress table (left by a stopping agent for its running pods).
+	nft delete table inet "timon-podstart-$TAG-pods" >/dev/null 2>&1
 	rm -rf "$AGENT_RUN" "$TMP"
 }
 trap cleanup EXIT

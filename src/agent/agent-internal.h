@@ -130,6 +130,14 @@ int64_t agent_meminfo_kib(const char *field);
 
 /* Facts read once at start: capacity, allocatable, nodeInfo, addresses. */
 json_t *agent_node_facts(agent *a);
+
+/* ---- pod egress (agent_masq.c) ---- */
+
+/* The nft text of this node's egress table: traffic from cluster_cidr to outside it is
+ * masqueraded. NULL when cluster_cidr is not an IPv4 CIDR. Caller frees. */
+char *agent_masq_text(const char *node, const char *hostname, const char *cluster_cidr);
+/* Replaces the table in the kernel (blocking; a few ms, once at start). */
+int agent_masq_apply(const char *node, const char *cluster_cidr, terr **err);
 /* Creates or updates this machine's Node (labels, taints, podCIDR, status); renews its
  * Lease. */
 void agent_node_sync(agent *a);

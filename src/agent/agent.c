@@ -19,6 +19,7 @@
 #include "controllers/controller-internal.h"
 #include "controllers/events.h"
 #include "controllers/simnode-internal.h"
+#include "proxy/netsvc.h"
 
 #define TICK_MS          1000
 #define LEASE_EVERY_NS   (10LL * 1000000000LL)
@@ -580,6 +581,20 @@ static void start(controller *c)
 	a->cni.state_dir = a->cni_state_dir;
 	a->cni.netns_dir = a->cni_netns_dir;
 	a->cni.bridge = g_cfg.bridge;
+	/* Pods reach out as the node through one nftables rule (agent_masq.c) rather than the
+	 * bridge plugin's per-pod iptables chains; if the rule cannot be set, the plugin
+	 * does it as before. */
+	const char *cluster_cidr = netsvc_env("TIMON_PROXY_CLUSTER_CIDR");
+	if (!cluster_cidr || !*cluster_cidr)
+		cluster_cidr = NETSVC_CLUSTER_CIDR_DEFAULT;
+	terr *merr = NULL;
+	if (agent_masq_apply(a->node_name, cluster_cidr, &merr) == 0) {
+		a->cni.no_ip_masq = true;
+	} else {
+		log_warn("agent: %s; pods are masqueraded by the bridge plugin instead",
+		         merr ? merr->message : "pod egress rule failed");
+		terr_free(merr);
+	}
 	a->node_static = agent_node_facts(a);
 	if (agent_eviction_parse(g_cfg.eviction_hard, &a->evict_mem_min, &a->evict_nodefs_pct) < 0) {
 		log_error("agent: invalid --eviction-hard \"%s\"; using kube's defaults", g_cfg.eviction_hard);

@@ -40,6 +40,10 @@ typedef struct cni_config {
 	const char *network;     /* network name (host-local keys allocations by it) */
 	int mtu;                 /* pod interface MTU; 0: the plugin's default */
 	int timeout_ms;          /* per plugin call; 0: 60 s */
+	/* The caller masquerades pod traffic leaving the pod network itself (the agent: one
+	 * nftables rule per node, agent_masq.c), so the bridge plugin's ipMasq is off: it
+	 * would run iptables several times per pod ADD and DEL, about 80 ms of CPU a pod. */
+	bool no_ip_masq;
 } cni_config;
 
 /* k8s: a container port with hostPort != 0 becomes one portMappings entry. */

@@ -98,12 +98,13 @@ json_t *cni_conf_generate(const cni_config *cfg, const char *const *cidrs, size_
 	    cfg->state_dir && *cfg->state_dir ? cfg->state_dir : CNI_DEFAULT_STATE_DIR;
 	_cleanup_free_ char *data_dir = xasprintf("%s/cni/networks", state);
 	/* The gateway defaults to the first address of each range; isGateway puts it on the
-	 * bridge. ipMasq: pods reach beyond the node through the node's address. hairpinMode:
+	 * bridge. ipMasq: pods reach beyond the node through the node's address (unless the
+	 * caller does that itself: no_ip_masq). hairpinMode:
 	 * a pod reaches itself through a Service address. */
 	json_t *bridge =
 	    json_pack("{ss ss sb sb sb s{ss so so ss}}", "type", "bridge", "bridge",
 	              cfg->bridge && *cfg->bridge ? cfg->bridge : CNI_DEFAULT_BRIDGE, "isGateway",
-	              1, "ipMasq", 1, "hairpinMode", 1, "ipam", "type", "host-local", "ranges",
+	              1, "ipMasq", !cfg->no_ip_masq, "hairpinMode", 1, "ipam", "type", "host-local", "ranges",
 	              ranges, "routes", routes, "dataDir", data_dir);
 	if (cfg->mtu > 0)
 		json_object_set_new(bridge, "mtu", json_integer(cfg->mtu));

@@ -41,6 +41,9 @@ agent_cleanup() {
 	# The proxy's table of this test's node, should the server have died without
 	# removing it (the proxy names it after the node: docs/proxy.md).
 	nft delete table inet "timon-$AGENT_NODE" >/dev/null 2>&1
+	# The agent's pod egress table stays after a stop on purpose (its containers keep
+	# running); the test's own goes here.
+	nft delete table inet "timon-$AGENT_NODE-pods" >/dev/null 2>&1
 	for p in "${AGENT_PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null

@@ -42,6 +42,28 @@ check "a failing pod is Failed" kubectl wait --for=jsonpath='{.status.phase}'=Fa
 expect_out "with exit code 7, reason Error" "^Error 7$" \
 	pod_field fails '{.status.containerStatuses[0].state.terminated.reason} {.status.containerStatuses[0].state.terminated.exitCode}'
 
+# ---- pods reach beyond the pod network as the node (the agent's one nftables rule) ----
+# An "outside" host: a network namespace of this test on a veth pair, with no route back to
+# the pod network, so only a masqueraded connection can be answered.
+OUTNS=tout$$ OUTV=tov$$ OUTNET=198.18.$(($$ % 250))
+ip netns add "$OUTNS" && ip link add "$OUTV" type veth peer name eth0 netns "$OUTNS" &&
+	ip addr add "$OUTNET.1/30" dev "$OUTV" && ip link set "$OUTV" up &&
+	ip netns exec "$OUTNS" ip addr add "$OUTNET.2/30" dev eth0 &&
+	ip netns exec "$OUTNS" ip link set eth0 up && ip netns exec "$OUTNS" ip link set lo up
+ip netns exec "$OUTNS" python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 8000)); s.listen(1); s.settimeout(90)
+c, a = s.accept(); open(sys.argv[2], "w").write(a[0] + "\n")' "$OUTNET.2" "$TMP/egress.peer" &
+AGENT_PIDS+=($!)
+check "the node's egress table masquerades the cluster CIDR" sh -c \
+	"nft list table inet timon-$AGENT_NODE-pods | grep -q 'ip saddr 10.42.0.0/16 ip daddr != 10.42.0.0/16 .*masquerade'"
+kubectl run egress --image="$IMAGE" --restart=Never --command -- sh -c "echo hello | nc $OUTNET.2 8000" >/dev/null
+check "a pod connects to a host outside the pod network" wait_for 60 test -s "$TMP/egress.peer"
+expect_out "which sees the node's address, not the pod's" "^$OUTNET.1\$" cat "$TMP/egress.peer"
+kubectl delete pod egress --wait=false >/dev/null 2>&1
+ip netns del "$OUTNS" 2>/dev/null
+ip link del "$OUTV" 2>/dev/null
+
 # ---- a Job ----
 kubectl create job hello --image="$IMAGE" -- sh -c 'echo job done' >/dev/null
 check "a Job runs to completion" kubectl wait --for=condition=complete job/hello --timeout=60s

@@ -8,6 +8,26 @@
 #include "base/json.h"
 #include "test.h"
 
+/* One masquerade rule per node, in a table named after the node; bad CIDRs are refused. */
+TEST(agent_masq_rules)
+{
+	char *t = agent_masq_text("vm1", "vm1", "10.42.7.9/16");
+	REQUIRE(t);
+	CHECK(strstr(t, "add table inet timon-pods\ndelete table inet timon-pods\n"));
+	CHECK(strstr(t, "type nat hook postrouting priority srcnat"));
+	CHECK(strstr(t, "ip saddr 10.42.0.0/16 ip daddr != 10.42.0.0/16 ip daddr != 224.0.0.0/4 "
+	                "masquerade"));
+	free(t);
+	t = agent_masq_text("node-b", "vm1", "10.42.0.0/16");
+	REQUIRE(t);
+	CHECK(strstr(t, "add table inet timon-node-b-pods\n"));
+	free(t);
+	CHECK(agent_masq_text("vm1", "vm1", "10.42.0.0/33") == NULL);
+	CHECK(agent_masq_text("vm1", "vm1", "10.42.0.0") == NULL);
+	CHECK(agent_masq_text("vm1", "vm1", "10.42.0.0/16; flush ruleset") == NULL);
+	CHECK(agent_masq_text("vm1", "vm1", NULL) == NULL);
+}
+
 TEST(agent_ids_round_trip)
 {
 	char *id = agent_container_id("0b1c-uid", "web", 3);

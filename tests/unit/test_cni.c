@@ -260,6 +260,17 @@ TEST(cidrs)
 	CHECK_INT(cni_cidr_family(NULL, NULL), -1);
 }
 
+/* A caller that masquerades itself turns the bridge plugin's ipMasq off. */
+TEST(generated_config_without_ip_masq)
+{
+	cni_config cfg = {.no_ip_masq = true};
+	_cleanup_json_ json_t *c = cni_conf_generate(&cfg, NULL, 0, "1.0.0", NULL);
+	REQUIRE(c);
+	json_t *br = json_array_get(json_object_get(c, "plugins"), 0);
+	CHECK(json_is_false(json_object_get(br, "ipMasq")));
+	CHECK(json_is_true(json_object_get(br, "isGateway")));
+}
+
 TEST(generated_config)
 {
 	cni_config cfg = {.state_dir = "/var/lib/x", .mtu = 1400};
@@ -295,6 +306,7 @@ TEST(generated_config)
 	br = json_array_get(json_object_get(d, "plugins"), 0);
 	CHECK_STR(json_path_str(br, "bridge"), "br9");
 	CHECK(json_object_get(br, "mtu") == NULL);
+	CHECK(json_is_true(json_object_get(br, "ipMasq")));
 	CHECK_STR(json_path_str(br, "ipam.dataDir"), CNI_DEFAULT_STATE_DIR "/cni/networks");
 	CHECK_INT(json_array_size(json_path(br, "ipam.ranges")), 2);
 	CHECK_STR(json_path_str(json_array_get(json_path(br, "ipam.routes"), 1), "dst"), "::/0");
