@@ -251,7 +251,8 @@ static void *exec_worker(void *arg)
 		push_error(s, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	char *argv[] = {rt->runc,       (char *)"--root", rt->runc_root, (char *)"exec",
+	_cleanup_free_ char *bin = rt_runtime_for(rt, s->id);
+	char *argv[] = {bin,            (char *)"--root", rt->runc_root, (char *)"exec",
 	                (char *)"--process", pfile,       (char *)"--pid-file", pidfile,
 	                s->id,          NULL};
 	pid_t pid = fork();

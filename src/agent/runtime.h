@@ -140,6 +140,14 @@ typedef struct runtime_create_opts {
 	const char *log_path; /* the CRI log file (conmon k8s-file); its folder is created */
 	int64_t log_size_max; /* bytes; 0: unlimited (conmon truncates the file when reached) */
 	int timeout_s;        /* for the OCI runtime's create; 0: 60 s */
+	/* The OCI runtime for this container (a RuntimeClass handler's binary, recorded so
+	 * every later call uses it); NULL: the driver's. It must take runc's CLI and keep its
+	 * state where runc does under --root. */
+	const char *runtime_path;
+	/* k8s stdin / stdinOnce / tty: conmon keeps a stdin pipe (-i) that attach writes to,
+	 * closed when the first attach ends if stdin_once; tty needs process.terminal in the
+	 * spec (conmon -t holds the console). */
+	bool stdin_open, stdin_once, tty;
 } runtime_create_opts;
 
 /* Creates the container id from spec (borrowed; written as <root>/<id>/config.json; a

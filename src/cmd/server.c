@@ -13,6 +13,7 @@
 #include "apiserver/apiserver.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "cmd/agent_flags.h"
 #include "cmd/cmd.h"
 #include "cmd/server_net.h"
 
@@ -92,10 +93,17 @@ int cmd_server(int argc, char **argv)
 		all[nall++] = opts[i];
 	for (size_t i = 0; server_net_options[i].name && nall < 63; i++)
 		all[nall++] = server_net_options[i];
+	for (size_t i = 0; agent_flag_options[i].name && nall < 63; i++)
+		all[nall++] = agent_flag_options[i];
 	all[nall] = (struct option){0};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", all, NULL)) != -1) {
+		if (c >= AGENT_FLAGS_OPT_FIRST) {
+			if (agent_flag(c, optarg, &acfg) < 0)
+				return 2;
+			continue;
+		}
 		if (c >= SERVER_NET_OPT_FIRST) {
 			if (server_net_flag(c, optarg, &net) < 0)
 				return 2;
@@ -138,7 +146,7 @@ int cmd_server(int argc, char **argv)
 		case O_BRIDGE: acfg.bridge = optarg; break;
 		case O_EVICT: acfg.eviction_hard = optarg; break;
 		case 'v': log_level_max = LOG_DEBUG; break;
-		case 'h': fputs(usage, stdout); fputs(server_net_usage, stdout); return 0;
+		case 'h': fputs(usage, stdout); fputs(server_net_usage, stdout); fputs(agent_flags_usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
@@ -146,6 +154,8 @@ int cmd_server(int argc, char **argv)
 		fprintf(stderr, "timon server: unexpected argument %s\n%s", argv[optind], usage);
 		return 2;
 	}
+	if (agent_flags_check(&acfg) < 0)
+		return 2;
 	if (!disable_agent)
 		agent_configure(&acfg, cfg.data_dir);
 	/* The node network services serve this node: the agent's node name and address. */

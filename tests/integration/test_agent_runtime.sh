@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# test_agent_runtime.sh — node agent pieces around the runtime, end to end with real pods
+# and the real kubectl (as root): RuntimeClass handlers (a pod whose class names the
+# test's handler runs through it — a wrapper script that logs its calls and execs runc;
+# admission refuses an unknown class; a class whose handler the node lacks fails the
+# sandbox with containerd's words), container log rotation by size (files on disk bounded
+# by --container-log-max-files, older rotated files gzipped, `kubectl logs` still shows
+# recent lines), and `kubectl attach` (live output, -i with stdin:true, -it with a tty).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/agentlib.sh"
+
+agent_setup || { finish; exit 1; }
+
+# The handler: logs every call, then runs runc with the same arguments.
+RUNC=$(command -v runc)
+cat >"$TMP/wrapped-runc" <<EOS
+#!/bin/sh
+echo "\$*" >>"$TMP/wrapper.log"
+exec $RUNC "\$@"
+EOS
+chmod 755 "$TMP/wrapped-runc"
+
+start_agent_server --runtime-handler "wrapped=$TMP/wrapped-runc" \
+	--container-log-max-size 64Ki --container-log-max-files 3 ||
+	{ fail "server with agent starts"; finish; exit 1; }
+
+# --- RuntimeClass ---
+kubectl apply -f - >/dev/null <<EOF2
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata: {name: wrapped}
+handler: wrapped
+overhead: {podFixed: {cpu: 10m, memory: 1Mi}}
+---
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata: {name: missing-handler}
+handler: nosuchhandler
+EOF2
+kubectl apply -f - >/dev/null <<EOF2
+apiVersion: v1
+kind: Pod
+metadata: {name: rc-wrapped}
+spec:
+  runtimeClassName: wrapped
+  containers:
+  - name: c
+    image: $IMAGE
+    command: ["/bin/sh", "-c", "echo via-handler; while :; do sleep 1; done"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: rc-plain}
+spec:
+  containers:
+  - name: c
+    image: $IMAGE
+    command: ["/bin/sh", "-c", "while :; do sleep 1; done"]
+EOF2
+check "a pod with runtimeClassName runs" kubectl wait --for=condition=Ready pod/rc-wrapped --timeout=60s
+check "a pod without one runs" kubectl wait --for=condition=Ready pod/rc-plain --timeout=60s
+UID_W=$(pod_field rc-wrapped '{.metadata.uid}')
+UID_P=$(pod_field rc-plain '{.metadata.uid}')
+if grep -q "create .*${UID_W}_c_0" "$TMP/wrapper.log" 2>/dev/null &&
+	grep -q "start ${UID_W}_c_0" "$TMP/wrapper.log"; then
+	pass "the class's handler created and started the container"
+else
+	fail "the class's handler created and started the container" "$(cat "$TMP/wrapper.log" 2>&1 | tail -5)"
+fi
+if grep -q "$UID_P" "$TMP/wrapper.log" 2>/dev/null; then
+	fail "a pod without a class does not use the handler" "$(grep "$UID_P" "$TMP/wrapper.log" | head -3)"
+else
+	pass "a pod without a class does not use the handler"
+fi
+expect_out "exec goes through the pod's handler too" "^hi$" kubectl exec rc-wrapped -- echo hi
+check "the handler ran the exec" grep -q "exec .*${UID_W}_c_0" "$TMP/wrapper.log"
+expect_out "admission adds the class's overhead" "10m" pod_field rc-wrapped '{.spec.overhead.cpu}'
+expect_err "admission refuses an unknown RuntimeClass" 'pod rejected: RuntimeClass "nope" not found' \
+	kubectl run rc-unknown --image="$IMAGE" --overrides='{"spec":{"runtimeClassName":"nope"}}' -- sh -c 'sleep 100'
+kubectl run rc-nohandler --image="$IMAGE" --overrides='{"spec":{"runtimeClassName":"missing-handler"}}' \
+	--command -- sh -c 'sleep 100' >/dev/null
+check "a class whose handler the node lacks: FailedCreatePodSandBox" wait_for 30 sh -c \
+	"kubectl get events --field-selector involvedObject.name=rc-nohandler -o jsonpath='{.items[*].message}' | grep -q 'Failed to create pod sandbox: failed to get sandbox runtime: no runtime for \"nosuchhandler\" is configured'"
+expect_out "... and the pod stays Pending, its container ContainerCreating" "^Pending ContainerCreating$" \
+	pod_field rc-nohandler '{.status.phase} {.status.containerStatuses[0].state.waiting.reason}'
+check "... and nothing ran" sh -c "! ls '$TMP/data/agent/containers' | grep -q '$(pod_field rc-nohandler '{.metadata.uid}')'"
+# --- log rotation ---
+# ~1.6 MB of output in ~100-byte lines, then a marker every second.
+kubectl apply -f - >/dev/null <<EOF2
+apiVersion: v1
+kind: Pod
+metadata: {name: chatty}
+spec:
+  containers:
+  - name: c
+    image: $IMAGE
+    command: ["/bin/sh", "-c", "i=0; while [ \$i -lt 4000 ]; do echo line-\$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=\$((i+1)); if [ \$((i % 400)) = 0 ]; then sleep 1.5; fi; done; n=0; while :; do echo tick-\$n; n=\$((n+1)); sleep 1; done"]
+EOF2
+check "the chatty pod runs" kubectl wait --for=condition=Ready pod/chatty --timeout=60s
+UID_C=$(pod_field chatty '{.metadata.uid}')
+LOGDIR="$TMP/logs/default_chatty_${UID_C}/c"
+check "its log is rotated (a .gz appears)" wait_for 60 sh -c "ls '$LOGDIR' | grep -q '^0\.log\.[0-9]\{8\}-[0-9]\{6\}\.gz$'"
+check "rotated names carry the time stamp" sh -c "ls '$LOGDIR' | grep -Eq '^0\.log\.[0-9]{8}-[0-9]{6}$'"
+check "the output ends" wait_for 60 sh -c "kubectl logs chatty --tail=3 | grep -q tick-"
+sleep 12 # one more rotation round
+N=$(ls "$LOGDIR" | grep -c '^0\.log')
+if [ "$N" -le 3 ] && [ "$N" -ge 2 ]; then
+	pass "at most --container-log-max-files files stay ($N)"
+else
+	fail "at most --container-log-max-files files stay" "$(ls -l "$LOGDIR")"
+fi
+SZ=$(stat -c %s "$LOGDIR/0.log")
+if [ "$SZ" -le $((64 * 1024 + 40000)) ]; then pass "the current file is small ($SZ bytes)"; else fail "the current file is small" "$SZ bytes"; fi
+expect_out "kubectl logs shows recent lines" "^tick-[0-9]+$" sh -c "kubectl logs chatty --tail=1"
+check "a rotated .gz holds CRI lines" sh -c "zcat '$LOGDIR'/0.log.*.gz | head -1 | grep -Eq '^[0-9-]+T[0-9:.]+.* stdout F line-'"
+check "the log kept flowing: recent ticks are in the current file" wait_for 10 sh -c "grep -q 'stdout F tick-' '$LOGDIR/0.log'"
+
+finish
