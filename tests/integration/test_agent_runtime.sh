@@ -84,6 +84,61 @@ check "a class whose handler the node lacks: FailedCreatePodSandBox" wait_for 30
 expect_out "... and the pod stays Pending, its container ContainerCreating" "^Pending ContainerCreating$" \
 	pod_field rc-nohandler '{.status.phase} {.status.containerStatuses[0].state.waiting.reason}'
 check "... and nothing ran" sh -c "! ls '$TMP/data/agent/containers' | grep -q '$(pod_field rc-nohandler '{.metadata.uid}')'"
+# --- attach ---
+kubectl apply -f - >/dev/null <<EOF2
+apiVersion: v1
+kind: Pod
+metadata: {name: att}
+spec:
+  containers:
+  - name: c
+    image: $IMAGE
+    command: ["/bin/sh", "-c", "echo first-line; echo err-first >&2; n=0; while :; do echo tick-\$n; echo etick-\$n >&2; n=\$((n+1)); sleep 0.3; done"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: att-in}
+spec:
+  containers:
+  - name: c
+    image: $IMAGE
+    stdin: true
+    command: ["/bin/sh", "-c", "echo ready; while read l; do echo got-\$l; done; echo stdin-closed; sleep 1000"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: att-tty}
+spec:
+  containers:
+  - name: c
+    image: $IMAGE
+    stdin: true
+    tty: true
+    command: ["/bin/sh"]
+EOF2
+check "the attach pods run" kubectl wait --for=condition=Ready pod/att pod/att-in pod/att-tty --timeout=60s
+wait_for 10 sh -c "kubectl logs att | grep -q tick-3"
+OUT=$(timeout 4 kubectl attach att 2>&1)
+if echo "$OUT" | grep -q '^tick-[0-9]' && echo "$OUT" | grep -q '^etick-[0-9]' && ! echo "$OUT" | grep -q 'first-line'; then
+	pass "attach streams live stdout and stderr (not the log's past)"
+else
+	fail "attach streams live stdout and stderr (not the log's past)" "$(echo "$OUT" | head -5)"
+fi
+FIRST=$(echo "$OUT" | grep -m1 -o '^tick-[0-9]*' | cut -d- -f2)
+LAST=$(echo "$OUT" | grep -o '^tick-[0-9]*' | tail -1 | cut -d- -f2)
+if [ -n "$FIRST" ] && [ "$LAST" -gt "$((FIRST + 3))" ]; then pass "attach keeps streaming ($FIRST..$LAST)"; else fail "attach keeps streaming" "$FIRST..$LAST"; fi
+check "the container runs on after a detach" kubectl wait --for=condition=Ready pod/att --timeout=5s
+expect_out "attach -i delivers stdin to a stdin:true container" "^got-hello$" \
+	bash -c "(sleep 1; echo hello; sleep 2) | timeout 8 kubectl attach -i att-in 2>&1; true"
+expect_out "a second attach -i reaches the same stdin (not stdinOnce)" "^got-again$" \
+	bash -c "(sleep 1; echo again; sleep 2) | timeout 8 kubectl attach -i att-in 2>&1; true"
+expect_out "attach -it: a shell on the container's terminal" "tty-42" \
+	bash -c "(sleep 2; echo 'echo tty-\$((6*7))'; sleep 2) | script -qec 'timeout 8 kubectl attach -it att-tty' /dev/null | tr -d '\r'; true"
+expect_out "attach -it: the terminal takes the client's size" "size=45 123" \
+	bash -c "(sleep 2; echo 'echo size=\$(stty size)'; sleep 2) | script -qec 'stty cols 123 rows 45; timeout 8 kubectl attach -it att-tty' /dev/null | tr -d '\r'; true"
+expect_err "attach to a container without a terminal asks for none" "Unable to use a TTY" \
+	bash -c "script -qec 'timeout 3 kubectl attach -it att' /dev/null </dev/null | tr -d '\r'; false"
+
 # --- log rotation ---
 # ~1.6 MB of output in ~100-byte lines, then a marker every second.
 kubectl apply -f - >/dev/null <<EOF2
