@@ -196,6 +196,7 @@ static void *exec_worker(void *arg)
 	terr *err = NULL;
 	_cleanup_free_ char *pidfile = NULL;
 	_cleanup_free_ char *pfile = NULL;
+	_cleanup_free_ char *bin = NULL; /* the container's OCI runtime */
 	if (runtime_status_get(rt, s->id, &st, &err) < 0) {
 		push_error(s, "container not found (%s)", err->message);
 		terr_free(err);
@@ -258,7 +259,7 @@ static void *exec_worker(void *arg)
 		push_error(s, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	_cleanup_free_ char *bin = rt_runtime_for(rt, s->id);
+	bin = rt_runtime_for(rt, s->id);
 	char *argv[] = {bin,            (char *)"--root", rt->runc_root, (char *)"exec",
 	                (char *)"--process", pfile,       (char *)"--pid-file", pidfile,
 	                s->id,          NULL};
