@@ -82,6 +82,14 @@ json_t *agent_images_gc(agent *a, json_t *last_used, int high, int low, int64_t 
 	runtime_list(a->rt, NULL, &all, &nc, NULL);
 	json_t *used = json_object();
 	for (size_t i = 0; i < nc; i++) {
+		/* The image ID the container was created from; else (older containers) what its
+		 * reference names now. */
+		const char *id = json_string_value(json_object_get(all[i].annotations, "timon.io/image-id"));
+		if (id) {
+			json_object_set_new(used, id, json_true());
+			json_object_set_new(last_used, id, json_integer(now));
+			continue;
+		}
 		const char *ref = json_string_value(json_object_get(all[i].annotations, "io.kubernetes.container.image"));
 		image_info img;
 		if (ref && image_store_find(a->images, ref, &img, NULL) == 0) {

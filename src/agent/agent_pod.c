@@ -518,6 +518,7 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 	    .container = run,
 	    .image = &icfg,
 	    .image_ref = json_string_value(json_object_get(c, "image")),
+	    .image_id = img.id,
 	    .rootfs = rootfs,
 	    .netns_path = netns,
 	    .mounts = mounts,

@@ -55,6 +55,9 @@ typedef struct runtime_spec_input {
 	json_t *container;
 	const image_config *image; /* the image's config; NULL: none (no Entrypoint, Cmd, Env) */
 	const char *image_ref;     /* for the annotations; may be NULL */
+	/* The image's ID (config digest), annotated as timon.io/image-id: image GC keeps the
+	 * image a container runs on even after its tag moved. May be NULL. */
+	const char *image_id;
 	/* root.path: the container's root filesystem, already mounted (runtime_rootfs_mount
 	 * gives it). Users named by the image ("nobody") are looked up in its /etc/passwd. */
 	const char *rootfs;

@@ -686,6 +686,7 @@ static json_t *annotations_json(const runtime_spec_input *in)
 	    {"io.kubernetes.container.name",
 	     json_string_value(json_object_get(in->container, "name"))},
 	    {"io.kubernetes.container.image", in->image_ref},
+	    {"timon.io/image-id", in->image_id},
 	    {"io.kubernetes.container.terminationMessagePath",
 	     json_string_value(json_object_get(in->container, "terminationMessagePath"))},
 	};
