@@ -64,7 +64,8 @@ static int cmp_stamp(const void *a, const void *b)
 
 size_t agent_log_excess(char **rotated, size_t n, int max_files, size_t *first_kept)
 {
-	qsort(rotated, n, sizeof *rotated, cmp_stamp);
+	if (n > 1)
+		qsort(rotated, n, sizeof *rotated, cmp_stamp);
 	/* k8s: before a rotation at most max_files - 2 rotated files stay, so that after it
 	 * the current file and max_files - 1 rotated ones remain. */
 	size_t keep = max_files >= 2 ? (size_t)max_files - 2 : 0;

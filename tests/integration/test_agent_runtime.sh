@@ -133,9 +133,9 @@ expect_out "attach -i delivers stdin to a stdin:true container" "^got-hello$" \
 expect_out "a second attach -i reaches the same stdin (not stdinOnce)" "^got-again$" \
 	bash -c "(sleep 1; echo again; sleep 2) | timeout 8 kubectl attach -i att-in 2>&1; true"
 expect_out "attach -it: a shell on the container's terminal" "tty-42" \
-	bash -c "(sleep 2; echo 'echo tty-\$((6*7))'; sleep 2) | script -qec 'timeout 8 kubectl attach -it att-tty' /dev/null | tr -d '\r'; true"
+	bash -c "(sleep 3; echo 'echo tty-\$((6*7))'; sleep 3) | script -qec 'timeout 10 kubectl attach -it att-tty' /dev/null | tr -d '\r'; true"
 expect_out "attach -it: the terminal takes the client's size" "size=45 123" \
-	bash -c "(sleep 2; echo 'echo size=\$(stty size)'; sleep 2) | script -qec 'stty cols 123 rows 45; timeout 8 kubectl attach -it att-tty' /dev/null | tr -d '\r'; true"
+	bash -c "(sleep 3; echo 'echo size=\$(stty size)'; sleep 3) | script -qec 'stty cols 123 rows 45; timeout 10 kubectl attach -it att-tty' /dev/null | tr -d '\r'; true"
 expect_err "attach to a container without a terminal asks for none" "Unable to use a TTY" \
 	bash -c "script -qec 'timeout 3 kubectl attach -it att' /dev/null </dev/null | tr -d '\r'; false"
 
