@@ -68,15 +68,9 @@ int agent_image_usage(const char *path, int64_t *capacity, int64_t *available)
 
 json_t *agent_images_gc(agent *a, json_t *last_used, int high, int low, int64_t min_age_s)
 {
-	int64_t cap = 0, avail = 0;
-	int usage = agent_image_usage(image_store_root(a->images), &cap, &avail);
-	/* k8s: a high threshold of 100 turns image garbage collection off. */
-	if (usage < 0 || high >= 100 || usage < high)
-		return NULL;
-	int64_t to_free = cap * (100 - low) / 100 - avail;
-	json_t *rep = json_pack("{s:i, s:I}", "usage", usage, "amountToFree", (json_int_t)to_free);
 	int64_t now = time_now_ns();
-	/* Images the node's containers use, by image ID. */
+	/* Images the node's containers use, by image ID (every pass: "last used" must be
+	 * known before the disk fills up, as kubelet's image detection runs every period). */
 	runtime_status *all = NULL;
 	size_t nc = 0;
 	runtime_list(a->rt, NULL, &all, &nc, NULL);
@@ -99,6 +93,15 @@ json_t *agent_images_gc(agent *a, json_t *last_used, int high, int low, int64_t 
 		}
 	}
 	runtime_statuses_free(all, nc);
+	int64_t cap = 0, avail = 0;
+	int usage = agent_image_usage(image_store_root(a->images), &cap, &avail);
+	/* k8s: a high threshold of 100 turns image garbage collection off. */
+	if (usage < 0 || high >= 100 || usage < high) {
+		json_decref(used);
+		return NULL;
+	}
+	int64_t to_free = cap * (100 - low) / 100 - avail;
+	json_t *rep = json_pack("{s:i, s:I}", "usage", usage, "amountToFree", (json_int_t)to_free);
 	image_info *imgs = NULL;
 	size_t n = 0;
 	terr *err = NULL;
