@@ -152,11 +152,24 @@ spec:
     command: ["/bin/sh", "-c", "i=0; while [ \$i -lt 4000 ]; do echo line-\$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=\$((i+1)); if [ \$((i % 400)) = 0 ]; then sleep 1.5; fi; done; n=0; while :; do echo tick-\$n; n=\$((n+1)); sleep 1; done"]
 EOF2
 check "the chatty pod runs" kubectl wait --for=condition=Ready pod/chatty --timeout=60s
+# A follower from the start sees every line once, across the rotations.
+kubectl logs -f chatty >"$TMP/follow.out" 2>&1 &
+FOLLOW_PID=$!
 UID_C=$(pod_field chatty '{.metadata.uid}')
 LOGDIR="$TMP/logs/default_chatty_${UID_C}/c"
 check "its log is rotated (a .gz appears)" wait_for 60 sh -c "ls '$LOGDIR' | grep -q '^0\.log\.[0-9]\{8\}-[0-9]\{6\}\.gz$'"
 check "rotated names carry the time stamp" sh -c "ls '$LOGDIR' | grep -Eq '^0\.log\.[0-9]{8}-[0-9]{6}$'"
 check "the output ends" wait_for 60 sh -c "kubectl logs chatty --tail=3 | grep -q tick-"
+check "the follower reaches the end" wait_for 20 grep -q '^tick-' "$TMP/follow.out"
+kill "$FOLLOW_PID" 2>/dev/null
+wait "$FOLLOW_PID" 2>/dev/null
+TOTAL=$(grep -c '^line-' "$TMP/follow.out")
+UNIQ=$(grep '^line-' "$TMP/follow.out" | sort -u | wc -l)
+if [ "$TOTAL" = 4000 ] && [ "$UNIQ" = 4000 ]; then
+	pass "logs -f across rotations: all 4000 lines, none twice"
+else
+	fail "logs -f across rotations: all 4000 lines, none twice" "total $TOTAL, distinct $UNIQ"
+fi
 sleep 12 # one more rotation round
 N=$(ls "$LOGDIR" | grep -c '^0\.log')
 if [ "$N" -le 3 ] && [ "$N" -ge 2 ]; then
