@@ -46,7 +46,8 @@ typedef struct exec_sess {
 	char *id;
 	char **argv;
 	bool tty, want_stdin, want_stdout, want_stderr, v5;
-	bool attach; /* attach to the main process (no argv) */
+	bool attach;     /* attach to the main process (no argv) */
+	bool stdin_once; /* attach: the container's stdinOnce */
 	uv_async_t async;
 	uv_timer_t timer; /* re-checks a full output queue */
 	int wake_fd;      /* eventfd: wakes the worker */
@@ -500,9 +501,12 @@ static void *attach_worker(void *arg)
 		if (cols > 0 && rows > 0)
 			attach_resize(bundle, cols, rows);
 		if (wr_open && in_eof && in_n == 0) {
-			/* k8s stdinOnce: conmon closes the container's stdin when the first attach
-			 * ends its input (it was started without --leave-stdin-open). */
-			shutdown(sock, SHUT_WR);
+			/* k8s stdinOnce: the client's end of input ends the container's stdin
+			 * (conmon, started without --leave-stdin-open, closes it when our write side
+			 * shuts). Otherwise, and always with a terminal, stdin stays as it is (as
+			 * CRI-O does): the next attach types on. */
+			if (s->stdin_once && !s->tty)
+				shutdown(sock, SHUT_WR);
 			wr_open = false;
 		}
 		struct pollfd p[2] = {{.fd = s->wake_fd, .events = POLLIN}, {.fd = sock, .events = 0}};
@@ -711,6 +715,7 @@ void stream_exec(agent_streams *as, http_req *req, json_t *pod, bool attach)
 		if (!json_is_true(json_object_get(cs, "stdin")))
 			s->want_stdin = false;
 		s->tty = s->tty && json_is_true(json_object_get(cs, "tty"));
+		s->stdin_once = json_is_true(json_object_get(cs, "stdinOnce"));
 	}
 	s->v5 = strcmp(proto, "v5.channel.k8s.io") == 0;
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

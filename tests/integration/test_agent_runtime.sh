@@ -84,6 +84,27 @@ check "a class whose handler the node lacks: FailedCreatePodSandBox" wait_for 30
 expect_out "... and the pod stays Pending, its container ContainerCreating" "^Pending ContainerCreating$" \
 	pod_field rc-nohandler '{.status.phase} {.status.containerStatuses[0].state.waiting.reason}'
 check "... and nothing ran" sh -c "! ls '$TMP/data/agent/containers' | grep -q '$(pod_field rc-nohandler '{.metadata.uid}')'"
+# A class deleted after its pod was admitted (the pod waits behind a scheduling gate):
+# kubelet's RuntimeClass manager does not find it.
+kubectl apply -f - >/dev/null <<EOF2
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata: {name: short-lived}
+handler: wrapped
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: rc-gone}
+spec:
+  runtimeClassName: short-lived
+  schedulingGates: [{name: hold}]
+  containers: [{name: c, image: "$IMAGE", command: ["/bin/sh", "-c", "sleep 100"]}]
+EOF2
+kubectl delete runtimeclass short-lived >/dev/null
+kubectl patch pod rc-gone --type=json -p '[{"op":"remove","path":"/spec/schedulingGates"}]' >/dev/null
+check "a class deleted after admission: FailedCreatePodSandBox, not found" wait_for 30 sh -c \
+	"kubectl get events --field-selector involvedObject.name=rc-gone -o jsonpath='{.items[*].message}' | grep -q 'Failed to create pod sandbox: runtimeclasses.node.k8s.io \"short-lived\" not found'"
+
 # --- attach ---
 kubectl apply -f - >/dev/null <<EOF2
 apiVersion: v1
@@ -107,6 +128,17 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: att-once}
+spec:
+  containers:
+  - name: c
+    image: $IMAGE
+    stdin: true
+    stdinOnce: true
+    command: ["/bin/sh", "-c", "while read l; do echo got-\$l; done; echo stdin-closed; sleep 1000"]
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: att-tty}
 spec:
   containers:
@@ -116,7 +148,7 @@ spec:
     tty: true
     command: ["/bin/sh"]
 EOF2
-check "the attach pods run" kubectl wait --for=condition=Ready pod/att pod/att-in pod/att-tty --timeout=60s
+check "the attach pods run" kubectl wait --for=condition=Ready pod/att pod/att-in pod/att-once pod/att-tty --timeout=60s
 wait_for 10 sh -c "kubectl logs att | grep -q tick-3"
 OUT=$(timeout 4 kubectl attach att 2>&1)
 if echo "$OUT" | grep -q '^tick-[0-9]' && echo "$OUT" | grep -q '^etick-[0-9]' && ! echo "$OUT" | grep -q 'first-line'; then
@@ -132,10 +164,16 @@ expect_out "attach -i delivers stdin to a stdin:true container" "^got-hello$" \
 	bash -c "(sleep 1; echo hello; sleep 2) | timeout 8 kubectl attach -i att-in 2>&1; true"
 expect_out "a second attach -i reaches the same stdin (not stdinOnce)" "^got-again$" \
 	bash -c "(sleep 1; echo again; sleep 2) | timeout 8 kubectl attach -i att-in 2>&1; true"
+check "without stdinOnce the container's stdin stays open" sh -c "! kubectl logs att-in | grep -q stdin-closed"
+# While still attached, the container sees its stdin end and says so.
+expect_out "attach -i with stdinOnce: the input's end closes the container's stdin" "got-once,stdin-closed," \
+	bash -c "(sleep 1; echo once; sleep 1) | timeout 6 kubectl attach -i att-once 2>&1 | tr '\n' ','; true"
+# The input below stays open past the timeout: script(1) would type ^D (EOF) into the
+# terminal when its input ends, and the shell would exit, as on any terminal.
 expect_out "attach -it: a shell on the container's terminal" "tty-42" \
-	bash -c "(sleep 3; echo 'echo tty-\$((6*7))'; sleep 3) | script -qec 'timeout 10 kubectl attach -it att-tty' /dev/null | tr -d '\r'; true"
+	bash -c "(sleep 3; echo 'echo tty-\$((6*7))'; sleep 9) | script -qec 'timeout 10 kubectl attach -it att-tty' /dev/null | tr -d '\r'; true"
 expect_out "attach -it: the terminal takes the client's size" "size=45 123" \
-	bash -c "(sleep 3; echo 'echo size=\$(stty size)'; sleep 3) | script -qec 'stty cols 123 rows 45; timeout 10 kubectl attach -it att-tty' /dev/null | tr -d '\r'; true"
+	bash -c "(sleep 3; echo 'echo size=\$(stty size)'; sleep 9) | script -qec 'stty cols 123 rows 45; timeout 10 kubectl attach -it att-tty' /dev/null | tr -d '\r'; true"
 expect_err "attach to a container without a terminal asks for none" "Unable to use a TTY" \
 	bash -c "script -qec 'timeout 3 kubectl attach -it att' /dev/null </dev/null | tr -d '\r'; false"
 
