@@ -112,7 +112,7 @@ TEST(agent_flags)
 	CHECK(agent_flags_duration("-5s", &s) == -1);
 
 	agent_config c = {0};
-	int first = AGENT_FLAGS_OPT_FIRST;
+	int first = AGENT_OPT_FIRST;
 	/* The options' values, by name, so the test does not depend on their order. */
 	int handler = 0, high = 0, low = 0, age = 0, size = 0, files = 0;
 	for (size_t i = 0; agent_flag_options[i].name; i++) {
@@ -127,21 +127,21 @@ TEST(agent_flags)
 		if (!strcmp(nm, "container-log-max-files")) files = v;
 	}
 	REQUIRE(handler && high && low && age && size && files);
-	CHECK(agent_flag(handler, "kata=/usr/bin/kata-runtime", &c) == 0);
+	CHECK(agent_flag(handler, "kata=/usr/bin/kata-runtime", &c, "test") == 0);
 	CHECK(c.n_runtime_handlers == 1);
-	CHECK(agent_flag(handler, "kata", &c) == -1);
-	CHECK(agent_flag(handler, "=/x", &c) == -1);
-	CHECK(agent_flag(handler, "k=relative", &c) == -1);
-	CHECK(agent_flag(high, "90", &c) == 0 && c.image_gc_high == 90);
-	CHECK(agent_flag(high, "101", &c) == -1);
-	CHECK(agent_flag(low, "0", &c) == 0 && c.image_gc_low == -1); /* a real 0 */
-	CHECK(agent_flags_check(&c) == 0);
-	CHECK(agent_flag(low, "95", &c) == 0);
-	CHECK(agent_flags_check(&c) == -1);
-	CHECK(agent_flag(age, "0s", &c) == 0 && c.image_min_age_s < 0);
-	CHECK(agent_flag(age, "5m", &c) == 0 && c.image_min_age_s == 300);
-	CHECK(agent_flag(size, "10Mi", &c) == 0 && c.log_max_size == 10LL * 1024 * 1024);
-	CHECK(agent_flag(size, "100", &c) == -1);
-	CHECK(agent_flag(files, "1", &c) == -1);
-	CHECK(agent_flag(files, "3", &c) == 0 && c.log_max_files == 3);
+	CHECK(agent_flag(handler, "kata", &c, "test") == -1);
+	CHECK(agent_flag(handler, "=/x", &c, "test") == -1);
+	CHECK(agent_flag(handler, "k=relative", &c, "test") == -1);
+	CHECK(agent_flag(high, "90", &c, "test") == 0 && c.image_gc_high == 90);
+	CHECK(agent_flag(high, "101", &c, "test") == -1);
+	CHECK(agent_flag(low, "0", &c, "test") == 0 && c.image_gc_low == -1); /* a real 0 */
+	CHECK(agent_flags_check(&c, "test") == 0);
+	CHECK(agent_flag(low, "95", &c, "test") == 0);
+	CHECK(agent_flags_check(&c, "test") == -1);
+	CHECK(agent_flag(age, "0s", &c, "test") == 0 && c.image_min_age_s < 0);
+	CHECK(agent_flag(age, "5m", &c, "test") == 0 && c.image_min_age_s == 300);
+	CHECK(agent_flag(size, "10Mi", &c, "test") == 0 && c.log_max_size == 10LL * 1024 * 1024);
+	CHECK(agent_flag(size, "100", &c, "test") == -1);
+	CHECK(agent_flag(files, "1", &c, "test") == -1);
+	CHECK(agent_flag(files, "3", &c, "test") == 0 && c.log_max_files == 3);
 }
