@@ -98,6 +98,13 @@ typedef struct agent {
 	double evict_nodefs_pct; /* nodefs.available below this percentage is pressure */
 	bool mem_pressure, disk_pressure;
 	int64_t next_evict_ns;
+	/* RuntimeClass handler name -> OCI runtime binary; fixed at start (workers read it). */
+	json_t *handlers;
+	/* Log rotation and image GC jobs (one of each at a time). */
+	bool logs_busy, images_busy, images_failed_before;
+	int64_t next_logs_ns, next_images_ns;
+	json_t *image_last_used; /* image ID -> ns it was last seen in use (loop's; the job
+	                          * works on a copy) */
 } agent;
 
 /* ---- probes (agent_probe.c; loop thread) ---- */
@@ -125,6 +132,42 @@ void agent_evict_check(agent *a);
 json_t *agent_container_spec(json_t *pod, const char *name);
 /* A /proc/meminfo field in KiB; -1 when unreadable. (agent_node.c) */
 int64_t agent_meminfo_kib(const char *field);
+
+/* ---- container log rotation (agent_logs.c; pool worker) ---- */
+
+/* Rotates the CRI log of every running container of rt larger than max_size, keeping at
+ * most max_files files per container (current included; older rotated ones gzipped). */
+void agent_logs_rotate(runtime *rt, int64_t max_size, int max_files);
+/* "<path>.YYYYMMDD-HHMMSS" (UTC) for a rotation at now_ns. New string. */
+char *agent_log_rotated_name(const char *path, int64_t now_ns);
+/* Whether a file name is a rotated log of the file named base ("<base>.<stamp>[.gz]"). */
+bool agent_log_is_rotated(const char *name, const char *base);
+/* Sorts the rotated names of one log oldest first and says how many of the oldest go
+ * before a rotation so that max_files remain after it; *first_kept (may be NULL) is
+ * the index of the first one that stays. */
+size_t agent_log_excess(char **rotated, size_t n, int max_files, size_t *first_kept);
+
+/* ---- image garbage collection (agent_images.c) ---- */
+
+typedef struct agent_gc_image {
+	int64_t size;
+	int64_t first_seen_ns; /* when it came to the node (pulled or imported) */
+	int64_t last_used_ns;  /* when a container last used it (else first_seen_ns) */
+	bool in_use;           /* a container on the node uses it */
+} agent_gc_image;
+
+/* k8s: which images to delete to free to_free bytes: unused ones at least min_age_ns
+ * old, least recently used first (ties in input order). Writes their indexes to order
+ * (n entries of room) and returns how many; *freed gets their total size. Pure. */
+size_t agent_image_gc_plan(const agent_gc_image *imgs, size_t n, int64_t now_ns, int64_t min_age_ns,
+                           int64_t to_free, size_t *order, int64_t *freed);
+/* Usage of the filesystem holding path in percent (kubelet's rounding), with its
+ * capacity and available bytes; -1 when unreadable. */
+int agent_image_usage(const char *path, int64_t *capacity, int64_t *available);
+/* One image GC pass (pool worker): NULL when usage is below high; else a report
+ * {"usage", "amountToFree", "removed": [{"id","name","size"}], "freed", "error"?}.
+ * last_used (image ID -> ns) is updated. */
+json_t *agent_images_gc(agent *a, json_t *last_used, int high, int low, int64_t min_age_s);
 
 /* ---- node registration and heartbeats (agent_node.c; loop thread) ---- */
 
@@ -157,6 +200,8 @@ typedef struct agent_sync_job {
 	json_t *inputs; /* configmaps, secrets, ... the pod refers to (loop-gathered) */
 	json_t *paths;  /* volume name -> host path (the worker's, after setup) */
 	bool cleanup;   /* stop everything and tear the pod down */
+	const char *runtime_path; /* the pod's RuntimeClass handler binary (a->handlers'); NULL:
+	                           * the driver's */
 	json_t *report; /* out: {"containers": {...}, "init": {...}, "events": [...], ...} */
 } agent_sync_job;
 

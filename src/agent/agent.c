@@ -25,6 +25,8 @@
 #define LEASE_EVERY_NS   (10LL * 1000000000LL)
 #define STATUS_EVERY_NS  (60LL * 1000000000LL)
 #define GC_EVERY_NS      (60LL * 1000000000LL)
+#define LOGS_EVERY_NS    (10LL * 1000000000LL) /* kubelet: containerLogMonitorInterval */
+#define IMAGES_EVERY_NS  (30LL * 1000000000LL) /* kubelet: 5 min */
 #define RESYNC_BUSY_MS   2000
 #define RESYNC_IDLE_MS   10000
 #define POOL_THREADS     8
@@ -55,6 +57,19 @@ void agent_configure(const agent_config *cfg, const char *data_dir)
 	g_cfg.pod_cidr = keep(cfg->pod_cidr);
 	g_cfg.bridge = keep(cfg->bridge);
 	g_cfg.eviction_hard = keep(cfg->eviction_hard);
+	for (size_t i = 0; i < cfg->n_runtime_handlers; i++)
+		g_cfg.runtime_handlers[i] = keep(cfg->runtime_handlers[i]);
+	/* 0 is "the default"; a percentage of 0 given on purpose arrives as -1. */
+	g_cfg.image_gc_high = !cfg->image_gc_high ? AGENT_IMAGE_GC_HIGH : cfg->image_gc_high < 0 ? 0 : cfg->image_gc_high;
+	g_cfg.image_gc_low = !cfg->image_gc_low ? AGENT_IMAGE_GC_LOW : cfg->image_gc_low < 0 ? 0 : cfg->image_gc_low;
+	if (g_cfg.image_min_age_s == 0)
+		g_cfg.image_min_age_s = AGENT_IMAGE_MIN_AGE_S;
+	else if (g_cfg.image_min_age_s < 0)
+		g_cfg.image_min_age_s = 0;
+	if (g_cfg.log_max_size <= 0)
+		g_cfg.log_max_size = AGENT_LOG_MAX_SIZE;
+	if (g_cfg.log_max_files <= 0)
+		g_cfg.log_max_files = AGENT_LOG_MAX_FILES;
 	g_data_dir = xstrdup(data_dir);
 	g_enabled = true;
 }
@@ -120,6 +135,11 @@ static json_t *gather_inputs(agent *a, json_t *pod)
 	json_t *node = controller_get(a->c, controller_kind("", "nodes"), NULL, a->node_name);
 	if (node)
 		json_object_set_new(in, "node", node);
+	const char *rcn = json_path_str(pod, "spec.runtimeClassName");
+	if (rcn && *rcn) {
+		json_t *rc = controller_get(a->c, controller_kind("node.k8s.io", "runtimeclasses"), NULL, rcn);
+		json_object_set_new(in, "runtimeClass", rc ? rc : json_null());
+	}
 	return in;
 }
 
@@ -494,6 +514,102 @@ static void gc_start(agent *a)
 	agent_pool_submit(a->pool, &g->job);
 }
 
+/* ---------- log rotation and image garbage collection (agent_logs.c, agent_images.c) ---------- */
+
+typedef struct upkeep_job {
+	agent_job job;
+	agent *a;
+	json_t *last_used; /* image GC: a copy of a->image_last_used */
+	json_t *report;
+} upkeep_job;
+
+static void logs_work(agent_job *j)
+{
+	upkeep_job *u = (upkeep_job *)j;
+	agent_logs_rotate(u->a->rt, u->a->cfg.log_max_size, u->a->cfg.log_max_files);
+}
+
+static void logs_done(agent_job *j)
+{
+	upkeep_job *u = (upkeep_job *)j;
+	u->a->logs_busy = false;
+	free(u);
+}
+
+static void images_work(agent_job *j)
+{
+	upkeep_job *u = (upkeep_job *)j;
+	agent *a = u->a;
+	u->report = agent_images_gc(a, u->last_used, a->cfg.image_gc_high, a->cfg.image_gc_low,
+	                            a->cfg.image_min_age_s);
+}
+
+static void images_done(agent_job *j)
+{
+	upkeep_job *u = (upkeep_job *)j;
+	agent *a = u->a;
+	a->images_busy = false;
+	json_decref(a->image_last_used);
+	a->image_last_used = u->last_used;
+	json_t *r = u->report;
+	if (r) {
+		size_t i;
+		json_t *im;
+		json_array_foreach(json_object_get(r, "removed"), i, im)
+		    log_info("agent: image GC removed %s (%s, %lld bytes)",
+		             json_string_value(json_object_get(im, "name")),
+		             json_string_value(json_object_get(im, "id")),
+		             (long long)json_integer_value(json_object_get(im, "size")));
+		log_info("agent: image filesystem at %lld%% (high threshold %d%%): %lld bytes to free "
+		         "down to %d%%, %lld bytes freed by %zu images (%lld measured)",
+		         (long long)json_integer_value(json_object_get(r, "usage")), a->cfg.image_gc_high,
+		         (long long)json_integer_value(json_object_get(r, "amountToFree")),
+		         a->cfg.image_gc_low, (long long)json_integer_value(json_object_get(r, "freed")),
+		         json_array_size(json_object_get(r, "removed")),
+		         (long long)json_integer_value(json_object_get(r, "measured")));
+		const char *e = json_string_value(json_object_get(r, "error"));
+		json_t *node = e ? controller_get(a->c, controller_kind("", "nodes"), NULL, a->node_name) : NULL;
+		if (node) {
+			/* k8s: FreeDiskSpaceFailed each time not enough could be freed; ImageGCFailed
+			 * when that happens twice in a row. */
+			event_record(a->c->srv, AGENT_NAME, node, "Warning", "FreeDiskSpaceFailed", "%s", e);
+			if (a->images_failed_before)
+				event_record(a->c->srv, AGENT_NAME, node, "Warning", "ImageGCFailed", "%s", e);
+			json_decref(node);
+		}
+		if (e)
+			log_warn("agent: image garbage collection: %s", e);
+		a->images_failed_before = e != NULL;
+	} else {
+		a->images_failed_before = false;
+	}
+	json_decref(r);
+	free(u);
+}
+
+static void upkeep(agent *a, int64_t now)
+{
+	if (now >= a->next_logs_ns && !a->logs_busy) {
+		a->next_logs_ns = now + LOGS_EVERY_NS;
+		upkeep_job *u = xcalloc(1, sizeof *u);
+		u->job.work = logs_work;
+		u->job.done = logs_done;
+		u->a = a;
+		a->logs_busy = true;
+		agent_pool_submit(a->pool, &u->job);
+	}
+	if (now >= a->next_images_ns && !a->images_busy) {
+		a->next_images_ns = now + IMAGES_EVERY_NS;
+		upkeep_job *u = xcalloc(1, sizeof *u);
+		u->job.work = images_work;
+		u->job.done = images_done;
+		u->a = a;
+		u->last_used = json_deep_copy(a->image_last_used);
+		a->images_busy = true;
+		agent_pool_submit(a->pool, &u->job);
+	}
+}
+
 static void on_probe_tick(uv_timer_t *t)
 {
 	agent_probes_run(t->data);
@@ -517,6 +633,8 @@ static void on_tick(uv_timer_t *t)
 		a->next_gc_ns = now + GC_EVERY_NS;
 		gc_start(a);
 	}
+	if (a->registered)
+		upkeep(a, now);
 }
 
 /* ---------- start and stop ---------- */
@@ -576,6 +694,20 @@ static void start(controller *c)
 		free(a);
 		return;
 	}
+	/* k8s: RuntimeClass handlers name the node's runtimes; "runc" is the detected one. */
+	a->handlers = json_object();
+	json_object_set_new(a->handlers, "runc", json_string(runtime_binary(a->rt)));
+	for (size_t i = 0; i < g_cfg.n_runtime_handlers; i++) {
+		const char *h = g_cfg.runtime_handlers[i];
+		const char *eq = strchr(h, '=');
+		_cleanup_free_ char *name = eq ? xstrndup(h, (size_t)(eq - h)) : NULL;
+		if (!name || access(eq + 1, X_OK) < 0) {
+			log_error("agent: runtime handler \"%s\" is not NAME=executable; ignored", h);
+			continue;
+		}
+		json_object_set_new(a->handlers, name, json_string(eq + 1));
+		log_info("agent: runtime handler %s: %s", name, eq + 1);
+	}
 	a->cni_state_dir = xstrdup(state);
 	a->cni_netns_dir = xasprintf("%s/netns", run);
 	a->cni.state_dir = a->cni_state_dir;
@@ -617,6 +749,8 @@ static void start(controller *c)
 	agent_metrics_attach(c->srv, a->node_name);
 	agent_stream_attach(c->srv, a->rt, a->node_name, g_cfg.log_root);
 	a->next_gc_ns = time_mono_ns() + 5000000000LL;
+	a->next_images_ns = time_mono_ns() + 5000000000LL;
+	a->image_last_used = json_object();
 	log_info("agent: node %s (%s), runtime %s, state in %s", a->node_name, a->node_ip,
 	         runtime_binary(a->rt), state);
 	controller_enqueue(c, a->node_name);

@@ -31,7 +31,28 @@ typedef struct agent_config {
 	const char *bridge;          /* the CNI bridge; NULL: CNI_DEFAULT_BRIDGE */
 	const char *eviction_hard;   /* "memory.available<100Mi,nodefs.available<10%" (default) */
 	bool worker;                 /* a joined node (timon agent): no control-plane role */
+	/* k8s RuntimeClass handlers: "name=/path/to/oci-runtime" (--runtime-handler); the
+	 * detected runtime is always the handler "runc" unless one of these names it. */
+	const char *runtime_handlers[AGENT_MAX_LIST];
+	size_t n_runtime_handlers;
+	/* k8s imageGCHighThresholdPercent / imageGCLowThresholdPercent of the image
+	 * filesystem; 0: 85 and 80 (-1: a real 0). High 100 turns image garbage
+	 * collection off. */
+	int image_gc_high, image_gc_low;
+	/* k8s imageMinimumGCAge in seconds: younger unused images stay. 0: the default
+	 * (120 s); < 0: no minimum. */
+	int64_t image_min_age_s;
+	/* k8s containerLogMaxSize (bytes; 0: 10 MiB) and containerLogMaxFiles (0: 5). */
+	int64_t log_max_size;
+	int log_max_files;
 } agent_config;
+
+/* The defaults of the knobs above (kubelet's). */
+#define AGENT_IMAGE_GC_HIGH   85
+#define AGENT_IMAGE_GC_LOW    80
+#define AGENT_IMAGE_MIN_AGE_S 120
+#define AGENT_LOG_MAX_SIZE    (10LL * 1024 * 1024)
+#define AGENT_LOG_MAX_FILES   5
 
 /* Enables the embedded agent with cfg (copied) before the API server starts; without
  * this call the agent does not run. data_dir fills the defaults that live under it. */

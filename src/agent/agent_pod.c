@@ -254,6 +254,32 @@ static int sandbox_up(agent *a, json_t *pod, char **ip, terr **err)
 	return 0;
 }
 
+/* k8s: the pod's RuntimeClass picks the runtime handler (kubelet's RuntimeClass manager,
+ * then the CRI runtime's handler table). *path gets the handler's binary (borrowed from
+ * a->handlers; NULL: the default). -1 with kubelet's and containerd's words when the
+ * class or the handler is unknown: the sandbox cannot be created. */
+static int pod_runtime(agent *a, json_t *pod, json_t *inputs, const char **path, char **msg)
+{
+	*path = NULL;
+	const char *name = json_path_str(pod, "spec.runtimeClassName");
+	if (!name || !*name)
+		return 0;
+	json_t *rc = json_object_get(inputs, "runtimeClass");
+	if (!json_is_object(rc)) {
+		*msg = xasprintf("runtimeclasses.node.k8s.io \"%s\" not found", name);
+		return -1;
+	}
+	const char *handler = json_string_value(json_object_get(rc, "handler"));
+	json_t *bin = json_object_get(a->handlers, handler ? handler : "");
+	if (!json_is_string(bin)) {
+		*msg = xasprintf("failed to get sandbox runtime: no runtime for \"%s\" is configured",
+		                 handler ? handler : "");
+		return -1;
+	}
+	*path = json_string_value(bin);
+	return 0;
+}
+
 /* ---------- containers ---------- */
 
 typedef struct ctr_seen {
@@ -492,6 +518,7 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 	    .container = run,
 	    .image = &icfg,
 	    .image_ref = json_string_value(json_object_get(c, "image")),
+	    .image_id = img.id,
 	    .rootfs = rootfs,
 	    .netns_path = netns,
 	    .mounts = mounts,
@@ -506,7 +533,15 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 		goto fail;
 	}
 	log = agent_container_log_path(a->cfg.log_root, ns, pname, uid, name, attempt);
-	runtime_create_opts co = {.log_path = log, .log_size_max = 10 * 1024 * 1024};
+	/* k8s: the log is rotated by size (agent_logs.c), so conmon does not cap it; stdin
+	 * stays open for attach when the container asks for it. */
+	runtime_create_opts co = {
+	    .log_path = log,
+	    .runtime_path = sj->runtime_path,
+	    .stdin_open = json_is_true(json_object_get(c, "stdin")),
+	    .stdin_once = json_is_true(json_object_get(c, "stdinOnce")),
+	    .tty = json_is_true(json_object_get(c, "tty")),
+	};
 	if (runtime_create(a->rt, id, spec, &co, &err) < 0)
 		goto fail;
 	event(report, "Normal", "Created", "Created container %s", name);
@@ -841,6 +876,13 @@ void agent_pod_sync(agent_job *j)
 	}
 	if (json_object_get(sj->mem, "finished")) {
 		json_object_set_new(sj->report, "finished", json_true());
+		return;
+	}
+	char *rmsg = NULL;
+	if (pod_runtime(a, pod, sj->inputs, &sj->runtime_path, &rmsg) < 0) {
+		event(sj->report, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s", rmsg);
+		json_object_set_new(sj->report, "sandboxError", json_string(rmsg));
+		free(rmsg);
 		return;
 	}
 	_cleanup_free_ char *dir = xasprintf("%s/%s", a->pods_dir, uid);

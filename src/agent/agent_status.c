@@ -141,6 +141,33 @@ json_t *agent_pod_status(agent *a, json_t *pod, json_t *report, agent_pod *ap)
 		if (sched)
 			json_array_append(conds, sched);
 		json_object_set_new(st, "conditions", conds);
+		/* k8s: without a sandbox every container is still waiting: ContainerCreating,
+		 * or PodInitializing when the pod has init containers. */
+		const char *why = json_array_size(json_path(pod, "spec.initContainers")) ? "PodInitializing"
+		                                                                         : "ContainerCreating";
+		static const char *const lists[2][2] = {{"initContainers", "initContainerStatuses"},
+		                                        {"containers", "containerStatuses"}};
+		for (int k = 0; k < 2; k++) {
+			if (json_array_size(json_object_get(st, lists[k][1])))
+				continue;
+			json_t *arr = json_array();
+			size_t i;
+			json_t *c;
+			json_array_foreach(json_path(pod, k ? "spec.containers" : "spec.initContainers"), i, c)
+			{
+				const char *img = json_string_value(json_object_get(c, "image"));
+				json_array_append_new(
+				    arr, json_pack("{s:s?, s:s, s:s, s:b, s:i, s:b, s:{s:{s:s}}, s:{}}", "name",
+				                   json_string_value(json_object_get(c, "name")), "image", img ? img : "",
+				                   "imageID", "", "ready", 0, "restartCount", 0, "started", 0,
+				                   "state", "waiting", "reason", why,
+				                   "lastState"));
+			}
+			if (json_array_size(arr))
+				json_object_set_new(st, lists[k][1], arr);
+			else
+				json_decref(arr);
+		}
 		return st;
 	}
 	const char *ip = json_string_value(json_object_get(report, "podIP"));

@@ -4,9 +4,11 @@
  * come back to the loop through a uv_async. Not for: exec/attach (agent_stream_exec.c) or
  * port-forward (agent_stream_pf.c).
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "agent/agent.h"
 #include "agent/agent_stream-internal.h"
@@ -276,11 +278,43 @@ static void on_log_client_gone(http_req *req)
 	pthread_mutex_unlock(&j->mu);
 }
 
+/* The rotated name (<path>.<stamp>, the newest rotated file is not compressed yet) of the
+ * file that had inode ino, or NULL. New string. */
+static char *rotated_path_of(const char *path, ino_t ino)
+{
+	_cleanup_free_ char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	const char *base = slash + 1;
+	size_t bl = strlen(base);
+	DIR *d = opendir(dir);
+	if (!d)
+		return NULL;
+	char *found = NULL;
+	struct dirent *e;
+	while (!found && (e = readdir(d))) {
+		if (strncmp(e->d_name, base, bl) != 0 || e->d_name[bl] != '.' ||
+		    str_has_suffix(e->d_name, ".gz") || str_has_suffix(e->d_name, ".tmp"))
+			continue;
+		char *p = xasprintf("%s/%s", dir, e->d_name);
+		struct stat sb;
+		if (stat(p, &sb) == 0 && sb.st_ino == ino)
+			found = p;
+		else
+			free(p);
+	}
+	closedir(d);
+	return found;
+}
+
 static void *log_worker(void *arg)
 {
 	log_job *j = arg;
 	int64_t offset = 0, written = 0;
 	bool last = false;
+	ino_t ino = 0; /* the file the offset is in */
 	for (;;) {
 		buf out = {0};
 		int64_t next = offset;
@@ -290,7 +324,24 @@ static void *log_worker(void *arg)
 			o.tail = -1; /* tail applies to the first read only */
 		if (o.limit_bytes)
 			o.limit_bytes -= written;
-		if (runtime_logs_read(j->path, &o, offset, &out, &next, &err) < 0) {
+		struct stat sb;
+		if (stat(j->path, &sb) == 0) {
+			if (ino && sb.st_ino != ino && offset > 0) {
+				/* Rotated since the last read (agent_logs.c): what was written after it
+				 * is at the end of the rotated file; then the new file from its start. */
+				_cleanup_free_ char *old = rotated_path_of(j->path, ino);
+				if (old && runtime_logs_read(old, &o, offset, &out, NULL, &err) < 0) {
+					terr_free(err);
+					err = NULL;
+				}
+				offset = next = 0;
+				if (o.limit_bytes)
+					o.limit_bytes -= (int64_t)out.n;
+			}
+			ino = sb.st_ino;
+		}
+		bool spent = j->o.limit_bytes && o.limit_bytes <= 0; /* (0 would mean "no limit") */
+		if (!spent && runtime_logs_read(j->path, &o, offset, &out, &next, &err) < 0) {
 			log_info("logs: %s: %s", j->path, err->message);
 			terr_free(err);
 			last = true;

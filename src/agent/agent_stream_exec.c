@@ -1,4 +1,4 @@
-/* agent_stream_exec.c — kubectl exec (and cp, which is exec + tar) over WebSocket with
+/* agent_stream_exec.c — kubectl exec (and cp, which is exec + tar) and attach over WebSocket with
  * the Kubernetes channel protocol v5.channel.k8s.io (v4 accepted): each binary message
  * starts with a channel byte — 0 stdin, 1 stdout, 2 stderr, 3 error (a Status JSON once,
  * at the end), 4 resize ({"Width","Height"}), 255 close (v5: the client closed the channel
@@ -6,8 +6,12 @@
  * process settings, through pipes or, for -t, a pseudo-terminal from openpty (resizes are
  * TIOCSWINSZ on its master; runc forwards them). Each session has a thread that pumps the
  * process's descriptors; bytes cross to the loop in a locked queue woken by uv_async (out)
- * and an eventfd (in). Not for: attach to the main process (not built yet: answers 400),
- * or SPDY upgrades (kubectl 1.32 only falls back to them when WebSocket is refused).
+ * and an eventfd (in). Attach joins the container's own stdio through its conmon: the
+ * bundle's `attach` socket (SOCK_SEQPACKET; each packet conmon sends starts with the pipe,
+ * 2 stdout or 3 stderr; what we send is the container's stdin, taken only when conmon was
+ * started with -i, i.e. the container has stdin: true) and resizes as `1 H W` lines on its
+ * `ctl` fifo. Not for: SPDY upgrades (kubectl 1.32 only falls back to them when WebSocket
+ * is refused).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +24,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +46,8 @@ typedef struct exec_sess {
 	char *id;
 	char **argv;
 	bool tty, want_stdin, want_stdout, want_stderr, v5;
+	bool attach;     /* attach to the main process (no argv) */
+	bool stdin_once; /* attach: the container's stdinOnce */
 	uv_async_t async;
 	uv_timer_t timer; /* re-checks a full output queue */
 	int wake_fd;      /* eventfd: wakes the worker */
@@ -189,6 +197,7 @@ static void *exec_worker(void *arg)
 	terr *err = NULL;
 	_cleanup_free_ char *pidfile = NULL;
 	_cleanup_free_ char *pfile = NULL;
+	_cleanup_free_ char *bin = NULL; /* the container's OCI runtime */
 	if (runtime_status_get(rt, s->id, &st, &err) < 0) {
 		push_error(s, "container not found (%s)", err->message);
 		terr_free(err);
@@ -251,7 +260,8 @@ static void *exec_worker(void *arg)
 		push_error(s, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	char *argv[] = {rt->runc,       (char *)"--root", rt->runc_root, (char *)"exec",
+	bin = rt_runtime_for(rt, s->id);
+	char *argv[] = {bin,            (char *)"--root", rt->runc_root, (char *)"exec",
 	                (char *)"--process", pfile,       (char *)"--pid-file", pidfile,
 	                s->id,          NULL};
 	pid_t pid = fork();
@@ -407,6 +417,153 @@ out:
 	return NULL;
 }
 
+/* ---------- attach ---------- */
+
+/* conmon's attach packet pipes (its stdpipe_t). */
+enum { CONMON_STDOUT = 2, CONMON_STDERR = 3 };
+
+/* Connects to the container's conmon attach socket in its bundle (through /proc/self/fd,
+ * as conmon binds it: bundle paths outgrow sun_path). The socket, or -1 (errno). */
+static int attach_connect(const char *bundle)
+{
+	int dfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/attach", dfd);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int r = fd < 0 ? -1 : connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	int e = errno;
+	close(dfd);
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* k8s: a terminal resize reaches the container's console through conmon. */
+static void attach_resize(const char *bundle, int cols, int rows)
+{
+	_cleanup_free_ char *ctl = xasprintf("%s/ctl", bundle);
+	int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char line[64];
+	int n = snprintf(line, sizeof line, "1 %d %d\n", rows, cols); /* WIN_RESIZE_EVENT */
+	if (write(fd, line, (size_t)n) < 0) {
+		/* a full fifo drops the resize; the next one fixes it */
+	}
+	close(fd);
+}
+
+static void *attach_worker(void *arg)
+{
+	exec_sess *s = arg;
+	runtime *rt = s->as->rt;
+	runtime_status st;
+	terr *err = NULL;
+	int sock = -1;
+	_cleanup_free_ char *bundle = NULL;
+	if (runtime_status_get(rt, s->id, &st, &err) < 0) {
+		push_error(s, "container not found (%s)", err->message);
+		terr_free(err);
+		goto out;
+	}
+	runtime_state state = st.state;
+	bundle = xstrdup(st.bundle);
+	runtime_status_free(&st);
+	if (state != RUNTIME_RUNNING) {
+		push_error(s, "container %s is not running", s->id);
+		goto out;
+	}
+	sock = attach_connect(bundle);
+	if (sock < 0) {
+		push_error(s, "container %s: attach: %s", s->id, strerror(errno));
+		goto out;
+	}
+	fcntl(sock, F_SETFL, O_NONBLOCK);
+	bool wr_open = s->want_stdin;
+	if (!wr_open)
+		shutdown(sock, SHUT_WR); /* nothing to send: conmon leaves stdin alone (-i absent) */
+	char pkt[65536];
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		bool gone = s->gone, in_eof = s->in_eof;
+		size_t in_n = s->in.n, queued = s->out.n + s->net_queued;
+		int cols = s->cols, rows = s->rows;
+		s->cols = s->rows = 0;
+		pthread_mutex_unlock(&s->mu);
+		if (gone)
+			break; /* k8s: detaching leaves the container running */
+		if (cols > 0 && rows > 0)
+			attach_resize(bundle, cols, rows);
+		if (wr_open && in_eof && in_n == 0) {
+			/* k8s stdinOnce: the client's end of input ends the container's stdin
+			 * (conmon, started without --leave-stdin-open, closes it when our write side
+			 * shuts). Otherwise, and always with a terminal, stdin stays as it is (as
+			 * CRI-O does): the next attach types on. */
+			if (s->stdin_once && !s->tty)
+				shutdown(sock, SHUT_WR);
+			wr_open = false;
+		}
+		struct pollfd p[2] = {{.fd = s->wake_fd, .events = POLLIN}, {.fd = sock, .events = 0}};
+		if (queued <= OUT_HIGH)
+			p[1].events |= POLLIN;
+		if (wr_open && in_n > 0)
+			p[1].events |= POLLOUT;
+		if (poll(p, 2, 1000) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & POLLIN) {
+			uint64_t v;
+			if (read(s->wake_fd, &v, sizeof v) < 0) {
+				/* nothing to read: a spurious wakeup */
+			}
+		}
+		if (p[1].revents & POLLOUT) {
+			pthread_mutex_lock(&s->mu);
+			/* Packets of at most 8 KiB: conmon reads one packet into a buffer that size. */
+			size_t len = s->in.n < 8192 ? s->in.n : 8192;
+			ssize_t n = send(sock, s->in.p, len, MSG_NOSIGNAL);
+			if (n > 0) {
+				memmove(s->in.p, s->in.p + n, s->in.n - (size_t)n);
+				s->in.n -= (size_t)n;
+			} else if (n < 0 && errno != EAGAIN) {
+				s->in.n = 0;
+				wr_open = false;
+			}
+			pthread_mutex_unlock(&s->mu);
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = recv(sock, pkt, sizeof pkt, 0);
+			if (n > 1) {
+				bool err_pipe = pkt[0] == CONMON_STDERR;
+				if (pkt[0] == CONMON_STDOUT || err_pipe) {
+					bool want = err_pipe ? s->want_stderr : s->want_stdout;
+					if (want)
+						push_out(s, err_pipe && !s->tty ? CH_STDERR : CH_STDOUT, pkt + 1, (size_t)n - 1);
+				}
+			} else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+				/* conmon went away: the container has exited. */
+				_cleanup_free_ char *ok = agent_stream_exit_status(0);
+				push_out(s, CH_ERROR, ok, strlen(ok));
+				break;
+			}
+		}
+	}
+out:
+	if (sock >= 0)
+		close(sock);
+	pthread_mutex_lock(&s->mu);
+	s->done = true;
+	pthread_mutex_unlock(&s->mu);
+	uv_async_send(&s->async);
+	sess_unref(s);
+	return NULL;
+}
+
 /* ---------- the loop side ---------- */
 
 static void on_handle_closed(uv_handle_t *h)
@@ -509,11 +666,6 @@ static bool query_true(const http_req *req, const char *name)
 void stream_exec(agent_streams *as, http_req *req, json_t *pod, bool attach)
 {
 	terr *err = NULL;
-	if (attach) {
-		terr_bad_request(&err, "attach is not supported by this node agent yet; use exec");
-		stream_send_error(req, err);
-		return;
-	}
 	const char *proto = ws_negotiate(req, channel_protocols, &err);
 	if (!proto) {
 		/* k8s: kubectl 1.32 speaks WebSocket first and falls back to SPDY only when
@@ -522,7 +674,7 @@ void stream_exec(agent_streams *as, http_req *req, json_t *pod, bool attach)
 		return;
 	}
 	char **cmd = stream_query_all(req, "command");
-	if (!cmd[0]) {
+	if (!cmd[0] && !attach) {
 		stream_strv_free(cmd);
 		terr_bad_request(&err, "you must specify at least 1 command");
 		stream_send_error(req, err);
@@ -538,12 +690,33 @@ void stream_exec(agent_streams *as, http_req *req, json_t *pod, bool attach)
 	exec_sess *s = xcalloc(1, sizeof *s);
 	s->as = as;
 	s->id = xstrdup(t.id);
+	_cleanup_free_ char *cname = xstrdup(t.container);
 	stream_target_free(&t);
 	s->argv = cmd;
 	s->tty = query_true(req, "tty");
 	s->want_stdin = query_true(req, "stdin");
 	s->want_stdout = query_true(req, "stdout");
 	s->want_stderr = query_true(req, "stderr");
+	s->attach = attach;
+	if (attach) {
+		/* k8s: attach takes input only when the container keeps stdin open, and a
+		 * terminal only when it has one. */
+		json_t *cs = NULL;
+		const char *lists[] = {"spec.containers", "spec.initContainers"};
+		for (size_t k = 0; k < 2 && !cs; k++) {
+			size_t i;
+			json_t *c;
+			json_array_foreach(json_path(pod, lists[k]), i, c)
+			{
+				if (str_eq(json_string_value(json_object_get(c, "name")), cname))
+					cs = c;
+			}
+		}
+		if (!json_is_true(json_object_get(cs, "stdin")))
+			s->want_stdin = false;
+		s->tty = s->tty && json_is_true(json_object_get(cs, "tty"));
+		s->stdin_once = json_is_true(json_object_get(cs, "stdinOnce"));
+	}
 	s->v5 = strcmp(proto, "v5.channel.k8s.io") == 0;
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&s->mu, NULL);
@@ -557,7 +730,7 @@ void stream_exec(agent_streams *as, http_req *req, json_t *pod, bool attach)
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&th, &attr, exec_worker, s) != 0) {
+	if (pthread_create(&th, &attr, attach ? attach_worker : exec_worker, s) != 0) {
 		log_error("exec: cannot start a thread");
 		s->done = true;
 		uv_async_send(&s->async);

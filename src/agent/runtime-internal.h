@@ -28,11 +28,14 @@ struct runtime {
 
 /* <root>/<id> (new string). */
 char *rt_bundle_path(const runtime *rt, const char *id);
-/* Runs the OCI runtime: argv[0] = rt->runc, then --root, then args (NULL-terminated).
+/* The OCI runtime binary container id was created with (its RuntimeClass handler's,
+ * recorded in timon.json), else rt->runc. New string. */
+char *rt_runtime_for(const runtime *rt, const char *id);
+/* Runs the OCI runtime bin (NULL: rt->runc) with --root, then args (NULL-terminated).
  * *rc gets its exit status; out and errb (may be NULL) its output. 0 or -1 (could not
  * run). */
-int rt_runc(const runtime *rt, const char *const *args, int timeout_ms, buf *out, buf *errb,
-            int *rc, terr **err);
+int rt_runc(const runtime *rt, const char *bin, const char *const *args, int timeout_ms, buf *out,
+            buf *errb, int *rc, terr **err);
 /* The message of a runtime error output: the msg="..." of its log line, else the text,
  * trimmed (new string). */
 char *rt_runc_message(const buf *errb);

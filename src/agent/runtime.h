@@ -55,6 +55,9 @@ typedef struct runtime_spec_input {
 	json_t *container;
 	const image_config *image; /* the image's config; NULL: none (no Entrypoint, Cmd, Env) */
 	const char *image_ref;     /* for the annotations; may be NULL */
+	/* The image's ID (config digest), annotated as timon.io/image-id: image GC keeps the
+	 * image a container runs on even after its tag moved. May be NULL. */
+	const char *image_id;
 	/* root.path: the container's root filesystem, already mounted (runtime_rootfs_mount
 	 * gives it). Users named by the image ("nobody") are looked up in its /etc/passwd. */
 	const char *rootfs;
@@ -140,6 +143,14 @@ typedef struct runtime_create_opts {
 	const char *log_path; /* the CRI log file (conmon k8s-file); its folder is created */
 	int64_t log_size_max; /* bytes; 0: unlimited (conmon truncates the file when reached) */
 	int timeout_s;        /* for the OCI runtime's create; 0: 60 s */
+	/* The OCI runtime for this container (a RuntimeClass handler's binary, recorded so
+	 * every later call uses it); NULL: the driver's. It must take runc's CLI and keep its
+	 * state where runc does under --root. */
+	const char *runtime_path;
+	/* k8s stdin / stdinOnce / tty: conmon keeps a stdin pipe (-i) that attach writes to,
+	 * closed when the first attach ends if stdin_once; tty needs process.terminal in the
+	 * spec (conmon -t holds the console). */
+	bool stdin_open, stdin_once, tty;
 } runtime_create_opts;
 
 /* Creates the container id from spec (borrowed; written as <root>/<id>/config.json; a

@@ -54,8 +54,9 @@ int runtime_exec(runtime *rt, const char *id, const runtime_exec_opts *o, runtim
 	if (pki_write_file_atomic(pfile, text, strlen(text), 0600, err) < 0)
 		return terr_wrap(err, "container %s: exec", id);
 
+	_cleanup_free_ char *bin = rt_runtime_for(rt, id);
 	char *argv[] = {
-	    rt->runc, (char *)"--root",     rt->runc_root, (char *)"exec", (char *)"--process",
+	    bin,      (char *)"--root",     rt->runc_root, (char *)"exec", (char *)"--process",
 	    pfile,    (char *)"--pid-file", pidfile,       (char *)id,     NULL};
 	rt_proc_opts po = {
 	    .stdin_data = o->stdin_data ? o->stdin_data : "",

@@ -123,14 +123,14 @@ char *rt_bundle_path(const runtime *rt, const char *id)
 	return xasprintf("%s/%s", rt->root, id);
 }
 
-int rt_runc(const runtime *rt, const char *const *args, int timeout_ms, buf *out, buf *errb,
-            int *rc, terr **err)
+int rt_runc(const runtime *rt, const char *bin, const char *const *args, int timeout_ms, buf *out,
+            buf *errb, int *rc, terr **err)
 {
 	size_t n = 0;
 	while (args[n])
 		n++;
 	_cleanup_free_ char **argv = xcalloc(n + 4, sizeof *argv);
-	argv[0] = rt->runc;
+	argv[0] = (char *)(bin ? bin : rt->runc);
 	argv[1] = (char *)"--root";
 	argv[2] = rt->runc_root;
 	for (size_t i = 0; i < n; i++)
@@ -140,7 +140,7 @@ int rt_runc(const runtime *rt, const char *const *args, int timeout_ms, buf *out
 	if (rt_proc_run(argv, &o, rc, &timed_out, err) < 0)
 		return -1;
 	if (timed_out)
-		return terr_internal(err, "%s %s: timed out", rt->runc, args[0]);
+		return terr_internal(err, "%s %s: timed out", argv[0], args[0]);
 	return 0;
 }
 
@@ -186,6 +186,16 @@ static int meta_write(const char *bundle, json_t *m, terr **err)
 	_cleanup_free_ char *p = xasprintf("%s/timon.json", bundle);
 	_cleanup_free_ char *s = json_dumps(m, JSON_COMPACT);
 	return pki_write_file_atomic(p, s, strlen(s), 0600, err);
+}
+
+char *rt_runtime_for(const runtime *rt, const char *id)
+{
+	if (!runtime_id_valid(id))
+		return xstrdup(rt->runc);
+	_cleanup_free_ char *bundle = rt_bundle_path(rt, id);
+	_cleanup_json_ json_t *meta = meta_read(bundle);
+	const char *bin = json_string_value(json_object_get(meta, "runtime"));
+	return xstrdup(bin && *bin ? bin : rt->runc);
 }
 
 /* ---- create, start ---- */
@@ -275,6 +285,8 @@ int runtime_create(runtime *rt, const char *id, json_t *spec, const runtime_crea
 	_cleanup_json_ json_t *meta = meta_read(bundle);
 	json_object_set_new(meta, "id", json_string(id));
 	json_object_set_new(meta, "logPath", json_string(o->log_path));
+	const char *bin = o->runtime_path && *o->runtime_path ? o->runtime_path : rt->runc;
+	json_object_set_new(meta, "runtime", json_string(bin));
 	json_object_set_new(meta, "createdNs", json_integer(time_now_ns()));
 	json_object_set_new(meta, "rootfsMounted", json_boolean(rt_is_mountpoint(rootfs)));
 	if (meta_write(bundle, meta, err) < 0)
@@ -296,7 +308,7 @@ int runtime_create(runtime *rt, const char *id, json_t *spec, const runtime_crea
 	ARG("-c"), ARG(id);
 	ARG("-u"), ARG(id);
 	ARG("-n"), ARG(id);
-	ARG("-r"), ARG(rt->runc);
+	ARG("-r"), ARG(bin);
 	ARG("--runtime-arg"), ARG("--root");
 	ARG("--runtime-arg"), ARG(rt->runc_root);
 	ARG("-b"), ARG(bundle);
@@ -308,6 +320,12 @@ int runtime_create(runtime *rt, const char *id, json_t *spec, const runtime_crea
 	ARG("--log-level"), ARG("warning");
 	if (o->log_size_max > 0)
 		ARG("--log-size-max"), ARG(size_max);
+	if (o->stdin_open)
+		ARG("-i");
+	if (o->stdin_open && !o->stdin_once)
+		ARG("--leave-stdin-open"); /* k8s: stdin stays open across attaches */
+	if (o->tty)
+		ARG("-t");
 	argv[n] = NULL;
 #undef ARG
 	char *env[] = {(char *)"_OCI_SYNCPIPE=3", NULL};
@@ -362,7 +380,8 @@ int runtime_start(runtime *rt, const char *id, terr **err)
 	int rc = 0;
 	int64_t started = time_now_ns(); /* before: a quick process may exit before start returns */
 	const char *args[] = {"start", id, NULL};
-	if (rt_runc(rt, args, RUNC_TIMEOUT_MS, NULL, &eb, &rc, err) < 0) {
+	_cleanup_free_ char *bin = rt_runtime_for(rt, id);
+	if (rt_runc(rt, bin, args, RUNC_TIMEOUT_MS, NULL, &eb, &rc, err) < 0) {
 		buf_free(&eb);
 		return -1;
 	}
@@ -391,7 +410,8 @@ int runtime_kill(runtime *rt, const char *id, int sig, bool all, terr **err)
 	                      NULL};
 	buf eb = {0};
 	int rc = 0;
-	if (rt_runc(rt, args, RUNC_TIMEOUT_MS, NULL, &eb, &rc, err) < 0) {
+	_cleanup_free_ char *bin = rt_runtime_for(rt, id);
+	if (rt_runc(rt, bin, args, RUNC_TIMEOUT_MS, NULL, &eb, &rc, err) < 0) {
 		buf_free(&eb);
 		return -1;
 	}
@@ -707,7 +727,8 @@ int runtime_delete(runtime *rt, const char *id, bool force, terr **err)
 	buf eb = {0};
 	int rc = 0;
 	const char *args[] = {"delete", "--force", id, NULL};
-	if (rt_runc(rt, args, RUNC_TIMEOUT_MS, NULL, &eb, &rc, err) < 0) {
+	_cleanup_free_ char *bin = rt_runtime_for(rt, id);
+	if (rt_runc(rt, bin, args, RUNC_TIMEOUT_MS, NULL, &eb, &rc, err) < 0) {
 		buf_free(&eb);
 		return -1;
 	}

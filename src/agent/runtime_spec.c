@@ -314,7 +314,10 @@ static json_t *process_json(const runtime_spec_input *in, bool privileged, char 
                             const rt_user *user, json_t *args, const envlist *env)
 {
 	json_t *p = json_object();
-	json_object_set_new(p, "terminal", json_false());
+	/* k8s tty: the process gets a terminal (conmon holds its console), and TERM=xterm
+	 * unless the container sets TERM, as the CRI runtimes do. */
+	bool tty = json_is_true(json_object_get(in->container, "tty"));
+	json_object_set_new(p, "terminal", json_boolean(tty));
 	json_t *u = json_object();
 	json_object_set_new(u, "uid", json_integer(user->uid));
 	json_object_set_new(u, "gid", json_integer(user->gid));
@@ -326,7 +329,13 @@ static json_t *process_json(const runtime_spec_input *in, bool privileged, char 
 	}
 	json_object_set_new(p, "user", u);
 	json_object_set_new(p, "args", args);
-	json_object_set_new(p, "env", strings(env->v, env->n));
+	json_t *ev = strings(env->v, env->n);
+	bool has_term = false;
+	for (size_t i = 0; i < env->n; i++)
+		has_term = has_term || str_has_prefix(env->v[i], "TERM=");
+	if (tty && !has_term)
+		json_array_append_new(ev, json_string("TERM=xterm"));
+	json_object_set_new(p, "env", ev);
 	const char *wd = json_string_value(json_object_get(in->container, "workingDir"));
 	if (!wd || !*wd)
 		wd = in->image && in->image->working_dir && *in->image->working_dir
@@ -677,6 +686,7 @@ static json_t *annotations_json(const runtime_spec_input *in)
 	    {"io.kubernetes.container.name",
 	     json_string_value(json_object_get(in->container, "name"))},
 	    {"io.kubernetes.container.image", in->image_ref},
+	    {"timon.io/image-id", in->image_id},
 	    {"io.kubernetes.container.terminationMessagePath",
 	     json_string_value(json_object_get(in->container, "terminationMessagePath"))},
 	};

@@ -96,6 +96,61 @@ static int pod_priority(apiserver *s, json_t *spec, terr **err)
 	return 0;
 }
 
+/* k8s: the RuntimeClass admission plugin — a pod naming a class that does not exist is
+ * refused; the class's overhead.podFixed becomes spec.overhead (a different one given is
+ * refused) and its scheduling nodeSelector and tolerations join the pod's. */
+static int pod_runtime_class(apiserver *s, json_t *spec, terr **err)
+{
+	const char *name = json_string_value(json_object_get(spec, "runtimeClassName"));
+	json_t *have = json_object_get(spec, "overhead");
+	if (!name || !*name) {
+		if (have)
+			return terr_set(err, 403, "Forbidden", "pod rejected: Pod Overhead set without corresponding RuntimeClass defined Overhead");
+		return 0;
+	}
+	const kind_desc *rk = kind_by_group_resource("node.k8s.io", "runtimeclasses");
+	_cleanup_free_ char *key = route_key(rk, NULL, name);
+	const cache_entry *e = cache_get(s->cache, key);
+	if (!e)
+		return terr_set(err, 403, "Forbidden", "pod rejected: RuntimeClass \"%s\" not found", name);
+	json_t *rc = cache_entry_obj(s->cache, e); /* read only */
+	json_t *fixed = json_path(rc, "overhead.podFixed");
+	if (fixed) {
+		if (have && !json_equal(have, fixed))
+			return terr_set(err, 403, "Forbidden", "pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead");
+		json_object_set_new(spec, "overhead", json_deep_copy(fixed));
+	} else if (have) {
+		return terr_set(err, 403, "Forbidden", "pod rejected: Pod Overhead set without corresponding RuntimeClass defined Overhead");
+	}
+	json_t *sel = json_path(rc, "scheduling.nodeSelector");
+	const char *k;
+	json_t *v;
+	json_object_foreach(sel, k, v) {
+		json_t *ns = json_obj_child(spec, "nodeSelector");
+		const char *pv = json_string_value(json_object_get(ns, k));
+		if (pv && !str_eq(pv, json_string_value(v)))
+			return terr_set(err, 403, "Forbidden", "conflict: runtimeClass.scheduling.nodeSelector[%s] = %s; pod.spec.nodeSelector[%s] = %s",
+			                k, json_string_value(v) ? json_string_value(v) : "", k, pv);
+		json_object_set(ns, k, v);
+	}
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_path(rc, "scheduling.tolerations"), i, t) {
+		json_t *tols = json_object_get(spec, "tolerations");
+		if (!json_is_array(tols)) {
+			tols = json_array();
+			json_object_set_new(spec, "tolerations", tols);
+		}
+		bool dup = false;
+		size_t j;
+		json_t *o;
+		json_array_foreach(tols, j, o) dup = dup || json_equal(o, t);
+		if (!dup)
+			json_array_append_new(tols, json_deep_copy(t));
+	}
+	return 0;
+}
+
 static void pod_prepare(json_t *pod)
 {
 	json_t *spec = json_obj_child(pod, "spec");
@@ -300,7 +355,8 @@ int admission_prepare_create(api_req *r, json_t *obj, terr **err)
 		return -1;
 	if (is_kind(d, "", "pods")) {
 		pod_prepare(obj);
-		if (pod_priority(r->srv, json_obj_child(obj, "spec"), err) < 0)
+		if (pod_priority(r->srv, json_obj_child(obj, "spec"), err) < 0 ||
+		    pod_runtime_class(r->srv, json_obj_child(obj, "spec"), err) < 0)
 			return -1;
 	}
 	else if (is_kind(d, "", "persistentvolumeclaims")) {

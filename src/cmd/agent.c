@@ -102,6 +102,8 @@ int cmd_agent(int argc, char **argv)
 		default: fputs(usage, stderr); return 2;
 		}
 	}
+	if (agent_flags_check(&acfg, "agent") < 0)
+		return 2;
 	if (optind < argc || !server || strncmp(server, "https://", 8) != 0) {
 		fprintf(stderr, "timon agent: %s\n%s",
 		        optind < argc ? "unexpected argument" : "--server https://HOST:PORT is required", usage);

@@ -116,6 +116,8 @@ int cmd_server(int argc, char **argv)
 		fprintf(stderr, "timon server: unexpected argument %s\n%s", argv[optind], usage);
 		return 2;
 	}
+	if (agent_flags_check(&acfg, "server") < 0)
+		return 2;
 	if (!disable_agent)
 		agent_configure(&acfg, cfg.data_dir);
 	/* The node network services serve this node: the agent's node name and address. */

@@ -5,7 +5,8 @@ archive. Layer 1 is a busybox rootfs (symlinks, a hardlink, a setgid folder, a f
 by uid 1000); layer 2 whites out a file and makes a folder opaque, so the unpacker's
 whiteout handling is exercised end to end.
 
-Usage: mkimage.py --layout DIR --tag TAG [--oci-archive FILE] [--docker-archive FILE --name REF]
+Usage: mkimage.py --layout DIR --tag TAG [--env K=V]... [--oci-archive FILE]
+                  [--docker-archive FILE --name REF]
 """
 import argparse
 import gzip
@@ -89,6 +90,8 @@ def main():
     ap.add_argument("--oci-archive")
     ap.add_argument("--docker-archive")
     ap.add_argument("--name", help="repository name for the docker archive's RepoTags")
+    ap.add_argument("--env", action="append", default=[],
+                    help="KEY=VALUE added to the config's Env (another image ID, same layers)")
     a = ap.parse_args()
 
     layers = build()
@@ -100,7 +103,7 @@ def main():
         "config": {
             "Entrypoint": ["/bin/sh"],
             "Cmd": ["-c", "echo hello"],
-            "Env": ["PATH=/bin", "GREETING=hi"],
+            "Env": ["PATH=/bin", "GREETING=hi"] + a.env,
             "WorkingDir": "/home/user",
             "User": "1000:1000",
             "ExposedPorts": {"8080/tcp": {}},

@@ -874,6 +874,25 @@ TEST(masked_paths_sysctls_devices_annotations)
 	json_decref(pod);
 }
 
+TEST(tty_gets_a_terminal_and_term)
+{
+	json_t *pod = pod_with("{\"name\":\"c\",\"tty\":true,\"stdin\":true}", NULL);
+	json_t *s = build(pod, &image, 1);
+	REQUIRE(s);
+	CHECK(json_is_true(json_path(s, "process.terminal")));
+	CHECK(arr_has(json_path(s, "process.env"), "TERM=xterm"));
+	json_decref(s);
+	json_decref(pod);
+	/* The container's own TERM stays. */
+	pod = pod_with("{\"name\":\"c\",\"tty\":true,\"env\":[{\"name\":\"TERM\",\"value\":\"vt100\"}]}", NULL);
+	s = build(pod, &image, 1);
+	REQUIRE(s);
+	CHECK(arr_has(json_path(s, "process.env"), "TERM=vt100"));
+	CHECK(!arr_has(json_path(s, "process.env"), "TERM=xterm"));
+	json_decref(s);
+	json_decref(pod);
+}
+
 /* ---- CRI log lines and the reader ---- */
 
 TEST(log_line_parse)
