@@ -31,6 +31,7 @@ typedef struct agent_config {
 	const char *bridge;          /* the CNI bridge; NULL: CNI_DEFAULT_BRIDGE */
 	const char *eviction_hard;   /* "memory.available<100Mi,nodefs.available<10%" (default) */
 	bool worker;                 /* a joined node (timon agent): no control-plane role */
+	int agent_port;              /* the kubelet port in daemonEndpoints; 0: 10250 */
 } agent_config;
 
 /* Enables the embedded agent with cfg (copied) before the API server starts; without

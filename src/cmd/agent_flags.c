@@ -3,11 +3,12 @@
 #include "cmd/agent_flags.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum {
 	O_NODE = AGENT_OPT_FIRST, O_NODEIP, O_LABEL, O_TAINT, O_CIDR, O_REGCFG, O_LOGDIR,
-	O_RUNDIR, O_BRIDGE, O_EVICT
+	O_RUNDIR, O_BRIDGE, O_EVICT, O_AGENTPORT
 };
 
 const struct option agent_flag_options[] = {
@@ -21,6 +22,7 @@ const struct option agent_flag_options[] = {
 	{"agent-run-dir", required_argument, NULL, O_RUNDIR},
 	{"cni-bridge", required_argument, NULL, O_BRIDGE},
 	{"eviction-hard", required_argument, NULL, O_EVICT},
+	{"agent-port", required_argument, NULL, O_AGENTPORT},
 	{0},
 };
 
@@ -34,7 +36,8 @@ const char agent_flag_usage[] =
     "  --pod-log-dir DIR        container logs (default /var/log/pods)\n"
     "  --eviction-hard LIST     hard eviction thresholds (default memory.available<100Mi,nodefs.available<10%)\n"
     "  --cni-bridge NAME        the pod network's bridge (default timon0)\n"
-    "  --agent-run-dir DIR      runtime state and network namespaces (default /run/timon)\n";
+    "  --agent-run-dir DIR      runtime state and network namespaces (default /run/timon)\n"
+    "  --agent-port PORT        the kubelet port: pod streams of a joined agent (default 10250)\n";
 
 int agent_flag(int opt, const char *arg, agent_config *cfg, const char *cmd)
 {
@@ -59,6 +62,16 @@ int agent_flag(int opt, const char *arg, agent_config *cfg, const char *cmd)
 	case O_RUNDIR: cfg->run_dir = arg; break;
 	case O_BRIDGE: cfg->bridge = arg; break;
 	case O_EVICT: cfg->eviction_hard = arg; break;
+	case O_AGENTPORT: {
+		char *end;
+		long p = strtol(arg, &end, 10);
+		if (*end || p < 1 || p > 65535) {
+			fprintf(stderr, "timon %s: invalid --agent-port %s\n", cmd, arg);
+			return -1;
+		}
+		cfg->agent_port = (int)p;
+		break;
+	}
 	default: return -1;
 	}
 	return 0;
