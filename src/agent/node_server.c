@@ -217,12 +217,16 @@ static void on_wait_closed(uv_handle_t *h)
 	free(n->data_dir);
 	free(n->tls_dir);
 	free(n->node);
-	free(n);
+	if (!n->http)
+		free(n);
 }
 
 static void on_http_closed(void *ud)
 {
-	SSL_CTX_free(ud);
+	node_server *n = ud;
+	http_server_free(n->http);
+	SSL_CTX_free(n->ctx);
+	free(n);
 }
 
 void node_server_stop(node_server *n)
@@ -233,7 +237,7 @@ void node_server_stop(node_server *n)
 	node_cert_stop(n->client);
 	node_cert_stop(n->serving);
 	if (n->http)
-		http_server_close(n->http, on_http_closed, n->ctx);
+		http_server_close(n->http, on_http_closed, n);
 	else if (n->ctx)
 		SSL_CTX_free(n->ctx);
 	uv_timer_stop(&n->wait);
