@@ -32,6 +32,7 @@ struct node_server {
 	node_cert *client, *serving;
 	uv_timer_t wait; /* until the Node shows its addresses */
 	bool stopping;
+	int closing;     /* handles still closing after node_server_stop */
 };
 
 static void send_status(http_req *req, int code, const char *reason, const char *msg)
@@ -217,7 +218,8 @@ static void on_wait_closed(uv_handle_t *h)
 	free(n->data_dir);
 	free(n->tls_dir);
 	free(n->node);
-	if (!n->http)
+	n->data_dir = n->tls_dir = n->node = NULL;
+	if (--n->closing == 0)
 		free(n);
 }
 
@@ -226,7 +228,8 @@ static void on_http_closed(void *ud)
 	node_server *n = ud;
 	http_server_free(n->http);
 	SSL_CTX_free(n->ctx);
-	free(n);
+	if (--n->closing == 0)
+		free(n);
 }
 
 void node_server_stop(node_server *n)
@@ -234,6 +237,7 @@ void node_server_stop(node_server *n)
 	if (!n)
 		return;
 	n->stopping = true;
+	n->closing = n->http ? 2 : 1;
 	node_cert_stop(n->client);
 	node_cert_stop(n->serving);
 	if (n->http)
