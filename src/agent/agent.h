@@ -45,6 +45,7 @@ typedef struct agent_config {
 	/* k8s containerLogMaxSize (bytes; 0: 10 MiB) and containerLogMaxFiles (0: 5). */
 	int64_t log_max_size;
 	int log_max_files;
+	int agent_port;              /* the kubelet port in daemonEndpoints; 0: 10250 */
 } agent_config;
 
 /* The defaults of the knobs above (kubelet's). */

@@ -160,7 +160,7 @@ json_t *agent_node_facts(agent *a)
 	                          a->node_ip, "type", "Hostname", "address", a->node_name);
 	return json_pack("{s:o, s:o, s:o, s:o, s:{s:{s:i}}}", "capacity", cap, "allocatable", alloc,
 	                 "nodeInfo", info, "addresses", addrs, "daemonEndpoints", "kubeletEndpoint",
-	                 "Port", 10250);
+	                 "Port", a->cfg.agent_port > 0 ? a->cfg.agent_port : 10250);
 }
 
 static json_t *find_cond(json_t *conds, const char *type)

@@ -40,6 +40,7 @@ struct apiserver {
 	struct remote *remote; /* a standalone agent's view of a remote server (remote.c),
 	                          or NULL: then this is the server itself */
 	http_server *node_http; /* a standalone agent's own port (pod streams), or NULL */
+	SSL_CTX *node_client_ctx; /* TLS toward node agents (podstream_proxy.c), made on use */
 };
 
 enum field_validation { FV_IGNORE, FV_WARN, FV_STRICT };
@@ -80,6 +81,10 @@ void api_send_object(api_req *r, int code, json_t *obj);
 void api_send_json_bytes(api_req *r, int code, const char *json, size_t len);
 /* Sends a Status for err (consumed) and finishes the request. */
 void api_send_error(api_req *r, terr *err);
+/* Proxies the pod stream request h (subresource sub of a pod bound to node) to the node's
+ * agent port (podstream_proxy.c) and answers h; false (h untouched) when the node has no
+ * agent to reach: absent, simulated, or without an InternalIP and kubelet port. */
+bool podstream_proxy(apiserver *s, http_req *h, const char *sub, const char *node);
 /* Sends any JSON value with a content type. */
 void api_send_raw(http_req *h, int code, const char *ctype, const char *body, size_t len);
 

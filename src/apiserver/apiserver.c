@@ -437,6 +437,11 @@ const char *apiserver_data_dir(const apiserver *s)
 	return s->cfg.data_dir;
 }
 
+long apiserver_signing_ttl(const apiserver *s)
+{
+	return s->cfg.signing_ttl_s;
+}
+
 int apiserver_port(const apiserver *s)
 {
 	return http_server_port(s->http);

@@ -15,6 +15,7 @@ typedef struct apiserver_config {
 	int https_port;           /* default 6443; 0 picks a free port */
 	const char *token_file;   /* static bearer tokens (kube's CSV format), or NULL */
 	const char *advertise;    /* host name or address put in the kubeconfig, or NULL */
+	long signing_ttl_s;       /* lifetime of certificates signed for CSRs; 0: one year */
 } apiserver_config;
 
 typedef struct apiserver apiserver;
@@ -28,6 +29,8 @@ struct cache *apiserver_cache(apiserver *s);
 uv_loop_t *apiserver_loop(apiserver *s);
 /* The data folder (cfg.data_dir; borrowed): controllers keep files below it. */
 const char *apiserver_data_dir(const apiserver *s);
+/* cfg.signing_ttl_s (0: the signer's default). */
+long apiserver_signing_ttl(const apiserver *s);
 /* The port actually listened on. */
 int apiserver_port(const apiserver *s);
 struct metrics_sampler;
@@ -46,6 +49,9 @@ typedef struct apiserver_pod_streams {
 /* Routes the pod stream subresources to ops (copied) with ctx: the node agent's hook.
  * Without it (or when it declines a pod) such requests answer an error Status. */
 void apiserver_set_pod_streams(apiserver *s, const apiserver_pod_streams *ops, void *ctx);
+/* Serves req for the pod stream subresource sub of pod (borrowed) through the hook set
+ * with apiserver_set_pod_streams; false when there is none or it declined (req untouched). */
+bool apiserver_pod_stream(apiserver *s, struct http_req *req, const char *sub, json_t *pod);
 
 /* Closes listeners and watches, flushes pending writes, and closes the store. Runs the loop
  * until that is done. */

@@ -18,6 +18,11 @@ void apiserver_set_pod_streams(apiserver *s, const apiserver_pod_streams *ops, v
 	s->pod_streams_ctx = ctx;
 }
 
+bool apiserver_pod_stream(apiserver *s, http_req *req, const char *sub, json_t *pod)
+{
+	return s->pod_streams.serve && s->pod_streams.serve(s->pod_streams_ctx, req, sub, pod);
+}
+
 bool podstream_is(const api_req *r)
 {
 	if (!r->sub || !r->name || strcmp(r->kind->resource, "pods") != 0 || r->kind->group[0])
@@ -67,18 +72,20 @@ void podstream_handle(api_req *r)
 	}
 	apiserver *s = r->srv;
 	http_req *h = r->http;
-	if (s->pod_streams.serve) {
-		/* The hook may answer at once (which ends h): r must not hold it afterwards. */
-		_cleanup_free_ char *sub = xstrdup(r->sub);
-		api_req_free(r);
-		if (s->pod_streams.serve(s->pod_streams_ctx, h, sub, pod))
-			return;
-		r = xcalloc(1, sizeof *r);
-		r->http = h;
-		r->srv = s;
-	}
-	/* k8s: the API server reaches the kubelet of the pod's node; a node with no agent
-	 * (a simulated node) cannot be reached, which kube reports as an internal error. */
+	/* The hook or the proxy may answer at once (which ends h): r must not hold it
+	 * afterwards. */
+	_cleanup_free_ char *sub = xstrdup(r->sub);
+	api_req_free(r);
+	if (apiserver_pod_stream(s, h, sub, pod))
+		return;
+	/* k8s: the API server reaches the kubelet of the pod's node: a joined agent on its
+	 * kubelet port. A node with no agent (a simulated node) cannot be reached, which kube
+	 * reports as an internal error. */
+	if (podstream_proxy(s, h, sub, node))
+		return;
+	r = xcalloc(1, sizeof *r);
+	r->http = h;
+	r->srv = s;
 	terr_set(&err, 500, "InternalError",
 	         "no node agent serves node \"%s\": cannot reach the pod's container runtime", node);
 	api_send_error(r, err);

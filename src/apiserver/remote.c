@@ -441,6 +441,12 @@ apiserver *apiserver_remote_start(uv_loop_t *loop, const remote_config *cfg,
 	return s;
 }
 
+void apiserver_remote_set_client_cert(apiserver *s, const char *cert_pem, const char *key_pem)
+{
+	if (s->remote)
+		curlio_set_client_cert(s->remote->io, cert_pem, key_pem);
+}
+
 unsigned apiserver_remote_lists(apiserver *s)
 {
 	return s->remote ? s->remote->lists : 0;

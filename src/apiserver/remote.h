@@ -34,6 +34,9 @@ apiserver *apiserver_remote_start(uv_loop_t *loop, const remote_config *cfg,
 /* Stops the reflectors and frees what they hold (the loop must run for handles to
  * close). */
 void apiserver_remote_stop(apiserver *s);
+/* Makes requests started from now on present cert_pem/key_pem (copied): a renewed client
+ * certificate takes effect without a restart. */
+void apiserver_remote_set_client_cert(apiserver *s, const char *cert_pem, const char *key_pem);
 /* How many LIST requests the reflectors made so far (first lists and re-lists). */
 unsigned apiserver_remote_lists(apiserver *s);
 

@@ -16,6 +16,7 @@ struct curlio {
 	CURLM *multi;
 	uv_timer_t timer;
 	char *base, *ca, *cert, *key, *auth;
+	char *cert_pem, *key_pem; /* when set (curlio_set_client_cert), used instead of files */
 	curlio_req *reqs; /* live requests, for curlio_free */
 	bool closing;
 	int open_handles;
@@ -48,6 +49,8 @@ static void maybe_free(curlio *c)
 		free(c->base);
 		free(c->ca);
 		free(c->cert);
+		free(c->cert_pem);
+		free(c->key_pem);
 		free(c->key);
 		free(c->auth);
 		free(c);
@@ -247,7 +250,16 @@ curlio_req *curlio_request(curlio *c, const char *method, const char *path, cons
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
 	if (c->ca)
 		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca);
-	if (c->cert && c->key) {
+	if (c->cert_pem && c->key_pem) {
+		struct curl_blob cb = {.data = c->cert_pem, .len = strlen(c->cert_pem),
+		                       .flags = CURL_BLOB_COPY};
+		struct curl_blob kb = {.data = c->key_pem, .len = strlen(c->key_pem),
+		                       .flags = CURL_BLOB_COPY};
+		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cb);
+		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &kb);
+		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+	} else if (c->cert && c->key) {
 		curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert);
 		curl_easy_setopt(e, CURLOPT_SSLKEY, c->key);
 	}
@@ -304,4 +316,12 @@ char *curlio_escape(const char *s)
 	char *out = xstrdup(e);
 	curl_free(e);
 	return out;
+}
+
+void curlio_set_client_cert(curlio *c, const char *cert_pem, const char *key_pem)
+{
+	free(c->cert_pem);
+	free(c->key_pem);
+	c->cert_pem = xstrdup(cert_pem);
+	c->key_pem = xstrdup(key_pem);
 }

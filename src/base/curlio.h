@@ -45,6 +45,9 @@ curlio_req *curlio_request(curlio *c, const char *method, const char *path, cons
                            curlio_done_cb done, void *ud);
 /* s percent-encoded for a query value; new string. */
 char *curlio_escape(const char *s);
+/* Replaces the client certificate and key (PEM strings, copied) for requests started from
+ * now on; requests under way keep theirs. */
+void curlio_set_client_cert(curlio *c, const char *cert_pem, const char *key_pem);
 /* Stops a request; done does not run. */
 void curlio_cancel(curlio_req *r);
 

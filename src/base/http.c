@@ -973,3 +973,8 @@ void http_server_close(http_server *s, void (*cb)(void *ud), void *ud)
 		cb(ud);
 	}
 }
+
+void http_server_free(http_server *s)
+{
+	free(s);
+}

@@ -82,6 +82,8 @@ int http_server_listen(http_server *s, const char *addr, int port, terr **err);
 int http_server_port(http_server *s);
 /* Stops listening and closes every connection; cb runs when all handles are closed. */
 void http_server_close(http_server *s, void (*cb)(void *ud), void *ud);
+/* Frees a server whose close callback has run. */
+void http_server_free(http_server *s);
 
 /* A request made in process (no connection), answered through cb. Strings are copied;
  * headers is a NULL-terminated list of "name", "value" pairs (names lowercase). user and

@@ -411,6 +411,7 @@ typedef struct cert_spec {
 	const char *eku;      /* "serverAuth" / "clientAuth"; NULL for the CA */
 	const san_list *sans; /* may be NULL */
 	int days;
+	long ttl_s;           /* when > 0, the lifetime in seconds instead of days */
 } cert_spec;
 
 static EVP_PKEY *new_key(terr **err)
@@ -452,8 +453,9 @@ static X509 *make_cert(const cert_spec *s, EVP_PKEY *key, X509 *issuer, EVP_PKEY
 		abort(); /* only fails when out of memory */
 	X509_NAME *name = X509_get_subject_name(x);
 	bool ok = X509_set_version(x, X509_VERSION_3) && set_serial(x) == 0 &&
-	          X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
-	          X509_time_adj_ex(X509_getm_notAfter(x), s->days, 0, NULL) &&
+	          X509_gmtime_adj(X509_getm_notBefore(x), s->ttl_s > 0 && s->ttl_s < 36000 ? -(s->ttl_s / 10) : -3600) &&
+	          (s->ttl_s > 0 ? X509_gmtime_adj(X509_getm_notAfter(x), s->ttl_s) != NULL
+	                        : X509_time_adj_ex(X509_getm_notAfter(x), s->days, 0, NULL) != NULL) &&
 	          X509_set_pubkey(x, key);
 	for (size_t i = 0; ok && s->orgs && s->orgs[i]; i++)
 		ok = X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
@@ -621,8 +623,12 @@ int pki_ensure(const char *data_dir, const char *const *extra_sans, terr **err)
 	cert_spec server = {.cn = "timon", .eku = "serverAuth", .sans = &sans, .days = LEAF_DAYS};
 	cert_spec admin = {
 	    .cn = "system:admin", .orgs = admin_orgs, .eku = "clientAuth", .days = LEAF_DAYS};
+	cert_spec kubelet_client = {.cn = PKI_KUBELET_CLIENT_CN, .orgs = admin_orgs,
+	                            .eku = "clientAuth", .days = LEAF_DAYS};
 	if (ensure_leaf(data_dir, PKI_SERVER_CRT, PKI_SERVER_KEY, &server, ca, ca_key, err) < 0 ||
-	    ensure_leaf(data_dir, PKI_ADMIN_CRT, PKI_ADMIN_KEY, &admin, ca, ca_key, err) < 0)
+	    ensure_leaf(data_dir, PKI_ADMIN_CRT, PKI_ADMIN_KEY, &admin, ca, ca_key, err) < 0 ||
+	    ensure_leaf(data_dir, PKI_KUBELET_CLIENT_CRT, PKI_KUBELET_CLIENT_KEY, &kubelet_client,
+	                ca, ca_key, err) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -656,14 +662,31 @@ int pki_issue_client(const char *data_dir, const char *cn, const char *const *or
 }
 
 int pki_sign_csr(const char *data_dir, const char *csr_pem, size_t len, const char *eku,
-                 int days, char **cert_pem, terr **err)
+                 long ttl_s, char **cert_pem, terr **err)
 {
+	san_list sans = {0};
+	if (eku && strcmp(eku, "serverAuth") == 0) {
+		char **specs = NULL;
+		size_t nspecs = 0;
+		if (pki_csr_sans(csr_pem, len, &specs, &nspecs, err) < 0)
+			return -1;
+		int r = 0;
+		for (size_t i = 0; i < nspecs && r == 0; i++)
+			r = san_add_spec(&sans, specs[i], err);
+		pki_identity_free(NULL, specs, nspecs);
+		if (r < 0) {
+			san_list_free(&sans);
+			return -1;
+		}
+	}
 	_cleanup_free_ char *cn = NULL;
 	char **orgs = NULL;
 	size_t norgs = 0;
 	EVP_PKEY *pub = NULL;
-	if (pki_csr_parse(csr_pem, len, &cn, &orgs, &norgs, &pub, err) < 0)
+	if (pki_csr_parse(csr_pem, len, &cn, &orgs, &norgs, &pub, err) < 0) {
+		san_list_free(&sans);
 		return -1;
+	}
 	_cleanup_pkey_ EVP_PKEY *pubkey = pub;
 	const char **o = xcalloc(norgs + 1, sizeof *o);
 	for (size_t i = 0; i < norgs; i++)
@@ -673,7 +696,7 @@ int pki_sign_csr(const char *data_dir, const char *csr_pem, size_t len, const ch
 	EVP_PKEY *ca_key = NULL;
 	if (load_ca(data_dir, &ca, &ca_key, err) == 0) {
 		cert_spec s = {.cn = cn, .orgs = o, .eku = eku ? eku : "clientAuth",
-		               .days = days > 0 ? days : LEAF_DAYS};
+		               .sans = sans.n ? &sans : NULL, .days = LEAF_DAYS, .ttl_s = ttl_s};
 		_cleanup_x509_ X509 *cert = make_cert(&s, pubkey, ca, ca_key, err);
 		if (cert) {
 			*cert_pem = to_pem(cert, NULL);
@@ -684,6 +707,7 @@ int pki_sign_csr(const char *data_dir, const char *csr_pem, size_t len, const ch
 	EVP_PKEY_free(ca_key);
 	free(o);
 	pki_identity_free(NULL, orgs, norgs);
+	san_list_free(&sans);
 	return ret;
 }
 
@@ -723,6 +747,11 @@ SSL_CTX *pki_server_ctx(const char *data_dir, terr **err)
 	_cleanup_free_ char *crt = tls_path(data_dir, PKI_SERVER_CRT);
 	_cleanup_free_ char *key = tls_path(data_dir, PKI_SERVER_KEY);
 	_cleanup_free_ char *ca = tls_path(data_dir, PKI_CA_CRT);
+	return pki_server_ctx_files(ca, crt, key, err);
+}
+
+SSL_CTX *pki_server_ctx_files(const char *ca, const char *crt, const char *key, terr **err)
+{
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx) {
 		ossl_fail(err, "SSL_CTX_new");
@@ -763,6 +792,32 @@ SSL_CTX *pki_server_ctx(const char *data_dir, terr **err)
 	SSL_CTX_set_verify_depth(ctx, 4);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select_cb, NULL);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	return ctx;
+}
+
+SSL_CTX *pki_client_ctx(const char *ca, const char *crt, const char *key, terr **err)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx) {
+		ossl_fail(err, "SSL_CTX_new");
+		return NULL;
+	}
+	const char *step = NULL;
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
+		step = "set minimum TLS version";
+	else if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
+		step = ca;
+	else if (crt && SSL_CTX_use_certificate_chain_file(ctx, crt) != 1)
+		step = crt;
+	else if (key && SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+		step = key;
+	if (step) {
+		ossl_fail(err, step);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify_depth(ctx, 4);
 	return ctx;
 }
 

@@ -13,7 +13,9 @@
 #define TIMON_BASE_PKI_H
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/error.h"
@@ -25,6 +27,10 @@
 #define PKI_SERVER_KEY "server.key"
 #define PKI_ADMIN_CRT  "admin.crt"
 #define PKI_ADMIN_KEY  "admin.key"
+/* The API server's client identity toward node agents (kubeadm's name for it). */
+#define PKI_KUBELET_CLIENT_CRT "kubelet-client.crt"
+#define PKI_KUBELET_CLIENT_KEY "kubelet-client.key"
+#define PKI_KUBELET_CLIENT_CN  "kube-apiserver-kubelet-client"
 
 /* Creates what is missing under <data_dir>/tls/ (data_dir itself too): the CA, the serving
  * certificate (SANs: localhost, kubernetes[.default[.svc[.cluster.local]]], the host name,
@@ -42,10 +48,12 @@ int pki_issue_client(const char *data_dir, const char *cn, const char *const *or
 
 /* Issues a certificate for the public key and subject (CN, O) of the PKCS#10 request
  * csr_pem[0..len) (its signature checked), signed by the cluster CA of data_dir; eku is
- * "clientAuth" (NULL) or "serverAuth"; days <= 0 means one year. *cert_pem is the caller's.
- * 0, or -1 with 400 when the request does not parse or verify. */
+ * "clientAuth" (NULL) or "serverAuth" (then the request's subject alternative names are
+ * copied); ttl_s <= 0 means one year. notBefore is backdated by a tenth of the lifetime, at
+ * most an hour (clock skew). *cert_pem is the caller's. 0, or -1 with 400 when the request
+ * does not parse or verify. */
 int pki_sign_csr(const char *data_dir, const char *csr_pem, size_t len, const char *eku,
-                 int days, char **cert_pem, terr **err);
+                 long ttl_s, char **cert_pem, terr **err);
 
 /* ---- certificate signing requests (pki_csr.c) ---- */
 
@@ -53,6 +61,21 @@ int pki_sign_csr(const char *data_dir, const char *csr_pem, size_t len, const ch
  * the NULL-terminated orgs (may be NULL). Both PEM strings are the caller's. 0 or -1. */
 int pki_csr_new(const char *cn, const char *const *orgs, char **csr_pem, char **key_pem,
                 terr **err);
+/* Like pki_csr_new, with subject alternative names ("IP:x" or "DNS:x", NULL-terminated,
+ * may be NULL) requested in an extensionRequest attribute. */
+int pki_csr_new_sans(const char *cn, const char *const *orgs, const char *const *sans,
+                     char **csr_pem, char **key_pem, terr **err);
+/* The subject alternative names the request pem[0..len) asks for, as "IP:x" / "DNS:x"
+ * strings (*sans NULL-terminated, the caller's: free with pki_identity_free(NULL, ...));
+ * other name types are ignored. 0, or -1 with 400 when it does not parse. */
+int pki_csr_sans(const char *pem, size_t len, char ***sans, size_t *nsans, terr **err);
+/* The validity of the PEM certificate pem (Unix seconds) and its serial in hex (a new
+ * string, may be NULL). 0, or -1 when it does not parse. */
+int pki_cert_info(const char *pem, size_t len, int64_t *not_before, int64_t *not_after,
+                  char **serial_hex);
+/* Whether the PEM certificate pem[0..len) names spec ("IP:x" or "DNS:x") among its
+ * subject alternative names and is not expired. */
+bool pki_cert_has_san(const char *pem, size_t len, const char *spec);
 /* Parses the PEM request pem[0..len) and checks its self-signature: its CN (*cn), its O
  * entries (*orgs, *norgs; free with pki_identity_free(NULL, ...)) and, when pub is not
  * NULL, its public key (an EVP_PKEY *, the caller's). 0, or -1 with 400 BadRequest. */
@@ -67,6 +90,12 @@ void pki_sha256_hex(const void *data, size_t n, char out[65]);
  * only ever selects "http/1.1", server session cache on. Caller frees with SSL_CTX_free.
  * NULL on error. */
 SSL_CTX *pki_server_ctx(const char *data_dir, terr **err);
+/* The same with explicit files: a serving certificate (chain) and key, and the CA client
+ * certificates are verified against (a node agent's kubelet port). */
+SSL_CTX *pki_server_ctx_files(const char *ca, const char *crt, const char *key, terr **err);
+/* A TLS client context: TLS 1.2+, peers verified against the CA file ca, and the client
+ * certificate crt with key (both may be NULL) presented. NULL on error. */
+SSL_CTX *pki_client_ctx(const char *ca, const char *crt, const char *key, terr **err);
 
 /* The identity of a verified client certificate on ssl (handshake done): CN -> *user,
  * each O -> (*groups)[i]. Returns 1 with the results owned by the caller (free each group,

@@ -13,6 +13,7 @@
 
 #include "agent/agent.h"
 #include "agent/join.h"
+#include "agent/node_server.h"
 #include "apiserver/remote.h"
 #include "base/log.h"
 #include "base/pki.h"
@@ -43,11 +44,14 @@ static void on_signal(uv_signal_t *h, int signum)
 	uv_stop(h->loop);
 }
 
+static node_server *g_node_server;
+
 static void on_synced(apiserver *s, void *ud)
 {
-	UNUSED(ud);
+	const node_server_config *ncfg = ud;
 	log_info("agent: mirror of the server is filled; starting the node agent");
 	controllers_start_only(s, apiserver_cache(s), "kubelet");
+	g_node_server = node_server_start(s, ncfg);
 }
 
 static char *read_token_file(const char *path)
@@ -140,7 +144,9 @@ int cmd_agent(int argc, char **argv)
 	remote_config rc = {.url = url, .ca_file = ca, .cert_file = crt, .key_file = key,
 	                    .data_dir = data_dir, .node_name = acfg.node_name};
 	uv_loop_t *loop = uv_default_loop();
-	apiserver *s = apiserver_remote_start(loop, &rc, on_synced, NULL);
+	node_server_config ncfg = {.data_dir = data_dir, .node_name = acfg.node_name,
+	                           .port = acfg.agent_port};
+	apiserver *s = apiserver_remote_start(loop, &rc, on_synced, &ncfg);
 	printf("timon agent: node %s joined %s\n", acfg.node_name, url);
 	fflush(stdout);
 	uv_signal_t sigterm, sigint;
@@ -152,6 +158,10 @@ int cmd_agent(int argc, char **argv)
 	uv_signal_stop(&sigterm);
 	uv_signal_stop(&sigint);
 	controllers_stop();
+	node_server_stop(g_node_server);
+	g_node_server = NULL;
 	apiserver_remote_stop(s);
+	/* Let the closed handles finish. */
+	uv_run(loop, UV_RUN_NOWAIT);
 	return 0;
 }

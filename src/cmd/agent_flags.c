@@ -13,7 +13,8 @@
 enum {
 	O_NODE = AGENT_OPT_FIRST, O_NODEIP, O_LABEL, O_TAINT, O_CIDR, O_REGCFG, O_LOGDIR,
 	O_RUNDIR, O_BRIDGE, O_EVICT, O_HANDLER, O_GC_HIGH, O_GC_LOW, O_GC_AGE, O_LOG_SIZE,
-	O_LOG_FILES
+	O_LOG_FILES,
+	O_AGENTPORT
 };
 
 const struct option agent_flag_options[] = {
@@ -33,6 +34,7 @@ const struct option agent_flag_options[] = {
 	{"minimum-image-ttl-duration", required_argument, NULL, O_GC_AGE},
 	{"container-log-max-size", required_argument, NULL, O_LOG_SIZE},
 	{"container-log-max-files", required_argument, NULL, O_LOG_FILES},
+	{"agent-port", required_argument, NULL, O_AGENTPORT},
 	{0},
 };
 
@@ -53,7 +55,8 @@ const char agent_flag_usage[] =
     "  --image-gc-low-threshold PCT       usage image GC frees down to (default 80)\n"
     "  --minimum-image-ttl-duration D     unused images younger than this stay (default 2m)\n"
     "  --container-log-max-size Q         rotate a container's log above this size (default 10Mi)\n"
-    "  --container-log-max-files N        log files kept per container, current included (default 5)\n";
+    "  --container-log-max-files N        log files kept per container, current included (default 5)\n"
+    "  --agent-port PORT                  the kubelet port: pod streams of a joined agent (default 10250)\n";
 
 int agent_flags_duration(const char *s, int64_t *secs)
 {
@@ -170,6 +173,16 @@ int agent_flag(int opt, const char *arg, agent_config *cfg, const char *cmd)
 		}
 		cfg->log_max_files = (int)v;
 		return 0;
+	}
+	case O_AGENTPORT: {
+		char *end;
+		long p = strtol(arg, &end, 10);
+		if (*end || p < 1 || p > 65535) {
+			fprintf(stderr, "timon %s: invalid --agent-port %s\n", cmd, arg);
+			return -1;
+		}
+		cfg->agent_port = (int)p;
+		break;
 	}
 	default: return -1;
 	}

@@ -29,6 +29,8 @@ static const char usage[] =
     "  --advertise-address A    address written into the kubeconfig (default: bind address)\n"
     "  --token-auth-file FILE   static bearer tokens, CSV: token,user,uid,\"group1,group2\"\n"
     "  --disable-agent          do not run the embedded node agent\n"
+    "  --cluster-signing-duration D  lifetime of certificates signed for CSRs, e.g. 90s,\n"
+    "                           24h (default 8760h; short ones are for tests of renewal)\n"
     "  -v, --verbose            log debug messages\n"
     "  -h, --help               show this help\n";
 
@@ -50,7 +52,7 @@ int cmd_server(int argc, char **argv)
 	};
 	bool disable_agent = false;
 	agent_config acfg = {0};
-	enum { O_DATA = 256, O_BIND, O_PORT, O_TOKEN, O_NOAGENT, O_ADV };
+	enum { O_DATA = 256, O_BIND, O_PORT, O_TOKEN, O_NOAGENT, O_ADV, O_SIGNTTL };
 	static const struct option opts[] = {
 		{"data-dir", required_argument, NULL, O_DATA},
 		{"bind-address", required_argument, NULL, O_BIND},
@@ -58,6 +60,7 @@ int cmd_server(int argc, char **argv)
 		{"token-auth-file", required_argument, NULL, O_TOKEN},
 		{"advertise-address", required_argument, NULL, O_ADV},
 		{"disable-agent", no_argument, NULL, O_NOAGENT},
+		{"cluster-signing-duration", required_argument, NULL, O_SIGNTTL},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -103,6 +106,17 @@ int cmd_server(int argc, char **argv)
 		case O_TOKEN: cfg.token_file = optarg; break;
 		case O_ADV: cfg.advertise = optarg; break;
 		case O_NOAGENT: disable_agent = true; break;
+		case O_SIGNTTL: {
+			char *end;
+			double v = strtod(optarg, &end);
+			long mul = str_eq(end, "s") ? 1 : str_eq(end, "m") ? 60 : str_eq(end, "h") ? 3600 : 0;
+			if (v <= 0 || !mul) {
+				fprintf(stderr, "timon server: invalid --cluster-signing-duration %s\n", optarg);
+				return 2;
+			}
+			cfg.signing_ttl_s = (long)(v * (double)mul);
+			break;
+		}
 		case 'v': log_level_max = LOG_DEBUG; break;
 		case 'h':
 			fputs(usage, stdout);

@@ -1,13 +1,17 @@
-/* csrsigning.c — certificates.k8s.io CertificateSigningRequests for node client
- * certificates: kube's csrapproving controller (auto-approves what a joining or joined
- * node agent asks for itself) and csrsigning controller (signs approved requests with the
- * cluster CA), in one.
+/* csrsigning.c — certificates.k8s.io CertificateSigningRequests for node certificates:
+ * kube's csrapproving controller (auto-approves what a joining or joined node agent asks
+ * for itself) and csrsigning controller (signs approved requests with the cluster CA), in
+ * one.
  *
  * Approved automatically: signerName kubernetes.io/kube-apiserver-client-kubelet, subject
  * CN=system:node:<name> O=system:nodes, client usages only, asked by a bootstrapper
- * (group system:bootstrappers) or by that same node renewing. Anything else waits for a
- * person. Signed: approved requests of the two client signers
- * (kube-apiserver-client-kubelet, kube-apiserver-client). Not for: serving certificates.
+ * (group system:bootstrappers) or by that same node renewing; and signerName
+ * kubernetes.io/kubelet-serving with the same subject, server usages, asked by that node,
+ * whose subject alternative names are all among its Node's status.addresses (decision
+ * 0006; kube leaves serving requests to a person or a third-party approver). Anything
+ * else waits for a person. Signed: approved requests of the two client signers
+ * (kube-apiserver-client-kubelet, kube-apiserver-client) and of kubelet-serving, for
+ * --cluster-signing-duration (default one year).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,7 @@
 
 #define SIGNER_KUBELET "kubernetes.io/kube-apiserver-client-kubelet"
 #define SIGNER_CLIENT  "kubernetes.io/kube-apiserver-client"
+#define SIGNER_SERVING "kubernetes.io/kubelet-serving"
 #define NAME           "csr-controller"
 
 static json_t *condition(json_t *csr, const char *type)
@@ -67,6 +72,59 @@ static bool client_usages(json_t *usages)
 	return client;
 }
 
+/* k8s: a kubelet serving certificate is for server auth (and signing, key encipherment). */
+static bool serving_usages(json_t *usages)
+{
+	bool server = false;
+	size_t i;
+	json_t *u;
+	json_array_foreach(usages, i, u)
+	{
+		const char *s = json_string_value(u);
+		if (str_eq(s, "server auth"))
+			server = true;
+		else if (!str_eq(s, "digital signature") && !str_eq(s, "key encipherment"))
+			return false;
+	}
+	return server;
+}
+
+/* Whether every SAN the request asks for is one of the node's addresses: IPs among its
+ * InternalIP/ExternalIP, names among its Hostname/InternalDNS/ExternalDNS. */
+static bool sans_are_node_addresses(controller *c, const char *node, const char *pem,
+                                    size_t len)
+{
+	char **sans = NULL;
+	size_t n = 0;
+	if (pki_csr_sans(pem, len, &sans, &n, NULL) < 0)
+		return false;
+	const kind_desc *nd = controller_kind("", "nodes");
+	json_t *obj = controller_get(c, nd, NULL, node);
+	json_t *addrs = json_path(obj, "status.addresses");
+	bool ok = n > 0 && obj;
+	for (size_t i = 0; i < n && ok; i++) {
+		bool ip = str_has_prefix(sans[i], "IP:");
+		const char *want = sans[i] + (ip ? 3 : 4);
+		bool found = false;
+		size_t j;
+		json_t *a;
+		json_array_foreach(addrs, j, a)
+		{
+			const char *ty = json_string_value(json_object_get(a, "type"));
+			bool ip_type = str_eq(ty, "InternalIP") || str_eq(ty, "ExternalIP");
+			bool dns_type = str_eq(ty, "Hostname") || str_eq(ty, "InternalDNS") ||
+			                str_eq(ty, "ExternalDNS");
+			if ((ip ? ip_type : dns_type) &&
+			    str_eq(json_string_value(json_object_get(a, "address")), want))
+				found = true;
+		}
+		ok = found;
+	}
+	json_decref(obj);
+	pki_identity_free(NULL, sans, n);
+	return ok;
+}
+
 /* The CN and O of the request, checked against its signature; -1 when it is unusable. */
 static int csr_subject(json_t *csr, char **cn, char ***orgs, size_t *norgs, char **pem,
                        size_t *pemlen)
@@ -89,15 +147,21 @@ static int csr_subject(json_t *csr, char **cn, char ***orgs, size_t *norgs, char
 }
 
 /* Whether a node agent asks for its own client certificate (see the file comment). */
-static bool auto_approvable(json_t *csr, const char *cn, char **orgs, size_t norgs)
+static bool auto_approvable(controller *c, json_t *csr, const char *cn, char **orgs,
+                            size_t norgs, const char *pem, size_t pemlen)
 {
-	if (!str_eq(json_path_str(csr, "spec.signerName"), SIGNER_KUBELET) ||
-	    !client_usages(json_path(csr, "spec.usages")) ||
-	    !str_has_prefix(cn, "system:node:") || !cn[strlen("system:node:")] || norgs != 1 ||
+	const char *signer = json_path_str(csr, "spec.signerName");
+	if (!str_has_prefix(cn, "system:node:") || !cn[strlen("system:node:")] || norgs != 1 ||
 	    !str_eq(orgs[0], "system:nodes"))
 		return false;
 	json_t *groups = json_path(csr, "spec.groups");
 	const char *user = json_path_str(csr, "spec.username");
+	if (str_eq(signer, SIGNER_SERVING))
+		return serving_usages(json_path(csr, "spec.usages")) &&
+		       in_list(groups, "system:nodes") && str_eq(user, cn) &&
+		       sans_are_node_addresses(c, cn + strlen("system:node:"), pem, pemlen);
+	if (!str_eq(signer, SIGNER_KUBELET) || !client_usages(json_path(csr, "spec.usages")))
+		return false;
 	return in_list(groups, "system:bootstrappers") ||
 	       (in_list(groups, "system:nodes") && str_eq(user, cn));
 }
@@ -119,7 +183,8 @@ static int reconcile(controller *c, const char *key)
 		return RECONCILE_DONE;
 	const char *signer = json_path_str(csr, "spec.signerName");
 	if (json_path_str(csr, "status.certificate") || condition(csr, "Denied") ||
-	    condition(csr, "Failed") || !(str_eq(signer, SIGNER_KUBELET) || str_eq(signer, SIGNER_CLIENT))) {
+	    condition(csr, "Failed") || !(str_eq(signer, SIGNER_KUBELET) || str_eq(signer, SIGNER_CLIENT) ||
+	      str_eq(signer, SIGNER_SERVING))) {
 		json_decref(csr);
 		return RECONCILE_DONE;
 	}
@@ -134,7 +199,8 @@ static int reconcile(controller *c, const char *key)
 	bool changed = false;
 	char now[32];
 	time_rfc3339(time_now_ns(), false, now);
-	if (!condition(csr, "Approved") && auto_approvable(csr, cn, orgs, norgs)) {
+	bool serving = str_eq(signer, SIGNER_SERVING);
+	if (!condition(csr, "Approved") && auto_approvable(c, csr, cn, orgs, norgs, pem, pemlen)) {
 		json_t *conds = json_object_get(status, "conditions");
 		if (!json_is_array(conds)) {
 			conds = json_array();
@@ -143,15 +209,17 @@ static int reconcile(controller *c, const char *key)
 		json_array_append_new(
 		    conds, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "Approved", "status",
 		                     "True", "reason", "AutoApproved", "message",
-		                     "Auto approving node client certificate after its join",
+		                     serving ? "Auto approving kubelet serving certificate: its names are the node's addresses"
+		                             : "Auto approving node client certificate after its join",
 		                     "lastUpdateTime", now, "lastTransitionTime", now));
 		changed = true;
 	}
 	if (condition(csr, "Approved")) {
 		_cleanup_free_ char *cert = NULL;
 		terr *err = NULL;
-		if (pki_sign_csr(apiserver_data_dir(c->srv), pem, pemlen, "clientAuth", 0, &cert,
-		                 &err) < 0) {
+		if (pki_sign_csr(apiserver_data_dir(c->srv), pem, pemlen,
+		                 serving ? "serverAuth" : "clientAuth", apiserver_signing_ttl(c->srv),
+		                 &cert, &err) < 0) {
 			json_t *conds = json_object_get(status, "conditions");
 			json_array_append_new(conds, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type",
 			                                       "Failed", "status", "True", "reason",
@@ -162,7 +230,8 @@ static int reconcile(controller *c, const char *key)
 		} else {
 			_cleanup_free_ char *b64 = base64_encode(cert, strlen(cert));
 			json_object_set_new(status, "certificate", json_string(b64));
-			log_info("csr %s: issued a client certificate for %s", key, cn);
+			log_info("csr %s: issued a %s certificate for %s", key,
+			         serving ? "serving" : "client", cn);
 		}
 		changed = true;
 	}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent/join.h"
+#include "agent/node_server.h"
 #include "base/base64.h"
 #include "base/jointoken.h"
 #include "base/json.h"
@@ -216,4 +217,52 @@ TEST(base64_encode_round_trip)
 		_cleanup_free_ char *s = base64_encode(in[i], strlen(in[i]));
 		CHECK_STR(s, want[i]);
 	}
+}
+
+TEST(serving_csr_sans_signed_with_ttl)
+{
+	_cleanup_free_ char *d = tmpdir();
+	REQUIRE(pki_ensure(d, NULL, NULL) == 0);
+	static const char *const orgs[] = {"system:nodes", NULL};
+	static const char *const sans[] = {"IP:10.1.2.3", "DNS:node-a", NULL};
+	_cleanup_free_ char *csr = NULL, *key = NULL, *cert = NULL;
+	terr *e = NULL;
+	REQUIRE(pki_csr_new_sans("system:node:node-a", orgs, sans, &csr, &key, &e) == 0);
+	char **got = NULL;
+	size_t n = 0;
+	REQUIRE(pki_csr_sans(csr, strlen(csr), &got, &n, &e) == 0);
+	REQUIRE(n == 2);
+	CHECK_STR(got[0], "IP:10.1.2.3");
+	CHECK_STR(got[1], "DNS:node-a");
+	pki_identity_free(NULL, got, n);
+	/* A client request asks for no names. */
+	_cleanup_free_ char *csr2 = NULL, *key2 = NULL;
+	REQUIRE(pki_csr_new("system:node:node-a", orgs, &csr2, &key2, &e) == 0);
+	REQUIRE(pki_csr_sans(csr2, strlen(csr2), &got, &n, &e) == 0);
+	CHECK(n == 0);
+	pki_identity_free(NULL, got, n);
+	/* Signed for serving: the names are copied, the lifetime is the one asked for and
+	 * notBefore is backdated by a tenth of it. */
+	REQUIRE(pki_sign_csr(d, csr, strlen(csr), "serverAuth", 100, &cert, &e) == 0);
+	CHECK(pki_cert_has_san(cert, strlen(cert), "IP:10.1.2.3"));
+	CHECK(pki_cert_has_san(cert, strlen(cert), "DNS:node-a"));
+	CHECK(!pki_cert_has_san(cert, strlen(cert), "IP:10.1.2.4"));
+	int64_t nb = 0, na = 0;
+	_cleanup_free_ char *serial = NULL;
+	REQUIRE(pki_cert_info(cert, strlen(cert), &nb, &na, &serial) == 0);
+	CHECK(na - nb >= 109 && na - nb <= 111);
+	CHECK(serial && strlen(serial) > 8);
+	/* A client signature copies no names. */
+	_cleanup_free_ char *cert2 = NULL;
+	REQUIRE(pki_sign_csr(d, csr, strlen(csr), "clientAuth", 0, &cert2, &e) == 0);
+	CHECK(!pki_cert_has_san(cert2, strlen(cert2), "IP:10.1.2.3"));
+	nftw(d, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TEST(renewal_at_80_percent)
+{
+	CHECK(node_cert_renew_at(1000, 2000) == 1800);
+	CHECK(node_cert_renew_at(0, 66) == 52);
+	CHECK(node_cert_renew_at(5, 5) == 5);
+	CHECK(node_cert_renew_at(10, 1) == 10);
 }
