@@ -39,6 +39,9 @@ typedef void (*agent_done_fn)(agent_job *j);  /* on the loop, after work */
 struct agent_job {
 	agent_work_fn work;
 	agent_done_fn done;
+	/* On the loop when the pool is freed before done could run (queued, or finished
+	 * but not yet handed back): frees the job and what it owns, acting on nothing. */
+	agent_done_fn drop;
 	void *ud;
 	agent_job *next;
 };
@@ -46,8 +49,9 @@ struct agent_job {
 typedef struct agent_pool agent_pool;
 agent_pool *agent_pool_new(uv_loop_t *loop, int threads);
 void agent_pool_submit(agent_pool *p, agent_job *j);
-/* Stops the workers once their current jobs end (queued jobs are dropped: done is not
- * called for them) and frees the pool. */
+/* Stops the workers once their current jobs end and frees the pool. Jobs that were
+ * queued, or finished without their done having run, get drop instead (their work is
+ * not done: containers keep running and a new agent re-adopts them). */
 void agent_pool_free(agent_pool *p);
 
 /* ---- the agent (agent.c) ---- */

@@ -201,11 +201,24 @@ void agent_pod_write_status(agent *a, agent_pod *ap)
 	json_decref(pod);
 }
 
+static void sync_drop(agent_job *j)
+{
+	agent_sync_job *sj = (agent_sync_job *)j;
+	free(sj->key);
+	json_decref(sj->pod);
+	json_decref(sj->mem);
+	json_decref(sj->inputs);
+	json_decref(sj->paths);
+	json_decref(sj->report);
+	free(sj);
+}
+
 static void submit(agent *a, agent_pod *ap, json_t *pod, bool cleanup)
 {
 	agent_sync_job *sj = xcalloc(1, sizeof *sj);
 	sj->job.work = agent_pod_sync;
 	sj->job.done = sync_done;
+	sj->job.drop = sync_drop;
 	sj->a = a;
 	sj->key = xstrdup(ap->key);
 	sj->pod = pod ? json_deep_copy(pod)
@@ -492,11 +505,19 @@ static void gc_done(agent_job *j)
 	free(g);
 }
 
+static void gc_drop(agent_job *j)
+{
+	gc_job *g = (gc_job *)j;
+	json_decref(g->known);
+	free(g);
+}
+
 static void gc_start(agent *a)
 {
 	gc_job *g = xcalloc(1, sizeof *g);
 	g->job.work = gc_work;
 	g->job.done = gc_done;
+	g->job.drop = gc_drop;
 	g->a = a;
 	g->known = json_object();
 	/* Every pod object bound here counts, tracked or not yet. */
@@ -587,6 +608,14 @@ static void images_done(agent_job *j)
 	free(u);
 }
 
+static void upkeep_drop(agent_job *j)
+{
+	upkeep_job *u = (upkeep_job *)j;
+	json_decref(u->last_used);
+	json_decref(u->report);
+	free(u);
+}
+
 static void upkeep(agent *a, int64_t now)
 {
 	if (now >= a->next_logs_ns && !a->logs_busy) {
@@ -594,6 +623,7 @@ static void upkeep(agent *a, int64_t now)
 		upkeep_job *u = xcalloc(1, sizeof *u);
 		u->job.work = logs_work;
 		u->job.done = logs_done;
+		u->job.drop = upkeep_drop;
 		u->a = a;
 		a->logs_busy = true;
 		agent_pool_submit(a->pool, &u->job);
@@ -603,6 +633,7 @@ static void upkeep(agent *a, int64_t now)
 		upkeep_job *u = xcalloc(1, sizeof *u);
 		u->job.work = images_work;
 		u->job.done = images_done;
+		u->job.drop = upkeep_drop;
 		u->a = a;
 		u->last_used = json_deep_copy(a->image_last_used);
 		a->images_busy = true;

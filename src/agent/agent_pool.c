@@ -110,7 +110,14 @@ void agent_pool_free(agent_pool *p)
 	pthread_mutex_unlock(&p->mu);
 	for (int i = 0; i < p->n; i++)
 		pthread_join(p->threads[i], NULL);
-	/* Jobs still queued or finished are dropped with the process (the agent stops only
-	 * when the server does); their containers keep running and are re-adopted. */
+	/* No worker runs now: what is queued never ran, what is done was not handed back. */
+	agent_job *lists[2] = {p->queue, p->done};
+	p->queue = p->queue_tail = p->done = NULL;
+	for (int k = 0; k < 2; k++)
+		for (agent_job *j = lists[k], *next; j; j = next) {
+			next = j->next;
+			if (j->drop)
+				j->drop(j);
+		}
 	uv_close((uv_handle_t *)&p->async, free_pool);
 }

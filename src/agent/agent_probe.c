@@ -176,11 +176,20 @@ static void kill_done(agent_job *j)
 	free(kj);
 }
 
+static void kill_drop(agent_job *j)
+{
+	kill_job *kj = (kill_job *)j;
+	free(kj->key);
+	free(kj->cid);
+	free(kj);
+}
+
 static void kill_container(agent *a, agent_pod *ap, json_t *pod, agent_probe *p)
 {
 	kill_job *kj = xcalloc(1, sizeof *kj);
 	kj->job.work = kill_work;
 	kj->job.done = kill_done;
+	kj->job.drop = kill_drop;
 	kj->a = a;
 	kj->key = xstrdup(ap->key);
 	kj->cid = xstrdup(p->cid);
@@ -241,6 +250,17 @@ out:
 	free(pj);
 }
 
+static void probe_drop(agent_job *j)
+{
+	probe_job *pj = (probe_job *)j;
+	json_decref(pj->probe);
+	json_decref(pj->container);
+	free(pj->pod_ip);
+	free(pj->msg);
+	free(pj->key);
+	free(pj);
+}
+
 static bool started_ok(agent_pod *ap, const char *container)
 {
 	for (size_t i = 0; i < ap->n_probes; i++) {
@@ -280,6 +300,7 @@ void agent_probes_run(agent *a)
 			probe_job *pj = xcalloc(1, sizeof *pj);
 			pj->job.work = probe_work;
 			pj->job.done = probe_done;
+			pj->job.drop = probe_drop;
 			pj->a = a;
 			pj->key = xstrdup(ap->key);
 			pj->slot = p;
