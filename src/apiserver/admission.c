@@ -5,6 +5,7 @@
  */
 #include "apiserver/admission.h"
 #include "apiserver/admission_policy.h"
+#include "apiserver/satoken.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -489,6 +490,10 @@ void admission_subresource_create(api_req *r)
 	}
 	if (is_pod && strcmp(r->sub, "eviction") == 0) {
 		pod_evict(r);
+		return;
+	}
+	if (is_kind(r->kind, "", "serviceaccounts") && strcmp(r->sub, "token") == 0) {
+		satoken_handle_request(r);
 		return;
 	}
 	terr_set(&err, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");

@@ -11,6 +11,7 @@
 #include "api/openapi.h"
 #include "api/convert.h"
 #include "apiserver/apiserver-internal.h"
+#include "apiserver/satoken.h"
 #include "apiserver/scale.h"
 #include "base/json.h"
 #include "controllers/controller.h"
@@ -184,6 +185,8 @@ static bool authenticate(apiserver *s, http_req *h)
 			return true;
 		}
 	}
+	if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+		return satoken_authenticate(s, h, auth + 7);
 	return false;
 }
 
@@ -258,6 +261,10 @@ static void dispatch_resource(apiserver *s, http_req *h)
 		         r->kind->resource, r->kind->group, r->ns ? " in the namespace " : " at the cluster scope",
 		         r->ns ? r->ns : "");
 		api_send_error(r, err);
+		return;
+	}
+	if (str_eq(r->kind->group, "authentication.k8s.io")) {
+		satoken_handle_review(r);
 		return;
 	}
 	if (r->kind->group[0] && strcmp(r->kind->group, "authorization.k8s.io") == 0) {
@@ -367,6 +374,8 @@ apiserver *apiserver_start(uv_loop_t *loop, const apiserver_config *cfg, terr **
 		return NULL;
 	/* Idle connections (watchers, agents) give their TLS buffers back between records. */
 	SSL_CTX_set_mode(s->ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (satoken_init(s, err) < 0)
+		return NULL;
 	if (cfg->token_file) {
 		s->tokens = token_file_load(cfg->token_file, err);
 		if (!s->tokens)
@@ -438,6 +447,7 @@ void apiserver_stop(apiserver *s)
 	log_info("apiserver: stopped at revision %lld", (long long)cache_rev(s->cache));
 	token_table_free(s->tokens);
 	s->tokens = NULL;
+	satoken_free(s);
 	free(s->metrics_node);
 	s->metrics_node = NULL;
 }
