@@ -11,6 +11,7 @@
 #include "api/openapi.h"
 #include "api/convert.h"
 #include "apiserver/apiserver-internal.h"
+#include "apiserver/rbac.h"
 #include "apiserver/satoken.h"
 #include "apiserver/scale.h"
 #include "base/json.h"
@@ -256,10 +257,15 @@ static void dispatch_resource(apiserver *s, http_req *h)
 	if (!authz_allowed(r, verb)) {
 		char qr[256];
 		kind_qualified_resource(r->kind, qr);
-		terr_set(&err, 403, "Forbidden", "%s \"%s\" is forbidden: User \"%s\" cannot %s resource \"%s\" in API group \"%s\"%s%s",
-		         qr, r->name ? r->name : "", h->user ? h->user : "system:anonymous", verb,
-		         r->kind->resource, r->kind->group, r->ns ? " in the namespace " : " at the cluster scope",
-		         r->ns ? r->ns : "");
+		/* k8s: `pods "x" is forbidden` naming the object when there is one, the
+		 * subresource in the resource ("pods/log"), the namespace quoted. */
+		_cleanup_free_ char *res = r->sub ? xasprintf("%s/%s", r->kind->resource, r->sub)
+		                                  : xstrdup(r->kind->resource);
+		_cleanup_free_ char *obj = r->name ? xasprintf("%s \"%s\"", qr, r->name) : xstrdup(qr);
+		_cleanup_free_ char *where = r->ns ? xasprintf("in the namespace \"%s\"", r->ns)
+		                                   : xstrdup("at the cluster scope");
+		terr_set(&err, 403, "Forbidden", "%s is forbidden: User \"%s\" cannot %s resource \"%s\" in API group \"%s\" %s",
+		         obj, h->user ? h->user : "system:anonymous", verb, res, r->kind->group, where);
 		api_send_error(r, err);
 		return;
 	}
@@ -403,6 +409,7 @@ apiserver *apiserver_start(uv_loop_t *loop, const apiserver_config *cfg, terr **
 	if (kubeconfig_write(kc, url, cfg->data_dir, err) < 0)
 		return NULL;
 	lifecycle_bootstrap(s);
+	rbac_bootstrap(s);
 	lifecycle_start(s);
 	s->ready = true;
 	controllers_start(s, s->cache);
