@@ -301,7 +301,8 @@ int admission_prepare_create(api_req *r, json_t *obj, terr **err)
 		return -1;
 	if (is_kind(d, "", "pods")) {
 		pod_prepare(obj);
-		if (pod_priority(r->srv, json_obj_child(obj, "spec"), err) < 0)
+		if (pod_priority(r->srv, json_obj_child(obj, "spec"), err) < 0 ||
+		    admission_sa_pod(r, obj, err) < 0)
 			return -1;
 	}
 	else if (is_kind(d, "", "persistentvolumeclaims")) {
