@@ -76,6 +76,7 @@ typedef struct agent_pod {
 	bool finished; /* torn down after it ended: nothing more to do until deleted */
 	json_t *mem;   /* what syncs remember: backoffs ({"ctr": {"delay": s, "at": ns}}) */
 	json_t *probes; /* container name -> {"ready": bool, "live": ...} (loop state) */
+	json_t *sa_tokens; /* volume_token_key -> {"token", "iat", "exp"} or {"pending"} */
 } agent_pod;
 
 typedef struct agent {
@@ -98,6 +99,7 @@ typedef struct agent {
 	double evict_nodefs_pct; /* nodefs.available below this percentage is pressure */
 	bool mem_pressure, disk_pressure;
 	int64_t next_evict_ns;
+	bool token_inline; /* a TokenRequest is in client_do (agent_token.c) */
 } agent;
 
 /* ---- probes (agent_probe.c; loop thread) ---- */
@@ -112,6 +114,13 @@ void agent_probes_clear(agent_pod *ap);
 /* Recomputes and writes the pod's status from its last report (after a readiness
  * change). Defined in agent.c. */
 void agent_pod_write_status(agent *a, agent_pod *ap);
+
+/* ---- ServiceAccount tokens (agent_token.c; loop thread) ---- */
+
+/* The tokens of pod's projected serviceAccountToken sources that the loop holds, as a new
+ * object for the volume inputs (volume.h "serviceaccounttokens"); requests those missing
+ * or due for renewal, without waiting (the pod is synced again when one arrives). */
+json_t *agent_tokens_for(agent *a, agent_pod *ap, json_t *pod);
 
 /* ---- eviction (agent_evict.c; loop thread) ---- */
 
