@@ -103,7 +103,7 @@ static void request(agent *a, agent_pod *ap, json_t *pod, json_t *src, const cha
 }
 
 /* k8s: the kubelet renews a token once 80% of its lifetime has passed (or after 24 h). */
-static bool needs_refresh(json_t *ent, int64_t now)
+bool agent_token_due(json_t *ent, int64_t now)
 {
 	if (!ent || json_is_true(json_object_get(ent, "pending")))
 		return !ent;
@@ -138,7 +138,7 @@ json_t *agent_tokens_for(agent *a, agent_pod *ap, json_t *pod)
 			if (!(src = json_object_get(s, "serviceAccountToken")))
 				continue;
 			_cleanup_free_ char *key = volume_token_key(src);
-			if (needs_refresh(json_object_get(ap->sa_tokens, key), now))
+			if (agent_token_due(json_object_get(ap->sa_tokens, key), now))
 				request(a, ap, pod, src, key);
 			json_t *ent = json_object_get(ap->sa_tokens, key);
 			const char *tok = json_string_value(json_object_get(ent, "token"));
