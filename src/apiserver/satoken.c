@@ -298,11 +298,13 @@ void satoken_handle_request(api_req *r)
 		return;
 	}
 	json_t *spec = json_object_get(req, "spec");
-	if (spec && !json_is_object(spec)) {
+	if (spec && !json_is_object(spec) && !json_is_null(spec)) {
 		terr_bad_request(&err, "spec must be an object");
 		send_tokenrequest_error(r, err);
 		return;
 	}
+	if (json_is_null(spec))
+		json_object_del(req, "spec");
 	spec = json_obj_child(req, "spec");
 	if (check_spec(spec, r->name, &err) < 0) {
 		send_tokenrequest_error(r, err);
@@ -312,7 +314,9 @@ void satoken_handle_request(api_req *r)
 	                    .sa_uid = json_path_str(sa, "metadata.uid"),
 	                    .iat = time_now_ns() / 1000000000};
 	json_t *ref = json_object_get(spec, "boundObjectRef");
-	if (json_is_object(ref) && check_bound(s, ref, r->ns, r->name, &c, &err) < 0) {
+	if (ref && !json_is_object(ref))
+		terr_bad_request(&err, "boundObjectRef must be an object");
+	if (err || (ref && check_bound(s, ref, r->ns, r->name, &c, &err) < 0)) {
 		send_tokenrequest_error(r, err);
 		return;
 	}

@@ -48,6 +48,8 @@ expect_err "binding to a missing pod is NotFound" 'pods "ghost" not found' \
 	kubectl create token default --bound-object-kind=Pod --bound-object-name=ghost
 expect_out "a malformed body answers 400 BadRequest" '"code":400' sh -c \
 	"curl -sk --cert $TMP/data/tls/admin.crt --key $TMP/data/tls/admin.key -H 'Content-Type: application/json' -X POST --data-binary '{not json' $SRV/api/v1/namespaces/default/serviceaccounts/default/token"
+expect_out "a boundObjectRef that is no object answers 400" '"reason":"BadRequest".*"code":400' sh -c \
+	"curl -sk --cert $TMP/data/tls/admin.crt --key $TMP/data/tls/admin.key -H 'Content-Type: application/json' -X POST --data-binary '{\"spec\":{\"boundObjectRef\":\"pod\"}}' $SRV/api/v1/namespaces/default/serviceaccounts/default/token"
 expect_out "audiences of the wrong type answer 422" '"reason":"Invalid".*"field":"spec.audiences"' sh -c \
 	"curl -sk --cert $TMP/data/tls/admin.crt --key $TMP/data/tls/admin.key -H 'Content-Type: application/json' -X POST --data-binary '{\"spec\":{\"audiences\":\"x\"}}' $SRV/api/v1/namespaces/default/serviceaccounts/default/token"
 
