@@ -33,7 +33,7 @@ static bool in_groups(const rbac_user *u, const char *g)
 
 /* k8s: a subject is a User (by name), a Group, or a ServiceAccount (namespace defaults
  * to the binding's). */
-static bool subject_matches(const rbac_user *u, json_t *subj, const char *binding_ns)
+bool rbac_subject_matches(const rbac_user *u, json_t *subj, const char *binding_ns)
 {
 	const char *kind = json_string_value(json_object_get(subj, "kind"));
 	const char *name = json_string_value(json_object_get(subj, "name"));
@@ -60,7 +60,7 @@ static bool binding_applies(const rbac_user *u, json_t *b, const char *binding_n
 {
 	size_t i;
 	json_t *subj;
-	json_array_foreach(json_object_get(b, "subjects"), i, subj) if (subject_matches(u, subj, binding_ns)) return true;
+	json_array_foreach(json_object_get(b, "subjects"), i, subj) if (rbac_subject_matches(u, subj, binding_ns)) return true;
 	return false;
 }
 
@@ -105,7 +105,7 @@ static bool resource_matches(json_t *list, const rbac_attrs *a)
 	return false;
 }
 
-static bool rule_allows(json_t *rule, const rbac_attrs *a)
+bool rbac_rule_allows(json_t *rule, const rbac_attrs *a)
 {
 	if (!list_has(json_object_get(rule, "verbs"), a->verb) ||
 	    !list_has(json_object_get(rule, "apiGroups"), a->group) ||
@@ -165,7 +165,7 @@ static bool each_rule(apiserver *s, const rbac_user *u, const char *ns, rule_fn 
 
 static bool allows_cb(json_t *rule, void *ud)
 {
-	return rule_allows(rule, ud);
+	return rbac_rule_allows(rule, ud);
 }
 
 bool rbac_allows(apiserver *s, const rbac_user *u, const rbac_attrs *a)

@@ -25,6 +25,13 @@ typedef struct rbac_attrs {
 	const char *verb, *group, *resource, *sub, *ns, *name;
 } rbac_attrs;
 
+/* k8s: one PolicyRule (borrowed) against a request: verbs, apiGroups, resources ("*",
+ * "res", "res/sub", "*\/sub") and resourceNames (which never match a request without a
+ * name). */
+bool rbac_rule_allows(json_t *rule, const rbac_attrs *a);
+/* k8s: one binding subject (User, Group, ServiceAccount whose namespace defaults to
+ * binding_ns) against u. */
+bool rbac_subject_matches(const rbac_user *u, json_t *subj, const char *binding_ns);
 /* True when a rule of a role bound to u allows a: ClusterRoleBindings anywhere,
  * RoleBindings in a->ns. */
 bool rbac_allows(apiserver *s, const rbac_user *u, const rbac_attrs *a);
