@@ -11,8 +11,13 @@
 # with its ingress on :8080 routing an Ingress (host bench.local) over a selector-less
 # Service whose EndpointSlice names both backends. One worker each: timon's proxy runs on
 # the server's one loop thread, so this compares one core with one core.
-# Needs root, wrk, nginx, curl, kubectl. Knobs: INGRESS_BENCH_SECONDS (8),
-# INGRESS_BENCH_CONNS (32), INGRESS_BENCH_ROUNDS (3), BUILD (build). Output also in bench/out/ingress.txt.
+# Two ways of loading: wrk keeps 32 requests in flight (closed loop: each proxy's
+# requests/s, and its p99 at that proxy's own throughput — a faster proxy drives the
+# backends and the shared cores harder, so p99s at different throughputs do not compare);
+# then hey sends the same fixed request rate to both (a quarter of the lower of the two wrk
+# throughputs unless INGRESS_BENCH_RATE says), so their p99s are at equal load.
+# Needs root, wrk, hey, nginx, curl, kubectl. Knobs: INGRESS_BENCH_SECONDS (8),
+# INGRESS_BENCH_CONNS (32), INGRESS_BENCH_ROUNDS (3), INGRESS_BENCH_RATE, BUILD (build). Output also in bench/out/ingress.txt.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-build}
@@ -26,7 +31,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "ingress bench: needs root (network namespace)" >&2
 	exit 1
 fi
-for t in wrk curl kubectl; do command -v "$t" >/dev/null || { echo "ingress bench: $t missing" >&2; exit 1; }; done
+for t in wrk hey curl kubectl; do command -v "$t" >/dev/null || { echo "ingress bench: $t missing" >&2; exit 1; }; done
 [ -x "$NGINX" ] || { echo "ingress bench: nginx missing (apt-get install nginx)" >&2; exit 1; }
 
 NS=tib-$$
@@ -185,3 +190,40 @@ tbad=$(awk '{ s += $4 } END { print s + 0 }' "$TMP/t.all")
 		printf "ratio timon/nginx: requests/s %.2f (goal >= 1), p99 %.2f (goal <= 1), CPU per request %.2f\n", tr / nr, t99 / n99, (nc > 0 ? tc / nc : 0) }'
 	echo "rounds (requests/s p50 p99 non-2xx cpu-us/req): nginx: $(tr '\n' ';' <"$TMP/n.all") timon: $(tr '\n' ';' <"$TMP/t.all")"
 } | tee "$OUT/ingress.txt"
+
+# The same fixed rate to both: hey with CONNS workers, each at RATE/CONNS requests/s.
+RATE=${INGRESS_BENCH_RATE:-$(awk -v a="$nr" -v b="$tr" 'BEGIN { m = a < b ? a : b; printf "%d", m / 4 }')}
+PER=$((RATE / CONNS))
+[ "$PER" -ge 1 ] || PER=1
+# fixed NAME PORT: "rps p50 p99 errors" from hey (latencies in ms).
+fixed() {
+	in_ns hey -z "${SECS}s" -c "$CONNS" -q "$PER" -host bench.local "http://$IP:$2/" >"$TMP/$1.hey" 2>&1
+	awk '
+	/Requests\/sec:/ { rps = $2 }
+	$1 == "50%" && $2 == "in" { p50 = $3 * 1000 }
+	$1 == "99%" && $2 == "in" { p99 = $3 * 1000 }
+	/Status code distribution/ { sec = "codes" }
+	/Error distribution/ { sec = "errors" }
+	/^[ \t]*\[[0-9]+\]/ { n = $1; gsub(/[][]/, "", n)
+		if (sec == "codes" && n != "200") bad += $2
+		if (sec == "errors") bad += n }
+	END { printf "%s %.3f %.3f %d\n", rps, p50, p99, bad }' "$TMP/$1.hey"
+}
+: >"$TMP/fn.all"; : >"$TMP/ft.all"
+for r in $(seq 1 "$ROUNDS"); do
+	if [ $((r % 2)) -eq 1 ]; then
+		fixed "fn$r" 8090 >>"$TMP/fn.all"; fixed "ft$r" 8080 >>"$TMP/ft.all"
+	else
+		fixed "ft$r" 8080 >>"$TMP/ft.all"; fixed "fn$r" 8090 >>"$TMP/fn.all"
+	fi
+done
+fnr=$(median "$TMP/fn.all" 1); fn50=$(median "$TMP/fn.all" 2); fn99=$(median "$TMP/fn.all" 3)
+ftr=$(median "$TMP/ft.all" 1); ft50=$(median "$TMP/ft.all" 2); ft99=$(median "$TMP/ft.all" 3)
+{
+	echo "at a fixed rate (hey -c$CONNS -q$PER, $((PER * CONNS)) requests/s offered, ${SECS}s; median of $ROUNDS alternating rounds)"
+	printf "%-22s %12s %10s %10s\n" proxy "requests/s" "p50 ms" "p99 ms"
+	printf "%-22s %12s %10s %10s\n" "nginx (1 worker)" "$fnr" "$fn50" "$fn99"
+	printf "%-22s %12s %10s %10s\n" "timon ingress" "$ftr" "$ft50" "$ft99"
+	awk -v a="$ft99" -v b="$fn99" 'BEGIN { printf "ratio timon/nginx at equal load: p99 %.2f (goal <= 1)\n", a / b }'
+	echo "rounds (requests/s p50 p99 errors): nginx: $(tr '\n' ';' <"$TMP/fn.all") timon: $(tr '\n' ';' <"$TMP/ft.all")"
+} | tee -a "$OUT/ingress.txt"

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # nodeport.sh — Issue 5's benchmark (a): HTTP requests/s and p99 through a NodePort (the
 # nftables proxy's DNAT on the node address) against straight to the pod IP, side by side
-# in one run on the same pod: a busybox httpd run by the embedded agent, wrk from the host,
-# alternating rounds, medians reported with the ratio (goal >= 0.95 of direct). Figures
-# are reported, never asserted. Root; starts and stops its own server, registry and pods
-# (tests/integration/agentlib.sh). Knobs: BENCH_NP_SECONDS (5 per round), BENCH_NP_ROUNDS
-# (3), BENCH_NP_CONNS (32).
+# in one run on the same pod, wrk from the host, alternating rounds, medians reported with
+# the ratio (goal >= 0.95 of direct). Two ways of using connections, both reported:
+#   keep-alive   wrk's default (HTTP/1.1 persistent connections): the proxy's cost is the
+#                first packet of each connection, as for any client that reuses them;
+#   per request  "Connection: close": a new connection (conntrack entry, DNAT and
+#                masquerade) for every request, the proxy's worst case; also counts the
+#                SYNs the host had to retransmit (nstat), which a stale translation costs.
+# The pod serves a 512-byte file with nginx (the walkthrough's image, Debian's nginx-light,
+# from tests/e2e/build-images.sh, cached); BENCH_NP_BACKEND=busybox uses the test image's
+# busybox httpd instead (it closes every connection, so both ways are per request).
+# Figures are reported, never asserted. Root; starts and stops its own server, registry
+# and pods (tests/integration/agentlib.sh). Knobs: BENCH_NP_SECONDS (5 per round),
+# BENCH_NP_ROUNDS (3), BENCH_NP_CONNS (32).
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SECS=${BENCH_NP_SECONDS:-5}
@@ -17,6 +25,24 @@ command -v wrk >/dev/null || { echo "bench: wrk is not installed (scripts/instal
 agent_setup >/dev/null || { echo "bench: registry/image setup failed" >&2; exit 1; }
 start_agent_server --enable-proxy >/dev/null || { echo "bench: server did not start" >&2; exit 1; }
 NODE_IP=$(kubectl get node "$AGENT_NODE" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
+BACKEND=${BENCH_NP_BACKEND:-nginx}
+if [ "$BACKEND" = nginx ]; then
+	command -v mmdebstrap >/dev/null || { echo "bench: mmdebstrap is not installed (scripts/install-deps)" >&2; exit 1; }
+	layout=$("$ROOT/tests/e2e/build-images.sh" 2>"$TMP/build-images.log" | awk '$1 == "nginx" { print $2 }')
+	[ -n "$layout" ] && skopeo copy --quiet --dest-tls-verify=false oci:"$layout":latest "docker://$REG/bench/nginx:1" ||
+		{ echo "bench: nginx image build/push failed" >&2; tail -n 5 "$TMP/build-images.log" >&2; exit 1; }
+	PORT=80
+	CONTAINER="image: $REG/bench/nginx:1
+    command: [sh, -c, 'head -c 512 /dev/zero | tr \"\\\\0\" x >/var/www/html/index.html; exec nginx -g \"daemon off;\"']"
+else
+	PORT=8080
+	CONTAINER="image: $IMAGE
+    command: [sh, -c, 'mkdir -p /tmp/www; head -c 512 /dev/zero | tr \"\\\\0\" x >/tmp/www/index.html; exec httpd -f -p 8080 -h /tmp/www']"
+fi
+# Two identical pods: "web" is reached straight, "webnp" through the NodePort. With one
+# pod, the per-request rounds would spoil each other: the direct client and the
+# masqueraded NodePort traffic both come from the bridge address, and each leaves the pod
+# thousands of TIME_WAIT connections the other's reused ports then run into.
 kubectl apply -f - >/dev/null <<EOY
 apiVersion: v1
 kind: Pod
@@ -24,43 +50,69 @@ metadata: {name: web, labels: {app: web}}
 spec:
   containers:
   - name: web
-    image: $IMAGE
-    command: [sh, -c, 'mkdir -p /tmp/www; head -c 512 /dev/zero | tr "\\\\0" x >/tmp/www/index.html; exec httpd -f -p 8080 -h /tmp/www']
+    $CONTAINER
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: webnp, labels: {app: webnp}}
+spec:
+  containers:
+  - name: web
+    $CONTAINER
 ---
 apiVersion: v1
 kind: Service
 metadata: {name: web}
 spec:
   type: NodePort
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080}]
+  selector: {app: webnp}
+  ports: [{port: 80, targetPort: $PORT}]
 EOY
-kubectl wait --for=condition=Ready pod/web --timeout=90s >/dev/null || { echo "bench: pod not ready" >&2; exit 1; }
+kubectl wait --for=condition=Ready pod/web pod/webnp --timeout=90s >/dev/null || { echo "bench: pods not ready" >&2; kubectl describe pods >&2; exit 1; }
 POD_IP=$(kubectl get pod web -o jsonpath='{.status.podIP}')
+NP_POD_IP=$(kubectl get pod webnp -o jsonpath='{.status.podIP}')
 NP=$(kubectl get svc web -o jsonpath='{.spec.ports[0].nodePort}')
 for _ in $(seq 1 50); do curl -sf --max-time 1 "http://$NODE_IP:$NP/" >/dev/null && break; sleep 0.1; done
 
-# run URL -> "rps p99_ms"
+# run URL [wrk args] -> "rps p99_ms"
 run() {
-	wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$1" 2>/dev/null | tee -a "$TMP/wrk.log" | awk '
+	local url=$1
+	shift
+	wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$@" "$url" 2>/dev/null | tee -a "$TMP/wrk.log" | awk '
 		/Requests\/sec/ {rps=$2}
 		/^ +99%/ {v=$2; if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; p99=v}
 		END {printf "%.0f %.3f\n", rps, p99}'
 }
 med() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-: >"$TMP/direct"; : >"$TMP/np"
-for r in $(seq 1 "$ROUNDS"); do
-	run "http://$POD_IP:8080/" >>"$TMP/direct"
-	run "http://$NODE_IP:$NP/" >>"$TMP/np"
+for ip in "$POD_IP" "$NP_POD_IP"; do
+	for _ in $(seq 1 50); do curl -sf --max-time 1 "http://$ip:$PORT/" >/dev/null && break; sleep 0.1; done
 done
-d_rps=$(cut -d' ' -f1 "$TMP/direct" | med); d_p99=$(cut -d' ' -f2 "$TMP/direct" | med)
-n_rps=$(cut -d' ' -f1 "$TMP/np" | med); n_p99=$(cut -d' ' -f2 "$TMP/np" | med)
-echo "nodeport bench: wrk -t1 -c$CONNS, ${SECS}s x $ROUNDS alternating rounds, medians"
-printf "  %-22s %10s %10s\n" "" "req/s" "p99 ms"
-printf "  %-22s %10s %10s\n" "straight to pod IP" "$d_rps" "$d_p99"
-printf "  %-22s %10s %10s\n" "through the NodePort" "$n_rps" "$n_p99"
-awk -v a="$n_rps" -v b="$d_rps" -v c="$n_p99" -v d="$d_p99" 'BEGIN {printf "  ratio NodePort/direct: req/s %.2f (goal >= 0.95), p99 %.2f\n", a/b, c/d}'
+echo "nodeport bench: $BACKEND backend, wrk -t1 -c$CONNS, ${SECS}s x $ROUNDS alternating rounds, medians"
+printf "  %-36s %10s %10s\n" "" "req/s" "p99 ms"
+mkdir -p "$ROOT/bench/out"
+outf="$ROOT/bench/out/nodeport-$(date -u +%Y%m%dT%H%M%SZ).txt"
+: >"$outf"
+for mode in keepalive close; do
+	args=()
+	[ "$mode" = close ] && args=(-H "Connection: close")
+	: >"$TMP/direct"; : >"$TMP/np"
+	syn_d=0 syn_n=0
+	for r in $(seq 1 "$ROUNDS"); do
+		nstat -n >/dev/null 2>&1
+		run "http://$POD_IP:$PORT/" "${args[@]}" >>"$TMP/direct"
+		syn_d=$((syn_d + $(nstat -z TcpExtTCPSynRetrans 2>/dev/null | awk '/SynRetrans/ {print $2; exit} END {if (!NR) print 0}')))
+		nstat -n >/dev/null 2>&1
+		run "http://$NODE_IP:$NP/" "${args[@]}" >>"$TMP/np"
+		syn_n=$((syn_n + $(nstat -z TcpExtTCPSynRetrans 2>/dev/null | awk '/SynRetrans/ {print $2; exit} END {if (!NR) print 0}')))
+	done
+	d_rps=$(cut -d' ' -f1 "$TMP/direct" | med); d_p99=$(cut -d' ' -f2 "$TMP/direct" | med)
+	n_rps=$(cut -d' ' -f1 "$TMP/np" | med); n_p99=$(cut -d' ' -f2 "$TMP/np" | med)
+	label="keep-alive"; [ "$mode" = close ] && label="a connection per request"
+	printf "  %-36s %10s %10s\n" "straight to pod IP, $label" "$d_rps" "$d_p99"
+	printf "  %-36s %10s %10s\n" "through the NodePort, $label" "$n_rps" "$n_p99"
+	awk -v a="$n_rps" -v b="$d_rps" -v c="$n_p99" -v d="$d_p99" -v l="$label" 'BEGIN {printf "  ratio NodePort/direct, %s: req/s %.2f (goal >= 0.95), p99 %.2f\n", l, a/b, c/d}'
+	echo "  SYNs retransmitted by the host, $label: direct $syn_d, NodePort $syn_n"
+	{ echo "$mode direct $d_rps $d_p99"; echo "$mode nodeport $n_rps $n_p99"; } >>"$outf"
+done
 echo "  wrk socket errors and non-2xx answers (direct, nodeport alternating):"
 grep -E "Socket errors|Non-2xx" "$TMP/wrk.log" | sed 's/^/    /'
-mkdir -p "$ROOT/bench/out"
-{ echo "direct $d_rps $d_p99"; echo "nodeport $n_rps $n_p99"; } >"$ROOT/bench/out/nodeport-$(date -u +%Y%m%dT%H%M%SZ).txt"

@@ -11,6 +11,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{"server", cmd_server, "run the control plane (API server and store)"},
+	{"agent", cmd_agent, "run a node agent that joins a server (--server URL --token T)"},
 	{"kubectl", cmd_kubectl, "run kubectl with timon's kubeconfig"},
 	{"images", cmd_images, "pull, import, list and remove images in the node's image store"},
 	{"service", cmd_service, "print the URLs of a NodePort or LoadBalancer service"},

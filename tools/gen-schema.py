@@ -36,6 +36,8 @@ PACKAGES = [
      "networking.k8s.io", "v1"),
     ("api/discovery/v1", "k8s.io.api.discovery.v1", "io.k8s.api.discovery.v1",
      "discovery.k8s.io", "v1"),
+    ("api/certificates/v1", "k8s.io.api.certificates.v1", "io.k8s.api.certificates.v1",
+     "certificates.k8s.io", "v1"),
     ("api/coordination/v1", "k8s.io.api.coordination.v1", "io.k8s.api.coordination.v1",
      "coordination.k8s.io", "v1"),
     ("api/events/v1", "k8s.io.api.events.v1", "io.k8s.api.events.v1", "events.k8s.io", "v1"),

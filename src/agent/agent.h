@@ -30,6 +30,7 @@ typedef struct agent_config {
 	const char *pod_cidr;        /* NULL: a free 10.42.N.0/24 of the cluster CIDR */
 	const char *bridge;          /* the CNI bridge; NULL: CNI_DEFAULT_BRIDGE */
 	const char *eviction_hard;   /* "memory.available<100Mi,nodefs.available<10%" (default) */
+	bool worker;                 /* a joined node (timon agent): no control-plane role */
 } agent_config;
 
 /* Enables the embedded agent with cfg (copied) before the API server starts; without

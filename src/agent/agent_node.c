@@ -311,7 +311,8 @@ static bool apply_spec(agent *a, json_t *node)
 	ch |= ensure_label(labels, "beta.kubernetes.io/os", "linux");
 	ch |= ensure_label(labels, "beta.kubernetes.io/arch", arch);
 	/* k3s labels its server nodes so; `kubectl get nodes` shows ROLES control-plane. */
-	ch |= ensure_label(labels, "node-role.kubernetes.io/control-plane", "true");
+	if (!a->cfg.worker)
+		ch |= ensure_label(labels, "node-role.kubernetes.io/control-plane", "true");
 	for (size_t i = 0; i < a->cfg.n_labels; i++) {
 		const char *eq = strchr(a->cfg.labels[i], '=');
 		_cleanup_free_ char *k =

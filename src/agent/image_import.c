@@ -277,7 +277,7 @@ static int import_docker(image_store *s, const archive_files *f, image_info **re
 }
 
 /* The name an OCI layout gives a manifest: io.containerd.image.name (a full reference),
- * else org.opencontainers.image.ref.name (a full reference or only a tag, which base
+ * else org.opencontainers.image.ref.name (a full reference, or only a tag, which base
  * completes). NULL when none (new string). */
 static char *oci_name(json_t *desc, const char *base)
 {
@@ -288,7 +288,9 @@ static char *oci_name(json_t *desc, const char *base)
 	const char *rn = json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
 	if (!rn || !*rn)
 		return base ? xstrdup(base) : NULL;
-	if (strchr(rn, '/') || strchr(rn, '@'))
+	/* A tag has none of '/', ':' and '@' (skopeo writes "nginx:1" for
+	 * oci-archive:FILE:nginx:1). */
+	if (strchr(rn, '/') || strchr(rn, '@') || strchr(rn, ':'))
 		return xstrdup(rn);
 	if (!base)
 		return NULL;

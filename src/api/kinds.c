@@ -59,6 +59,8 @@ static const kind_desc builtin[] = {
 	   "networkpolicy", "netpol", NULL, true, 0),
 	GV("discovery.k8s.io", "v1", "discovery", "EndpointSlice", "endpointslices", "endpointslice",
 	   NULL, NULL, true, 0),
+	GV("certificates.k8s.io", "v1", "certificates", "CertificateSigningRequest",
+	   "certificatesigningrequests", "certificatesigningrequest", "csr", NULL, false, SR),
 	GV("coordination.k8s.io", "v1", "coordination", "Lease", "leases", "lease", NULL, NULL, true,
 	   0),
 	GV("events.k8s.io", "v1", "events", "Event", "events", "event", "ev", NULL, true, 0),

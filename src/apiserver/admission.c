@@ -309,6 +309,19 @@ int admission_prepare_create(api_req *r, json_t *obj, terr **err)
 		admission_storage_default_class(r, obj);
 		json_object_del(obj, "status");
 	}
+	else if (is_kind(d, "certificates.k8s.io", "certificatesigningrequests")) {
+		/* k8s: the CSR strategy records who asked, whatever the body claims. */
+		json_t *spec = json_obj_child(obj, "spec");
+		http_req *h = r->http;
+		json_object_set_new(spec, "username", json_string(h->user ? h->user : "system:anonymous"));
+		json_t *groups = json_array();
+		for (size_t i = 0; i < h->ngroups; i++)
+			json_array_append_new(groups, json_string(h->groups[i]));
+		json_object_set_new(spec, "groups", groups);
+		json_object_del(spec, "uid");
+		json_object_del(spec, "extra");
+		json_object_del(obj, "status");
+	}
 	else if (d->subresources & KIND_SUB_STATUS && !is_kind(d, "", "nodes") &&
 	         !is_kind(d, "", "namespaces") && !d->custom)
 		json_object_del(obj, "status");

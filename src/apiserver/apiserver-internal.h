@@ -36,6 +36,12 @@ struct apiserver {
 	char *metrics_node;              /* the node whose pods it measures */
 	apiserver_pod_streams pod_streams; /* the node agent's; serve NULL when none */
 	void *pod_streams_ctx;
+	char *join_credential; /* bearer token of joining agents (jointoken.h), or NULL */
+	char *ca_pem;          /* the cluster CA certificate, served on /cacerts */
+	size_t ca_pem_len;
+	struct remote *remote; /* a standalone agent's view of a remote server (remote.c),
+	                          or NULL: then this is the server itself */
+	http_server *node_http; /* a standalone agent's own port (pod streams), or NULL */
 };
 
 enum field_validation { FV_IGNORE, FV_WARN, FV_STRICT };
@@ -179,6 +185,13 @@ void metrics_api_handle(api_req *r);
 /* Answers GET /api/v1/nodes/<this node>/proxy/metrics/resource (Prometheus text); false
  * when h is another path. */
 bool metrics_api_raw(apiserver *s, http_req *h);
+
+/* remote.c */
+/* client_do for a standalone agent (s->remote set): the request goes over HTTPS; the
+ * answer is applied to the mirror when newer, then cb runs (client.h). */
+typedef void (*remote_cb)(void *ud, int code, json_t *obj);
+void remote_client_do(apiserver *s, const char *manager, const char *method, const char *path,
+                      json_t *body, const char *ctype, remote_cb cb, void *ud);
 
 /* crd.c */
 /* Registers (or updates) the custom kinds a CRD object defines. */

@@ -15,6 +15,7 @@
 #include "apiserver/satoken.h"
 #include "apiserver/scale.h"
 #include "base/json.h"
+#include "base/jointoken.h"
 #include "controllers/controller.h"
 #include "base/kubeconfig.h"
 #include "base/log.h"
@@ -171,11 +172,22 @@ static void send_openapi(http_req *h)
 
 /* ---------- authentication ---------- */
 
+static char *bootstrap_groups[] = {(char *)"system:bootstrappers",
+                                    (char *)"system:authenticated"};
+
 static bool authenticate(apiserver *s, http_req *h)
 {
 	if (h->user)
 		return true;
 	const char *auth = http_req_header(h, "authorization");
+	/* A joining agent's bootstrap credential: it may only ask for its certificate. */
+	if (auth && strncasecmp(auth, "Bearer ", 7) == 0 &&
+	    join_credential_equal(auth + 7, s->join_credential)) {
+		h->user = (char *)"system:bootstrap:node";
+		h->groups = bootstrap_groups;
+		h->ngroups = ARRAY_SIZE(bootstrap_groups);
+		return true;
+	}
 	if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && s->tokens) {
 		const token_entry *t = token_lookup(s->tokens, auth + 7);
 		if (t) {
@@ -311,6 +323,11 @@ void apiserver_handle(apiserver *s, http_req *h)
 		send_version(h);
 		return;
 	}
+	if (strcmp(p, "/cacerts") == 0 && s->ca_pem) {
+		/* k3s: the CA is public; a joining agent checks it against its token's hash. */
+		http_respond(h, 200, "application/x-pem-file", s->ca_pem, s->ca_pem_len, NULL);
+		return;
+	}
 	if (!authenticate(s, h)) {
 		send_status(h, 401, "Unauthorized", "Unauthorized");
 		return;
@@ -374,6 +391,10 @@ apiserver *apiserver_start(uv_loop_t *loop, const apiserver_config *cfg, terr **
 		sans[nsans++] = adv_san;
 	}
 	if (pki_ensure(cfg->data_dir, sans, err) < 0)
+		return NULL;
+	_cleanup_free_ char *ca_path = xasprintf("%s/tls/%s", cfg->data_dir, PKI_CA_CRT);
+	if (pki_read_file(ca_path, &s->ca_pem, &s->ca_pem_len, err) < 0 ||
+	    join_token_ensure(cfg->data_dir, &s->join_credential, err) < 0)
 		return NULL;
 	s->ssl_ctx = pki_server_ctx(cfg->data_dir, err);
 	if (!s->ssl_ctx)

@@ -1,7 +1,10 @@
 /* authz.c — authorization decisions and the access-review kinds (SelfSubjectAccessReview,
  * SelfSubjectRulesReview, SubjectAccessReview). The system:masters group may do
- * everything (docs/decisions/0003-authz.md); everyone else gets what RBAC grants
- * (rbac.c). Not for: authentication (apiserver.c, satoken.c). */
+ * everything (docs/decisions/0003-authz.md); node agents (system:nodes) and joining agents
+ * (system:bootstrappers) what a fixed table lets them (kube's Node authorizer, in short;
+ * docs/decisions/0006-standalone-agent.md); and, failing those, what RBAC grants (rbac.c,
+ * docs/auth.md). Not for: authentication (apiserver.c, satoken.c). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,10 +21,87 @@ static bool is_master(char **groups, size_t n)
 	return false;
 }
 
+static bool in_group(char **groups, size_t n, const char *g)
+{
+	for (size_t i = 0; i < n; i++)
+		if (str_eq(groups[i], g))
+			return true;
+	return false;
+}
+
+/* What joining and joined node agents may do, until RBAC evaluates the system:node and
+ * system:node-bootstrapper roles (docs/decisions/0006-standalone-agent.md). resource is
+ * "resource" or "resource/subresource"; verbs a comma-separated list. */
+typedef struct authz_rule {
+	const char *group, *resource, *verbs;
+} authz_rule;
+
+#define READ "get,list,watch"
+static const authz_rule bootstrapper_rules[] = {
+	{"certificates.k8s.io", "certificatesigningrequests", "create,get,list,watch"},
+};
+static const authz_rule node_rules[] = {
+	{"", "pods", READ ",delete"},
+	{"", "pods/status", "get,update,patch"},
+	{"", "nodes", READ ",create,update,patch"},
+	{"", "nodes/status", "get,update,patch"},
+	{"", "events", "create,update,patch"},
+	{"events.k8s.io", "events", "create,update,patch"},
+	{"coordination.k8s.io", "leases", READ ",create,update,patch"},
+	{"", "configmaps", READ},
+	{"", "secrets", READ},
+	{"", "services", READ},
+	{"", "endpoints", READ},
+	{"", "namespaces", READ},
+	{"", "persistentvolumeclaims", READ},
+	{"", "persistentvolumes", READ},
+	{"storage.k8s.io", "storageclasses", READ},
+	{"certificates.k8s.io", "certificatesigningrequests", "create,get,list,watch"},
+	/* Tokens for the projected volumes of its pods (kube's Node authorizer limits this to
+	 * the service accounts of pods bound to the node; this table does not). */
+	{"", "serviceaccounts/token", "create"},
+};
+
+static bool verb_in(const char *verbs, const char *verb)
+{
+	size_t n = strlen(verb);
+	for (const char *p = verbs; p && *p;) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		if (l == n && strncmp(p, verb, n) == 0)
+			return true;
+		p = c ? c + 1 : NULL;
+	}
+	return false;
+}
+
+static bool rules_allow(const authz_rule *rules, size_t n, const api_req *r, const char *verb)
+{
+	char res[256];
+	snprintf(res, sizeof res, "%s%s%s", r->kind->resource, r->sub ? "/" : "",
+	         r->sub ? r->sub : "");
+	for (size_t i = 0; i < n; i++)
+		if (str_eq(rules[i].group, r->kind->group) && str_eq(rules[i].resource, res) &&
+		    verb_in(rules[i].verbs, verb))
+			return true;
+	return false;
+}
+
 bool authz_allowed(api_req *r, const char *verb)
 {
 	http_req *h = r->http;
-	if (is_master(h->groups, h->ngroups))
+	char **g = h->groups;
+	size_t n = h->ngroups;
+	if (is_master(g, n))
+		return true;
+	if (!r->kind)
+		return false;
+	/* k8s: authorizers are a union — the node rules first, then RBAC. */
+	if (in_group(g, n, "system:nodes") && str_has_prefix(h->user ? h->user : "", "system:node:") &&
+	    rules_allow(node_rules, ARRAY_SIZE(node_rules), r, verb))
+		return true;
+	if (in_group(g, n, "system:bootstrappers") &&
+	    rules_allow(bootstrapper_rules, ARRAY_SIZE(bootstrapper_rules), r, verb))
 		return true;
 	rbac_user u = {.name = h->user, .groups = h->groups, .ngroups = h->ngroups};
 	rbac_attrs a = {.verb = verb, .group = r->kind->group, .resource = r->kind->resource,

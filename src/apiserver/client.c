@@ -1,5 +1,5 @@
-/* client.c — in-process requests through the API server's own handlers. Not for: remote
- * clients (the standalone agent will use HTTPS with the same calls). */
+/* client.c — in-process requests through the API server's own handlers; in a standalone
+ * agent the same calls go to the remote server (remote.c). */
 #include "apiserver/client.h"
 
 #include <stdlib.h>
@@ -70,6 +70,11 @@ char *client_path(const kind_desc *d, const char *ns, const char *name, const ch
 void client_do(apiserver *s, const char *manager, const char *method, const char *path,
                json_t *body, const char *ctype, client_cb cb, void *ud)
 {
+	if (s->remote) {
+		/* A standalone agent: the same request, to the remote server (remote.c). */
+		remote_client_do(s, manager, method, path, body, ctype, cb, ud);
+		return;
+	}
 	pending *p = xcalloc(1, sizeof *p);
 	p->cb = cb;
 	p->ud = ud;

@@ -655,6 +655,38 @@ int pki_issue_client(const char *data_dir, const char *cn, const char *const *or
 	return 0;
 }
 
+int pki_sign_csr(const char *data_dir, const char *csr_pem, size_t len, const char *eku,
+                 int days, char **cert_pem, terr **err)
+{
+	_cleanup_free_ char *cn = NULL;
+	char **orgs = NULL;
+	size_t norgs = 0;
+	EVP_PKEY *pub = NULL;
+	if (pki_csr_parse(csr_pem, len, &cn, &orgs, &norgs, &pub, err) < 0)
+		return -1;
+	_cleanup_pkey_ EVP_PKEY *pubkey = pub;
+	const char **o = xcalloc(norgs + 1, sizeof *o);
+	for (size_t i = 0; i < norgs; i++)
+		o[i] = orgs[i];
+	int ret = -1;
+	X509 *ca = NULL;
+	EVP_PKEY *ca_key = NULL;
+	if (load_ca(data_dir, &ca, &ca_key, err) == 0) {
+		cert_spec s = {.cn = cn, .orgs = o, .eku = eku ? eku : "clientAuth",
+		               .days = days > 0 ? days : LEAF_DAYS};
+		_cleanup_x509_ X509 *cert = make_cert(&s, pubkey, ca, ca_key, err);
+		if (cert) {
+			*cert_pem = to_pem(cert, NULL);
+			ret = 0;
+		}
+	}
+	X509_free(ca);
+	EVP_PKEY_free(ca_key);
+	free(o);
+	pki_identity_free(NULL, orgs, norgs);
+	return ret;
+}
+
 /* ---- TLS server ---- */
 
 /* k8s: an invalid client certificate is not a handshake failure; the request is simply

@@ -40,6 +40,27 @@ int pki_ensure(const char *data_dir, const char *const *extra_sans, terr **err);
 int pki_issue_client(const char *data_dir, const char *cn, const char *const *orgs, char **cert_pem,
                      char **key_pem, terr **err);
 
+/* Issues a certificate for the public key and subject (CN, O) of the PKCS#10 request
+ * csr_pem[0..len) (its signature checked), signed by the cluster CA of data_dir; eku is
+ * "clientAuth" (NULL) or "serverAuth"; days <= 0 means one year. *cert_pem is the caller's.
+ * 0, or -1 with 400 when the request does not parse or verify. */
+int pki_sign_csr(const char *data_dir, const char *csr_pem, size_t len, const char *eku,
+                 int days, char **cert_pem, terr **err);
+
+/* ---- certificate signing requests (pki_csr.c) ---- */
+
+/* A new P-256 key and a PKCS#10 request for it with subject CN=cn and one O per entry of
+ * the NULL-terminated orgs (may be NULL). Both PEM strings are the caller's. 0 or -1. */
+int pki_csr_new(const char *cn, const char *const *orgs, char **csr_pem, char **key_pem,
+                terr **err);
+/* Parses the PEM request pem[0..len) and checks its self-signature: its CN (*cn), its O
+ * entries (*orgs, *norgs; free with pki_identity_free(NULL, ...)) and, when pub is not
+ * NULL, its public key (an EVP_PKEY *, the caller's). 0, or -1 with 400 BadRequest. */
+int pki_csr_parse(const char *pem, size_t len, char **cn, char ***orgs, size_t *norgs,
+                  EVP_PKEY **pub, terr **err);
+/* The SHA-256 of data[0..n) as 64 lower-case hex digits and a NUL in out. */
+void pki_sha256_hex(const void *data, size_t n, char out[65]);
+
 /* A TLS server context for the API server: TLS 1.2+, the serving certificate, client
  * certificates requested but optional and verified against ca.crt (a failed verification
  * does not abort the handshake; pki_peer_identity then reports no identity), ALPN that

@@ -4,6 +4,7 @@
 #define TIMON_CMD_H
 
 int cmd_server(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_kubectl(int argc, char **argv);
 int cmd_images(int argc, char **argv);

@@ -13,6 +13,7 @@
 #include "apiserver/apiserver.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "cmd/agent_flags.h"
 #include "cmd/cmd.h"
 #include "cmd/server_net.h"
 
@@ -28,16 +29,6 @@ static const char usage[] =
     "  --advertise-address A    address written into the kubeconfig (default: bind address)\n"
     "  --token-auth-file FILE   static bearer tokens, CSV: token,user,uid,\"group1,group2\"\n"
     "  --disable-agent          do not run the embedded node agent\n"
-    "  --node-name NAME         the agent's node name (default: the host name)\n"
-    "  --node-ip IP             the node's address (default: the default route's interface)\n"
-    "  --node-label K=V         a label for the node (repeatable)\n"
-    "  --node-taint K=V:EFFECT  a taint for the node (repeatable)\n"
-    "  --pod-cidr CIDR          this node's pod range (default: a free /24 of 10.42.0.0/16)\n"
-    "  --registry-config FILE   registries.yaml, k3s format (default /etc/timon/registries.yaml)\n"
-    "  --pod-log-dir DIR        container logs (default /var/log/pods)\n"
-    "  --eviction-hard LIST     hard eviction thresholds (default memory.available<100Mi,nodefs.available<10%)\n"
-    "  --cni-bridge NAME        the pod network's bridge (default timon0)\n"
-    "  --agent-run-dir DIR      runtime state and network namespaces (default /run/timon)\n"
     "  -v, --verbose            log debug messages\n"
     "  -h, --help               show this help\n";
 
@@ -59,10 +50,7 @@ int cmd_server(int argc, char **argv)
 	};
 	bool disable_agent = false;
 	agent_config acfg = {0};
-	enum {
-		O_DATA = 256, O_BIND, O_PORT, O_TOKEN, O_NOAGENT, O_ADV, O_NODE, O_NODEIP,
-		O_LABEL, O_TAINT, O_CIDR, O_REGCFG, O_LOGDIR, O_RUNDIR, O_BRIDGE, O_EVICT
-	};
+	enum { O_DATA = 256, O_BIND, O_PORT, O_TOKEN, O_NOAGENT, O_ADV };
 	static const struct option opts[] = {
 		{"data-dir", required_argument, NULL, O_DATA},
 		{"bind-address", required_argument, NULL, O_BIND},
@@ -70,32 +58,30 @@ int cmd_server(int argc, char **argv)
 		{"token-auth-file", required_argument, NULL, O_TOKEN},
 		{"advertise-address", required_argument, NULL, O_ADV},
 		{"disable-agent", no_argument, NULL, O_NOAGENT},
-		{"node-name", required_argument, NULL, O_NODE},
-		{"node-ip", required_argument, NULL, O_NODEIP},
-		{"node-label", required_argument, NULL, O_LABEL},
-		{"node-taint", required_argument, NULL, O_TAINT},
-		{"pod-cidr", required_argument, NULL, O_CIDR},
-		{"registry-config", required_argument, NULL, O_REGCFG},
-		{"pod-log-dir", required_argument, NULL, O_LOGDIR},
-		{"agent-run-dir", required_argument, NULL, O_RUNDIR},
-		{"cni-bridge", required_argument, NULL, O_BRIDGE},
-		{"eviction-hard", required_argument, NULL, O_EVICT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	/* The network services' flags are spliced in (cmd/server_net.c). */
+	/* The agent's and the network services' flags are spliced in (cmd/agent_flags.c,
+	 * cmd/server_net.c). */
 	netsvc_config net = {0};
 	struct option all[64];
 	size_t nall = 0;
 	for (size_t i = 0; opts[i].name; i++)
 		all[nall++] = opts[i];
+	for (size_t i = 0; agent_flag_options[i].name; i++)
+		all[nall++] = agent_flag_options[i];
 	for (size_t i = 0; server_net_options[i].name && nall < 63; i++)
 		all[nall++] = server_net_options[i];
 	all[nall] = (struct option){0};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", all, NULL)) != -1) {
+		if (c >= AGENT_OPT_FIRST && c <= AGENT_OPT_LAST) {
+			if (agent_flag(c, optarg, &acfg, "server") < 0)
+				return 2;
+			continue;
+		}
 		if (c >= SERVER_NET_OPT_FIRST) {
 			if (server_net_flag(c, optarg, &net) < 0)
 				return 2;
@@ -117,28 +103,12 @@ int cmd_server(int argc, char **argv)
 		case O_TOKEN: cfg.token_file = optarg; break;
 		case O_ADV: cfg.advertise = optarg; break;
 		case O_NOAGENT: disable_agent = true; break;
-		case O_NODE: acfg.node_name = optarg; break;
-		case O_NODEIP: acfg.node_ip = optarg; break;
-		case O_LABEL:
-		case O_TAINT: {
-			bool label = c == O_LABEL;
-			size_t *n = label ? &acfg.n_labels : &acfg.n_taints;
-			if (*n >= AGENT_MAX_LIST || (label ? !strchr(optarg, '=') : !strchr(optarg, ':'))) {
-				fprintf(stderr, "timon server: invalid or too many --node-%s %s\n",
-				        label ? "label" : "taint", optarg);
-				return 2;
-			}
-			(label ? acfg.labels : acfg.taints)[(*n)++] = optarg;
-			break;
-		}
-		case O_CIDR: acfg.pod_cidr = optarg; break;
-		case O_REGCFG: acfg.registry_config = optarg; break;
-		case O_LOGDIR: acfg.log_root = optarg; break;
-		case O_RUNDIR: acfg.run_dir = optarg; break;
-		case O_BRIDGE: acfg.bridge = optarg; break;
-		case O_EVICT: acfg.eviction_hard = optarg; break;
 		case 'v': log_level_max = LOG_DEBUG; break;
-		case 'h': fputs(usage, stdout); fputs(server_net_usage, stdout); return 0;
+		case 'h':
+			fputs(usage, stdout);
+			fputs(agent_flag_usage, stdout);
+			fputs(server_net_usage, stdout);
+			return 0;
 		default: fputs(usage, stderr); return 2;
 		}
 	}

@@ -48,7 +48,7 @@ const struct option server_net_options[] = {
 const char server_net_usage[] =
     "\nNode network services (on when the node agent runs; --enable-* turns one on without it;\n"
     "they serve --node-name / --node-ip):\n"
-    "  --disable-proxy / --enable-proxy      nftables service proxy (table inet timon)\n"
+    "  --disable-proxy / --enable-proxy      nftables service proxy (table inet timon[-NODE])\n"
     "  --disable-dns / --enable-dns          cluster DNS (kube-system/kube-dns)\n"
     "  --disable-ingress / --enable-ingress  the ingress proxy (IngressClass timon)\n"
     "  --ingress-http-port P     ingress HTTP port (default 80; 0 disables)\n"

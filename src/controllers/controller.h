@@ -88,6 +88,9 @@ json_t *controller_owner_ref(json_t *owner);
 /* Starts every controller of the manager table (after the API server is ready) and holds
  * the leader Lease; stops them. */
 void controllers_start(apiserver *s, cache *c);
+/* Starts only the controller called name (the standalone node agent's "kubelet" over its
+ * mirror of a remote server), with no leader election. */
+void controllers_start_only(apiserver *s, cache *c, const char *name);
 void controllers_stop(void);
 
 #endif

@@ -144,10 +144,8 @@ static void renew(uv_timer_t *t)
 	json_decref(lease);
 }
 
-void controllers_start(apiserver *s, cache *c)
+static manager *manager_new(apiserver *s, cache *c)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(builtin); i++)
-		controller_register(builtin[i]);
 	manager *m = xcalloc(1, sizeof *m);
 	mgr = m;
 	m->srv = s;
@@ -166,7 +164,26 @@ void controllers_start(apiserver *s, cache *c)
 	}
 	uv_timer_init(m->loop, &m->lease_timer);
 	m->lease_timer.data = m;
+	return m;
+}
+
+void controllers_start(apiserver *s, cache *c)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(builtin); i++)
+		controller_register(builtin[i]);
+	manager *m = manager_new(s, c);
 	uv_timer_start(&m->lease_timer, renew, 0, RENEW_MS);
+}
+
+void controllers_start_only(apiserver *s, cache *c, const char *name)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < ntable; i++)
+		if (str_eq(table[i]->name, name))
+			table[k++] = table[i];
+	ntable = k;
+	/* One node's agent, not the cluster's controllers: no leader to elect. */
+	run_controllers(manager_new(s, c));
 }
 
 void controllers_stop(void)

@@ -2,7 +2,8 @@
  * IngressClass `timon` (the default class), follows Ingresses, Services, EndpointSlices
  * and Secrets through the watch cache, rebuilds the proxy's route table on any change (one
  * key, "all", so a burst of events is one rebuild), and writes
- * status.loadBalancer.ingress[{ip: node address}] on the Ingresses it serves.
+ * status.loadBalancer.ingress[{ip: node address}] on the Ingresses it serves (and takes
+ * it back from those it stops serving).
  *
  * On when TIMON_INGRESS=on (netsvc: --enable-ingress, or the node agent's default).
  * Ports: TIMON_INGRESS_HTTP_PORT (80), TIMON_INGRESS_HTTPS_PORT (443),
@@ -64,6 +65,22 @@ static void write_status(controller *c, ing_state *st, json_t *ing)
 	json_decref(patch);
 }
 
+/* k8s: an Ingress that is no longer ours (its class changed) loses the address we wrote,
+ * as ingress-nginx does; an address someone else wrote is left alone. */
+static void clear_status(controller *c, ing_state *st, json_t *ing)
+{
+	json_t *want = json_pack("[{s:s}]", "ip", st->node_ip);
+	bool mine = json_equal(json_path(ing, "status.loadBalancer.ingress"), want);
+	json_decref(want);
+	if (!mine)
+		return;
+	json_t *patch = json_pack("{s:{s:{s:n}}}", "status", "loadBalancer", "ingress");
+	client_patch(c->srv, c->def->name, controller_kind("networking.k8s.io", "ingresses"),
+	             json_path_str(ing, "metadata.namespace"), json_path_str(ing, "metadata.name"),
+	             "status", NULL, patch, NULL, NULL);
+	json_decref(patch);
+}
+
 static int reconcile(controller *c, const char *key)
 {
 	UNUSED(key);
@@ -81,9 +98,12 @@ static int reconcile(controller *c, const char *key)
 	size_t n =
 	    controller_list(c, controller_kind("networking.k8s.io", "ingresses"), NULL, &all);
 	in.ingresses = xcalloc(n ? n : 1, sizeof *in.ingresses);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (ours(all[i], is_default))
 			in.ingresses[in.ningresses++] = all[i];
+		else
+			clear_status(c, st, all[i]);
+	}
 	in.nservices = controller_list(c, controller_kind("", "services"), NULL, &in.services);
 	in.nslices = controller_list(c, controller_kind("discovery.k8s.io", "endpointslices"), NULL,
 	                             &in.slices);

@@ -23,13 +23,17 @@
  */
 #include <arpa/inet.h>
 #include <openssl/sha.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/util.h"
 #include "proxy/proxy.h"
 
-#define T            "inet " PROXY_TABLE
+/* The table in command text: a mark that nft_batch_take replaces with the batch's table
+ * (no name, key or verdict can hold a control character: see obj_name_of and the model). */
+#define TABLE_MARK   '\x01'
+#define T            "inet \x01"
 #define NAME_MAX_LEN 240 /* kernel: NFT_NAME_MAXLEN is 256 with the NUL */
 
 static const char *const map_names[NFT_NMAPS] = {
@@ -477,6 +481,25 @@ void nft_batch_diff(nft_batch *b, const nft_frag *old, const nft_frag *new_)
 	b->changes += changed;
 }
 
+/* text with every table mark replaced by table; frees the buffer that held text. */
+static char *with_table(const char *text, const char *table, buf *holder)
+{
+	buf r = {0};
+	buf_puts(&r, "");
+	for (const char *p = text, *m; *p; p = m + 1) {
+		m = strchr(p, TABLE_MARK);
+		if (!m) {
+			buf_puts(&r, p);
+			break;
+		}
+		buf_add(&r, p, (size_t)(m - p));
+		buf_puts(&r, table);
+	}
+	if (holder)
+		buf_free(holder);
+	return buf_take(&r);
+}
+
 char *nft_batch_take(nft_batch *b)
 {
 	buf out = {0};
@@ -492,8 +515,9 @@ char *nft_batch_take(nft_batch *b)
 			buf_printf(&out, "add element " T " %s { %s }\n", map_names[m],
 			           b->add[m].p);
 	buf_add(&out, b->phase[2].p, b->phase[2].n);
+	const char *table = b->table ? b->table : PROXY_TABLE;
 	nft_batch_free(b);
-	return buf_take(&out);
+	return with_table(out.p ? out.p : "", table, &out);
 }
 
 void nft_batch_free(nft_batch *b)
@@ -561,7 +585,12 @@ static const char base_text[] =
     "@hairpin jump mark-for-masquerade\n"
     "add rule " T " masquerading meta mark & 0x4000 == 0 return\n"
     "add rule " T " masquerading meta mark set meta mark ^ 0x4000\n"
-    "add rule " T " masquerading masquerade fully-random\n"
+    /* Port-preserving, not kube-proxy's fully-random: a client port reused while the
+     * endpoint still holds the old connection in TIME_WAIT (conntrack forgets it when the
+     * client reopens the port) must map to the same translated port, or the endpoint
+     * answers the SYN as a stale segment and the client waits a second to retry: 5 to
+     * 80% of new connections at a few thousand a second (docs/proxy.md). */
+    "add rule " T " masquerading masquerade\n"
     /* k8s: REJECT: TCP gets a reset, everything else ICMP port unreachable. */
     "add rule " T " reject-chain meta l4proto tcp reject with tcp reset\n"
     "add rule " T " reject-chain reject\n";
@@ -580,7 +609,38 @@ void nft_batch_full(nft_batch *b, const proxy_config *cfg)
 	b->changes++;
 }
 
-const char *nft_table_delete_text(void)
+char *nft_table_delete_text(const char *table)
 {
-	return "add table " T "\ndelete table " T "\n";
+	return with_table("add table " T "\ndelete table " T "\n", table ? table : PROXY_TABLE,
+	                  NULL);
+}
+
+void proxy_table_name(const char *node, const char *hostname, char *out)
+{
+	if (!node || !*node || (hostname && strcmp(node, hostname) == 0)) {
+		snprintf(out, PROXY_TABLE_MAX, "%s", PROXY_TABLE);
+		return;
+	}
+	/* Node names are DNS subdomains: lower-case letters, digits, '-' and '.'. */
+	char clean[PROXY_TABLE_MAX];
+	size_t n = 0;
+	bool kept = true;
+	for (const char *p = node; *p && n + 1 < sizeof clean; p++) {
+		bool ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-';
+		clean[n++] = ok ? *p : '-';
+		kept = kept && ok;
+	}
+	clean[n] = '\0';
+	/* "timon-" + the name when it fits unchanged; else its start and a hash of it all,
+	 * so that "a.b" and "a-b" stay apart. */
+	if (kept && strlen(node) + 7 <= PROXY_TABLE_MAX) {
+		memcpy(out, "timon-", 6);
+		memcpy(out + 6, clean, n + 1);
+		return;
+	}
+	_cleanup_free_ char *named = obj_name_of("timon", node, clean);
+	snprintf(out, PROXY_TABLE_MAX, "%s", named);
+	for (char *p = out; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+			*p = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : '-';
 }

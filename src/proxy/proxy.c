@@ -55,6 +55,7 @@ typedef struct proxy {
 	controller *c;
 	proxy_config cfg;
 	char node_name[256];
+	char table[PROXY_TABLE_MAX]; /* this node's table (proxy_table_name) */
 	char cidr[64];
 	char service_cidr[64];
 	hmap services;     /* "ns/name" -> svc_entry */
@@ -317,7 +318,7 @@ static void after_work_cb(uv_work_t *w, int status)
 	p->work_text = NULL;
 	p->retry_ms = 0;
 	if (p->work_full)
-		log_info("proxy: table inet " PROXY_TABLE " synced, %zu services in %.1f ms",
+		log_info("proxy: table inet %s synced, %zu services in %.1f ms", p->table,
 		         p->work_changes, ms);
 	else
 		log_debug("proxy: %zu services updated in %.1f ms", p->work_changes, ms);
@@ -378,7 +379,7 @@ static void on_prepare(uv_prepare_t *h)
 		return;
 	uint64_t now = uv_now(p->loop);
 	bool busy = controller_pending(p->c);
-	nft_batch b = {0};
+	nft_batch b = {.table = p->table};
 	if (p->need_full) {
 		/* Wait for the queue to drain (the initial list) and for any backoff. */
 		if (busy || now < p->retry_at)
@@ -462,6 +463,10 @@ static void start(controller *c)
 	const char *svc_cidr = netsvc_env("TIMON_PROXY_SERVICE_CIDR");
 	parse_cidr("TIMON_PROXY_SERVICE_CIDR", svc_cidr ? svc_cidr : "10.43.0.0/16",
 	           p->service_cidr);
+	char host[256] = "";
+	if (gethostname(host, sizeof host - 1) != 0)
+		host[0] = '\0';
+	proxy_table_name(p->node_name, host, p->table);
 	p->cfg.node_name = p->node_name;
 	p->cfg.cluster_cidr = p->cidr[0] ? p->cidr : NULL;
 	p->cfg.service_cidr = p->service_cidr[0] ? p->service_cidr : NULL;
@@ -472,9 +477,9 @@ static void start(controller *c)
 	p->retry_timer.data = p;
 	p->open_handles = 2;
 	c->state = p;
-	log_info("proxy: nftables mode, table inet " PROXY_TABLE ", node %s, cluster CIDR %s, "
+	log_info("proxy: nftables mode, table inet %s, node %s, cluster CIDR %s, "
 	         "service CIDR %s",
-	         p->node_name, p->cidr[0] ? p->cidr : "none",
+	         p->table, p->node_name, p->cidr[0] ? p->cidr : "none",
 	         p->service_cidr[0] ? p->service_cidr : "none");
 }
 
@@ -496,11 +501,12 @@ static void stop(controller *c)
 	pthread_mutex_lock(&p->mu);
 	p->closed = true;
 	terr *err = NULL;
-	if (nft_apply(p->nft, nft_table_delete_text(), &err) < 0) {
-		log_warn("proxy: removing table inet " PROXY_TABLE ": %s", err->message);
+	_cleanup_free_ char *del = nft_table_delete_text(p->table);
+	if (nft_apply(p->nft, del, &err) < 0) {
+		log_warn("proxy: removing table inet %s: %s", p->table, err->message);
 		terr_free(err);
 	} else {
-		log_info("proxy: table inet " PROXY_TABLE " removed");
+		log_info("proxy: table inet %s removed", p->table);
 	}
 	pthread_mutex_unlock(&p->mu);
 	uv_prepare_stop(&p->prepare);

@@ -24,7 +24,8 @@
 #include "base/error.h"
 #include "base/hmap.h"
 
-#define PROXY_TABLE              "timon"
+#define PROXY_TABLE              "timon" /* the table of the node named like the host */
+#define PROXY_TABLE_MAX          64
 #define PROXY_AFFINITY_DEFAULT_S 10800 /* k8s: sessionAffinityConfig default, 3 hours */
 
 /* What the rules depend on besides the objects. */
@@ -35,6 +36,12 @@ typedef struct proxy_config {
 	 * marks traffic into it for masquerade instead of one rule per service. */
 	const char *service_cidr;
 } proxy_config;
+
+/* The name of this node's table (out: PROXY_TABLE_MAX bytes): `timon` when the node is
+ * named like the host (one node per machine, the usual case), else `timon-<node>`, made
+ * of [a-z0-9-] and cut with a hash, so that several nodes on one machine (tests, a
+ * server beside a standalone agent) never rewrite each other's rules. */
+void proxy_table_name(const char *node, const char *hostname, char *out);
 
 /* ---------- model (nft_model.c) ---------- */
 
@@ -118,6 +125,7 @@ bool nft_frag_equal(const nft_frag *a, const nft_frag *b);
 /* Commands for many services, ordered so that one transaction is always valid: new
  * objects, chain contents, element deletions, element additions, object deletions. */
 typedef struct nft_batch {
+	const char *table;  /* the table's name (borrowed); NULL: PROXY_TABLE */
 	buf phase[3];       /* adds; chain flushes and rules; object deletions */
 	buf del[NFT_NMAPS]; /* element keys to delete, ", "-separated */
 	buf add[NFT_NMAPS]; /* "key : verdict" (maps) or "key" (sets) to add */
@@ -142,8 +150,9 @@ void nft_batch_free(nft_batch *b);
  * goes, the base chains, sets and maps are created; then diff each service from NULL
  * into the same batch. */
 void nft_batch_full(nft_batch *b, const proxy_config *cfg);
-/* The text that removes the table (whether or not it exists). Static. */
-const char *nft_table_delete_text(void);
+/* The text that removes table (NULL: PROXY_TABLE), whether or not it exists. Caller
+ * frees. */
+char *nft_table_delete_text(const char *table);
 
 /* ---------- kernel (nft_apply.c) ---------- */
 

@@ -38,6 +38,9 @@ agent_cleanup() {
 	grep -oE " ($TMP|$AGENT_RUN)/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m"; done
 	rm -rf "$AGENT_RUN"
 	ip link del "$AGENT_BRIDGE" >/dev/null 2>&1
+	# The proxy's table of this test's node, should the server have died without
+	# removing it (the proxy names it after the node: docs/proxy.md).
+	nft delete table inet "timon-$AGENT_NODE" >/dev/null 2>&1
 	for p in "${AGENT_PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null

@@ -59,6 +59,24 @@ check "a missing image ends in ErrImagePull or ImagePullBackOff" wait_for 30 sh 
 	"kubectl get pod noimage -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}' | grep -Eq 'ErrImagePull|ImagePullBackOff'"
 expect_out "describe shows the registry's answer" "Failed to pull image .*nosuch" kubectl describe pod noimage
 
+# A registry nobody serves, and a layer whose bytes do not match its digest.
+kubectl run noregistry --image="127.0.0.1:$(agent_free_port)/test/busybox:1" >/dev/null
+check "a missing registry ends in ErrImagePull or ImagePullBackOff" wait_for 30 sh -c \
+	"kubectl get pod noregistry -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}' | grep -Eq 'ErrImagePull|ImagePullBackOff'"
+expect_out "describe says the registry cannot be reached" "Failed to pull image .*([Cc]onnect|refused)" kubectl describe pod noregistry
+if L=$(python3 "$HERE/corrupt_image.py" "$TMP/layout" 1 "$TMP/layout-corrupt") &&
+	skopeo copy --quiet --dest-tls-verify=false oci:"$TMP/layout-corrupt":1 "docker://$REG/test/corrupt:1" &&
+	BLOB=$(find "$TMP/registry" -path "*/blobs/sha256/*/$L/data") && [ -n "$BLOB" ]; then
+	python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[-1] ^= 0xff; open(p, "wb").write(bytes(b))' "$BLOB"
+	pass "an image with a layer of its own is pushed and its layer damaged in the registry"
+else
+	fail "an image with a layer of its own is pushed and its layer damaged in the registry"
+fi
+kubectl run corrupt --image="$REG/test/corrupt:1" >/dev/null
+check "a corrupt layer ends in ErrImagePull or ImagePullBackOff" wait_for 30 sh -c \
+	"kubectl get pod corrupt -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}' | grep -Eq 'ErrImagePull|ImagePullBackOff'"
+expect_out "describe says the digest did not match" "Failed to pull image .*digest mismatch" kubectl describe pod corrupt
+
 kubectl run badcmd --image="$IMAGE" --command -- /no/such/binary >/dev/null
 check "a bad command is reported, not hidden" wait_for 30 sh -c \
 	"kubectl get pod badcmd -o json | grep -Eq 'CreateContainerError|StartError|RunContainerError|CrashLoopBackOff'"

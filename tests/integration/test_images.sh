@@ -187,6 +187,11 @@ expect_out "import an OCI archive" "imported example.com/imported/busybox:1" \
 	T --root "$I" import --name example.com/imported/busybox "$TMP/oci.tar"
 expect_out "import a docker save archive" "imported docker.io/test/dbox:1" \
 	T --root "$I" import "$TMP/docker.tar"
+# skopeo names an oci-archive:FILE:REF by REF, which may be a whole reference.
+check "skopeo writes an OCI archive named by a reference" skopeo copy --quiet \
+	oci:"$TMP/layout":1 oci-archive:"$TMP/named.tar":scratchy:2
+expect_out "import names it by that reference, without --name" "imported docker.io/library/scratchy:2" \
+	T --root "$TMP/store-named" import "$TMP/named.tar"
 expect_out "imports are listed" "^example\.com/imported/busybox +1 " T --root "$I" ls
 expect_out "docker save images are listed" "^docker\.io/test/dbox +1 " T --root "$I" ls
 IL=$(T --root "$I" inspect example.com/imported/busybox:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["lowerdirs"][-1])')

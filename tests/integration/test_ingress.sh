@@ -275,6 +275,15 @@ expect_out "metrics have a latency histogram" \
 	'timon_ingress_request_duration_seconds_bucket\{namespace="default",ingress="site",host="app.example.com",path="/",service="web",le="\+Inf"\} [1-9]' \
 	in_node curl -sS --max-time 5 "http://$NODE_IP:10254/metrics"
 
+# --- an Ingress moved to another class is no longer served, nor marked as ours ---
+wait_for "the TLS Ingress has the node address in its status" 10 \
+	sh -c "ip netns exec $NODE kubectl get ingress secure -o jsonpath='{.status.loadBalancer.ingress[0].ip}' | grep -qx $NODE_IP"
+kubectl patch ingress secure --type merge -p '{"spec":{"ingressClassName":"other"}}' >/dev/null
+wait_for "moved to another class, it loses the status we wrote" 10 \
+	sh -c "[ -z \"\$(ip netns exec $NODE kubectl get ingress secure -o jsonpath='{.status.loadBalancer.ingress}')\" ]"
+check_fails "and its host is no longer routed" \
+	sh -c "ip netns exec $NODE curl -sS --max-time 5 --cacert $TMP/other.test.crt --resolve other.test:8443:$NODE_IP https://other.test:8443/z | grep -q '^api '"
+
 # --- failures ---
 kubectl patch endpointslice api-1 --type merge -p '{"endpoints":[{"addresses":["'$NODE_IP'"],"conditions":{"ready":false}}]}' >/dev/null
 t0=$(date +%s%N)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_proxy.sh — the nftables service proxy on a real data path, all inside network
 # namespaces this test creates: a "node" namespace runs `timon server` with
-# TIMON_PROXY=nftables (so table inet timon lives only there), three "pod" namespaces hang
+# TIMON_PROXY=nftables (so table inet timon-node-a lives only there), three "pod" namespaces hang
 # off it on veth pairs (10.42.N.2, python3 http.server backends bound to their address)
 # and an "ext" namespace plays an outside client (192.168.77.2 -> node 192.168.77.1).
 # Services without selectors get hand-written EndpointSlices, so the test controls
@@ -136,7 +136,7 @@ wait_for() {
 	done
 }
 
-wait_for "table inet timon exists in the node namespace" 10 in_node nft list table inet timon
+wait_for "table inet timon-node-a exists in the node namespace" 10 in_node nft list table inet timon-node-a
 
 # slice NAME SERVICE PORT ENDPOINT...: applies an EndpointSlice whose port "http" is PORT
 # (at least one endpoint); an endpoint is N (pod N, ready), N:unready or N:terminating
@@ -214,7 +214,7 @@ expect_out "ClusterIP answers from both backends over 30 requests" '^pod1 pod2$'
 expect_out "a pod reaches the service" '^pod1 pod2$' spread "${PODS[2]}" "http://$CIP" 30
 # k8s: hairpin: pod1 reaching itself through the service (masqueraded).
 expect_out "hairpin: a backend reaches its own service" '^pod1 pod2$' spread "${PODS[0]}" "http://$CIP" 30
-expect_out "service chains are named after the service" 'service-[A-Z2-7]{8}-default/web/tcp/http' in_node nft list table inet timon
+expect_out "service chains are named after the service" 'service-[A-Z2-7]{8}-default/web/tcp/http' in_node nft list table inet timon-node-a
 
 # --- NodePort on the node's address ---
 service webnp NodePort
@@ -245,7 +245,7 @@ service itp ClusterIP "internalTrafficPolicy: Local"
 slice itp-1 itp 8080 1@node-b
 IIP=$(kubectl get svc itp -o jsonpath='{.spec.clusterIP}')
 wait_for "internalTrafficPolicy Local, no local endpoint: dropped" 10 \
-	eval "in_node nft list map inet timon no-endpoint-services | grep -q '$IIP . tcp . 80 : drop'"
+	eval "in_node nft list map inet timon-node-a no-endpoint-services | grep -q '$IIP . tcp . 80 : drop'"
 check_fails "internalTrafficPolicy Local, no local endpoint: a client gets nothing" who "$NODE" "http://$IIP"
 slice itp-1 itp 8080 1@node-b 2
 wait_for "internalTrafficPolicy Local: only the local endpoint answers" 10 \
@@ -269,7 +269,7 @@ service empty ClusterIP
 slice empty-1 empty 8080 1:unready
 EIP=$(kubectl get svc empty -o jsonpath='{.spec.clusterIP}')
 wait_for "no ready endpoints: the address is in no-endpoint-services" 10 \
-	eval "in_node nft list map inet timon no-endpoint-services | grep -q '$EIP . tcp . 80'"
+	eval "in_node nft list map inet timon-node-a no-endpoint-services | grep -q '$EIP . tcp . 80'"
 refused_fast() { # NS URL: curl fails with "connection refused" (exit 7) within 1 s
 	local t0 t1 rc
 	t0=$(date +%s%N)
@@ -291,14 +291,14 @@ wait_for "a ready endpoint wins over terminating ones" 10 eval '[ "$(spread "$NO
 kubectl delete svc web --wait=false >/dev/null
 kubectl delete endpointslice web-1 --wait=false >/dev/null
 wait_for "deleting the service removes its chains" 10 \
-	eval "! in_node nft list table inet timon | grep -q 'default/web/'"
+	eval "! in_node nft list table inet timon-node-a | grep -q 'default/web/'"
 check_fails "deleting the service removes its map element" \
-	eval "in_node nft list map inet timon service-ips | grep -q '$CIP . tcp . 80 '"
-expect_out "other services keep their rules" 'default/webnp/' in_node nft list table inet timon
+	eval "in_node nft list map inet timon-node-a service-ips | grep -q '$CIP . tcp . 80 '"
+expect_out "other services keep their rules" 'default/webnp/' in_node nft list table inet timon-node-a
 
 check "the host's own ruleset was never touched" eval '[ "$(nft list tables 2>/dev/null | sort)" = "$host_tables_before" ]'
 
 # --- stopping the server removes the table ---
 stop_server
-check_fails "stopping the server removes table inet timon" in_node nft list table inet timon
+check_fails "stopping the server removes table inet timon-node-a" in_node nft list table inet timon-node-a
 finish

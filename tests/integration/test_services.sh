@@ -135,8 +135,8 @@ WEB0=$(pod_field web0 '{.status.podIP}')
 expect_out "a pod with hostname and subdomain has its own record" "^$WEB0$" dq web0.solo.default.svc.cluster.local A
 
 # deleting the service removes its rules
-check "the proxy has rules for the ClusterIP" sh -c "nft list table inet timon | grep -q '$CIP'"
+check "the proxy has rules for the ClusterIP" sh -c "nft list table inet timon-$AGENT_NODE | grep -q '$CIP'"
 kubectl delete svc hello >/dev/null
-check "deleting the service removes them" wait_for 5 sh -c "! nft list table inet timon | grep -q '$CIP'"
+check "deleting the service removes them" wait_for 5 sh -c "! nft list table inet timon-$AGENT_NODE | grep -q '$CIP'"
 
 finish

@@ -608,6 +608,57 @@ TEST(batch_many_services_one_transaction)
 	CHECK_INT(b.changes, 0);
 }
 
+/* Each node on a machine has its own table: the host's node keeps `timon`. */
+TEST(table_name_per_node)
+{
+	char t[PROXY_TABLE_MAX];
+	proxy_table_name("vm1", "vm1", t);
+	CHECK_STR(t, "timon");
+	proxy_table_name(NULL, "vm1", t);
+	CHECK_STR(t, "timon");
+	proxy_table_name("timon-test-42", "vm1", t);
+	CHECK_STR(t, "timon-timon-test-42");
+	/* Changed characters or a long name: a hash keeps names apart. */
+	char a[PROXY_TABLE_MAX], b[PROXY_TABLE_MAX];
+	proxy_table_name("a.b", "vm1", a);
+	proxy_table_name("a-b", "vm1", b);
+	CHECK(strcmp(a, b) != 0);
+	CHECK(str_has_prefix(a, "timon-"));
+	char longname[254];
+	memset(longname, 'n', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	proxy_table_name(longname, "vm1", a);
+	longname[100] = 'm';
+	proxy_table_name(longname, "vm1", b);
+	CHECK(strlen(a) < PROXY_TABLE_MAX && strlen(b) < PROXY_TABLE_MAX);
+	CHECK(strcmp(a, b) != 0);
+	for (const char *p = a; *p; p++)
+		CHECK((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-');
+}
+
+/* A batch names its table in every command; no mark is left in the text. */
+TEST(batch_names_its_table)
+{
+	const char *eps[] = {"10.42.1.2"};
+	nft_frag *f = frag_of(CLUSTER, "http", 8080, eps, 1);
+	nft_batch b = {.table = "timon-node-b"};
+	nft_batch_full(&b, &cfg);
+	nft_batch_diff(&b, NULL, f);
+	char *t = nft_batch_take(&b);
+	CHECK(str_has_prefix(t, "add table inet timon-node-b\ndelete table inet timon-node-b\n"));
+	CHECK(strstr(t, "add element inet timon-node-b service-ips {"));
+	CHECK(!strstr(t, "inet timon "));
+	CHECK(!strchr(t, '\x01'));
+	free(t);
+	t = diff_text(f, NULL, NULL);
+	CHECK(strstr(t, "delete element inet timon service-ips {")); /* the default */
+	free(t);
+	t = nft_table_delete_text("timon-node-b");
+	CHECK_STR(t, "add table inet timon-node-b\ndelete table inet timon-node-b\n");
+	free(t);
+	nft_frag_free(f);
+}
+
 /* ---------- the kernel, in a private network namespace (root only) ---------- */
 
 static nft_applier *private_netns(void)
@@ -671,8 +722,37 @@ TEST(kernel_accepts_full_and_incremental)
 		nft_frag_free(f2);
 		nft_frag_free(f3);
 	}
-	CHECK(apply(a, xstrdup(nft_table_delete_text())) == 0);
-	CHECK(apply(a, xstrdup(nft_table_delete_text())) == 0); /* also when absent */
+	CHECK(apply(a, nft_table_delete_text(NULL)) == 0);
+	CHECK(apply(a, nft_table_delete_text(NULL)) == 0); /* also when absent */
+}
+
+/* Two nodes' tables live side by side: replacing or removing one leaves the other. */
+TEST(kernel_tables_per_node_are_apart)
+{
+	nft_applier *a = private_netns();
+	if (!a)
+		return;
+	const char *two[] = {"10.42.1.2", "10.42.2.2"};
+	nft_frag *f = frag_of(CLUSTER, "http", 8080, two, 2);
+	const char *names[] = {"timon-node-a", "timon-node-b"};
+	for (int i = 0; i < 2; i++) {
+		nft_batch b = {.table = names[i]};
+		nft_batch_full(&b, &cfg);
+		nft_batch_diff(&b, NULL, f);
+		CHECK(apply(a, nft_batch_take(&b)) == 0);
+	}
+	/* A full sync of b (delete and re-add its table) and its removal. */
+	nft_batch b = {.table = names[1]};
+	nft_batch_full(&b, &cfg);
+	CHECK(apply(a, nft_batch_take(&b)) == 0);
+	CHECK(apply(a, nft_table_delete_text(names[1])) == 0);
+	/* a's service is still there: deleting its chains and elements succeeds only if
+	 * they exist. */
+	nft_batch d = {.table = names[0]};
+	nft_batch_diff(&d, f, NULL);
+	CHECK(apply(a, nft_batch_take(&d)) == 0);
+	CHECK(apply(a, nft_table_delete_text(names[0])) == 0);
+	nft_frag_free(f);
 }
 
 /* A transaction with one bad command changes nothing. */
@@ -698,5 +778,5 @@ TEST(kernel_failed_batch_changes_nothing)
 	/* The service's chains were not created: adding them now succeeds. */
 	CHECK(apply(a, diff_text(NULL, f, NULL)) == 0);
 	nft_frag_free(f);
-	CHECK(apply(a, xstrdup(nft_table_delete_text())) == 0);
+	CHECK(apply(a, nft_table_delete_text(NULL)) == 0);
 }
