@@ -80,6 +80,7 @@ typedef struct agent_pod {
 	bool finished; /* torn down after it ended: nothing more to do until deleted */
 	json_t *mem;   /* what syncs remember: backoffs ({"ctr": {"delay": s, "at": ns}}) */
 	json_t *probes; /* container name -> {"ready": bool, "live": ...} (loop state) */
+	json_t *sa_tokens; /* volume_token_key -> {"token", "iat", "exp"} or {"pending"} */
 } agent_pod;
 
 typedef struct agent {
@@ -109,6 +110,7 @@ typedef struct agent {
 	int64_t next_logs_ns, next_images_ns;
 	json_t *image_last_used; /* image ID -> ns it was last seen in use (loop's; the job
 	                          * works on a copy) */
+	bool token_inline; /* a TokenRequest is in client_do (agent_token.c) */
 } agent;
 
 /* ---- probes (agent_probe.c; loop thread) ---- */
@@ -123,6 +125,17 @@ void agent_probes_clear(agent_pod *ap);
 /* Recomputes and writes the pod's status from its last report (after a readiness
  * change). Defined in agent.c. */
 void agent_pod_write_status(agent *a, agent_pod *ap);
+
+/* ---- ServiceAccount tokens (agent_token.c; loop thread) ---- */
+
+/* The tokens of pod's projected serviceAccountToken sources that the loop holds, as a new
+ * object for the volume inputs (volume.h "serviceaccounttokens"); requests those missing
+ * or due for renewal, without waiting (the pod is synced again when one arrives). */
+json_t *agent_tokens_for(agent *a, agent_pod *ap, json_t *pod);
+/* Whether a token entry ({"token", "iat", "exp"} in Unix seconds, {"pending": true}, or
+ * {"retryAt"}; NULL when none) needs a request at now: none yet, or 80% of its life (at
+ * most 24 h) gone; not while one is pending or before retryAt. */
+bool agent_token_due(json_t *ent, int64_t now);
 
 /* ---- eviction (agent_evict.c; loop thread) ---- */
 

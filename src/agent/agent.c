@@ -97,6 +97,7 @@ static void pod_forget(agent *a, agent_pod *ap)
 	free(ap->uid);
 	json_decref(ap->mem);
 	json_decref(ap->probes);
+	json_decref(ap->sa_tokens);
 	json_decref(ap->last_report);
 	free(ap->pod_ip);
 	free(ap->written_rv);
@@ -227,6 +228,8 @@ static void submit(agent *a, agent_pod *ap, json_t *pod, bool cleanup)
 	sj->cleanup = cleanup;
 	ap->kick = false;
 	sj->inputs = cleanup ? json_object() : gather_inputs(a, pod);
+	if (!cleanup && pod && !json_path(pod, "metadata.deletionTimestamp"))
+		json_object_set_new(sj->inputs, "serviceaccounttokens", agent_tokens_for(a, ap, pod));
 	ap->busy = true;
 	ap->dirty = false;
 	agent_pool_submit(a->pool, &sj->job);

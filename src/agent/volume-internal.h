@@ -69,6 +69,16 @@ int volume_payload_downward(volume_payload *p, json_t *pod, json_t *inputs, json
 int volume_payload_projected(volume_payload *p, json_t *pod, json_t *inputs, json_t *proj,
                              terr **err);
 
+/* ---- service account tokens (volume_token.c) ---- */
+
+/* The inputs key of a serviceAccountToken source: "<audience>|<expirationSeconds>" (new
+ * string). The loop fetches one token per key (agent_token.c). */
+char *volume_token_key(json_t *src);
+/* Adds the token file of a serviceAccountToken source from inputs; 503 FailedMount when
+ * the loop has no token for it yet. */
+int volume_payload_token(volume_payload *p, json_t *inputs, json_t *src, int default_mode,
+                         terr **err);
+
 /* ---- filesystem helpers (volume_fs.c) ---- */
 
 /* mkdir -p with mode for the folders it creates. 0 or -1 (errno). */

@@ -15,7 +15,10 @@
  *    "secrets":                {name: Secret},
  *    "persistentvolumeclaims": {name: PersistentVolumeClaim},
  *    "persistentvolumes":      {pv name: PersistentVolume (the claims' spec.volumeName)},
- *    "node":                   Node (the pod's node: allocatable for resourceFieldRef)}
+ *    "node":                   Node (the pod's node: allocatable for resourceFieldRef),
+ *    "serviceaccounttokens":   {"<audience>|<expirationSeconds>": token} (the loop's
+ *                              TokenRequest answers for projected serviceAccountToken
+ *                              sources, agent_token.c)}
  * All objects in the pod's namespace. The pod passed to setup and env should carry its
  * status.podIP(s) and hostIP(s) when they are known (downward API reads them there).
  *

@@ -119,9 +119,8 @@ int volume_payload_downward(volume_payload *p, json_t *pod, json_t *inputs, json
 	return 0;
 }
 
-/* k8s: projected sources in order, into one folder. serviceAccountToken: timon's API
- * server cannot issue bound tokens yet, so the file exists but is empty (a documented gap,
- * docs/volumes.md) rather than silently missing. */
+/* k8s: projected sources in order, into one folder. serviceAccountToken: the token the
+ * loop requested for the pod (volume_token.c). */
 int volume_payload_projected(volume_payload *p, json_t *pod, json_t *inputs, json_t *proj,
                              terr **err)
 {
@@ -139,8 +138,7 @@ int volume_payload_projected(volume_payload *p, json_t *pod, json_t *inputs, jso
 			rc = volume_payload_downward(p, pod, inputs, json_object_get(r, "items"),
 			                             dmode, err);
 		else if ((r = json_object_get(s, "serviceAccountToken")))
-			rc = volume_payload_add(p, json_string_value(json_object_get(r, "path")),
-			                        "", 0, dmode, err);
+			rc = volume_payload_token(p, inputs, r, dmode, err);
 		else
 			rc = terr_bad_request(err, "unsupported projected volume source");
 		if (rc < 0)

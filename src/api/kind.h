@@ -21,6 +21,7 @@ enum kind_subresource {
 	KIND_SUB_EXEC = 1 << 5,     /* pods/exec, attach, portforward */
 	KIND_SUB_FINALIZE = 1 << 6, /* namespaces/finalize */
 	KIND_SUB_PROXY = 1 << 7,    /* pods, services, nodes /proxy */
+	KIND_SUB_TOKEN = 1 << 8,    /* serviceaccounts/token (TokenRequest) */
 };
 
 typedef struct kind_desc {

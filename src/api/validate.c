@@ -60,6 +60,8 @@ static const vkind vkinds[] = {
 	{"policy", "PodDisruptionBudget", VNAME_SUBDOMAIN, v_kind_pdb},
 	{"node.k8s.io", "RuntimeClass", VNAME_SUBDOMAIN, v_kind_runtimeclass},
 	{"apiextensions.k8s.io", "CustomResourceDefinition", VNAME_SUBDOMAIN, v_kind_crd},
+	{"authentication.k8s.io", "SelfSubjectReview", VNAME_NONE, NULL},
+	{"authentication.k8s.io", "TokenReview", VNAME_NONE, NULL},
 	{"authorization.k8s.io", "SelfSubjectAccessReview", VNAME_NONE, NULL},
 	{"authorization.k8s.io", "SelfSubjectRulesReview", VNAME_NONE, NULL},
 	{"authorization.k8s.io", "SubjectAccessReview", VNAME_NONE, NULL},

@@ -5,6 +5,7 @@
  */
 #include "apiserver/admission.h"
 #include "apiserver/admission_policy.h"
+#include "apiserver/satoken.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -356,7 +357,8 @@ int admission_prepare_create(api_req *r, json_t *obj, terr **err)
 	if (is_kind(d, "", "pods")) {
 		pod_prepare(obj);
 		if (pod_priority(r->srv, json_obj_child(obj, "spec"), err) < 0 ||
-		    pod_runtime_class(r->srv, json_obj_child(obj, "spec"), err) < 0)
+		    pod_runtime_class(r->srv, json_obj_child(obj, "spec"), err) < 0 ||
+		    admission_sa_pod(r, obj, err) < 0)
 			return -1;
 	}
 	else if (is_kind(d, "", "persistentvolumeclaims")) {
@@ -558,6 +560,10 @@ void admission_subresource_create(api_req *r)
 	}
 	if (is_pod && strcmp(r->sub, "eviction") == 0) {
 		pod_evict(r);
+		return;
+	}
+	if (is_kind(r->kind, "", "serviceaccounts") && strcmp(r->sub, "token") == 0) {
+		satoken_handle_request(r);
 		return;
 	}
 	terr_set(&err, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");

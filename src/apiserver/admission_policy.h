@@ -37,6 +37,11 @@ int admission_pdb_evict(api_req *r, json_t *pod, terr **err);
  * default StorageClass (the newest one annotated is-default-class), if any. */
 void admission_storage_default_class(api_req *r, json_t *pvc);
 
+/* admission_sa.c */
+/* ServiceAccount admission of a pod being created (serviceAccountName already set): the
+ * kube-api-access-* token volume and its mounts, unless automount is off. */
+int admission_sa_pod(api_req *r, json_t *pod, terr **err);
+
 /* The hooks admission.c calls. */
 static inline int admission_policy_prepare_create(api_req *r, json_t *obj, terr **err)
 {

@@ -15,6 +15,7 @@
 #include "store/cache.h"
 
 struct token_table;
+struct satoken;
 
 struct apiserver {
 	uv_loop_t *loop;
@@ -23,6 +24,7 @@ struct apiserver {
 	cache *cache;
 	SSL_CTX *ssl_ctx;
 	struct token_table *tokens;
+	struct satoken *satoken; /* ServiceAccount token signer (satoken.c) */
 	uv_timer_t bookmark_timer;
 	uv_timer_t ns_timer;
 	struct watch_stream *watches; /* every open watch, for bookmarks and shutdown */

@@ -11,6 +11,8 @@
 #include "api/openapi.h"
 #include "api/convert.h"
 #include "apiserver/apiserver-internal.h"
+#include "apiserver/rbac.h"
+#include "apiserver/satoken.h"
 #include "apiserver/scale.h"
 #include "base/json.h"
 #include "base/jointoken.h"
@@ -196,6 +198,8 @@ static bool authenticate(apiserver *s, http_req *h)
 			return true;
 		}
 	}
+	if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+		return satoken_authenticate(s, h, auth + 7);
 	return false;
 }
 
@@ -265,11 +269,20 @@ static void dispatch_resource(apiserver *s, http_req *h)
 	if (!authz_allowed(r, verb)) {
 		char qr[256];
 		kind_qualified_resource(r->kind, qr);
-		terr_set(&err, 403, "Forbidden", "%s \"%s\" is forbidden: User \"%s\" cannot %s resource \"%s\" in API group \"%s\"%s%s",
-		         qr, r->name ? r->name : "", h->user ? h->user : "system:anonymous", verb,
-		         r->kind->resource, r->kind->group, r->ns ? " in the namespace " : " at the cluster scope",
-		         r->ns ? r->ns : "");
+		/* k8s: `pods "x" is forbidden` naming the object when there is one, the
+		 * subresource in the resource ("pods/log"), the namespace quoted. */
+		_cleanup_free_ char *res = r->sub ? xasprintf("%s/%s", r->kind->resource, r->sub)
+		                                  : xstrdup(r->kind->resource);
+		_cleanup_free_ char *obj = r->name ? xasprintf("%s \"%s\"", qr, r->name) : xstrdup(qr);
+		_cleanup_free_ char *where = r->ns ? xasprintf("in the namespace \"%s\"", r->ns)
+		                                   : xstrdup("at the cluster scope");
+		terr_set(&err, 403, "Forbidden", "%s is forbidden: User \"%s\" cannot %s resource \"%s\" in API group \"%s\" %s",
+		         obj, h->user ? h->user : "system:anonymous", verb, res, r->kind->group, where);
 		api_send_error(r, err);
+		return;
+	}
+	if (str_eq(r->kind->group, "authentication.k8s.io")) {
+		satoken_handle_review(r);
 		return;
 	}
 	if (r->kind->group[0] && strcmp(r->kind->group, "authorization.k8s.io") == 0) {
@@ -388,6 +401,8 @@ apiserver *apiserver_start(uv_loop_t *loop, const apiserver_config *cfg, terr **
 		return NULL;
 	/* Idle connections (watchers, agents) give their TLS buffers back between records. */
 	SSL_CTX_set_mode(s->ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (satoken_init(s, err) < 0)
+		return NULL;
 	if (cfg->token_file) {
 		s->tokens = token_file_load(cfg->token_file, err);
 		if (!s->tokens)
@@ -415,6 +430,7 @@ apiserver *apiserver_start(uv_loop_t *loop, const apiserver_config *cfg, terr **
 	if (kubeconfig_write(kc, url, cfg->data_dir, err) < 0)
 		return NULL;
 	lifecycle_bootstrap(s);
+	rbac_bootstrap(s);
 	lifecycle_start(s);
 	s->ready = true;
 	controllers_start(s, s->cache);
@@ -464,6 +480,7 @@ void apiserver_stop(apiserver *s)
 	log_info("apiserver: stopped at revision %lld", (long long)cache_rev(s->cache));
 	token_table_free(s->tokens);
 	s->tokens = NULL;
+	satoken_free(s);
 	free(s->metrics_node);
 	s->metrics_node = NULL;
 }

@@ -48,6 +48,7 @@ static const subres subresources[] = {
 	{KIND_SUB_EXEC, "portforward", "", "v1", "PodPortForwardOptions", "create,get"},
 	{KIND_SUB_FINALIZE, "finalize", NULL, NULL, NULL, "update"},
 	{KIND_SUB_PROXY, "proxy", "", "v1", NULL, "create,delete,get,patch,update"},
+	{KIND_SUB_TOKEN, "token", "authentication.k8s.io", "v1", "TokenRequest", "create"},
 };
 
 static const char *sub_kind(const kind_desc *d, const subres *s)

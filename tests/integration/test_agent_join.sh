@@ -165,6 +165,12 @@ expect_out "on the joined node" "^$JNODE$" pod_field jsel '{.spec.nodeName}'
 UIDS=$(pod_field jsel '{.metadata.uid}')
 check "it read a ConfigMap through the agent's mirror" wait_for 10 grep -q "cm=mirrored" "$TMP/jlogs/default_jsel_$UIDS/c/0.log"
 expect_out "an Event from the joined agent's kubelet" "Started" kubectl get events --field-selector involvedObject.name=jweb
+# Read on the host, from the joined agent's volume folder.
+JTOK=$(cat "$TMP"/agent/agent/pods/"$UIDS"/volumes/kubernetes.io~projected/kube-api-access-*/token 2>&1)
+expect_out "its service account token came through the joined agent (TokenRequest as the node)" \
+	'Username +system:serviceaccount:default:default' \
+	kubectl --kubeconfig=/dev/null --server="$(kubectl config view -o jsonpath='{.clusters[0].cluster.server}')" \
+	--certificate-authority="$TMP/data/tls/ca.crt" --token="$JTOK" auth whoami
 
 # ---- deletion ----
 check "deleting a pod completes" timeout 60 kubectl delete pod jsel --wait=true --timeout=50s

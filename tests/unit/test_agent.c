@@ -161,3 +161,27 @@ TEST(agent_pod_status_phases)
 	json_decref(pod);
 	json_decref(ap.probes);
 }
+
+TEST(token_renewed_past_80_percent)
+{
+	json_t *e = json_pack("{s:s, s:I, s:I}", "token", "t", "iat", (json_int_t)1000,
+	                      "exp", (json_int_t)(1000 + 3607));
+	CHECK(agent_token_due(NULL, 0));
+	CHECK(!agent_token_due(e, 1000));
+	CHECK(!agent_token_due(e, 1000 + 3607 * 8 / 10 - 1));
+	CHECK(agent_token_due(e, 1000 + 3607 * 8 / 10));
+	json_decref(e);
+	/* A day-long token is renewed after 24 h, not after 80% of it. */
+	e = json_pack("{s:s, s:I, s:I}", "token", "t", "iat", (json_int_t)0, "exp",
+	              (json_int_t)(10 * 24 * 3600));
+	CHECK(!agent_token_due(e, 24 * 3600 - 1));
+	CHECK(agent_token_due(e, 24 * 3600));
+	json_decref(e);
+	e = json_pack("{s:b}", "pending", 1);
+	CHECK(!agent_token_due(e, 1 << 30)); /* one request at a time */
+	json_decref(e);
+	e = json_pack("{s:I}", "retryAt", (json_int_t)500);
+	CHECK(!agent_token_due(e, 499));
+	CHECK(agent_token_due(e, 500));
+	json_decref(e);
+}

@@ -58,6 +58,7 @@ static const char *INPUTS =
     "\"secrets\":{\"s\":{\"data\":{\"user\":\"YWRtaW4=\",\"pass\":\"cHc=\"}}},"
     "\"persistentvolumeclaims\":{\"claim\":{\"spec\":{\"volumeName\":\"pv1\"},"
     "\"status\":{\"phase\":\"Bound\"}},\"pending\":{\"spec\":{}}},"
+    "\"serviceaccounttokens\":{\"|3600\":\"hdr.claims.sig\",\"vault|600\":\"v.a.ult\"},"
     "\"persistentvolumes\":{\"pv1\":{\"spec\":{\"hostPath\":{\"path\":\"@PV@\","
     "\"type\":\"DirectoryOrCreate\"}}}}}";
 
@@ -210,7 +211,9 @@ TEST(downward_and_projected)
 	          "{\"secret\":{\"name\":\"s\",\"items\":[{\"key\":\"pass\",\"path\":\"pw\"}]}},"
 	          "{\"downwardAPI\":{\"items\":[{\"path\":\"ns\",\"fieldRef\":"
 	          "{\"fieldPath\":\"metadata.namespace\"}}]}},"
-	          "{\"serviceAccountToken\":{\"path\":\"token\"}}]}}]",
+	          "{\"serviceAccountToken\":{\"path\":\"token\"}},"
+	          "{\"serviceAccountToken\":{\"path\":\"vault-token\",\"audience\":\"vault\","
+	          "\"expirationSeconds\":600}}]}}]",
 	          INPUTS, &paths, &err) == 0);
 	const char *dw = json_string_value(json_object_get(paths, "dw"));
 	CHECK(strstr(dw, VOLUME_PLUGIN_DOWNWARD));
@@ -223,7 +226,8 @@ TEST(downward_and_projected)
 	const char *pj = json_string_value(json_object_get(paths, "pj"));
 	CHECK(volume_is_mountpoint(pj));
 	static const char *const files[][2] = {
-	    {"b", "B"}, {"pw", "pw"}, {"ns", "ns"}, {"token", ""}};
+	    {"b", "B"}, {"pw", "pw"}, {"ns", "ns"}, {"token", "hdr.claims.sig"},
+	    {"vault-token", "v.a.ult"}};
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		_cleanup_free_ char *f = xasprintf("%s/%s", pj, files[i][0]);
 		_cleanup_free_ char *c = slurp(f);
@@ -231,6 +235,27 @@ TEST(downward_and_projected)
 		CHECK_INT(mode_of(f), 0440);
 	}
 	json_decref(paths);
+	CHECK(agent_volumes_teardown(d, "uid-1", &err) == 0);
+	rmdir(d);
+}
+
+TEST(projected_token_not_issued_fails_the_mount)
+{
+	_cleanup_free_ char *d = tmpdir();
+	terr *err = NULL;
+	json_t *paths = NULL;
+	/* A token for another audience does not stand in; no empty file is written. */
+	CHECK(setup(d,
+	            "[{\"name\":\"kube-api-access-x\",\"projected\":{\"sources\":["
+	            "{\"serviceAccountToken\":{\"path\":\"token\",\"audience\":\"other\"}}]}}]",
+	            INPUTS, &paths, &err) < 0);
+	REQUIRE(err);
+	CHECK_STR(err->reason, "FailedMount");
+	CHECK(strstr(err->message, "kube-api-access-x"));
+	CHECK(strstr(err->message, "failed to fetch token"));
+	terr_free(err);
+	json_decref(paths);
+	err = NULL;
 	CHECK(agent_volumes_teardown(d, "uid-1", &err) == 0);
 	rmdir(d);
 }
