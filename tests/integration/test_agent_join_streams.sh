@@ -54,6 +54,8 @@ join_cleanup() {
 	grep -oE " $JRUN/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m"; done
 	rm -rf "$JRUN"
 	ip link del "$JBRIDGE" >/dev/null 2>&1
+	# The joined agent's pod egress table (kept by a stopping agent for its pods).
+	nft delete table inet "timon-$JNODE-pods" >/dev/null 2>&1
 	agent_cleanup
 }
 trap join_cleanup EXIT
