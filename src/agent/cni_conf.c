@@ -104,8 +104,8 @@ json_t *cni_conf_generate(const cni_config *cfg, const char *const *cidrs, size_
 	json_t *bridge =
 	    json_pack("{ss ss sb sb sb s{ss so so ss}}", "type", "bridge", "bridge",
 	              cfg->bridge && *cfg->bridge ? cfg->bridge : CNI_DEFAULT_BRIDGE, "isGateway",
-	              1, "ipMasq", !cfg->no_ip_masq, "hairpinMode", 1, "ipam", "type", "host-local", "ranges",
-	              ranges, "routes", routes, "dataDir", data_dir);
+	              1, "ipMasq", !cfg->no_ip_masq, "hairpinMode", 1, "ipam", "type",
+	              "host-local", "ranges", ranges, "routes", routes, "dataDir", data_dir);
 	if (cfg->mtu > 0)
 		json_object_set_new(bridge, "mtu", json_integer(cfg->mtu));
 	/* k8s: hostPort is a DNAT on the node (portmap), snat so the node itself and

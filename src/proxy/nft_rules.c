@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/util.h"
 #include "proxy/proxy.h"
@@ -617,7 +618,8 @@ char *nft_table_delete_text(const char *table)
 
 void proxy_table_name(const char *node, const char *hostname, char *out)
 {
-	if (!node || !*node || (hostname && strcmp(node, hostname) == 0)) {
+	/* The agent names its node after the host name in lower case. */
+	if (!node || !*node || (hostname && strcasecmp(node, hostname) == 0)) {
 		snprintf(out, PROXY_TABLE_MAX, "%s", PROXY_TABLE);
 		return;
 	}

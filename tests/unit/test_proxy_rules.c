@@ -616,6 +616,8 @@ TEST(table_name_per_node)
 	CHECK_STR(t, "timon");
 	proxy_table_name(NULL, "vm1", t);
 	CHECK_STR(t, "timon");
+	proxy_table_name("vm1", "VM1", t); /* the agent lower-cases the host name */
+	CHECK_STR(t, "timon");
 	proxy_table_name("timon-test-42", "vm1", t);
 	CHECK_STR(t, "timon-timon-test-42");
 	/* Changed characters or a long name: a hash keeps names apart. */
