@@ -843,14 +843,10 @@ void pki_identity_free(char *user, char **groups, size_t ngroups)
 	free(user);
 }
 
-int pki_peer_identity(SSL *ssl, char **user, char ***groups, size_t *ngroups)
+bool pki_name_identity(const X509_NAME *name, char **cn, char ***orgs, size_t *norgs)
 {
-	*user = NULL, *groups = NULL, *ngroups = 0;
-	X509 *peer = SSL_get0_peer_certificate(ssl);
-	if (!peer || SSL_get_verify_result(ssl) != X509_V_OK)
-		return 0;
-	const X509_NAME *name = X509_get_subject_name(peer);
-	char *cn = NULL;
+	*cn = NULL, *orgs = NULL, *norgs = 0;
+	char *c = NULL;
 	char **gs = NULL;
 	size_t ng = 0;
 	bool bad = false;
@@ -863,18 +859,27 @@ int pki_peer_identity(SSL *ssl, char **user, char ***groups, size_t *ngroups)
 		if (!s) {
 			bad = true;
 		} else if (nid == NID_commonName) {
-			free(cn); /* like Go's pkix.Name, the last CN counts */
-			cn = s;
+			free(c); /* like Go's pkix.Name, the last CN counts */
+			c = s;
 		} else {
 			gs = xrealloc(gs, (ng + 1) * sizeof *gs);
 			gs[ng++] = s;
 		}
 	}
-	/* k8s: a client certificate without a common name authenticates nobody. */
-	if (bad || !cn || !*cn) {
-		pki_identity_free(cn, gs, ng);
-		return 0;
+	/* k8s: a subject without a common name names nobody. */
+	if (bad || !c || !*c) {
+		pki_identity_free(c, gs, ng);
+		return false;
 	}
-	*user = cn, *groups = gs, *ngroups = ng;
-	return 1;
+	*cn = c, *orgs = gs, *norgs = ng;
+	return true;
+}
+
+int pki_peer_identity(SSL *ssl, char **user, char ***groups, size_t *ngroups)
+{
+	*user = NULL, *groups = NULL, *ngroups = 0;
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+	if (!peer || SSL_get_verify_result(ssl) != X509_V_OK)
+		return 0;
+	return pki_name_identity(X509_get_subject_name(peer), user, groups, ngroups) ? 1 : 0;
 }

@@ -104,6 +104,10 @@ SSL_CTX *pki_client_ctx(const char *ca, const char *crt, const char *key, terr *
 int pki_peer_identity(SSL *ssl, char **user, char ***groups, size_t *ngroups);
 /* Frees what pki_peer_identity returned (NULLs are fine). */
 void pki_identity_free(char *user, char **groups, size_t ngroups);
+/* The identity a subject name carries, as Kubernetes reads it: the last CN -> *cn, each O
+ * -> (*orgs)[i]. True with the results the caller's (pki_identity_free); false (outputs
+ * NULL/0) when an entry does not convert to UTF-8, holds a NUL, or there is no CN. */
+bool pki_name_identity(const X509_NAME *name, char **cn, char ***orgs, size_t *norgs);
 
 /* Writes n bytes to path atomically: a temporary file in the same folder with the given
  * mode, fsync, rename over path, fsync of the folder. 0 or -1. */

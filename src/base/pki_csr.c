@@ -100,20 +100,6 @@ int pki_csr_new_sans(const char *cn, const char *const *orgs, const char *const 
 	return ret;
 }
 
-/* The UTF-8 text of a name entry; NULL when it holds a NUL or does not convert. */
-static char *entry_utf8(X509_NAME_ENTRY *e)
-{
-	unsigned char *utf8 = NULL;
-	int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
-	if (n < 0) {
-		ERR_clear_error();
-		return NULL;
-	}
-	char *s = memchr(utf8, 0, (size_t)n) ? NULL : xstrndup((const char *)utf8, (size_t)n);
-	OPENSSL_free(utf8);
-	return s;
-}
-
 int pki_csr_parse(const char *pem, size_t len, char **cn, char ***orgs, size_t *norgs,
                   EVP_PKEY **pub, terr **err)
 {
@@ -133,34 +119,12 @@ int pki_csr_parse(const char *pem, size_t len, char **cn, char ***orgs, size_t *
 		X509_REQ_free(req);
 		return csr_fail(err, 400, "the certificate request's signature does not verify");
 	}
-	const X509_NAME *name = X509_REQ_get_subject_name(req);
-	char *c = NULL;
-	char **gs = NULL;
-	size_t ng = 0;
-	bool bad = false;
-	for (int i = 0; i < X509_NAME_entry_count(name) && !bad; i++) {
-		X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
-		int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
-		if (nid != NID_commonName && nid != NID_organizationName)
-			continue;
-		char *s = entry_utf8(e);
-		if (!s) {
-			bad = true;
-		} else if (nid == NID_commonName) {
-			free(c);
-			c = s;
-		} else {
-			gs = xrealloc(gs, (ng + 1) * sizeof *gs);
-			gs[ng++] = s;
-		}
-	}
+	bool named = pki_name_identity(X509_REQ_get_subject_name(req), cn, orgs, norgs);
 	X509_REQ_free(req);
-	if (bad || !c || !*c) {
-		pki_identity_free(c, gs, ng);
+	if (!named) {
 		EVP_PKEY_free(key);
 		return terr_bad_request(err, "the certificate request's subject has no usable common name");
 	}
-	*cn = c, *orgs = gs, *norgs = ng;
 	if (pub)
 		*pub = key;
 	else
