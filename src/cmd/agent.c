@@ -82,12 +82,8 @@ int cmd_agent(int argc, char **argv)
 		{0},
 	};
 	struct option all[48];
-	size_t nall = 0;
-	for (size_t i = 0; opts[i].name; i++)
-		all[nall++] = opts[i];
-	for (size_t i = 0; agent_flag_options[i].name && nall < 47; i++)
-		all[nall++] = agent_flag_options[i];
-	all[nall] = (struct option){0};
+	cmd_options_join(all, ARRAY_SIZE(all),
+	                 (const struct option *const[]){opts, agent_flag_options, NULL});
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", all, NULL)) != -1) {

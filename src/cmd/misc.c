@@ -1,5 +1,6 @@
 /* misc.c — small subcommands: `timon version` and `timon kubectl` (runs the system kubectl
  * with timon's kubeconfig). */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,4 +31,19 @@ int cmd_kubectl(int argc, char **argv)
 	perror("timon kubectl: kubectl");
 	return 127;
 	UNUSED(argc);
+}
+
+void cmd_options_join(struct option *out, size_t cap, const struct option *const *tables)
+{
+	size_t n = 0;
+	for (size_t t = 0; tables[t]; t++)
+		for (const struct option *o = tables[t]; o->name; o++) {
+			if (n + 1 >= cap) {
+				fprintf(stderr, "timon: too many command-line options for the table (%zu)\n",
+				        cap);
+				abort();
+			}
+			out[n++] = *o;
+		}
+	out[n] = (struct option){0};
 }

@@ -69,14 +69,9 @@ int cmd_server(int argc, char **argv)
 	 * cmd/server_net.c). */
 	netsvc_config net = {0};
 	struct option all[64];
-	size_t nall = 0;
-	for (size_t i = 0; opts[i].name; i++)
-		all[nall++] = opts[i];
-	for (size_t i = 0; agent_flag_options[i].name; i++)
-		all[nall++] = agent_flag_options[i];
-	for (size_t i = 0; server_net_options[i].name && nall < 63; i++)
-		all[nall++] = server_net_options[i];
-	all[nall] = (struct option){0};
+	cmd_options_join(all, ARRAY_SIZE(all),
+	                 (const struct option *const[]){opts, agent_flag_options,
+	                                                server_net_options, NULL});
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", all, NULL)) != -1) {
