@@ -12,19 +12,20 @@ AGENT_PIDS=()
 REG=
 IMAGE=
 
-agent_cleanup() {
-	[ "$FAILED" -ne 0 ] && cp "$TMP/server.log" "/tmp/timon-agent-server-$$.log" 2>/dev/null
-	if [ -n "$SERVER_PID" ]; then
-		timeout 60 kubectl delete pods --all -A --wait=true --timeout=50s >/dev/null 2>&1
-		stop_server
-	fi
-	# Containers the agent still had: through runc, by the test's own state dir.
-	if [ -d "$AGENT_RUN/runtime/runc" ]; then
-		for id in $(runc --root "$AGENT_RUN/runtime/runc" list -q 2>/dev/null); do
-			runc --root "$AGENT_RUN/runtime/runc" delete -f "$id" >/dev/null 2>&1
+# agent_node_cleanup RUN STATE BRIDGE NODE MOUNTS: what one node's agent (embedded or
+# joined) may leave once it is stopped: containers through runc under RUN, the cgroups of
+# the pods in STATE/containers, mounts matching the regex MOUNTS, RUN itself, the bridge,
+# and the node's nftables tables (the proxy's, should the server have died without
+# removing it, and the pod egress table, which a stopping agent keeps on purpose for its
+# running containers; docs/proxy.md, docs/network.md).
+agent_node_cleanup() {
+	local run=$1 state=$2 bridge=$3 node=$4 mounts=$5
+	if [ -d "$run/runtime/runc" ]; then
+		for id in $(runc --root "$run/runtime/runc" list -q 2>/dev/null); do
+			runc --root "$run/runtime/runc" delete -f "$id" >/dev/null 2>&1
 		done
 	fi
-	for b in "$TMP"/data/agent/containers/*/; do
+	for b in "$state"/containers/*/; do
 		[ -d "$b" ] || continue
 		local id uid
 		id=$(basename "$b")
@@ -35,15 +36,20 @@ agent_cleanup() {
 			rmdir "$d" 2>/dev/null
 		done
 	done
-	grep -oE " ($TMP|$AGENT_RUN)/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m"; done
-	rm -rf "$AGENT_RUN"
-	ip link del "$AGENT_BRIDGE" >/dev/null 2>&1
-	# The proxy's table of this test's node, should the server have died without
-	# removing it (the proxy names it after the node: docs/proxy.md).
-	nft delete table inet "timon-$AGENT_NODE" >/dev/null 2>&1
-	# The agent's pod egress table stays after a stop on purpose (its containers keep
-	# running); the test's own goes here.
-	nft delete table inet "timon-$AGENT_NODE-pods" >/dev/null 2>&1
+	grep -oE " $mounts/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m"; done
+	rm -rf "$run"
+	ip link del "$bridge" >/dev/null 2>&1
+	nft delete table inet "timon-$node" >/dev/null 2>&1
+	nft delete table inet "timon-$node-pods" >/dev/null 2>&1
+}
+
+agent_cleanup() {
+	[ "$FAILED" -ne 0 ] && cp "$TMP/server.log" "/tmp/timon-agent-server-$$.log" 2>/dev/null
+	if [ -n "$SERVER_PID" ]; then
+		timeout 60 kubectl delete pods --all -A --wait=true --timeout=50s >/dev/null 2>&1
+		stop_server
+	fi
+	agent_node_cleanup "$AGENT_RUN" "$TMP/data/agent" "$AGENT_BRIDGE" "$AGENT_NODE" "($TMP|$AGENT_RUN)"
 	for p in "${AGENT_PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null

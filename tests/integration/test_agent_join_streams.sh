@@ -35,27 +35,7 @@ join_cleanup() {
 		kill "$JPID" 2>/dev/null
 		wait "$JPID" 2>/dev/null
 	fi
-	if [ -d "$JRUN/runtime/runc" ]; then
-		for id in $(runc --root "$JRUN/runtime/runc" list -q 2>/dev/null); do
-			runc --root "$JRUN/runtime/runc" delete -f "$id" >/dev/null 2>&1
-		done
-	fi
-	for b in "$TMP"/agent/agent/containers/*/; do
-		[ -d "$b" ] || continue
-		local id uid
-		id=$(basename "$b")
-		uid=${id%%_*}
-		for d in /sys/fs/cgroup/*/timon/pod"$uid" /sys/fs/cgroup/timon/pod"$uid"; do
-			[ -d "$d" ] || continue
-			for c in "$d"/*/; do [ -d "$c" ] && rmdir "$c" 2>/dev/null; done
-			rmdir "$d" 2>/dev/null
-		done
-	done
-	grep -oE " $JRUN/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m"; done
-	rm -rf "$JRUN"
-	ip link del "$JBRIDGE" >/dev/null 2>&1
-	# The joined agent's pod egress table (kept by a stopping agent for its pods).
-	nft delete table inet "timon-$JNODE-pods" >/dev/null 2>&1
+	agent_node_cleanup "$JRUN" "$TMP/agent/agent" "$JBRIDGE" "$JNODE" "$JRUN"
 	agent_cleanup
 }
 trap join_cleanup EXIT
