@@ -170,12 +170,15 @@ expect_out "attach -i with stdinOnce: the input's end closes the container's std
 	bash -c "(sleep 1; echo once; sleep 1) | timeout 6 kubectl attach -i att-once 2>&1 | tr '\n' ','; true"
 # The input below stays open past the timeout: script(1) would type ^D (EOF) into the
 # terminal when its input ends, and the shell would exit, as on any terminal.
+# timeout runs in the foreground: script(1) runs its command with $SHELL, and where that
+# is dash (CI has no SHELL) a plain timeout puts kubectl in a background process group,
+# whose tcsetattr stops it with SIGTTOU for good.
 expect_out "attach -it: a shell on the container's terminal" "tty-42" \
-	bash -c "(sleep 3; echo 'echo tty-\$((6*7))'; sleep 9) | script -qec 'timeout 10 kubectl attach -it att-tty' /dev/null | tr -d '\r'; true"
+	bash -c "(sleep 3; echo 'echo tty-\$((6*7))'; sleep 9) | script -qec 'timeout --foreground -k 2 10 kubectl attach -it att-tty' /dev/null | tr -d '\r'; true"
 expect_out "attach -it: the terminal takes the client's size" "size=45 123" \
-	bash -c "(sleep 3; echo 'echo size=\$(stty size)'; sleep 9) | script -qec 'stty cols 123 rows 45; timeout 10 kubectl attach -it att-tty' /dev/null | tr -d '\r'; true"
+	bash -c "(sleep 3; echo 'echo size=\$(stty size)'; sleep 9) | script -qec 'stty cols 123 rows 45; timeout --foreground -k 2 10 kubectl attach -it att-tty' /dev/null | tr -d '\r'; true"
 expect_err "attach to a container without a terminal asks for none" "Unable to use a TTY" \
-	bash -c "script -qec 'timeout 3 kubectl attach -it att' /dev/null </dev/null | tr -d '\r'; false"
+	bash -c "script -qec 'timeout --foreground -k 2 3 kubectl attach -it att' /dev/null </dev/null | tr -d '\r'; false"
 
 # --- log rotation ---
 # ~1.6 MB of output in ~100-byte lines, then a marker every second.
