@@ -493,6 +493,8 @@ static bool fits(json_t *v, json_type want)
 
 static void compare(walk *w, json_t *l, json_t *r, const fs_type *t, cmp_sets *c)
 {
+	if (l && l == r) /* one value (shared by both sides): nothing changed under it */
+		return;
 	bool map_t =
 	    !t->atomic && (t->kind == FS_STRUCT || t->kind == FS_MAP || t->kind == FS_UNTYPED);
 	bool list_t = !t->atomic && is_granular_list(t);

@@ -193,9 +193,11 @@ static void track_fields(api_req *r, json_t *old, json_t *obj)
 {
 	char apiv[128];
 	kind_api_version(r->kind, apiv);
-	const char *op = "Update";
-	apply_track_update(old, obj, kind_schema(r->kind), r->kind->crd_schema, r->field_manager, op,
-	                   apiv, time_now_ns());
+	/* k8s: a write through status is its manager's entry for that subresource, owning the
+	 * status fields it changed (a kubelet's entry on a pod). */
+	const char *sub = str_eq(r->sub, "status") ? "status" : NULL;
+	apply_track_update_subresource(old, obj, kind_schema(r->kind), r->kind->crd_schema,
+	                               r->field_manager, "Update", apiv, sub, time_now_ns());
 }
 
 static int namespace_usable(api_req *r, const char *ns, terr **err)
@@ -379,15 +381,26 @@ static void finish_update(api_req *r, json_t *old, json_t *obj, bool apply)
 			json_object_del(obj, "status");
 	}
 	if (is_status) {
-		json_t *copy = json_deep_copy(old);
+		/* The old object with the new status. Its other members are shared with old
+		 * (which this request parsed for itself, and nothing below changes outside
+		 * status and metadata), so comparing them is a pointer check, not a walk of the
+		 * spec; metadata, which the write changes, is a copy of its own. */
+		json_t *copy = json_copy(old);
+		json_t *om = json_object_get(old, "metadata"), *cm = json_object();
+		json_t *mf = json_object_get(meta, "managedFields");
+		const char *k;
+		json_t *v;
+		json_object_foreach(om, k, v)
+		{
+			if (!mf || strcmp(k, "managedFields") != 0)
+				json_object_set_new(cm, k, json_deep_copy(v));
+		}
+		json_object_set_new(copy, "metadata", cm);
 		json_t *st = json_object_get(obj, "status");
 		if (st)
 			json_object_set(copy, "status", st);
 		else
 			json_object_del(copy, "status");
-		/* Labels, annotations and finalizers may change through status too (kube allows
-		 * metadata changes on status updates except the spec). */
-		json_t *mf = json_object_get(meta, "managedFields");
 		if (mf)
 			json_object_set(json_obj_child(copy, "metadata"), "managedFields", mf);
 		json_decref(obj);

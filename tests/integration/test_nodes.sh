@@ -155,6 +155,15 @@ check "container status: image as a runtime reports it" eq "$(jp pod web -o json
 check "container status: imageID" matches "$(jp pod web -o jsonpath='{.status.containerStatuses[0].imageID}')" '^docker\.io/library/nginx@sha256:[0-9a-f]{64}$'
 check "container status: containerID" matches "$(jp pod web -o jsonpath='{.status.containerStatuses[0].containerID}')" '^timon://[0-9a-f]{64}$'
 check "startTime" matches "$(jp pod web -o jsonpath='{.status.startTime}')" '^20[0-9-]+T[0-9:]+Z$'
+# The simulated kubelet's status writes are tracked as kube tracks a kubelet's: an Update
+# entry for the status subresource owning status fields, next to the creator's entry.
+check "managedFields: the creator's entry stays after status writes" eq \
+	"$(jp pod web -o jsonpath='{.metadata.managedFields[?(@.manager=="kubectl-client-side-apply")].operation}')" "Update"
+check "managedFields: a status-subresource entry owns status fields" matches \
+	"$(jp pod web -o jsonpath='{range .metadata.managedFields[?(@.subresource=="status")]}{.operation} {.fieldsV1}{end}')" \
+	'^Update .*"f:status":\{.*"f:podIP":'
+check "managedFields: and no spec field" sh -c \
+	"! kubectl get pod web -o jsonpath='{range .metadata.managedFields[?(@.subresource==\"status\")]}{.fieldsV1}{end}' | grep -q 'f:spec'"
 wait_for "GPU pod runs on the GPU node" 10 sh -c '[ "$(kubectl get pod trainer -o jsonpath={.status.phase})" = Running ]'
 expect_out "describe node lists the pod's GPU" 'nvidia\.com/gpu +8 +8' kubectl describe node sim-gpu-1
 
