@@ -67,9 +67,8 @@ json_t *pb_json_string(const uint8_t *p, size_t n);
 /* True when p[0..n) is valid UTF-8 by Go's rules (no surrogates, no overlongs). */
 bool pb_utf8_valid(const uint8_t *p, size_t n);
 
-/* Standard base64 with padding (Go's encoding/json form of []byte); caller frees. */
-char *pb_base64_encode(const uint8_t *p, size_t n);
-/* Decodes standard padded base64, ignoring CR and LF, appending to out; -1 when invalid. */
+/* Decodes standard padded base64 (Go's encoding/json form of []byte; base64_encode
+ * writes it), ignoring CR and LF, appending to out; -1 when invalid. */
 int pb_base64_decode(const char *s, size_t n, buf *out);
 
 /* k8s: metav1.Time and MicroTime hold 0001-01-01T00:00:00Z ... 9999-12-31T23:59:59Z. */

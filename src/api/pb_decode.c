@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "api/pb-internal.h"
+#include "base/base64.h"
 #include "base/util.h"
 
 static int dec_fields(const uint8_t *p, size_t n, const schema_type *t, int depth, json_t *out,
@@ -198,7 +199,7 @@ static json_t *dec_value(uint8_t kind, const schema_type *type, const pb_wfield 
 		return go_number(d);
 	}
 	case SCHEMA_BYTES: {
-		_cleanup_free_ char *s = pb_base64_encode(wf->data, wf->len);
+		_cleanup_free_ char *s = base64_encode(wf->data, wf->len);
 		return json_string_nocheck(s);
 	}
 	case SCHEMA_OBJECT: {

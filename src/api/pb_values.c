@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/base64.h"
 #include "base/util.h"
 
 /* ---- UTF-8 ---- */
@@ -82,51 +83,6 @@ json_t *pb_json_string(const uint8_t *p, size_t n)
 
 /* ---- base64 ---- */
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-char *pb_base64_encode(const uint8_t *p, size_t n)
-{
-	char *out = xmalloc((n + 2) / 3 * 4 + 1), *o = out;
-	size_t i = 0;
-	for (; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		*o++ = b64[v >> 18];
-		*o++ = b64[(v >> 12) & 63];
-		*o++ = b64[(v >> 6) & 63];
-		*o++ = b64[v & 63];
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		*o++ = b64[v >> 18];
-		*o++ = b64[(v >> 12) & 63];
-		*o++ = '=';
-		*o++ = '=';
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-		*o++ = b64[v >> 18];
-		*o++ = b64[(v >> 12) & 63];
-		*o++ = b64[(v >> 6) & 63];
-		*o++ = '=';
-	}
-	*o = 0;
-	return out;
-}
-
-static int b64_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int pb_base64_decode(const char *s, size_t n, buf *out)
 {
 	/* Go's StdEncoding: groups of four, '=' padding only at the very end, CR/LF ignored. */
@@ -149,7 +105,7 @@ int pb_base64_decode(const char *s, size_t n, buf *out)
 			pad = 1;
 			continue;
 		}
-		int v = b64_val(c);
+		int v = base64_char_value(c, false);
 		if (v < 0)
 			return -1;
 		q[nq++] = v;

@@ -1,4 +1,4 @@
-/* jwt.c — RS256 JSON Web Tokens and base64url, over OpenSSL's EVP digest-sign API.
+/* jwt.c — RS256 JSON Web Tokens (base64url from base/base64.c), over OpenSSL's EVP digest-sign API.
  * Not for: ServiceAccount semantics (apiserver/satoken.c). */
 #include "base/jwt.h"
 
@@ -7,83 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base64.h"
 #include "base/json.h"
 #include "base/util.h"
-
-static const char b64url_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-char *b64url_encode(const void *data, size_t n)
-{
-	const unsigned char *p = data;
-	char *out = xmalloc(n / 3 * 4 + 5);
-	size_t o = 0, i = 0;
-	for (; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		out[o++] = b64url_chars[v >> 18 & 63];
-		out[o++] = b64url_chars[v >> 12 & 63];
-		out[o++] = b64url_chars[v >> 6 & 63];
-		out[o++] = b64url_chars[v & 63];
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		out[o++] = b64url_chars[v >> 18 & 63];
-		out[o++] = b64url_chars[v >> 12 & 63];
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-		out[o++] = b64url_chars[v >> 18 & 63];
-		out[o++] = b64url_chars[v >> 12 & 63];
-		out[o++] = b64url_chars[v >> 6 & 63];
-	}
-	out[o] = 0;
-	return out;
-}
-
-static int b64url_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-unsigned char *b64url_decode(const char *s, size_t n, size_t *out_len)
-{
-	if (n % 4 == 1)
-		return NULL; /* one leftover character cannot hold a byte */
-	unsigned char *out = xmalloc(n / 4 * 3 + 3);
-	size_t o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64url_val(s[i]);
-		if (v < 0) {
-			free(out);
-			return NULL;
-		}
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits & 0xff);
-		}
-	}
-	/* Canonical form: the bits left over after the last byte are zero. */
-	if (bits && (acc & ((1u << bits) - 1))) {
-		free(out);
-		return NULL;
-	}
-	out[o] = 0;
-	*out_len = o;
-	return out;
-}
 
 char *jwt_key_id(EVP_PKEY *key)
 {
@@ -94,13 +20,13 @@ char *jwt_key_id(EVP_PKEY *key)
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	SHA256(der, (size_t)n, md);
 	OPENSSL_free(der);
-	return b64url_encode(md, sizeof md);
+	return base64url_encode(md, sizeof md);
 }
 
 static char *b64url_json(json_t *v)
 {
 	_cleanup_free_ char *s = json_dumps(v, JSON_COMPACT);
-	return b64url_encode(s, strlen(s));
+	return base64url_encode(s, strlen(s));
 }
 
 char *jwt_sign(EVP_PKEY *key, const char *kid, json_t *claims, terr **err)
@@ -126,7 +52,7 @@ char *jwt_sign(EVP_PKEY *key, const char *kid, json_t *claims, terr **err)
 		terr_internal(err, "cannot sign token");
 		return NULL;
 	}
-	_cleanup_free_ char *s = b64url_encode(sig, siglen);
+	_cleanup_free_ char *s = base64url_encode(sig, siglen);
 	free(sig);
 	return xasprintf("%s.%s", input, s);
 }
@@ -140,7 +66,7 @@ static int unauthorized(terr **err, const char *why)
 static json_t *json_part(const char *s, size_t n)
 {
 	size_t len = 0;
-	_cleanup_free_ unsigned char *raw = b64url_decode(s, n, &len);
+	_cleanup_free_ unsigned char *raw = base64url_decode(s, n, &len);
 	if (!raw)
 		return NULL;
 	json_t *v = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, NULL);
@@ -175,7 +101,7 @@ json_t *jwt_verify(EVP_PKEY *key, const char *tok, size_t len, terr **err)
 	}
 	size_t siglen = 0;
 	_cleanup_free_ unsigned char *sig =
-	    b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - tok), &siglen);
+	    base64url_decode(d2 + 1, len - (size_t)(d2 + 1 - tok), &siglen);
 	if (!sig || siglen == 0) {
 		unauthorized(err, "malformed signature");
 		return NULL;

@@ -1,5 +1,5 @@
 /* jwt.h — JSON Web Tokens (RFC 7519) in compact JWS form signed with RS256, and the
- * base64url encoding (RFC 4648 §5, no padding) they are made of.
+ * base64url encoding (RFC 4648 §5, no padding; base/base64.h) they are made of.
  *
  * Only what ServiceAccount tokens need: sign a claims object with an RSA private key,
  * verify a token's signature with the matching public key and return its claims, and
@@ -19,13 +19,6 @@
 
 /* Tokens longer than this are refused before any decoding (kube's are under 2 KiB). */
 #define JWT_MAX_LEN 8192
-
-/* base64url without padding of n bytes: a new NUL-terminated string. */
-char *b64url_encode(const void *data, size_t n);
-/* Decodes n characters of base64url (no padding, no whitespace; the unused low bits of
- * the last character must be zero) into a new buffer with a NUL after *out_len bytes.
- * NULL when s is not canonical base64url. */
-unsigned char *b64url_decode(const char *s, size_t n, size_t *out_len);
 
 /* The key id kube gives a signing key: base64url(SHA-256(DER SubjectPublicKeyInfo)).
  * New string, or NULL when the key cannot be encoded. */

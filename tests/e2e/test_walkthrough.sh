@@ -149,9 +149,14 @@ t=$(date +%s.%N)
 # happens, the conntrack events of the connections that never got established and the
 # service's EndpointSlice changes during the load are printed, for the next look.
 NP=${SURL##*:}
+# conntrack's counters over all CPUs (invalid packets are not NATed: a SYN taken as one
+# would reach the host's own port, where nothing listens).
+ct_stats() { conntrack -S 2>/dev/null | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); t[kv[1]] += kv[2] } }
+	END { printf "invalid=%d insert_failed=%d drop=%d clash_resolve=%d", t["invalid"], t["insert_failed"], t["drop"], t["clash_resolve"] }'; }
+CT_BEFORE=$(ct_stats)
 CT_PID=
 if command -v conntrack >/dev/null; then
-	conntrack -E -p tcp --orig-port-dst "$NP" -o timestamp >"$TMP/conntrack.log" 2>/dev/null &
+	conntrack -E -b 16777216 -p tcp --orig-port-dst "$NP" -o timestamp >"$TMP/conntrack.log" 2>/dev/null &
 	CT_PID=$!
 	sleep 0.3
 fi
@@ -165,6 +170,7 @@ load=$(python3 "$E2E/predict_load.py" "$SURL/predict" 1000 4)
 if [ -n "$CT_PID" ]; then sleep 0.5; kill "$CT_PID" 2>/dev/null; wait "$CT_PID" 2>/dev/null; fi
 kill "$WATCH_PID" 2>/dev/null
 wait "$WATCH_PID" 2>/dev/null
+echo "figure: conntrack counters before the load: $CT_BEFORE; after: $(ct_stats)"
 echo "figure: EndpointSlice events from before to after the load: $(grep -c . "$TMP/slices.log") (the first is the listing)"
 refused=$(echo "$load" | sed -n 's/^refused //p')
 echo "figure: 1,000 requests through the NodePort: $(echo "$load" | head -n 1), of them refused: $refused"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base64.h"
 #include "base/json.h"
 #include "base/jwt.h"
 #include "base/util.h"
@@ -19,9 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!key)
 		key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	size_t n = 0;
-	unsigned char *raw = b64url_decode((const char *)data, size, &n);
+	unsigned char *raw = base64url_decode((const char *)data, size, &n);
 	if (raw) {
-		_cleanup_free_ char *back = b64url_encode(raw, n);
+		_cleanup_free_ char *back = base64url_encode(raw, n);
 		if (strlen(back) != size || memcmp(back, data, size) != 0)
 			abort();
 		free(raw);

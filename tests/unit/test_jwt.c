@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base64.h"
 #include "base/json.h"
 #include "base/jwt.h"
 #include "base/util.h"
@@ -31,10 +32,10 @@ TEST(b64url_vectors)
 	static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
 	static const char *const out[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
 	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
-		char *e = b64url_encode(in[i], strlen(in[i]));
+		char *e = base64url_encode(in[i], strlen(in[i]));
 		CHECK_STR(e, out[i]);
 		size_t n = 99;
-		unsigned char *d = b64url_decode(e, strlen(e), &n);
+		unsigned char *d = base64url_decode(e, strlen(e), &n);
 		REQUIRE(d);
 		CHECK_INT(n, strlen(in[i]));
 		CHECK(memcmp(d, in[i], n) == 0);
@@ -46,10 +47,10 @@ TEST(b64url_vectors)
 TEST(b64url_url_alphabet)
 {
 	const unsigned char raw[] = {0xfb, 0xff, 0xbf};
-	char *e = b64url_encode(raw, sizeof raw);
+	char *e = base64url_encode(raw, sizeof raw);
 	CHECK_STR(e, "-_-_");
 	size_t n = 0;
-	unsigned char *d = b64url_decode(e, strlen(e), &n);
+	unsigned char *d = base64url_decode(e, strlen(e), &n);
 	REQUIRE(d);
 	CHECK_INT(n, 3);
 	CHECK(memcmp(d, raw, 3) == 0);
@@ -60,13 +61,13 @@ TEST(b64url_url_alphabet)
 TEST(b64url_rejects)
 {
 	size_t n;
-	CHECK(!b64url_decode("Zg==", 4, &n));  /* padding */
-	CHECK(!b64url_decode("Z", 1, &n));     /* one leftover character */
-	CHECK(!b64url_decode("Zm9v+", 5, &n)); /* standard alphabet */
-	CHECK(!b64url_decode("Zm/v", 4, &n));
-	CHECK(!b64url_decode("Zm 9v", 5, &n)); /* whitespace */
-	CHECK(!b64url_decode("Zh", 2, &n));    /* non-zero unused bits */
-	unsigned char *d = b64url_decode("Zm9vYmFy", 4, &n); /* a counted prefix */
+	CHECK(!base64url_decode("Zg==", 4, &n));  /* padding */
+	CHECK(!base64url_decode("Z", 1, &n));     /* one leftover character */
+	CHECK(!base64url_decode("Zm9v+", 5, &n)); /* standard alphabet */
+	CHECK(!base64url_decode("Zm/v", 4, &n));
+	CHECK(!base64url_decode("Zm 9v", 5, &n)); /* whitespace */
+	CHECK(!base64url_decode("Zh", 2, &n));    /* non-zero unused bits */
+	unsigned char *d = base64url_decode("Zm9vYmFy", 4, &n); /* a counted prefix */
 	REQUIRE(d);
 	CHECK_INT(n, 3);
 	CHECK_STR((char *)d, "foo");
@@ -98,7 +99,7 @@ TEST(jwt_round_trip)
 	CHECK_INT(jwt_check_claims(got, "https://issuer", "api", now, NULL), 0);
 	/* The header names the algorithm and the key. */
 	size_t hn = 0;
-	unsigned char *h = b64url_decode(tok, (size_t)(strchr(tok, '.') - tok), &hn);
+	unsigned char *h = base64url_decode(tok, (size_t)(strchr(tok, '.') - tok), &hn);
 	json_t *hdr = json_loadb((char *)h, hn, 0, NULL);
 	CHECK_STR(json_string_value(json_object_get(hdr, "alg")), "RS256");
 	CHECK_STR(json_string_value(json_object_get(hdr, "kid")), kid);
@@ -165,7 +166,7 @@ TEST(jwt_malformed)
 	json_t *c = claims_at(time_now_ns() / 1000000000, 600);
 	json_t *h = json_pack("{s:s}", "alg", "none");
 	char *hs = json_dumps(h, JSON_COMPACT), *cs = json_dumps(c, JSON_COMPACT);
-	char *he = b64url_encode(hs, strlen(hs)), *ce = b64url_encode(cs, strlen(cs));
+	char *he = base64url_encode(hs, strlen(hs)), *ce = base64url_encode(cs, strlen(cs));
 	char *tok = xasprintf("%s.%s.AAAA", he, ce);
 	terr *err = NULL;
 	CHECK(!jwt_verify(key_a, tok, strlen(tok), &err));

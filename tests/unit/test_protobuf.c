@@ -11,6 +11,7 @@
 
 #include "api/pb-internal.h"
 #include "api/protobuf.h"
+#include "base/base64.h"
 #include "base/util.h"
 
 /* ---- helpers ---- */
@@ -507,7 +508,7 @@ TEST(base64_like_go)
 {
 	static const char *enc[][2] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}};
 	for (size_t i = 0; i < ARRAY_SIZE(enc); i++) {
-		char *s = pb_base64_encode((const uint8_t *)enc[i][0], strlen(enc[i][0]));
+		char *s = base64_encode(enc[i][0], strlen(enc[i][0]));
 		CHECK_STR(s, enc[i][1]);
 		free(s);
 		buf b = {0};
