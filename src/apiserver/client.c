@@ -67,12 +67,15 @@ char *client_path(const kind_desc *d, const char *ns, const char *name, const ch
 	return buf_take(&b);
 }
 
-void client_do(apiserver *s, const char *manager, const char *method, const char *path,
-               json_t *body, const char *ctype, client_cb cb, void *ud)
+/* body_owned: the body is the caller's to give (a tree nothing else holds), taken as is. */
+static void request(apiserver *s, const char *manager, const char *method, const char *path,
+                    json_t *body, bool body_owned, const char *ctype, client_cb cb, void *ud)
 {
 	if (s->remote) {
 		/* A standalone agent: the same request, to the remote server (remote.c). */
 		remote_client_do(s, manager, method, path, body, ctype, cb, ud);
+		if (body_owned)
+			json_decref(body);
 		return;
 	}
 	pending *p = xcalloc(1, sizeof *p);
@@ -85,14 +88,21 @@ void client_do(apiserver *s, const char *manager, const char *method, const char
 	                         NULL};
 	http_req *h = http_req_internal(method, path, query, headers, NULL, 0, internal_user,
 	                                internal_groups, 1, on_answer, p);
-	/* The body travels as a tree, copied because the server changes what it decodes
-	 * (defaults, metadata) and the caller's may share parts with cached events. */
+	/* The body travels as a tree, copied unless given because the server changes what
+	 * it decodes (defaults, metadata) and the caller's may share parts with cached
+	 * events. */
 	if (body) {
-		h->body_obj = json_deep_copy(body);
+		h->body_obj = body_owned ? body : json_deep_copy(body);
 		h->body_obj_free = free_tree;
 	}
 	h->internal_obj_cb = on_answer_obj;
 	apiserver_handle(s, h);
+}
+
+void client_do(apiserver *s, const char *manager, const char *method, const char *path,
+               json_t *body, const char *ctype, client_cb cb, void *ud)
+{
+	request(s, manager, method, path, body, false, ctype, cb, ud);
 }
 
 void client_create(apiserver *s, const char *manager, const kind_desc *d, const char *ns,
@@ -108,6 +118,14 @@ void client_update(apiserver *s, const char *manager, const kind_desc *d, json_t
 	_cleanup_free_ char *path = client_path(d, json_path_str(obj, "metadata.namespace"),
 	                                        json_path_str(obj, "metadata.name"), sub);
 	client_do(s, manager, "PUT", path, obj, NULL, cb, ud);
+}
+
+void client_update_owned(apiserver *s, const char *manager, const kind_desc *d, json_t *obj,
+                         const char *sub, client_cb cb, void *ud)
+{
+	_cleanup_free_ char *path = client_path(d, json_path_str(obj, "metadata.namespace"),
+	                                        json_path_str(obj, "metadata.name"), sub);
+	request(s, manager, "PUT", path, obj, true, NULL, cb, ud);
 }
 
 void client_patch(apiserver *s, const char *manager, const kind_desc *d, const char *ns,

@@ -27,6 +27,10 @@ void client_create(apiserver *s, const char *manager, const kind_desc *d, const 
                    json_t *obj, client_cb cb, void *ud);
 void client_update(apiserver *s, const char *manager, const kind_desc *d, json_t *obj,
                    const char *sub, client_cb cb, void *ud);
+/* client_update for a tree the caller gives up (its own, shared with nothing cached): sent
+ * as is, without the copy client_do makes; obj is the client's from the call on. */
+void client_update_owned(apiserver *s, const char *manager, const kind_desc *d, json_t *obj,
+                         const char *sub, client_cb cb, void *ud);
 void client_patch(apiserver *s, const char *manager, const kind_desc *d, const char *ns,
                   const char *name, const char *sub, const char *patch_type, json_t *patch,
                   client_cb cb, void *ud);

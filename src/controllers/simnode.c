@@ -838,8 +838,14 @@ static int reconcile_pod(controller *c, sim_state *st, const char *key)
 	bool terminal = sim_phase_terminal(want);
 	if (!json_equal(want, status)) {
 		json_object_set_new(pod, "status", want);
-		client_update(c->srv, NAME, controller_kind("", "pods"), pod, "status", on_written,
-		              rq_new(c, key));
+		if (deleting) {
+			client_update(c->srv, NAME, controller_kind("", "pods"), pod, "status",
+			              on_written, rq_new(c, key));
+		} else { /* the pod is ours (a copy from the cache) and not read again */
+			client_update_owned(c->srv, NAME, controller_kind("", "pods"), pod, "status",
+			                    on_written, rq_new(c, key));
+			pod = NULL;
+		}
 	} else {
 		json_decref(want);
 	}

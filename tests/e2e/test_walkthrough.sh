@@ -153,7 +153,16 @@ NP=${SURL##*:}
 # would reach the host's own port, where nothing listens).
 ct_stats() { conntrack -S 2>/dev/null | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); t[kv[1]] += kv[2] } }
 	END { printf "invalid=%d insert_failed=%d drop=%d clash_resolve=%d", t["invalid"], t["insert_failed"], t["drop"], t["clash_resolve"] }'; }
+# Who sends the resets: TCP counters of the host and of every pod namespace of this node.
+tcp_stats() { # [netns file]: "OutRsts=N ListenOverflows=N ListenDrops=N"
+	local run=(nstat -asz TcpOutRsts TcpExtListenOverflows TcpExtListenDrops TcpExtTCPAbortOnData)
+	[ -n "${1:-}" ] && run=(nsenter --net="$1" "${run[@]}")
+	"${run[@]}" 2>/dev/null | awk '$1 ~ /^Tcp/ { sub(/^Tcp(Ext)?/, "", $1); printf "%s=%s ", $1, $2 }'
+}
+pods_tcp_stats() { for ns in "$AGENT_RUN"/netns/*; do [ -e "$ns" ] && echo "$(basename "$ns"): $(tcp_stats "$ns")"; done; }
 CT_BEFORE=$(ct_stats)
+HOST_TCP_BEFORE=$(tcp_stats)
+PODS_TCP_BEFORE=$(pods_tcp_stats)
 CT_PID=
 if command -v conntrack >/dev/null; then
 	conntrack -E -b 16777216 -p tcp --orig-port-dst "$NP" -o timestamp >"$TMP/conntrack.log" 2>/dev/null &
@@ -171,6 +180,10 @@ if [ -n "$CT_PID" ]; then sleep 0.5; kill "$CT_PID" 2>/dev/null; wait "$CT_PID" 
 kill "$WATCH_PID" 2>/dev/null
 wait "$WATCH_PID" 2>/dev/null
 echo "figure: conntrack counters before the load: $CT_BEFORE; after: $(ct_stats)"
+echo "figure: host TCP counters before the load: $HOST_TCP_BEFORE; after: $(tcp_stats)"
+PODS_TCP_AFTER=$(pods_tcp_stats)
+rsts() { grep -o 'OutRsts=[0-9]*' | cut -d= -f2 | awk '{ n += $1 } END { print n + 0 }'; }
+echo "figure: resets sent by the pods during the load: $(($(echo "$PODS_TCP_AFTER" | rsts) - $(echo "$PODS_TCP_BEFORE" | rsts))) ($(echo "$PODS_TCP_AFTER" | grep -c .) pod namespaces)"
 echo "figure: EndpointSlice events from before to after the load: $(grep -c . "$TMP/slices.log") (the first is the listing)"
 refused=$(echo "$load" | sed -n 's/^refused //p')
 echo "figure: 1,000 requests through the NodePort: $(echo "$load" | head -n 1), of them refused: $refused"
@@ -184,6 +197,10 @@ else
 	fail "1,000 requests through the NodePort succeed" "$load"
 fi
 if [ "$failed" != 0 ]; then
+	echo "  pod namespaces' TCP counters before the load:"
+	echo "$PODS_TCP_BEFORE" | sed 's/^/    /'
+	echo "  and after:"
+	echo "$PODS_TCP_AFTER" | sed 's/^/    /'
 	echo "  the service's EndpointSlices (watch from before the load to after it):"
 	sed 's/^/    /' "$TMP/slices.log" | head -n 20
 	if [ -s "$TMP/conntrack.log" ]; then
