@@ -55,12 +55,22 @@ def answer(p, tcp):
     auth = b"\x04test\x00" + struct.pack(">HHIH", 6, 1, 60, len(soa)) + soa
     rcode = 3 if name == "nx.example.test" or not name.endswith("example.test") else 0
     return rid + struct.pack(">HHHHH", 0x8180 | rcode, 1, 0, 1, 0) + q + auth
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind(("127.0.0.1", 0))
-port = u.getsockname()[1]
-t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-t.bind(("127.0.0.1", port))
+# One port number for both: the system picks a free UDP port, which TCP may have in use
+# (an ephemeral port of another connection), so try a few (bounded).
+for attempt in range(50):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        t.bind(("127.0.0.1", port))
+        break
+    except OSError:
+        u.close()
+        t.close()
+else:
+    sys.exit("no port free for both UDP and TCP in 50 tries")
 t.listen(16)
 def udp_loop():
     while True:
@@ -94,6 +104,11 @@ for _ in $(seq 1 50); do
 	sleep 0.1
 done
 UP_PORT=$(cat "$TMP/upstream.port")
+if [ -z "$UP_PORT" ]; then
+	fail "the test's upstream resolver started" "$(cat "$TMP/upstream.err")"
+	finish
+	exit 1
+fi
 : >"$TMP/upstream.log"
 
 export TIMON_DNS_ADDR=127.0.0.1:0
