@@ -112,20 +112,24 @@ void client_create(apiserver *s, const char *manager, const kind_desc *d, const 
 	client_do(s, manager, "POST", path, obj, NULL, cb, ud);
 }
 
-void client_update(apiserver *s, const char *manager, const kind_desc *d, json_t *obj,
-                   const char *sub, client_cb cb, void *ud)
+static void update(apiserver *s, const char *manager, const kind_desc *d, json_t *obj,
+                   bool owned, const char *sub, client_cb cb, void *ud)
 {
 	_cleanup_free_ char *path = client_path(d, json_path_str(obj, "metadata.namespace"),
 	                                        json_path_str(obj, "metadata.name"), sub);
-	client_do(s, manager, "PUT", path, obj, NULL, cb, ud);
+	request(s, manager, "PUT", path, obj, owned, NULL, cb, ud);
+}
+
+void client_update(apiserver *s, const char *manager, const kind_desc *d, json_t *obj,
+                   const char *sub, client_cb cb, void *ud)
+{
+	update(s, manager, d, obj, false, sub, cb, ud);
 }
 
 void client_update_owned(apiserver *s, const char *manager, const kind_desc *d, json_t *obj,
                          const char *sub, client_cb cb, void *ud)
 {
-	_cleanup_free_ char *path = client_path(d, json_path_str(obj, "metadata.namespace"),
-	                                        json_path_str(obj, "metadata.name"), sub);
-	request(s, manager, "PUT", path, obj, true, NULL, cb, ud);
+	update(s, manager, d, obj, true, sub, cb, ud);
 }
 
 void client_patch(apiserver *s, const char *manager, const kind_desc *d, const char *ns,

@@ -1,5 +1,5 @@
-/* jwt.c — RS256 JSON Web Tokens (base64url from base/base64.c), over OpenSSL's EVP digest-sign API.
- * Not for: ServiceAccount semantics (apiserver/satoken.c). */
+/* jwt.c — RS256 JSON Web Tokens (base64url from base/base64.c), over OpenSSL's EVP
+ * digest-sign API. Not for: ServiceAccount semantics (apiserver/satoken.c). */
 #include "base/jwt.h"
 
 #include <openssl/sha.h>
