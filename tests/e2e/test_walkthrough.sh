@@ -169,6 +169,14 @@ if command -v conntrack >/dev/null; then
 	CT_PID=$!
 	sleep 0.3
 fi
+# Every reset and ICMP error during the load, with the interface it crossed: a refusal is a
+# reset with ACK ([R.]) answering a SYN, and its interface says who sent it (lo: the host's
+# own stack; a veth or the bridge: a pod).
+TD_PID=
+if command -v tcpdump >/dev/null; then
+	tcpdump -i any -nn -s 128 -U -w "$TMP/resets.pcap" 'tcp[tcpflags] & tcp-rst != 0 or icmp' 2>/dev/null &
+	TD_PID=$!
+fi
 # The service's endpoints as the proxy sees them change, should any change during the load.
 kubectl get endpointslices -l kubernetes.io/service-name=scikit-inference-service -w \
 	--output-watch-events -o jsonpath='{.type} {.object.metadata.resourceVersion}{range .object.endpoints[*]} {.addresses[0]}={.conditions.ready}{end}{"\n"}' \
@@ -177,6 +185,9 @@ WATCH_PID=$!
 sleep 0.3
 load=$(python3 "$E2E/predict_load.py" "$SURL/predict" 1000 4)
 if [ -n "$CT_PID" ]; then sleep 0.5; kill "$CT_PID" 2>/dev/null; wait "$CT_PID" 2>/dev/null; fi
+if [ -n "$TD_PID" ]; then kill "$TD_PID" 2>/dev/null; wait "$TD_PID" 2>/dev/null; fi
+resets() { [ -s "$TMP/resets.pcap" ] && tcpdump -nn -r "$TMP/resets.pcap" 2>/dev/null; }
+echo "figure: during the load: $(resets | grep -c 'Flags \[R\.\]') resets with ACK (refusals), $(resets | grep -c 'Flags \[R\],') bare resets, $(resets | grep -c ICMP) ICMP errors"
 kill "$WATCH_PID" 2>/dev/null
 wait "$WATCH_PID" 2>/dev/null
 echo "figure: conntrack counters before the load: $CT_BEFORE; after: $(ct_stats)"
@@ -203,6 +214,8 @@ if [ "$failed" != 0 ]; then
 	echo "$PODS_TCP_AFTER" | sed 's/^/    /'
 	echo "  the service's EndpointSlices (watch from before the load to after it):"
 	sed 's/^/    /' "$TMP/slices.log" | head -n 20
+	echo "  resets with ACK and ICMP errors during the load (interface: lo is the host's stack):"
+	resets | grep -E 'Flags \[R\.\]|ICMP' | head -n 20 | sed 's/^/    /'
 	if [ -s "$TMP/conntrack.log" ]; then
 		echo "  conntrack events of connections to :$NP never established:"
 		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^sport=/) { p = $i; break } } { n[p]++; l[p] = l[p] "    " $0 "\n" } /ESTABLISHED/ { e[p] = 1 }
