@@ -72,6 +72,8 @@ typedef struct agent_pod {
 	json_t *last_report; /* the last sync's report (statuses are recomputed from it) */
 	char *pod_ip;
 	char *written_rv; /* resourceVersion of our last status write */
+	bool status_writing; /* a status write is in flight: a pod's writes never overlap */
+	bool status_again;   /* its status changed meanwhile: write again once it is answered */
 	int64_t resync_at; /* monotonic ns of the next timed resync (it runs unchanged) */
 	bool kick;         /* an exit or a probe kill: sync even without an API change */
 	bool busy;     /* a sync job is running for it */

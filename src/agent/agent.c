@@ -31,6 +31,7 @@
 #define RESYNC_IDLE_MS   10000
 #define POOL_THREADS     8
 #define PROBE_TICK_MS    250
+#define CONFLICT_SYNC_MS 100 /* after a status write's 409: sync again from the newer pod */
 
 static agent_config g_cfg;
 static char *g_data_dir;
@@ -152,7 +153,12 @@ typedef struct status_write {
 } status_write;
 
 /* The resourceVersion our own write produced is remembered so its watch event does not
- * cause another sync (the pod holds nothing new for us then). */
+ * cause another sync (the pod holds nothing new for us then). A pod's status writes are
+ * sent one at a time: each carries the resourceVersion of this node's view of the pod, and
+ * a joined agent's view learns the answer of the previous write only when it arrives, so
+ * overlapping writes would conflict (409) with each other. A status that changed while one
+ * was in flight is written when the answer comes; a 409 from another writer syncs the pod
+ * again shortly, from the newer version. */
 static void on_status_written(void *ud, int code, json_t *obj)
 {
 	status_write *w = ud;
@@ -161,14 +167,37 @@ static void on_status_written(void *ud, int code, json_t *obj)
 		log_warn("agent: pod status write answered %d: %s", code, msg ? msg : "");
 	}
 	agent_pod *ap = w->a->c->state == w->a ? hmap_get(&w->a->pods, w->key) : NULL;
-	if (ap && str_eq(ap->uid, w->uid) && code == 200) {
-		const char *rv = json_path_str(obj, "metadata.resourceVersion");
-		free(ap->written_rv);
-		ap->written_rv = xstrdup(rv);
+	if (ap && str_eq(ap->uid, w->uid)) {
+		ap->status_writing = false;
+		if (code == 200) {
+			const char *rv = json_path_str(obj, "metadata.resourceVersion");
+			free(ap->written_rv);
+			ap->written_rv = xstrdup(rv);
+		}
+		if (code == 409) {
+			ap->status_again = false;
+			ap->kick = true;
+			controller_enqueue_after(w->a->c, w->key, CONFLICT_SYNC_MS);
+		} else if (ap->status_again) {
+			ap->status_again = false;
+			agent_pod_write_status(w->a, ap);
+		}
 	}
 	free(w->key);
 	free(w->uid);
 	free(w);
+}
+
+/* Sends pod (ours) as ap's status; the answer comes to on_status_written. */
+static void send_status(agent *a, agent_pod *ap, json_t *pod)
+{
+	status_write *w = xmalloc(sizeof *w);
+	w->a = a;
+	w->key = xstrdup(ap->key);
+	w->uid = xstrdup(ap->uid);
+	ap->status_writing = true; /* before the call: an in-process answer comes inside it */
+	client_update(a->c->srv, AGENT_NAME, controller_kind("", "pods"), pod, "status",
+	              on_status_written, w);
 }
 
 static void sync_done(agent_job *j);
@@ -177,6 +206,10 @@ void agent_pod_write_status(agent *a, agent_pod *ap)
 {
 	if (!ap->last_report)
 		return;
+	if (ap->status_writing) {
+		ap->status_again = true;
+		return;
+	}
 	_cleanup_free_ char *ns = NULL, *name = NULL;
 	controller_split_key(ap->key, &ns, &name);
 	const kind_desc *pk = controller_kind("", "pods");
@@ -191,11 +224,7 @@ void agent_pod_write_status(agent *a, agent_pod *ap)
 		json_object_set_new(ap->mem, "finished", json_true());
 	if (!json_equal(st, json_object_get(pod, "status"))) {
 		json_object_set_new(pod, "status", st);
-		status_write *w = xmalloc(sizeof *w);
-		w->a = a;
-		w->key = xstrdup(ap->key);
-		w->uid = xstrdup(ap->uid);
-		client_update(a->c->srv, AGENT_NAME, pk, pod, "status", on_status_written, w);
+		send_status(a, ap, pod);
 	} else {
 		json_decref(st);
 	}
@@ -326,11 +355,7 @@ static void sync_done(agent_job *j)
 			json_object_set_new(ap->mem, "finished", json_true());
 			agent_probes_clear(ap);
 			json_object_set_new(pod, "status", st);
-			status_write *w = xmalloc(sizeof *w);
-			w->a = a;
-			w->key = xstrdup(ap->key);
-			w->uid = xstrdup(ap->uid);
-			client_update(a->c->srv, AGENT_NAME, pk, pod, "status", on_status_written, w);
+			send_status(a, ap, pod);
 		} else if (same && report && (json_object_get(report, "containerStatuses") ||
 		                       json_object_get(report, "sandboxError"))) {
 			json_decref(ap->last_report);
