@@ -21,6 +21,13 @@
 #define WRITE_TIMEOUT_MS   30000
 #define MAX_LINE           (16u << 20)
 #define MAX_REFLECTORS     8
+/* Writes share this many kept-alive connections. Without a limit, a burst (100 pods
+ * starting: their events and status writes) opened a TLS connection per write, hundreds
+ * at once: ~20 KB of buffers and a handshake each, on both sides. */
+#define WRITE_CONNECTIONS  8
+#define MIRROR_HISTORY       256
+#define MIRROR_HISTORY_BYTES (1u << 20)
+#define MIRROR_TREES         32
 
 typedef struct remote remote;
 
@@ -39,7 +46,8 @@ typedef struct reflector {
 
 struct remote {
 	apiserver *s;
-	curlio *io;
+	curlio *io;  /* lists and watches: a connection each, for as long as they last */
+	curlio *wio; /* writes: WRITE_CONNECTIONS at most, kept alive */
 	reflector refl[MAX_REFLECTORS];
 	size_t n;
 	size_t nlisted;
@@ -346,7 +354,7 @@ void remote_client_do(apiserver *s, const char *manager, const char *method, con
 	_cleanup_free_ char *esc = curlio_escape(manager ? manager : "timon");
 	_cleanup_free_ char *url = xasprintf("%s%cfieldManager=%s", path, strchr(path, '?') ? '&' : '?', esc);
 	_cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	curlio_request(rm->io, method, url, ctype, text, text ? strlen(text) : 0, WRITE_TIMEOUT_MS,
+	curlio_request(rm->wio, method, url, ctype, text, text ? strlen(text) : 0, WRITE_TIMEOUT_MS,
 	               NULL, on_write_done, w);
 }
 
@@ -416,6 +424,9 @@ apiserver *apiserver_remote_start(uv_loop_t *loop, const remote_config *cfg,
 	store *st = xcalloc(1, sizeof *st);
 	st->ops = &null_ops;
 	s->cache = cache_new(loop, st);
+	/* The agent's informers watch from the present and read recent objects: a short history
+	 * and a few parsed trees serve them. */
+	cache_set_limits(s->cache, MIRROR_HISTORY, MIRROR_HISTORY_BYTES, MIRROR_TREES);
 	remote *rm = xcalloc(1, sizeof *rm);
 	rm->s = s;
 	rm->synced = synced;
@@ -424,6 +435,8 @@ apiserver *apiserver_remote_start(uv_loop_t *loop, const remote_config *cfg,
 	curlio_config cc = {.base_url = cfg->url, .ca_file = cfg->ca_file,
 	                    .cert_file = cfg->cert_file, .key_file = cfg->key_file};
 	rm->io = curlio_new(loop, &cc);
+	cc.max_connections = WRITE_CONNECTIONS;
+	rm->wio = curlio_new(loop, &cc);
 	/* What the agent reads (agent.c gather_inputs, agent_node.c): its pods, the nodes
 	 * (a free podCIDR), its Lease, and what pods' volumes and env refer to. */
 	_cleanup_free_ char *pods = xasprintf("spec.nodeName=%s", cfg->node_name);
@@ -443,8 +456,10 @@ apiserver *apiserver_remote_start(uv_loop_t *loop, const remote_config *cfg,
 
 void apiserver_remote_set_client_cert(apiserver *s, const char *cert_pem, const char *key_pem)
 {
-	if (s->remote)
-		curlio_set_client_cert(s->remote->io, cert_pem, key_pem);
+	if (!s->remote)
+		return;
+	curlio_set_client_cert(s->remote->io, cert_pem, key_pem);
+	curlio_set_client_cert(s->remote->wio, cert_pem, key_pem);
 }
 
 unsigned apiserver_remote_lists(apiserver *s)
@@ -469,6 +484,7 @@ void apiserver_remote_stop(apiserver *s)
 		free(f->selector);
 	}
 	curlio_free(rm->io);
+	curlio_free(rm->wio);
 	s->remote = NULL;
 	free(rm);
 }

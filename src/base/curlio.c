@@ -153,6 +153,11 @@ curlio *curlio_new(uv_loop_t *loop, const curlio_config *cfg)
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	if (cfg->max_connections > 0) {
+		curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)cfg->max_connections);
+		curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)cfg->max_connections);
+		curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)cfg->max_connections);
+	}
 	uv_timer_init(loop, &c->timer);
 	c->timer.data = c;
 	c->open_handles = 1;

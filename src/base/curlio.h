@@ -22,6 +22,8 @@ typedef struct curlio_config {
 	const char *cert_file; /* client certificate (PEM), or NULL */
 	const char *key_file;  /* its key, or NULL */
 	const char *bearer;    /* Authorization: Bearer ..., or NULL */
+	int max_connections;   /* connections open at once, at most (0: no limit); requests
+	                        * beyond wait their turn for a kept-alive one */
 } curlio_config;
 
 /* Streamed answer bytes (status known); return -1 to abort the request (done then runs

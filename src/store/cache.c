@@ -70,6 +70,7 @@ struct cache {
 	cache_event **ring;
 	size_t ring_start, ring_n;
 	size_t ring_bytes;
+	size_t ring_cap, ring_max_bytes, trees_max; /* cache_set_limits; RING_CAP... by default */
 	pending_write *pending;
 	size_t npending, cap_pending;
 	bool inflight;
@@ -196,7 +197,7 @@ static void tree_keep(cache *c, cache_entry *e, json_t *tree)
 	tree_drop(c, e);
 	e->tree = tree;
 	lru_push(c, e);
-	if (++c->ntrees > TREES_MAX)
+	if (++c->ntrees > c->trees_max)
 		tree_drop(c, c->lru_tail);
 }
 
@@ -328,15 +329,15 @@ static size_t event_bytes(const cache_event *ev)
 
 static void ring_push(cache *c, cache_event *ev)
 {
-	while (c->ring_n > 0 && (c->ring_n == RING_CAP || c->ring_bytes > RING_MAX_BYTES)) {
+	while (c->ring_n > 0 && (c->ring_n == c->ring_cap || c->ring_bytes > c->ring_max_bytes)) {
 		cache_event *old = c->ring[c->ring_start];
-		c->ring_start = (c->ring_start + 1) % RING_CAP;
+		c->ring_start = (c->ring_start + 1) % c->ring_cap;
 		c->ring_n--;
 		c->ring_bytes -= event_bytes(old);
 		c->oldest = old->rev;
 		event_free(old);
 	}
-	c->ring[(c->ring_start + c->ring_n) % RING_CAP] = ev;
+	c->ring[(c->ring_start + c->ring_n) % c->ring_cap] = ev;
 	c->ring_n++;
 	c->ring_bytes += event_bytes(ev);
 }
@@ -418,7 +419,7 @@ cache_watcher *cache_watch(cache *c, const char *prefix, int64_t from_rev, cache
 	/* Replay retained history after from_rev, then join the live stream. */
 	c->dispatching++;
 	for (size_t i = 0; i < c->ring_n && !w->dead; i++) {
-		cache_event *ev = c->ring[(c->ring_start + i) % RING_CAP];
+		cache_event *ev = c->ring[(c->ring_start + i) % c->ring_cap];
 		if (ev->bucket == b) {
 			/* A watch started from inside a delivery replays the event being delivered:
 			 * its trees belong to that outer delivery, which releases them. */
@@ -636,7 +637,10 @@ cache *cache_new(uv_loop_t *loop, store *st)
 	cache *c = xcalloc(1, sizeof *c);
 	c->loop = loop;
 	c->st = st;
-	c->ring = xcalloc(RING_CAP, sizeof *c->ring);
+	c->ring_cap = RING_CAP;
+	c->ring_max_bytes = RING_MAX_BYTES;
+	c->trees_max = TREES_MAX;
+	c->ring = xcalloc(c->ring_cap, sizeof *c->ring);
 	uv_prepare_init(loop, &c->prepare);
 	c->prepare.data = c;
 	uv_prepare_start(&c->prepare, on_prepare);
@@ -646,6 +650,20 @@ cache *cache_new(uv_loop_t *loop, store *st)
 	uv_unref((uv_handle_t *)&c->compact_timer);
 	uv_unref((uv_handle_t *)&c->prepare);
 	return c;
+}
+
+void cache_set_limits(cache *c, size_t ring_cap, size_t ring_max_bytes, size_t trees_max)
+{
+	if (c->ring_n == 0 && ring_cap > 0 && ring_cap != c->ring_cap) {
+		free(c->ring);
+		c->ring = xcalloc(ring_cap, sizeof *c->ring);
+		c->ring_start = 0;
+		c->ring_cap = ring_cap;
+	}
+	if (ring_max_bytes > 0)
+		c->ring_max_bytes = ring_max_bytes;
+	if (trees_max > 0)
+		c->trees_max = trees_max;
 }
 
 static int load_current(const store_row *r, void *ud)
@@ -687,8 +705,8 @@ int cache_load(cache *c, terr **err)
 		return -1;
 	c->rev = st->ops->head_rev(st);
 	int64_t from = st->ops->compact_rev(st);
-	if (c->rev - RING_CAP > from)
-		from = c->rev - RING_CAP;
+	if (c->rev - (int64_t)c->ring_cap > from)
+		from = c->rev - (int64_t)c->ring_cap;
 	/* Every revision after `from` is still in the log (compaction only removes rows below
 	 * its revision), so the ring covers (from, head]. */
 	c->oldest = from;
@@ -735,7 +753,7 @@ void cache_free(cache *c)
 	}
 	hmap_free(&c->buckets);
 	for (size_t i = 0; i < c->ring_n; i++)
-		event_free(c->ring[(c->ring_start + i) % RING_CAP]);
+		event_free(c->ring[(c->ring_start + i) % c->ring_cap]);
 	free(c->ring);
 	for (size_t i = 0; i < c->npending; i++)
 		event_free(c->pending[i].ev);

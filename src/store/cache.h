@@ -69,6 +69,11 @@ void cache_event_release(cache_event *ev);
 
 /* A cache over st (which it owns from now on). */
 cache *cache_new(uv_loop_t *loop, store *st);
+/* Bounds what the cache keeps beyond the live objects, before its first write or load (0:
+ * leave as is): events of history for watches that resume (default 10,000 and 64 MiB), and
+ * parsed trees of recently read entries (default 256). A mirror nobody resumes a watch
+ * from (a joined agent's) keeps little. */
+void cache_set_limits(cache *c, size_t ring_cap, size_t ring_max_bytes, size_t trees_max);
 /* Loads the live objects and the recent history from the store. */
 int cache_load(cache *c, terr **err);
 /* Flushes pending writes synchronously and closes the store. */
