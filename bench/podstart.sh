@@ -5,7 +5,9 @@
 #     through the bridge plugin (bench/podfloor.c, timon's CNI library), and
 #   podman: `podman run -d` of the same image pulled from the same local registry, with
 #     the same runc and conmon, in its own temporary root, runroot and network config;
-# plus timon's RSS (the agent is embedded in the server) before any pod and with 100 running.
+# plus the RSS of the process running timon's agent (the server, where it is embedded; or,
+# with BENCH_POD_AGENT=standalone, a `timon agent` joined to a server without its own agent)
+# before any pod and with 100 running.
 # Runs as root. Starts its own registry (127.0.0.1), timon server with agent, podman
 # storage, bridges and network namespaces, all named after this run, and removes exactly
 # those at the end. Every phase is bounded (BENCH_POD_TIMEOUT, default 300 s).
@@ -14,7 +16,10 @@
 #
 # Knobs: BENCH_POD_COUNTS ("1 10 100"), BENCH_POD_CONC (8: the agent's worker threads, and
 # so the concurrency podman and the floor get too; both also run one at a time),
-# BENCH_POD_TIMEOUT (300), BENCH_TMPDIR (/var/tmp).
+# BENCH_POD_TIMEOUT (300), BENCH_TMPDIR (/var/tmp), BENCH_POD_AGENT (embedded: the server's
+# own agent; standalone: `timon agent --server URL --token-file F`, its RSS and CPU apart),
+# BENCH_POD_AGENT_WRAP (a command the standalone agent runs under, e.g. "heaptrack -o F":
+# then the RSS and CPU figures are the wrapper's, not to be reported).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TIMON=${TIMON:-$ROOT/build/timon}
@@ -23,6 +28,8 @@ COUNTS=${BENCH_POD_COUNTS:-1 10 100}
 CONC=${BENCH_POD_CONC:-8}
 PT=${BENCH_POD_TIMEOUT:-300}
 PY=$ROOT/bench/podstart.py
+AGENT_MODE=${BENCH_POD_AGENT:-embedded}
+case $AGENT_MODE in embedded | standalone) ;; *) echo "podstart: BENCH_POD_AGENT is embedded or standalone" >&2; exit 1 ;; esac
 FLOOR=$OUT/podfloor
 log() { echo "podstart: $*" >&2; }
 
@@ -44,7 +51,10 @@ CIDR_T=10.45.$NET.0/24 CIDR_F=10.46.$NET.0/24 CIDR_P=10.47.$NET.0/24
 PNET=tpn$TAG
 FPREFIX=tpf$TAG
 TOKEN=podstart-$RANDOM$RANDOM$RANDOM
-REG_PID='' TIMON_PID='' URL=''
+REG_PID='' TIMON_PID='' AGENT_PID='' URL=''
+# The agent's state (containers, images) and the process whose RSS and CPU are the agent's.
+AGENT_DATA=$TMP/data/agent
+[ "$AGENT_MODE" = standalone ] && AGENT_DATA=$TMP/adata/agent
 PODMAN=(podman --root "$TMP/podman/root" --runroot "$TMP/podman/run" --tmpdir "$TMP/podman/tmp"
 	--network-config-dir "$TMP/podman/net" --cgroup-manager cgroupfs --events-backend none
 	--runtime runc --storage-driver overlay)
@@ -56,6 +66,7 @@ cleanup() {
 	set +e
 	if [ -n "$TIMON_PID" ]; then
 		timeout 120 python3 "$PY" delete --url "$URL" --ca "$TMP/data/tls/ca.crt" "${CLIENT[@]}" --timeout 100 >/dev/null 2>&1
+		if [ "$AGENT_PID" != "$TIMON_PID" ]; then kill -TERM "$AGENT_PID" 2>/dev/null; wait "$AGENT_PID" 2>/dev/null; fi
 		kill -TERM "$TIMON_PID" 2>/dev/null
 		wait "$TIMON_PID" 2>/dev/null
 	fi
@@ -64,7 +75,7 @@ cleanup() {
 			runc --root "$AGENT_RUN/runtime/runc" delete -f "$id" >/dev/null 2>&1
 		done
 	fi
-	for b in "$TMP"/data/agent/containers/*/; do
+	for b in "$AGENT_DATA"/containers/*/; do
 		[ -d "$b" ] || continue
 		local uid d
 		uid=$(basename "$b")
@@ -156,30 +167,46 @@ mkdir -p "$TMP/podman/net" "$TMP/podman/tmp"
 # podman 4.3 names the bridge itself (cni-podmanN); cleanup removes the one it chose
 BR_P=$("${PODMAN[@]}" network inspect -f '{{.NetworkInterface}}' "$PNET")
 
-# ---- timon: server with its agent, token auth ----
+# ---- timon: server with its agent (or a joined one), token auth ----
 printf '%s,bench,bench-uid,"system:masters"\n' "$TOKEN" >"$TMP/tokens.csv"
 printf 'mirrors:\n  docker.io:\n    endpoint:\n      - "http://%s"\n' "$REG" >"$TMP/registries.yaml"
 mkdir -p "$TMP/logs"
 "$TIMON" server --data-dir "$TMP/data" --https-port 0 --node-name "podstart-$TAG" \
 	--agent-run-dir "$AGENT_RUN" --cni-bridge "$BR_T" --pod-log-dir "$TMP/logs" \
 	--registry-config "$TMP/registries.yaml" --pod-cidr "$CIDR_T" --token-auth-file "$TMP/tokens.csv" \
-	--disable-proxy --disable-dns --disable-ingress \
+	--disable-proxy --disable-dns --disable-ingress $([ "$AGENT_MODE" = standalone ] && echo --disable-agent) \
 	>>"$RAW/podstart-timon.log" 2>&1 &
 TIMON_PID=$!
+AGENT_PID=$TIMON_PID
+start_agent() { # the joined agent, once the server serves (same node name, bridge, CIDR, run dir)
+	${BENCH_POD_AGENT_WRAP:-} "$TIMON" agent --server "$URL" --token-file "$TMP/data/server/token" --data-dir "$TMP/adata" \
+		--node-name "podstart-$TAG" --agent-run-dir "$AGENT_RUN" --cni-bridge "$BR_T" --pod-log-dir "$TMP/logs" \
+		--registry-config "$TMP/registries.yaml" --pod-cidr "$CIDR_T" --agent-port "$(free_port)" \
+		>>"$RAW/podstart-agent.log" 2>&1 &
+	AGENT_PID=$!
+}
 api() { curl -sS --fail-with-body --cacert "$TMP/data/tls/ca.crt" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" "$@"; }
 for _ in $(seq 1 300); do
 	URL=$(grep -o 'serving on https://127.0.0.1:[0-9]*' "$RAW/podstart-timon.log" | tail -n 1 | cut -d' ' -f3 || true)
+	if [ -n "$URL" ] && [ "$AGENT_MODE" = standalone ] && [ "$AGENT_PID" = "$TIMON_PID" ] && [ -s "$TMP/data/server/token" ]; then
+		start_agent
+	fi
 	if [ -n "$URL" ] && api "$URL/api/v1/nodes/podstart-$TAG" 2>/dev/null | grep -q '"type":"Ready","status":"True"'; then break; fi
-	kill -0 "$TIMON_PID" 2>/dev/null || break
+	kill -0 "$TIMON_PID" 2>/dev/null && kill -0 "$AGENT_PID" 2>/dev/null || break
 	URL=
 	sleep 0.1
 done
-[ -n "$URL" ] || { log "timon's node did not become Ready; log tail:"; tail -n 20 "$RAW/podstart-timon.log" >&2; exit 1; }
+[ -n "$URL" ] || {
+	log "timon's node did not become Ready; log tails:"
+	tail -n 20 "$RAW/podstart-timon.log" >&2
+	[ -f "$RAW/podstart-agent.log" ] && tail -n 20 "$RAW/podstart-agent.log" >&2
+	exit 1
+}
 CLIENT+=(--url "$URL" --ca "$TMP/data/tls/ca.crt" --image "$IMAGE")
 api -X POST -d '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"podstart"}}' "$URL/api/v1/namespaces" >/dev/null
 sleep 1
-RSS_IDLE=$(rss_kib "$TIMON_PID")
-log "timon $URL (pid $TIMON_PID), registry $REG, raw output in $RAW"
+RSS_IDLE=$(rss_kib "$AGENT_PID")
+log "timon $URL (pid $TIMON_PID, agent $AGENT_MODE, pid $AGENT_PID), registry $REG, raw output in $RAW"
 # the image pulled by a first pod (IfNotPresent), which is then deleted
 if ! timeout "$PT" python3 "$PY" timon "${CLIENT[@]}" --prefix prepull --n 1 --conc 1 --timeout "$PT" >"$RAW/podstart-prepull.txt"; then
 	log "the first pod (image pull) did not run; its status:"
@@ -189,7 +216,7 @@ if ! timeout "$PT" python3 "$PY" timon "${CLIENT[@]}" --prefix prepull --n 1 --c
 fi
 timeout "$PT" python3 "$PY" delete "${CLIENT[@]}" --timeout "$PT" >/dev/null
 sleep 1
-RSS_IMAGE=$(rss_kib "$TIMON_PID")
+RSS_IMAGE=$(rss_kib "$AGENT_PID")
 
 # ---- the runs ----
 # run_phase NAME CMD...: the CMD's POD lines go to $RAW/podstart-NAME.txt; a failed or
@@ -209,8 +236,8 @@ run_phase() {
 PROF_PID=
 profile_start() {
 	case "${BENCH_POD_PROFILE:-}" in
-	perf) perf record -q -F 499 -g -p "$TIMON_PID" -o "$RAW/podstart-$1.perf" >/dev/null 2>&1 & PROF_PID=$! ;;
-	execs) strace -f -qq -e trace=execve -e signal=none -o "$RAW/podstart-$1.execs" -p "$TIMON_PID" & PROF_PID=$! ;;
+	perf) perf record -q -F 499 -g -p "$AGENT_PID" -o "$RAW/podstart-$1.perf" >/dev/null 2>&1 & PROF_PID=$! ;;
+	execs) strace -f -qq -e trace=execve -e signal=none -o "$RAW/podstart-$1.execs" -p "$AGENT_PID" & PROF_PID=$! ;;
 	*) return 0 ;;
 	esac
 	sleep 1
@@ -230,7 +257,7 @@ profile_stop() {
 }
 floor_clean() { "$FLOOR" clean "${FLOOR_ARGS[@]}" --n "$1" --par "$CONC" 2>>"$RAW/podstart-clean.err" || true; rm -rf "$TMP/floor/bundles"; }
 podman_clean() { timeout "$PT" "${PODMAN[@]}" rm -a -f -t 0 >/dev/null 2>>"$RAW/podstart-clean.err" || true; }
-RSS_100='' CONMON_100=''
+RSS_100='' RSS_100_LATER='' CONMON_100=''
 declare -A CPU R
 PODMAN_IMG_ARGS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --network "$PNET" --cgroup-parent "/pp$TAG" --pull never)
 for n in $COUNTS; do
@@ -245,16 +272,24 @@ for n in $COUNTS; do
 		"${PODMAN[@]}" run -d --name "pp$TAG-{i}" "${PODMAN_IMG_ARGS[@]}" "$IMAGE" /bin/busybox sleep 3600
 	podman_clean
 	profile_start "timon-n$n"
-	CPU0=$(cpu_ms "$TIMON_PID")
+	CPU0=$(cpu_ms "$AGENT_PID") SCPU0=$(cpu_ms "$TIMON_PID")
 	run_phase "timon-n$n" python3 "$PY" timon "${CLIENT[@]}" --prefix "p$n" --n "$n" --conc "$CONC" --timeout "$PT"
-	CPU1=$(cpu_ms "$TIMON_PID")
+	CPU1=$(cpu_ms "$AGENT_PID") SCPU1=$(cpu_ms "$TIMON_PID")
 	profile_stop "timon-n$n" "$n"
-	CPU[$n]="$(awk -v a="$CPU0" -v b="$CPU1" -v n="$n" 'BEGIN { split(a, x); split(b, y); printf "%.1f %.1f", (y[1] - x[1]) / n, (y[2] - x[2]) / n }')"
+	CPU[$n]="$(awk -v a="$CPU0" -v b="$CPU1" -v c="$SCPU0" -v d="$SCPU1" -v n="$n" 'BEGIN { split(a, x); split(b, y); split(c, u); split(d, v)
+		printf "%.1f %.1f %.1f", (y[1] - x[1]) / n, (y[2] - x[2]) / n, (v[1] - u[1]) / n }')"
 	sleep 2
-	RSS_N=$(rss_kib "$TIMON_PID")
-	CONMON_N=$(conmon_pss_kib "$TMP/data/agent")
-	echo "RSS n=$n timon_rss_kib=$RSS_N conmon_pss_kib=$CONMON_N" >>"$RAW/podstart-rss.txt"
-	if [ "$n" = 100 ]; then RSS_100=$RSS_N CONMON_100=$CONMON_N; fi
+	RSS_N=$(rss_kib "$AGENT_PID")
+	CONMON_N=$(conmon_pss_kib "$AGENT_DATA")
+	echo "RSS n=$n timon_rss_kib=$RSS_N conmon_pss_kib=$CONMON_N $(grep -E '^(RssAnon|RssFile|RssShmem|Threads):' "/proc/$AGENT_PID/status" | tr -s ' \t' ' ' | tr '\n' ' ')" >>"$RAW/podstart-rss.txt"
+	cp "/proc/$AGENT_PID/smaps" "$RAW/podstart-agent-smaps-n$n.txt" 2>/dev/null || true
+	if [ "$n" = 100 ]; then
+		RSS_100=$RSS_N CONMON_100=$CONMON_N
+		# and once the start burst is over (the standalone agent trims its heap every 10 s)
+		sleep 13
+		RSS_100_LATER=$(rss_kib "$AGENT_PID")
+		echo "RSS n=$n 15 s later timon_rss_kib=$RSS_100_LATER $(grep -E '^(RssAnon|RssFile):' "/proc/$AGENT_PID/status" | tr -s ' \t' ' ' | tr '\n' ' ')" >>"$RAW/podstart-rss.txt"
+	fi
 	timeout "$PT" python3 "$PY" delete "${CLIENT[@]}" --timeout "$PT" >/dev/null 2>>"$RAW/podstart-clean.err" ||
 		NOTES="$NOTES\n  note: deleting timon's $n pods did not finish"
 done
@@ -271,7 +306,7 @@ goal() { if [ "$2" = - ]; then echo "-"; elif awk "BEGIN { exit !($2 $1) }"; the
 mib() { calc "$1 / 1024" %.1f; }
 {
 	echo "timon pod start benchmark — $STAMP — $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "timon $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'); $(runc --version | head -n 1); conmon $(conmon --version | head -n 1 | awk '{ print $3 }'); podman $(podman --version | awk '{ print $3 }')"
+	echo "timon $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') (agent: $AGENT_MODE); $(runc --version | head -n 1); conmon $(conmon --version | head -n 1 | awk '{ print $3 }'); podman $(podman --version | awk '{ print $3 }')"
 	echo "Latency in ms. timon: from the create sent to the pod seen Running on a watch (all N creates sent at once,"
 	echo "$CONC connections; the agent starts $CONC pods at a time). floor and podman: from the batch start to"
 	echo "\`runc run -d\` / \`podman run -d\` returning, $CONC at a time (c$CONC) or one at a time (c1)."
@@ -302,11 +337,26 @@ mib() { calc "$1 / 1024" %.1f; }
 		"podman >= 3x timon: ${GOAL_PODMAN:--} $(goal '>= 3' "${GOAL_PODMAN:--}");" \
 		"Kubernetes SLO p99 <= 5000 ms: ${GOAL_P99:--} $(goal '<= 5000' "${GOAL_P99:--}")"
 	for n in $COUNTS; do
-		read -r cs cc <<<"${CPU[$n]:-}"
-		echo "timon CPU per pod, N=$n: ${cs:--} ms in the server process, ${cc:--} ms in the runc and CNI processes it waited for"
+		read -r cs cc ss <<<"${CPU[$n]:-}"
+		if [ "$AGENT_MODE" = standalone ]; then
+			echo "timon CPU per pod, N=$n: ${cs:--} ms in the agent process, ${cc:--} ms in the runc and CNI processes it waited for, ${ss:--} ms in the server"
+		else
+			echo "timon CPU per pod, N=$n: ${cs:--} ms in the server process, ${cc:--} ms in the runc and CNI processes it waited for"
+		fi
 	done
-	echo "timon RSS (server + embedded agent): $(mib "$RSS_IDLE") MiB before any pod, $(mib "$RSS_IMAGE") MiB after the image pull,"
-	if [ -n "$RSS_100" ]; then
+	if [ "$AGENT_MODE" = standalone ]; then
+		echo "timon agent RSS (timon agent, its own process): $(mib "$RSS_IDLE") MiB before any pod, $(mib "$RSS_IMAGE") MiB after the image pull,"
+	else
+		echo "timon RSS (server + embedded agent): $(mib "$RSS_IDLE") MiB before any pod, $(mib "$RSS_IMAGE") MiB after the image pull,"
+	fi
+	if [ -n "$RSS_100" ] && [ "$AGENT_MODE" = standalone ]; then
+		echo "  $(mib "$RSS_100") MiB with 100 pods running, 2 s after the last started; 15 s after: $(mib "$RSS_100_LATER") MiB" \
+			"(goal < 15 MB: $(goal '< 15 * 1000 * 1000' $((RSS_100_LATER * 1024))))"
+		echo "  of which mapped files (the binary and shared libraries, shared with other processes):" \
+			"$(grep -o 'RssFile: [0-9]*' "$RAW/podstart-rss.txt" | tail -n 1 | awk '{ printf "%.1f", $2 / 1024 }') MiB;" \
+			"the agent's own (anonymous): $(grep -o 'RssAnon: [0-9]*' "$RAW/podstart-rss.txt" | tail -n 1 | awk '{ printf "%.1f", $2 / 1024 }') MiB"
+		echo "  outside timon: 100 conmon monitors, $(mib "$CONMON_100") MiB Pss in all (podman uses one per container too)"
+	elif [ -n "$RSS_100" ]; then
 		echo "  $(mib "$RSS_100") MiB with 100 pods running: +$(mib $((RSS_100 - RSS_IDLE))) MiB for the agent's pods" \
 			"(goal < 15 MB: $(goal '< 15 * 1000 * 1000' $(((RSS_100 - RSS_IDLE) * 1024))))"
 		echo "  outside timon: 100 conmon monitors, $(mib "$CONMON_100") MiB Pss in all (podman uses one per container too)"
