@@ -99,7 +99,7 @@ typedef struct agent {
 	uv_timer_t tick, probe_tick;
 	uv_fs_event_t exits;
 	bool registered;
-	int64_t next_lease_ns, next_status_ns, next_gc_ns;
+	int64_t next_lease_ns, next_status_ns, next_gc_ns, next_trim_ns;
 	json_t *node_static; /* capacity, nodeInfo, addresses: fixed at start */
 	int64_t evict_mem_min;   /* bytes: memory.available below this is pressure */
 	double evict_nodefs_pct; /* nodefs.available below this percentage is pressure */

@@ -3,6 +3,7 @@
  * the agent's worker pool, status writes, events, exits noticed through conmon's exit
  * files, heartbeats, and garbage collection of containers no pod owns. See agent.h. */
 #include <ctype.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,6 +28,9 @@
 #define GC_EVERY_NS      (60LL * 1000000000LL)
 #define LOGS_EVERY_NS    (10LL * 1000000000LL) /* kubelet: containerLogMonitorInterval */
 #define IMAGES_EVERY_NS  (30LL * 1000000000LL) /* kubelet: 5 min */
+/* A burst of pod starts (sync jobs' copies, write buffers, the pool threads' arenas) leaves
+ * freed heap that glibc keeps: it is handed back to the kernel this often (malloc_trim). */
+#define TRIM_EVERY_NS    (10LL * 1000000000LL)
 #define RESYNC_BUSY_MS   2000
 #define RESYNC_IDLE_MS   10000
 #define POOL_THREADS     8
@@ -694,6 +698,10 @@ static void on_tick(uv_timer_t *t)
 	}
 	if (a->registered)
 		upkeep(a, now);
+	if (now >= a->next_trim_ns) {
+		a->next_trim_ns = now + TRIM_EVERY_NS;
+		malloc_trim(0);
+	}
 }
 
 /* ---------- start and stop ---------- */

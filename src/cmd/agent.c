@@ -71,15 +71,6 @@ static char *read_token_file(const char *path)
  * pool threads each touch one: with 100 pods, ~13 MB of heap sat in arenas. Two are enough
  * for threads that mostly wait on runc and CNI. */
 #define AGENT_ARENAS 2
-/* A burst of pod starts (sync jobs' copies, write buffers) leaves freed heap that glibc
- * keeps; it is handed back to the kernel this often. */
-#define TRIM_EVERY_MS 10000
-
-static void on_trim(uv_timer_t *t)
-{
-	UNUSED(t);
-	malloc_trim(0);
-}
 
 int cmd_agent(int argc, char **argv)
 {
@@ -166,13 +157,7 @@ int cmd_agent(int argc, char **argv)
 	uv_signal_init(loop, &sigint);
 	uv_signal_start(&sigterm, on_signal, SIGTERM);
 	uv_signal_start(&sigint, on_signal, SIGINT);
-	uv_timer_t trim;
-	uv_timer_init(loop, &trim);
-	uv_timer_start(&trim, on_trim, TRIM_EVERY_MS, TRIM_EVERY_MS);
-	uv_unref((uv_handle_t *)&trim);
 	uv_run(loop, UV_RUN_DEFAULT);
-	uv_timer_stop(&trim);
-	uv_close((uv_handle_t *)&trim, NULL);
 	uv_signal_stop(&sigterm);
 	uv_signal_stop(&sigint);
 	controllers_stop();
