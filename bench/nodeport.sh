@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # nodeport.sh — Issue 5's benchmark (a): HTTP requests/s and p99 through a NodePort (the
 # nftables proxy's DNAT on the node address) against straight to the pod IP, side by side
-# in one run on the same pod, wrk from the host, alternating rounds, medians reported with
-# the ratio (goal >= 0.95 of direct). Two ways of using connections, both reported:
+# in one run on the same pod, alternating rounds, medians reported with the ratio (goal >=
+# 0.95 of direct). Two clients: wrk on the host itself (the node's own programs), and wrk in
+# a network namespace the script makes, routed through the host like a machine outside the
+# cluster (a NodePort's usual client; addresses from 198.18.0.0/15, the benchmarking
+# range). Two ways of using connections, both reported:
 #   keep-alive   wrk's default (HTTP/1.1 persistent connections): the proxy's cost is the
 #                first packet of each connection, as for any client that reuses them;
 #   per request  "Connection: close": a new connection (conntrack entry, DNAT and
@@ -13,15 +16,24 @@
 # busybox httpd instead (it closes every connection, so both ways are per request).
 # Figures are reported, never asserted. Root; starts and stops its own server, registry
 # and pods (tests/integration/agentlib.sh). Knobs: BENCH_NP_SECONDS (5 per round),
-# BENCH_NP_ROUNDS (3), BENCH_NP_CONNS (32).
+# BENCH_NP_ROUNDS (3), BENCH_NP_CONNS (32), BENCH_NP_CLIENTS ("host outside").
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SECS=${BENCH_NP_SECONDS:-5}
 ROUNDS=${BENCH_NP_ROUNDS:-3}
 CONNS=${BENCH_NP_CONNS:-32}
+CLIENTS=${BENCH_NP_CLIENTS:-host outside}
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (scripts/install-deps)" >&2; exit 1; }
 . "$ROOT/tests/integration/lib.sh"
 . "$ROOT/tests/integration/agentlib.sh"
+# The outside client's namespace and veth pair, removed on exit after agentlib's cleanup.
+CNS=tnpc$$ CVETH=tnpv$$ CNET=198.18.$(($$ % 250)).
+np_cleanup() {
+	ip netns del "$CNS" 2>/dev/null
+	ip link del "$CVETH" 2>/dev/null
+	agent_cleanup
+}
+trap np_cleanup EXIT # replaces agentlib's, which np_cleanup runs
 agent_setup >/dev/null || { echo "bench: registry/image setup failed" >&2; exit 1; }
 start_agent_server --enable-proxy >/dev/null || { echo "bench: server did not start" >&2; exit 1; }
 NODE_IP=$(kubectl get node "$AGENT_NODE" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
@@ -74,11 +86,24 @@ NP_POD_IP=$(kubectl get pod webnp -o jsonpath='{.status.podIP}')
 NP=$(kubectl get svc web -o jsonpath='{.spec.ports[0].nodePort}')
 for _ in $(seq 1 50); do curl -sf --max-time 1 "http://$NODE_IP:$NP/" >/dev/null && break; sleep 0.1; done
 
-# run URL [wrk args] -> "rps p99_ms"
+if [[ " $CLIENTS " == *" outside "* ]]; then
+	ip netns add "$CNS" && ip link add "$CVETH" type veth peer name eth0 netns "$CNS" &&
+		ip addr add "${CNET}1/30" dev "$CVETH" && ip link set "$CVETH" up &&
+		ip -n "$CNS" addr add "${CNET}2/30" dev eth0 && ip -n "$CNS" link set eth0 up &&
+		ip -n "$CNS" link set lo up && ip -n "$CNS" route add default via "${CNET}1" ||
+		{ echo "bench: the outside client's namespace could not be set up" >&2; exit 1; }
+	for ip in "$POD_IP:$PORT" "$NODE_IP:$NP"; do
+		for _ in $(seq 1 50); do ip netns exec "$CNS" curl -sf --max-time 1 "http://$ip/" >/dev/null && break; sleep 0.1; done
+	done
+fi
+# run URL [wrk args] -> "rps p99_ms" (wrk from $WHERE: the host, or the outside namespace)
+WHERE=()
+# nstat ARGS in the client's namespace, with a history file of its own
+syns() { "${WHERE[@]}" env NSTAT_HISTORY="$TMP/nstat.${client:-host}" nstat "$@"; }
 run() {
 	local url=$1
 	shift
-	wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$@" "$url" 2>/dev/null | tee -a "$TMP/wrk.log" | awk '
+	"${WHERE[@]}" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$@" "$url" 2>/dev/null | tee -a "$TMP/wrk.log" | awk '
 		/Requests\/sec/ {rps=$2}
 		/^ +99%/ {v=$2; if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; p99=v}
 		END {printf "%.0f %.3f\n", rps, p99}'
@@ -92,18 +117,23 @@ printf "  %-36s %10s %10s\n" "" "req/s" "p99 ms"
 mkdir -p "$ROOT/bench/out"
 outf="$ROOT/bench/out/nodeport-$(date -u +%Y%m%dT%H%M%SZ).txt"
 : >"$outf"
+for client in $CLIENTS; do
+WHERE=()
+[ "$client" = outside ] && WHERE=(ip netns exec "$CNS")
+from="from the host"; [ "$client" = outside ] && from="from outside (a client namespace)"
+echo " $from:"
 for mode in keepalive close; do
 	args=()
 	[ "$mode" = close ] && args=(-H "Connection: close")
 	: >"$TMP/direct"; : >"$TMP/np"
 	syn_d=0 syn_n=0
 	for r in $(seq 1 "$ROUNDS"); do
-		nstat -n >/dev/null 2>&1
+		syns -n >/dev/null 2>&1
 		run "http://$POD_IP:$PORT/" "${args[@]}" >>"$TMP/direct"
-		syn_d=$((syn_d + $(nstat -z TcpExtTCPSynRetrans 2>/dev/null | awk '/SynRetrans/ {print $2; exit} END {if (!NR) print 0}')))
-		nstat -n >/dev/null 2>&1
+		syn_d=$((syn_d + $(syns -z TcpExtTCPSynRetrans 2>/dev/null | awk '/SynRetrans/ {print $2; exit} END {if (!NR) print 0}')))
+		syns -n >/dev/null 2>&1
 		run "http://$NODE_IP:$NP/" "${args[@]}" >>"$TMP/np"
-		syn_n=$((syn_n + $(nstat -z TcpExtTCPSynRetrans 2>/dev/null | awk '/SynRetrans/ {print $2; exit} END {if (!NR) print 0}')))
+		syn_n=$((syn_n + $(syns -z TcpExtTCPSynRetrans 2>/dev/null | awk '/SynRetrans/ {print $2; exit} END {if (!NR) print 0}')))
 	done
 	d_rps=$(cut -d' ' -f1 "$TMP/direct" | med); d_p99=$(cut -d' ' -f2 "$TMP/direct" | med)
 	n_rps=$(cut -d' ' -f1 "$TMP/np" | med); n_p99=$(cut -d' ' -f2 "$TMP/np" | med)
@@ -111,8 +141,9 @@ for mode in keepalive close; do
 	printf "  %-36s %10s %10s\n" "straight to pod IP, $label" "$d_rps" "$d_p99"
 	printf "  %-36s %10s %10s\n" "through the NodePort, $label" "$n_rps" "$n_p99"
 	awk -v a="$n_rps" -v b="$d_rps" -v c="$n_p99" -v d="$d_p99" -v l="$label" 'BEGIN {printf "  ratio NodePort/direct, %s: req/s %.2f (goal >= 0.95), p99 %.2f\n", l, a/b, c/d}'
-	echo "  SYNs retransmitted by the host, $label: direct $syn_d, NodePort $syn_n"
-	{ echo "$mode direct $d_rps $d_p99"; echo "$mode nodeport $n_rps $n_p99"; } >>"$outf"
+	echo "  SYNs retransmitted by the client, $label: direct $syn_d, NodePort $syn_n"
+	{ echo "$client $mode direct $d_rps $d_p99"; echo "$client $mode nodeport $n_rps $n_p99"; } >>"$outf"
+done
 done
 echo "  wrk socket errors and non-2xx answers (direct, nodeport alternating):"
 grep -E "Socket errors|Non-2xx" "$TMP/wrk.log" | sed 's/^/    /'

@@ -258,8 +258,14 @@ static void build_port(builder *b, const proxy_port *p)
 		buf body = {0};
 		if (!s->etp_local) {
 			/* k8s: externalTrafficPolicy Cluster: masquerade, so the reply comes
-			 * back through this node whichever node the endpoint is on. */
-			buf_printf(&body, "jump mark-for-masquerade\ngoto %s\n", cluster_chain);
+			 * back through this node whichever node the endpoint is on. A client on
+			 * this node needs none (the replies come to it anyway), and keeping its
+			 * address keeps each connection's tuple its own at the endpoint: see
+			 * docs/proxy.md. */
+			buf_printf(&body,
+			           "fib saddr type local goto %s\n"
+			           "jump mark-for-masquerade\ngoto %s\n",
+			           cluster_chain, cluster_chain);
 		} else {
 			/* k8s: externalTrafficPolicy Local keeps the client address and uses
 			 * only local endpoints; pod and node-local clients short-circuit to all
