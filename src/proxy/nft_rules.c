@@ -574,6 +574,11 @@ static const char base_text[] =
     "add rule " T " filter-input ct state new jump service-endpoints-check\n"
     "add rule " T " filter-forward ct state new jump service-endpoints-check\n"
     "add rule " T " filter-output ct state new jump service-endpoints-check\n"
+    /* The node's own clients of a node port without endpoints are refused here, on the
+     * way out: refused on input, their connection is already in the conntrack table, and
+     * its entry (10 s in CLOSE, without translation) sends a new SYN on the same client
+     * port straight to the host's port even once endpoints exist: refused again. */
+    "add rule " T " filter-output ct state new jump nodeport-endpoints-check\n"
     "add rule " T
     " service-endpoints-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services\n"
     /* k8s: node ports answer on the node's addresses, not on loopback (no route_localnet). */

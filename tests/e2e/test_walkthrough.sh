@@ -141,10 +141,10 @@ declare -A before
 for p in $PODS; do before[$p]=$(served "$p"); done
 t=$(date +%s.%N)
 # A new connection per request, so the proxy picks a replica for each: all must succeed.
-# (Until the proxy stopped masquerading the node's own clients, 1-3 of 1,000 were now and
-# then refused under load; the likely cause, seen in captures: a new connection translated
-# to a tuple a replica still held for an earlier one, docs/proxy.md.) Should any fail, the
-# resets and ICMP errors, the TCP counters of
+# (1-4 of 1,000 were now and then refused, at the load's first instant: the first /predict
+# above polls the node port while no endpoint exists, and a refused connection of the node
+# to itself used to leave a conntrack entry that refused a reuse of its client port for
+# 10 s; docs/proxy.md.) Should any fail, the resets and ICMP errors, the TCP counters of
 # the host and the pods, the conntrack events of the connections that never got
 # established and the service's EndpointSlice changes during the load are printed.
 NP=${SURL##*:}
