@@ -195,7 +195,7 @@ int main(int argc, char **argv)
 	printf("%s one_service_delete_ms=%.2f\n", label, gdel + apply_ms(a, del));
 	nft_frag_free(frags[n / 2]);
 	frags[n / 2] = NULL;
-	printf("%s table_delete_ms=%.1f\n", label, apply_ms(a, xstrdup(nft_table_delete_text())));
+	printf("%s table_delete_ms=%.1f\n", label, apply_ms(a, xstrdup(nft_table_delete_text(PROXY_TABLE))));
 	for (int i = 0; i < n; i++)
 		nft_frag_free(frags[i]);
 	free(frags);
