@@ -118,32 +118,32 @@ mkdir -p "$ROOT/bench/out"
 outf="$ROOT/bench/out/nodeport-$(date -u +%Y%m%dT%H%M%SZ).txt"
 : >"$outf"
 for client in $CLIENTS; do
-WHERE=()
-[ "$client" = outside ] && WHERE=(ip netns exec "$CNS")
-from="from the host"; [ "$client" = outside ] && from="from outside (a client namespace)"
-echo " $from:"
-for mode in keepalive close; do
-	args=()
-	[ "$mode" = close ] && args=(-H "Connection: close")
-	: >"$TMP/direct"; : >"$TMP/np"
-	syn_d=0 syn_n=0
-	for r in $(seq 1 "$ROUNDS"); do
-		syns -n >/dev/null 2>&1
-		run "http://$POD_IP:$PORT/" "${args[@]}" >>"$TMP/direct"
-		syn_d=$((syn_d + $(syns -z TcpExtTCPSynRetrans 2>/dev/null | awk '/SynRetrans/ {print $2; exit} END {if (!NR) print 0}')))
-		syns -n >/dev/null 2>&1
-		run "http://$NODE_IP:$NP/" "${args[@]}" >>"$TMP/np"
-		syn_n=$((syn_n + $(syns -z TcpExtTCPSynRetrans 2>/dev/null | awk '/SynRetrans/ {print $2; exit} END {if (!NR) print 0}')))
+	WHERE=()
+	[ "$client" = outside ] && WHERE=(ip netns exec "$CNS")
+	from="from the host"; [ "$client" = outside ] && from="from outside (a client namespace)"
+	echo " $from:"
+	for mode in keepalive close; do
+		args=()
+		[ "$mode" = close ] && args=(-H "Connection: close")
+		: >"$TMP/direct"; : >"$TMP/np"
+		syn_d=0 syn_n=0
+		for r in $(seq 1 "$ROUNDS"); do
+			syns -n >/dev/null 2>&1
+			run "http://$POD_IP:$PORT/" "${args[@]}" >>"$TMP/direct"
+			syn_d=$((syn_d + $(syns -z TcpExtTCPSynRetrans 2>/dev/null | awk '/SynRetrans/ {print $2; exit} END {if (!NR) print 0}')))
+			syns -n >/dev/null 2>&1
+			run "http://$NODE_IP:$NP/" "${args[@]}" >>"$TMP/np"
+			syn_n=$((syn_n + $(syns -z TcpExtTCPSynRetrans 2>/dev/null | awk '/SynRetrans/ {print $2; exit} END {if (!NR) print 0}')))
+		done
+		d_rps=$(cut -d' ' -f1 "$TMP/direct" | med); d_p99=$(cut -d' ' -f2 "$TMP/direct" | med)
+		n_rps=$(cut -d' ' -f1 "$TMP/np" | med); n_p99=$(cut -d' ' -f2 "$TMP/np" | med)
+		label="keep-alive"; [ "$mode" = close ] && label="a connection per request"
+		printf "  %-36s %10s %10s\n" "straight to pod IP, $label" "$d_rps" "$d_p99"
+		printf "  %-36s %10s %10s\n" "through the NodePort, $label" "$n_rps" "$n_p99"
+		awk -v a="$n_rps" -v b="$d_rps" -v c="$n_p99" -v d="$d_p99" -v l="$label" 'BEGIN {printf "  ratio NodePort/direct, %s: req/s %.2f (goal >= 0.95), p99 %.2f\n", l, a/b, c/d}'
+		echo "  SYNs retransmitted by the client, $label: direct $syn_d, NodePort $syn_n"
+		{ echo "$client $mode direct $d_rps $d_p99"; echo "$client $mode nodeport $n_rps $n_p99"; } >>"$outf"
 	done
-	d_rps=$(cut -d' ' -f1 "$TMP/direct" | med); d_p99=$(cut -d' ' -f2 "$TMP/direct" | med)
-	n_rps=$(cut -d' ' -f1 "$TMP/np" | med); n_p99=$(cut -d' ' -f2 "$TMP/np" | med)
-	label="keep-alive"; [ "$mode" = close ] && label="a connection per request"
-	printf "  %-36s %10s %10s\n" "straight to pod IP, $label" "$d_rps" "$d_p99"
-	printf "  %-36s %10s %10s\n" "through the NodePort, $label" "$n_rps" "$n_p99"
-	awk -v a="$n_rps" -v b="$d_rps" -v c="$n_p99" -v d="$d_p99" -v l="$label" 'BEGIN {printf "  ratio NodePort/direct, %s: req/s %.2f (goal >= 0.95), p99 %.2f\n", l, a/b, c/d}'
-	echo "  SYNs retransmitted by the client, $label: direct $syn_d, NodePort $syn_n"
-	{ echo "$client $mode direct $d_rps $d_p99"; echo "$client $mode nodeport $n_rps $n_p99"; } >>"$outf"
-done
 done
 echo "  wrk socket errors and non-2xx answers (direct, nodeport alternating):"
 grep -E "Socket errors|Non-2xx" "$TMP/wrk.log" | sed 's/^/    /'

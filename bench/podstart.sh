@@ -285,7 +285,7 @@ for n in $COUNTS; do
 	cp "/proc/$AGENT_PID/smaps" "$RAW/podstart-agent-smaps-n$n.txt" 2>/dev/null || true
 	if [ "$n" = 100 ]; then
 		RSS_100=$RSS_N CONMON_100=$CONMON_N
-		# and once the start burst is over (the standalone agent trims its heap every 10 s)
+		# and once the start burst is over (the agent trims its heap every 10 s)
 		sleep 13
 		RSS_100_LATER=$(rss_kib "$AGENT_PID")
 		echo "RSS n=$n 15 s later timon_rss_kib=$RSS_100_LATER $(grep -E '^(RssAnon|RssFile):' "/proc/$AGENT_PID/status" | tr -s ' \t' ' ' | tr '\n' ' ')" >>"$RAW/podstart-rss.txt"
@@ -355,10 +355,12 @@ mib() { calc "$1 / 1024" %.1f; }
 		echo "  of which mapped files (the binary and shared libraries, shared with other processes):" \
 			"$(grep -o 'RssFile: [0-9]*' "$RAW/podstart-rss.txt" | tail -n 1 | awk '{ printf "%.1f", $2 / 1024 }') MiB;" \
 			"the agent's own (anonymous): $(grep -o 'RssAnon: [0-9]*' "$RAW/podstart-rss.txt" | tail -n 1 | awk '{ printf "%.1f", $2 / 1024 }') MiB"
-		echo "  outside timon: 100 conmon monitors, $(mib "$CONMON_100") MiB Pss in all (podman uses one per container too)"
 	elif [ -n "$RSS_100" ]; then
 		echo "  $(mib "$RSS_100") MiB with 100 pods running: +$(mib $((RSS_100 - RSS_IDLE))) MiB for the agent's pods" \
-			"(goal < 15 MB: $(goal '< 15 * 1000 * 1000' $(((RSS_100 - RSS_IDLE) * 1024))))"
+			"(goal < 15 MB: $(goal '< 15 * 1000 * 1000' $(((RSS_100 - RSS_IDLE) * 1024))));" \
+			"15 s after: $(mib "$RSS_100_LATER") MiB"
+	fi
+	if [ -n "$RSS_100" ]; then
 		echo "  outside timon: 100 conmon monitors, $(mib "$CONMON_100") MiB Pss in all (podman uses one per container too)"
 	fi
 	[ -z "$NOTES" ] || printf '%b\n' "$NOTES"
