@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # nodeport.sh — Issue 5's benchmark (a): HTTP requests/s and p99 through a NodePort (the
 # nftables proxy's DNAT on the node address) against straight to the pod IP, side by side
-# in one run on the same pod, alternating rounds, medians reported with the ratio (goal >=
-# 0.95 of direct). Two clients: wrk on the host itself (the node's own programs), and wrk in
+# in one run, alternating rounds in ABBA order (direct first in odd rounds, NodePort first
+# in even ones, so a drift of the host's load falls on both alike); reported: the medians,
+# and the ratio as the median of the rounds' own ratios with its range (goal >= 0.95 of
+# direct). Two clients: wrk on the host itself (the node's own programs), and wrk in
 # a network namespace the script makes, routed through the host like a machine outside the
 # cluster (a NodePort's usual client; addresses from 198.18.0.0/15, the benchmarking
 # range). Two ways of using connections, both reported:
@@ -15,12 +17,12 @@
 # from tests/e2e/build-images.sh, cached); BENCH_NP_BACKEND=busybox uses the test image's
 # busybox httpd instead (it closes every connection, so both ways are per request).
 # Figures are reported, never asserted. Root; starts and stops its own server, registry
-# and pods (tests/integration/agentlib.sh). Knobs: BENCH_NP_SECONDS (5 per round),
-# BENCH_NP_ROUNDS (3), BENCH_NP_CONNS (32), BENCH_NP_CLIENTS ("host outside").
+# and pods (tests/integration/agentlib.sh). Knobs: BENCH_NP_SECONDS (4 per round),
+# BENCH_NP_ROUNDS (6), BENCH_NP_CONNS (32), BENCH_NP_CLIENTS ("host outside").
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SECS=${BENCH_NP_SECONDS:-5}
-ROUNDS=${BENCH_NP_ROUNDS:-3}
+SECS=${BENCH_NP_SECONDS:-4}
+ROUNDS=${BENCH_NP_ROUNDS:-6}
 CONNS=${BENCH_NP_CONNS:-32}
 CLIENTS=${BENCH_NP_CLIENTS:-host outside}
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (scripts/install-deps)" >&2; exit 1; }
@@ -108,7 +110,7 @@ run() {
 		/^ +99%/ {v=$2; if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; p99=v}
 		END {printf "%.0f %.3f\n", rps, p99}'
 }
-med() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+med() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2] + a[NR/2+1]) / 2}'; }
 for ip in "$POD_IP" "$NP_POD_IP"; do
 	for _ in $(seq 1 50); do curl -sf --max-time 1 "http://$ip:$PORT/" >/dev/null && break; sleep 0.1; done
 done
@@ -127,22 +129,33 @@ for client in $CLIENTS; do
 		[ "$mode" = close ] && args=(-H "Connection: close")
 		: >"$TMP/direct"; : >"$TMP/np"
 		syn_d=0 syn_n=0
-		for r in $(seq 1 "$ROUNDS"); do
+		round_direct() {
 			syns -n >/dev/null 2>&1
 			run "http://$POD_IP:$PORT/" "${args[@]}" >>"$TMP/direct"
 			syn_d=$((syn_d + $(syns -z TcpExtTCPSynRetrans 2>/dev/null | awk '/SynRetrans/ {print $2; exit} END {if (!NR) print 0}')))
+		}
+		round_np() {
 			syns -n >/dev/null 2>&1
 			run "http://$NODE_IP:$NP/" "${args[@]}" >>"$TMP/np"
 			syn_n=$((syn_n + $(syns -z TcpExtTCPSynRetrans 2>/dev/null | awk '/SynRetrans/ {print $2; exit} END {if (!NR) print 0}')))
+		}
+		: >"$TMP/ratios"
+		for r in $(seq 1 "$ROUNDS"); do
+			# ABBA: each round's pair of runs in the other order than the last one's.
+			if [ $((r % 2)) = 1 ]; then round_direct; round_np; else round_np; round_direct; fi
+			awk -v a="$(tail -n 1 "$TMP/np" | cut -d' ' -f1)" -v b="$(tail -n 1 "$TMP/direct" | cut -d' ' -f1)" \
+				'BEGIN { if (b > 0) printf "%.4f\n", a / b }' >>"$TMP/ratios"
 		done
 		d_rps=$(cut -d' ' -f1 "$TMP/direct" | med); d_p99=$(cut -d' ' -f2 "$TMP/direct" | med)
 		n_rps=$(cut -d' ' -f1 "$TMP/np" | med); n_p99=$(cut -d' ' -f2 "$TMP/np" | med)
 		label="keep-alive"; [ "$mode" = close ] && label="a connection per request"
 		printf "  %-36s %10s %10s\n" "straight to pod IP, $label" "$d_rps" "$d_p99"
 		printf "  %-36s %10s %10s\n" "through the NodePort, $label" "$n_rps" "$n_p99"
-		awk -v a="$n_rps" -v b="$d_rps" -v c="$n_p99" -v d="$d_p99" -v l="$label" 'BEGIN {printf "  ratio NodePort/direct, %s: req/s %.2f (goal >= 0.95), p99 %.2f\n", l, a/b, c/d}'
+		r_med=$(med <"$TMP/ratios")
+		r_rng=$(sort -n "$TMP/ratios" | awk 'NR == 1 {lo=$1} {hi=$1} END {printf "%.2f-%.2f", lo, hi}')
+		awk -v r="$r_med" -v g="$r_rng" -v c="$n_p99" -v d="$d_p99" -v l="$label" 'BEGIN {printf "  ratio NodePort/direct, %s: req/s %.2f (median of the rounds, range %s; goal >= 0.95), p99 %.2f\n", l, r, g, c/d}'
 		echo "  SYNs retransmitted by the client, $label: direct $syn_d, NodePort $syn_n"
-		{ echo "$client $mode direct $d_rps $d_p99"; echo "$client $mode nodeport $n_rps $n_p99"; } >>"$outf"
+		{ echo "$client $mode direct $d_rps $d_p99"; echo "$client $mode nodeport $n_rps $n_p99"; echo "$client $mode ratio $r_med $r_rng"; } >>"$outf"
 	done
 done
 echo "  wrk socket errors and non-2xx answers (direct, nodeport alternating):"

@@ -1,6 +1,6 @@
 /* cni_netns.c — named network namespaces for pod sandboxes: a namespace is created by a
- * short-lived child that unshares its network namespace and bind-mounts
- * /proc/self/ns/net onto <netns_dir>/<id>, so it outlives every process (the pause-less
+ * short-lived thread that unshares its network namespace and bind-mounts
+ * /proc/thread-self/ns/net onto <netns_dir>/<id>, so it outlives every process (the pause-less
  * equivalent of `ip netns add`, under timon's own folder). Also: running a tool inside a
  * namespace, and the stub namespace that lets DEL undo host rules after the real one
  * vanished. Not for: plugins (cni_exec.c). */
@@ -55,6 +55,25 @@ static int make_shared(const char *dir, terr **err)
 	return 0;
 }
 
+typedef struct netns_job {
+	const char *path;
+	const char *failed; /* the step that failed, or NULL */
+	int err;
+} netns_job;
+
+static void *netns_thread(void *arg)
+{
+	netns_job *j = arg;
+	if (unshare(CLONE_NEWNET) < 0) {
+		j->failed = "unshare";
+		j->err = errno;
+	} else if (mount("/proc/thread-self/ns/net", j->path, "none", MS_BIND, NULL) < 0) {
+		j->failed = "bind mount";
+		j->err = errno;
+	}
+	return NULL;
+}
+
 int cni_netns_create(const char *dir, const char *path, terr **err)
 {
 	if (cni_mkdir_p(dir, 0755) < 0)
@@ -68,34 +87,22 @@ int cni_netns_create(const char *dir, const char *path, terr **err)
 	if (fd < 0)
 		return terr_internal(err, "creating %s: %s", path, strerror(errno));
 	close(fd);
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
+	/* A thread rather than a child: namespaces belong to the thread, and a fork of the
+	 * server would copy its page tables. The thread's own namespace goes when it ends;
+	 * the bind mount keeps it. */
+	netns_job j = {.path = path};
+	pthread_t t;
+	int e = pthread_create(&t, NULL, netns_thread, &j);
+	if (e != 0) {
 		unlink(path);
-		return terr_internal(err, "creating network namespace %s: fork: %s", path,
+		return terr_internal(err, "creating network namespace %s: thread: %s", path,
 		                     strerror(e));
 	}
-	if (pid == 0) {
-		/* Only system calls here: the parent may have other threads. The exit code
-		 * says which step failed: 100 + errno for unshare, errno for the mount. */
-		if (unshare(CLONE_NEWNET) < 0)
-			_exit(errno < 100 ? 100 + errno : 199);
-		if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0)
-			_exit(errno < 100 ? errno : 99);
-		_exit(0);
-	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	pthread_join(t, NULL);
+	if (j.failed) {
 		unlink(path);
-		if (code < 0)
-			return terr_internal(err, "creating network namespace %s: child killed",
-			                     path);
-		return terr_internal(err, "creating network namespace %s: %s: %s", path,
-		                     code >= 100 ? "unshare" : "bind mount",
-		                     strerror(code >= 100 ? code - 100 : code));
+		return terr_internal(err, "creating network namespace %s: %s: %s", path, j.failed,
+		                     strerror(j.err));
 	}
 	return 0;
 }

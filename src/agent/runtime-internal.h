@@ -57,20 +57,20 @@ typedef struct rt_proc_opts {
 	int timeout_ms;    /* 0: none; then the process is killed (SIGKILL) */
 	/* On timeout also SIGKILL the pid this file names (runc exec's --pid-file). */
 	const char *kill_pidfile;
+	int pass_fd;             /* > 2: becomes the child's fd 3 */
+	const char *cwd;         /* the child's working folder; NULL: the caller's */
+	char *const *extra_env;  /* "KEY=value" added to the environment; may be NULL */
+	bool new_session;        /* the child calls setsid */
 } rt_proc_opts;
 
 /* Runs argv (argv[0] an absolute path) with the agent's environment and waits for it.
+ * The child is made with posix_spawn (no copy of the agent's page tables, which a fork
+ * of the server would cost on every runc call); it gets default signal dispositions and
+ * no descriptor beyond 0-2 (and 3 with pass_fd).
  * *exit_code gets its status (128+signal when a signal ended it), *timed_out (may be NULL)
  * whether the timeout killed it. 0, or -1 (500) when it could not be started. */
 int rt_proc_run(char *const argv[], const rt_proc_opts *o, int *exit_code, bool *timed_out,
                 terr **err);
-/* Starts argv detached from the caller (fork, setsid, fork: the grandchild is re-parented to
- * init, so the caller never reaps it and it outlives the caller) in folder cwd (NULL: /).
- * stdin is /dev/null, stdout and stderr append to log_path; keep_fd (>= 0) becomes fd 3;
- * extra_env ("KEY=value", NULL-terminated, may be NULL) is added to the environment.
- * *pid_out (may be NULL) gets the started process's pid. 0 or -1. */
-int rt_proc_spawn_detached(char *const argv[], char *const extra_env[], int keep_fd,
-                           const char *cwd, const char *log_path, int *pid_out, terr **err);
 /* Waits until process pid has exited (pidfd; polling when pidfds are unavailable).
  * 1 when it has (or never existed), 0 when timeout_ms passed. */
 int rt_wait_pid_exit(int pid, int timeout_ms);

@@ -5,9 +5,9 @@
  * containers.
  *
  * On disk, per container, <root>/<id>/: config.json, rootfs/ (+ upper/, work/ when the
- * driver mounted it), timon.json (log path, create and start times), conmon.pid, and
- * what conmon writes: pidfile (the container's init), exit (exit code; its mtime is the
- * finish time), oom, conmon.log (its own messages), attach/ctl/winsz. Under the run folder: runc/
+ * driver mounted it), timon.json (log path, create and start times), and what conmon
+ * writes: conmon.pid (its monitor), pidfile (the container's init), exit (exit code; its
+ * mtime is the finish time), oom, attach/ctl/winsz. Under the run folder: runc/
  * (the runtime's --root), exits/<id> (conmon's exit files, one folder to watch), sock/ (conmon's
  * attach links). Not for: the spec (runtime_spec.c), exec (runtime_exec.c), logs (runtime_logs.c).
  */
@@ -238,26 +238,6 @@ static int read_sync(int fd, int timeout_ms, json_t **msg, terr **err)
 	return ret;
 }
 
-static char *tail_file(const char *path, size_t max)
-{
-	char s[2048];
-	if (max >= sizeof s)
-		max = sizeof s - 1;
-	_cleanup_free_ char *all = NULL;
-	size_t n = 0;
-	terr *e = NULL;
-	if (pki_read_file(path, &all, &n, &e) < 0) {
-		terr_free(e);
-		return xstrdup("");
-	}
-	const char *t = n > max ? all + n - max : all;
-	snprintf(s, sizeof s, "%s", t);
-	size_t l = strlen(s);
-	while (l && (s[l - 1] == '\n' || s[l - 1] == ' '))
-		s[--l] = '\0';
-	return xstrdup(s);
-}
-
 int runtime_create(runtime *rt, const char *id, json_t *spec, const runtime_create_opts *o,
                    terr **err)
 {
@@ -298,13 +278,11 @@ int runtime_create(runtime *rt, const char *id, json_t *spec, const runtime_crea
 	_cleanup_free_ char *pidfile = xasprintf("%s/pidfile", bundle);
 	_cleanup_free_ char *conmon_pid = xasprintf("%s/conmon.pid", bundle);
 	_cleanup_free_ char *log = xasprintf("k8s-file:%s", o->log_path);
-	_cleanup_free_ char *conmon_log = xasprintf("%s/conmon.log", bundle);
 	_cleanup_free_ char *size_max = xasprintf("%lld", (long long)o->log_size_max);
 	char *argv[40];
 	size_t n = 0;
 #define ARG(x) (argv[n++] = (char *)(x))
 	ARG(rt->conmon);
-	ARG("--sync");
 	ARG("-c"), ARG(id);
 	ARG("-u"), ARG(id);
 	ARG("-n"), ARG(id);
@@ -313,6 +291,7 @@ int runtime_create(runtime *rt, const char *id, json_t *spec, const runtime_crea
 	ARG("--runtime-arg"), ARG(rt->runc_root);
 	ARG("-b"), ARG(bundle);
 	ARG("-p"), ARG(pidfile);
+	ARG("-P"), ARG(conmon_pid);
 	ARG("-l"), ARG(log);
 	ARG("--exit-dir"), ARG(rt->exit_dir);
 	ARG("-0"), ARG(bundle); /* persist dir: <bundle>/exit and <bundle>/oom */
@@ -328,27 +307,38 @@ int runtime_create(runtime *rt, const char *id, json_t *spec, const runtime_crea
 		ARG("-t");
 	argv[n] = NULL;
 #undef ARG
+	/* conmon forks once itself: the first process writes the monitor's pid to conmon.pid
+	 * and exits, the monitor starts a session of its own and is re-parented to init, so
+	 * it outlives the agent and the agent never reaps it. It runs in the bundle (it drops
+	 * an oom file into its working folder too), with fd 3 as the sync pipe. What it says
+	 * before it forks (bad arguments) is its stderr, kept for the error. */
 	char *env[] = {(char *)"_OCI_SYNCPIPE=3", NULL};
-	/* conmon runs in the bundle: it drops an oom file into its working folder too. */
-	int cpid = 0;
-	int r = rt_proc_spawn_detached(argv, env, sp[1], bundle, conmon_log, &cpid, err);
+	_cleanup_buf_ buf early = {0};
+	rt_proc_opts po = {
+	    .out = &early,
+	    .err = &early,
+	    .max_output = 4096,
+	    .timeout_ms = 10000,
+	    .pass_fd = sp[1],
+	    .cwd = bundle,
+	    .extra_env = env,
+	};
+	int code = 0;
+	int r = rt_proc_run(argv, &po, &code, NULL, err);
 	close(sp[1]);
-	if (r < 0) {
+	if (r < 0 || code != 0) {
 		close(sp[0]);
+		if (r == 0)
+			terr_internal(err, "exited %d%s%s", code, early.n ? ": " : "",
+			              early.n ? early.p : "");
 		return terr_wrap(err, "container %s: conmon", id);
 	}
-	/* With --sync conmon writes no pid file of its own: record it for delete. */
-	char cpid_s[16];
-	snprintf(cpid_s, sizeof cpid_s, "%d", cpid);
-	terr *pe = NULL;
-	if (pki_write_file_atomic(conmon_pid, cpid_s, strlen(cpid_s), 0600, &pe) < 0)
-		terr_free(pe);
 	json_t *msg = NULL;
 	r = read_sync(sp[0], (o->timeout_s > 0 ? o->timeout_s : 60) * 1000, &msg, err);
 	close(sp[0]);
 	if (r < 0) {
-		_cleanup_free_ char *t = tail_file(conmon_log, 400);
-		return terr_wrap(err, "container %s: create%s%s", id, *t ? ": " : "", t);
+		return terr_wrap(err, "container %s: create%s%s", id, early.n ? ": " : "",
+		                 early.n ? early.p : "");
 	}
 	/* conmon says {"pid": N}, or {"data": N} with --api-version 1; N < 0 on failure. */
 	json_t *pidv = json_object_get(msg, "pid");
@@ -357,10 +347,8 @@ int runtime_create(runtime *rt, const char *id, json_t *spec, const runtime_crea
 		const char *m = json_string_value(json_object_get(msg, "message"));
 		buf mb = {0};
 		buf_puts(&mb, m && *m ? m : "");
-		if (!mb.n) {
-			_cleanup_free_ char *t = tail_file(conmon_log, 400);
-			buf_puts(&mb, t);
-		}
+		if (!mb.n)
+			buf_add(&mb, early.p ? early.p : "", early.n);
 		_cleanup_free_ char *said = rt_runc_message(&mb); /* the runtime's msg="..." */
 		buf_free(&mb);
 		terr_set(err, 500, "CreateContainerError", "container %s: create failed: %s", id,
