@@ -146,12 +146,12 @@ for client in $CLIENTS; do
 			awk -v a="$(tail -n 1 "$TMP/np" | cut -d' ' -f1)" -v b="$(tail -n 1 "$TMP/direct" | cut -d' ' -f1)" \
 				'BEGIN { if (b > 0) printf "%.4f\n", a / b }' >>"$TMP/ratios"
 		done
-		d_rps=$(cut -d' ' -f1 "$TMP/direct" | med); d_p99=$(cut -d' ' -f2 "$TMP/direct" | med)
-		n_rps=$(cut -d' ' -f1 "$TMP/np" | med); n_p99=$(cut -d' ' -f2 "$TMP/np" | med)
+		d_rps=$(printf '%.0f' "$(cut -d' ' -f1 "$TMP/direct" | med)"); d_p99=$(printf '%.3f' "$(cut -d' ' -f2 "$TMP/direct" | med)")
+		n_rps=$(printf '%.0f' "$(cut -d' ' -f1 "$TMP/np" | med)"); n_p99=$(printf '%.3f' "$(cut -d' ' -f2 "$TMP/np" | med)")
 		label="keep-alive"; [ "$mode" = close ] && label="a connection per request"
 		printf "  %-36s %10s %10s\n" "straight to pod IP, $label" "$d_rps" "$d_p99"
 		printf "  %-36s %10s %10s\n" "through the NodePort, $label" "$n_rps" "$n_p99"
-		r_med=$(med <"$TMP/ratios")
+		r_med=$(printf '%.3f' "$(med <"$TMP/ratios")")
 		r_rng=$(sort -n "$TMP/ratios" | awk 'NR == 1 {lo=$1} {hi=$1} END {printf "%.2f-%.2f", lo, hi}')
 		awk -v r="$r_med" -v g="$r_rng" -v c="$n_p99" -v d="$d_p99" -v l="$label" 'BEGIN {printf "  ratio NodePort/direct, %s: req/s %.2f (median of the rounds, range %s; goal >= 0.95), p99 %.2f\n", l, r, g, c/d}'
 		echo "  SYNs retransmitted by the client, $label: direct $syn_d, NodePort $syn_n"

@@ -34,8 +34,8 @@
 /* ---- the worker pool (agent_pool.c) ---- */
 
 typedef struct agent_job agent_job;
-typedef void (*agent_work_fn)(agent_job *j);  /* on a worker */
-typedef void (*agent_done_fn)(agent_job *j);  /* on the loop, after work */
+typedef void (*agent_work_fn)(agent_job *j); /* on a worker */
+typedef void (*agent_done_fn)(agent_job *j); /* on the loop, after work */
 struct agent_job {
 	agent_work_fn work;
 	agent_done_fn done;
@@ -71,25 +71,25 @@ typedef struct agent_pod {
 	size_t n_probes;
 	json_t *last_report; /* the last sync's report (statuses are recomputed from it) */
 	char *pod_ip;
-	char *written_rv; /* resourceVersion of our last status write */
+	char *written_rv;    /* resourceVersion of our last status write */
 	bool status_writing; /* a status write is in flight: a pod's writes never overlap */
 	bool status_again;   /* its status changed meanwhile: write again once it is answered */
-	int64_t resync_at; /* monotonic ns of the next timed resync (it runs unchanged) */
-	bool kick;         /* an exit or a probe kill: sync even without an API change */
-	bool busy;     /* a sync job is running for it */
-	bool dirty;    /* something changed while busy: sync again after */
-	bool gone;     /* the pod left the API (or this node): clean up, then forget */
-	bool finished; /* torn down after it ended: nothing more to do until deleted */
-	json_t *mem;   /* what syncs remember: backoffs ({"ctr": {"delay": s, "at": ns}}) */
-	json_t *probes; /* container name -> {"ready": bool, "live": ...} (loop state) */
-	json_t *sa_tokens; /* volume_token_key -> {"token", "iat", "exp"} or {"pending"} */
+	int64_t resync_at;   /* monotonic ns of the next timed resync (it runs unchanged) */
+	bool kick;           /* an exit or a probe kill: sync even without an API change */
+	bool busy;           /* a sync job is running for it */
+	bool dirty;          /* something changed while busy: sync again after */
+	bool gone;           /* the pod left the API (or this node): clean up, then forget */
+	bool finished;       /* torn down after it ended: nothing more to do until deleted */
+	json_t *mem;         /* what syncs remember: backoffs ({"ctr": {"delay": s, "at": ns}}) */
+	json_t *probes;      /* container name -> {"ready": bool, "live": ...} (loop state) */
+	json_t *sa_tokens;   /* volume_token_key -> {"token", "iat", "exp"} or {"pending"} */
 } agent_pod;
 
 typedef struct agent {
 	controller *c;
 	agent_config cfg;
 	char *node_name, *node_ip, *pod_cidr;
-	char *pods_dir;  /* <state>/pods: per-pod hosts, resolv.conf, volumes */
+	char *pods_dir; /* <state>/pods: per-pod hosts, resolv.conf, volumes */
 	image_store *images;
 	runtime *rt;
 	cni_config cni;
@@ -100,7 +100,7 @@ typedef struct agent {
 	uv_fs_event_t exits;
 	bool registered;
 	int64_t next_lease_ns, next_status_ns, next_gc_ns, next_trim_ns;
-	json_t *node_static; /* capacity, nodeInfo, addresses: fixed at start */
+	json_t *node_static;     /* capacity, nodeInfo, addresses: fixed at start */
 	int64_t evict_mem_min;   /* bytes: memory.available below this is pressure */
 	double evict_nodefs_pct; /* nodefs.available below this percentage is pressure */
 	bool mem_pressure, disk_pressure;
@@ -112,7 +112,7 @@ typedef struct agent {
 	int64_t next_logs_ns, next_images_ns;
 	json_t *image_last_used; /* image ID -> ns it was last seen in use (loop's; the job
 	                          * works on a copy) */
-	bool token_inline; /* a TokenRequest is in client_do (agent_token.c) */
+	bool token_inline;       /* a TokenRequest is in client_do (agent_token.c) */
 } agent;
 
 /* ---- probes (agent_probe.c; loop thread) ---- */
@@ -214,14 +214,19 @@ typedef struct agent_sync_job {
 	agent_job job;
 	agent *a;
 	char *key;
-	json_t *pod;    /* a copy of the pod as the loop saw it */
-	json_t *mem;    /* a copy of agent_pod.mem; the worker updates it */
-	json_t *inputs; /* configmaps, secrets, ... the pod refers to (loop-gathered) */
-	json_t *paths;  /* volume name -> host path (the worker's, after setup) */
-	bool cleanup;   /* stop everything and tear the pod down */
+	json_t *pod;              /* a copy of the pod as the loop saw it */
+	json_t *mem;              /* a copy of agent_pod.mem; the worker updates it */
+	json_t *inputs;           /* configmaps, secrets, ... the pod refers to (loop-gathered) */
+	json_t *paths;            /* volume name -> host path (the worker's, after setup) */
+	bool cleanup;             /* stop everything and tear the pod down */
 	const char *runtime_path; /* the pod's RuntimeClass handler binary (a->handlers'); NULL:
 	                           * the driver's */
 	json_t *report; /* out: {"containers": {...}, "init": {...}, "events": [...], ...} */
+	/* agent_pod.c's, during a sync: the network being wired meanwhile, whether wiring
+	 * failed, the pod's address once known (owned). */
+	struct net_job *net;
+	bool net_failed;
+	char *ip;
 } agent_sync_job;
 
 /* Brings the pod's sandbox and containers toward its spec (or tears it down). */

@@ -2,6 +2,9 @@
  * CNI, hosts and resolv.conf), then init containers in order and the app containers, each
  * pulled, created and started through the runtime, restarted by the pod's restartPolicy
  * with kube's crash back-off; or, for a pod being deleted, graceful stop and teardown.
+ * A new sandbox is wired by the CNI plugins on a thread of its own while the first
+ * container is prepared and created in the (already made) namespace; the container
+ * starts only once the network is up (see net_begin).
  *
  * Everything is read back from the runtime each time (containers are named
  * <uid>_<name>_<attempt>), so an agent that restarts finds its containers as it left them.
@@ -10,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,8 +67,27 @@ static int mkdirs(const char *path, mode_t mode)
 	return mkdir(tmp, mode) == 0 || errno == EEXIST ? 0 : -1;
 }
 
+/* 1 when path holds exactly data. */
+static int same_content(const char *path, const char *data)
+{
+	size_t n = strlen(data);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	char *have = xmalloc(n + 1);
+	ssize_t r = read(fd, have, n + 1);
+	close(fd);
+	int same = r == (ssize_t)n && memcmp(have, data, n) == 0;
+	free(have);
+	return same;
+}
+
+/* Replaces path with data (a new file, renamed into place), unless it holds data already:
+ * every new inode costs, and a sync runs often. */
 static int write_file(const char *path, const char *data)
 {
+	if (same_content(path, data))
+		return 0;
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -202,15 +225,31 @@ static char *resolv_file(json_t *pod)
 	return take(&b);
 }
 
-/* Wires the pod's network; *ip gets its address (new string). */
-static int sandbox_up(agent *a, json_t *pod, char **ip, terr **err)
-{
-	if (json_is_true(json_path(pod, "spec.hostNetwork"))) {
-		*ip = xstrdup(a->node_ip);
-		return 0;
-	}
+/* What the plugins need of a pod, copied out of it: the wiring may run on a thread of its
+ * own while the sync goes on with (and changes) the pod. */
+typedef struct net_job {
+	agent *a;
+	char *ns, *name, *uid;
 	cni_port ports[64];
-	size_t np = 0;
+	char *proto[64], *host_ip[64];
+	size_t n_ports;
+	bool fresh; /* the namespace was made just now (cni_pod.netns_fresh) */
+	char *ip;   /* out: the pod's address */
+	terr *err;  /* out */
+	pthread_t thread;
+	bool running; /* the thread is to be joined */
+} net_job;
+
+static net_job *net_job_new(agent *a, json_t *pod)
+{
+	net_job *nj = xcalloc(1, sizeof *nj);
+	nj->a = a;
+	const char *ns = json_path_str(pod, "metadata.namespace");
+	const char *name = json_path_str(pod, "metadata.name");
+	const char *uid = json_path_str(pod, "metadata.uid");
+	nj->ns = xstrdup(ns ? ns : "");
+	nj->name = xstrdup(name ? name : "");
+	nj->uid = xstrdup(uid ? uid : "");
 	json_t *cs[2] = {json_path(pod, "spec.initContainers"), json_path(pod, "spec.containers")};
 	for (int k = 0; k < 2; k++) {
 		size_t i;
@@ -222,36 +261,179 @@ static int sandbox_up(agent *a, json_t *pod, char **ip, terr **err)
 			json_array_foreach(json_object_get(c, "ports"), q, p)
 			{
 				int hp = (int)json_integer_value(json_object_get(p, "hostPort"));
-				if (hp <= 0 || np >= ARRAY_SIZE(ports))
+				if (hp <= 0 || nj->n_ports >= ARRAY_SIZE(nj->ports))
 					continue;
-				ports[np++] = (cni_port){
+				size_t n = nj->n_ports++;
+				const char *proto = json_string_value(json_object_get(p, "protocol"));
+				const char *hip = json_string_value(json_object_get(p, "hostIP"));
+				nj->proto[n] = proto ? xstrdup(proto) : NULL;
+				nj->host_ip[n] = hip ? xstrdup(hip) : NULL;
+				nj->ports[n] = (cni_port){
 				    .host_port = hp,
 				    .container_port = (int)json_integer_value(json_object_get(p, "containerPort")),
-				    .protocol = json_string_value(json_object_get(p, "protocol")),
-				    .host_ip = json_string_value(json_object_get(p, "hostIP")),
+				    .protocol = nj->proto[n],
+				    .host_ip = nj->host_ip[n],
 				};
 			}
 		}
 	}
+	return nj;
+}
+
+static void net_job_free(net_job *nj)
+{
+	if (!nj)
+		return;
+	if (nj->running)
+		pthread_join(nj->thread, NULL);
+	for (size_t i = 0; i < nj->n_ports; i++) {
+		free(nj->proto[i]);
+		free(nj->host_ip[i]);
+	}
+	free(nj->ns);
+	free(nj->name);
+	free(nj->uid);
+	free(nj->ip);
+	terr_free(nj->err);
+	free(nj);
+}
+
+/* Wires the pod's network: nj->ip gets its address, or nj->err the failure. */
+static void net_wire(net_job *nj)
+{
+	agent *a = nj->a;
 	const char *cidrs[1] = {a->pod_cidr};
 	cni_pod cp = {
-	    .namespace = json_path_str(pod, "metadata.namespace"),
-	    .name = json_path_str(pod, "metadata.name"),
-	    .uid = json_path_str(pod, "metadata.uid"),
-	    .sandbox_id = json_path_str(pod, "metadata.uid"),
+	    .namespace = nj->ns,
+	    .name = nj->name,
+	    .uid = nj->uid,
+	    .sandbox_id = nj->uid,
 	    .pod_cidrs = cidrs,
 	    .n_pod_cidrs = a->pod_cidr ? 1 : 0,
-	    .ports = ports,
-	    .n_ports = np,
+	    .ports = nj->ports,
+	    .n_ports = nj->n_ports,
+	    .netns_fresh = nj->fresh,
 	};
 	cni_result res = {0};
-	if (cni_setup(&a->cni, &cp, &res, err) < 0)
-		return -1;
-	*ip = res.n_ips ? xstrdup(res.ips[0]) : NULL;
+	if (cni_setup(&a->cni, &cp, &res, &nj->err) < 0)
+		return;
+	nj->ip = res.n_ips ? xstrdup(res.ips[0]) : NULL;
 	cni_result_free(&res);
-	if (!*ip)
-		return terr_internal(err, "the network plugins gave the pod no address");
-	return 0;
+	if (!nj->ip)
+		terr_internal(&nj->err, "the network plugins gave the pod no address");
+}
+
+static void *net_thread(void *arg)
+{
+	net_wire(arg);
+	return NULL;
+}
+
+/* Wires the pod's network; *ip gets its address (new string). */
+static int sandbox_up(agent *a, json_t *pod, char **ip, terr **err)
+{
+	if (json_is_true(json_path(pod, "spec.hostNetwork"))) {
+		*ip = xstrdup(a->node_ip);
+		return 0;
+	}
+	net_job *nj = net_job_new(a, pod);
+	net_wire(nj);
+	int rc = nj->err ? -1 : 0;
+	*ip = nj->ip;
+	nj->ip = NULL;
+	if (rc < 0) {
+		*err = nj->err;
+		nj->err = NULL;
+	}
+	net_job_free(nj);
+	return rc;
+}
+
+/* Whether the pod's first container may be created before its address is known: nothing
+ * in the pod reads status.podIP (an env fieldRef or a downwardAPI item, which need the
+ * address when the container or volume is made). */
+static bool net_may_overlap(json_t *pod)
+{
+	_cleanup_free_ char *spec = json_dumps(json_object_get(pod, "spec"), JSON_COMPACT);
+	return spec && !strstr(spec, "status.podIP");
+}
+
+/* Starts wiring a new sandbox on a thread of its own, once its namespace exists (the
+ * first container joins it while the plugins run). false when it could not (the sync
+ * then wires it in line). */
+static bool net_begin(agent_sync_job *sj)
+{
+	const char *uid = json_path_str(sj->pod, "metadata.uid");
+	bool made = false;
+	terr *e = NULL;
+	if (cni_netns_prepare(&sj->a->cni, uid, &made, &e) < 0) {
+		terr_free(e);
+		return false;
+	}
+	net_job *nj = net_job_new(sj->a, sj->pod);
+	nj->fresh = made;
+	if (pthread_create(&nj->thread, NULL, net_thread, nj) != 0) {
+		net_job_free(nj);
+		return false;
+	}
+	nj->running = true;
+	sj->net = nj;
+	return true;
+}
+
+static void sandbox_failed(agent_sync_job *sj, const terr *err)
+{
+	event(sj->report, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s",
+	      err ? err->message : "network setup failed");
+	json_object_set_new(sj->report, "sandboxError", json_string(err ? err->message : "?"));
+}
+
+/* The pod's address is known: in the report, the agent's memory, the pod (for the
+ * downward API) and its hosts file. */
+static void net_known(agent_sync_job *sj, const char *ip, bool rewrite_hosts)
+{
+	json_t *pod = sj->pod;
+	json_object_set_new(sj->report, "podIP", json_string(ip));
+	json_object_set_new(sj->mem, "podIP", json_string(ip));
+	json_t *st = json_obj_child(pod, "status");
+	json_object_set_new(st, "podIP", json_string(ip));
+	json_object_set_new(st, "podIPs", json_pack("[{s:s}]", "ip", ip));
+	if (!rewrite_hosts)
+		return;
+	/* In place: a container created meanwhile has the file's inode bind-mounted. */
+	_cleanup_free_ char *path =
+	    xasprintf("%s/%s/etc-hosts", sj->a->pods_dir, json_path_str(pod, "metadata.uid"));
+	_cleanup_free_ char *h = hosts_file(pod, ip);
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	size_t n = strlen(h);
+	if (fd < 0 || write(fd, h, n) != (ssize_t)n)
+		log_warn("agent: cannot write %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Waits for the network being wired (if it is): 0 with the address recorded, or -1 with
+ * the sandbox failure reported (the sync goes no further). */
+static int net_end(agent_sync_job *sj)
+{
+	net_job *nj = sj->net;
+	if (!nj)
+		return sj->net_failed ? -1 : 0;
+	pthread_join(nj->thread, NULL);
+	nj->running = false;
+	int rc = 0;
+	if (nj->err) {
+		sandbox_failed(sj, nj->err);
+		sj->net_failed = true;
+		rc = -1;
+	} else {
+		net_known(sj, nj->ip, true);
+		sj->ip = nj->ip;
+		nj->ip = NULL;
+	}
+	net_job_free(nj);
+	sj->net = NULL;
+	return rc;
 }
 
 /* k8s: the pod's RuntimeClass picks the runtime handler (kubelet's RuntimeClass manager,
@@ -462,6 +644,8 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 	const char *ns = json_path_str(pod, "metadata.namespace");
 	const char *pname = json_path_str(pod, "metadata.name");
 	const char *name = json_string_value(json_object_get(c, "name"));
+	if (sj->net_failed)
+		return -1;
 	image_info img = {0};
 	if (ensure_image(sj, c, &img) < 0)
 		return -1;
@@ -544,6 +728,14 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 	};
 	if (runtime_create(a->rt, id, spec, &co, &err) < 0)
 		goto fail;
+	/* The network, if it was being wired meanwhile, must be up before the process runs;
+	 * when it failed, the container goes with the sandbox. */
+	if (net_end(sj) < 0) {
+		runtime_delete(a->rt, id, true, NULL);
+		goto out;
+	}
+	if (!ip)
+		ip = sj->ip;
 	event(report, "Normal", "Created", "Created container %s", name);
 	if (runtime_start(a->rt, id, &err) < 0) {
 		/* The container exists and has stopped: it is reported terminated and restarted
@@ -897,15 +1089,16 @@ void agent_pod_sync(agent_job *j)
 	bool hostnet = json_is_true(json_path(pod, "spec.hostNetwork"));
 	if (known && (hostnet || access(nsp, F_OK) == 0)) {
 		ip = xstrdup(known);
+	} else if (!hostnet && net_may_overlap(pod) && net_begin(sj)) {
+		ip = NULL; /* known once net_end has joined the wiring */
 	} else if (sandbox_up(a, pod, &ip, &err) < 0) {
-		event(sj->report, "Warning", "FailedCreatePodSandBox",
-		      "Failed to create pod sandbox: %s", err ? err->message : "network setup failed");
-		json_object_set_new(sj->report, "sandboxError", json_string(err ? err->message : "?"));
+		sandbox_failed(sj, err);
 		terr_free(err);
 		return;
 	}
-	json_object_set_new(sj->report, "podIP", json_string(ip));
-	json_object_set_new(sj->mem, "podIP", json_string(ip));
+	if (ip)
+		net_known(sj, ip, false);
+	sj->ip = ip;
 	_cleanup_free_ char *hostsp = xasprintf("%s/etc-hosts", dir);
 	_cleanup_free_ char *resolvp = xasprintf("%s/resolv.conf", dir);
 	char *h = hosts_file(pod, ip), *r = resolv_file(pod);
@@ -915,8 +1108,6 @@ void agent_pod_sync(agent_job *j)
 	free(r);
 	/* The downward API reads the addresses from the pod. */
 	json_t *st = json_obj_child(pod, "status");
-	json_object_set_new(st, "podIP", json_string(ip));
-	json_object_set_new(st, "podIPs", json_pack("[{s:s}]", "ip", ip));
 	json_object_set_new(st, "hostIP", json_string(a->node_ip));
 	json_object_set_new(st, "hostIPs", json_pack("[{s:s}]", "ip", a->node_ip));
 	bool volumes_ok = agent_volumes_setup(a->pods_dir, pod, sj->inputs, &sj->paths, &err) == 0;
@@ -936,7 +1127,7 @@ void agent_pod_sync(agent_job *j)
 	{
 		if (!volumes_ok)
 			break;
-		cstate s = step_container(sj, c, by, all, ip, true);
+		cstate s = step_container(sj, c, by, all, sj->ip, true);
 		bool sidecar = str_eq(json_string_value(json_object_get(c, "restartPolicy")), "Always");
 		if (s == C_DONE_OK || (sidecar && s == C_RUNNING))
 			continue;
@@ -946,9 +1137,16 @@ void agent_pod_sync(agent_job *j)
 	}
 	if (init_done)
 		json_array_foreach(json_path(pod, "spec.containers"), i, c)
-		    step_container(sj, c, by, all, ip, false);
+		    step_container(sj, c, by, all, sj->ip, false);
 	json_decref(by);
 	runtime_statuses_free(all, n);
+	/* No container was created (an image to pull, a back-off): the network still ends
+	 * here. A failed one ends the sync like a sandbox that could not be made. */
+	if (net_end(sj) < 0) {
+		free(sj->ip);
+		sj->ip = NULL;
+		return;
+	}
 
 	/* Read back what the steps did, for the statuses. */
 	by = seen_containers(a, uid, &all, &n);
@@ -963,5 +1161,6 @@ void agent_pod_sync(agent_job *j)
 	json_object_set_new(sj->report, "initFailed", json_boolean(init_failed));
 	json_decref(by);
 	runtime_statuses_free(all, n);
-	free(ip);
+	free(sj->ip);
+	sj->ip = NULL;
 }

@@ -66,6 +66,9 @@ int cni_cidr_family(const char *cidr, terr **err);
  * `version`. NULL with a 400 for bad CIDRs (more than one per family included). */
 json_t *cni_conf_generate(const cni_config *cfg, const char *const *cidrs, size_t n,
                           const char *version, terr **err);
+/* Removes the plugins of that type from a configuration list (portmap for a pod without
+ * host ports: it would only pass the result through, at the cost of an exec). */
+void cni_conf_drop_plugin(json_t *netconf, const char *type);
 /* Capability arguments for runtimeConfig: {"portMappings": [...]} from pod->ports with
  * hostPort set (new reference; an empty object when there are none). */
 json_t *cni_conf_runtime_args(const cni_pod *pod);

@@ -210,6 +210,10 @@ static int add_fresh(const cni_config *cfg, const cni_pod *pod, const char *netn
 	    cni_conf_generate(cfg, pod->pod_cidrs, pod->n_pod_cidrs, version, err);
 	if (!conf)
 		return -1;
+	/* k8s: hostPort is portmap's; a pod without one does not need it (the list kept for
+	 * its DEL and CHECK is the one it was added with). */
+	if (pod->n_ports == 0)
+		cni_conf_drop_plugin(conf, "portmap");
 	_cleanup_json_ json_t *rargs = cni_conf_runtime_args(pod);
 	_cleanup_free_ char *args = cni_conf_args(pod);
 	cni_call c = base_call(cfg, "ADD", pod->sandbox_id, netns, args);
@@ -248,7 +252,8 @@ static int setup_locked(const cni_config *cfg, const cni_pod *pod, cni_result *o
 	const char *id = pod->sandbox_id;
 	_cleanup_free_ char *netns = cni_netns_path(cfg, id);
 	_cleanup_json_ json_t *entry = cache_load(cfg, id);
-	if (entry && cni_netns_live(netns)) {
+	bool live = cni_netns_live(netns);
+	if (entry && live && !pod->netns_fresh) {
 		/* Wired before (an agent restart): re-adopt what is there. */
 		if (check_cached(cfg, id, entry, err) < 0)
 			return terr_wrap(err, "sandbox %s: re-adopting its network", id);
@@ -258,13 +263,13 @@ static int setup_locked(const cni_config *cfg, const cni_pod *pod, cni_result *o
 		return 0;
 	}
 	if (entry) {
-		/* The namespace vanished (a reboot, a manual unmount): release the old
-		 * attachment, then wire a new namespace. */
+		/* The namespace vanished (a reboot, a manual unmount) and may have been made
+		 * anew already: release the old attachment, then wire the new namespace. */
 		if (del_cached(cfg, id, entry, netns, err) < 0)
 			return terr_wrap(err, "sandbox %s: releasing its old attachment", id);
 		if (cni_cache_remove(cfg, id, err) < 0)
 			return -1;
-	} else if (cni_netns_live(netns)) {
+	} else if (live && !pod->netns_fresh) {
 		/* A namespace without a cached result: an ADD that never finished. Undo what
 		 * it may have done, then add again in the same namespace (containers may
 		 * already be in it). */
@@ -281,7 +286,7 @@ static int setup_locked(const cni_config *cfg, const cni_pod *pod, cni_result *o
 			return terr_wrap(err, "sandbox %s: undoing an unfinished ADD", id);
 		return add_fresh(cfg, pod, netns, false, out, err);
 	}
-	if (cni_netns_create(netns_dir(cfg), netns, err) < 0)
+	if (!cni_netns_live(netns) && cni_netns_create(netns_dir(cfg), netns, err) < 0)
 		return -1;
 	return add_fresh(cfg, pod, netns, true, out, err);
 }
@@ -295,6 +300,23 @@ int cni_setup(const cni_config *cfg, const cni_pod *pod, cni_result *out, terr *
 	sandbox_lock(pod->sandbox_id);
 	int rc = setup_locked(cfg, pod, out, err);
 	sandbox_unlock(pod->sandbox_id);
+	return rc;
+}
+
+int cni_netns_prepare(const cni_config *cfg, const char *sandbox_id, bool *made, terr **err)
+{
+	*made = false;
+	if (!cni_id_valid(sandbox_id))
+		return terr_bad_request(err, "invalid sandbox ID \"%s\" for CNI",
+		                        sandbox_id ? sandbox_id : "");
+	_cleanup_free_ char *netns = cni_netns_path(cfg, sandbox_id);
+	sandbox_lock(sandbox_id);
+	int rc = 0;
+	if (!cni_netns_live(netns)) {
+		rc = cni_netns_create(netns_dir(cfg), netns, err);
+		*made = rc == 0;
+	}
+	sandbox_unlock(sandbox_id);
 	return rc;
 }
 

@@ -62,6 +62,9 @@ typedef struct cni_pod {
 	size_t n_pod_cidrs;                 /* none: CNI_DEFAULT_POD_CIDR */
 	const cni_port *ports;
 	size_t n_ports;
+	/* The namespace was just made by cni_netns_prepare for this setup (containers may
+	 * already be joining it): no earlier ADD can have touched it, so none is undone. */
+	bool netns_fresh;
 } cni_pod;
 
 /* The outcome of a setup; owned by the caller, freed with cni_result_free. */
@@ -81,6 +84,9 @@ typedef struct cni_result {
  * nothing is left behind (DEL is run, the namespace removed). -1 with 400 for an invalid
  * sandbox ID or CIDR, 500 for plugin failures (503 when a plugin says try again). */
 int cni_setup(const cni_config *cfg, const cni_pod *pod, cni_result *out, terr **err);
+/* Makes the sandbox's network namespace when it has none, so containers can be created in
+ * it while cni_setup (with netns_fresh) wires it. *made: whether it was made now. 0 or -1. */
+int cni_netns_prepare(const cni_config *cfg, const char *sandbox_id, bool *made, terr **err);
 
 /* Unwires the sandbox: DEL through the chain (reverse order, cached configuration and
  * prevResult when there are any, else generated from pod), then removes the namespace and

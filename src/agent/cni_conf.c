@@ -66,6 +66,15 @@ int cni_cidr_family(const char *cidr, terr **err)
 	return family;
 }
 
+void cni_conf_drop_plugin(json_t *netconf, const char *type)
+{
+	json_t *plugins = json_object_get(netconf, "plugins");
+	for (size_t i = json_array_size(plugins); i-- > 0;)
+		if (str_eq(json_string_value(json_object_get(json_array_get(plugins, i), "type")),
+		           type))
+			json_array_remove(plugins, i);
+}
+
 json_t *cni_conf_generate(const cni_config *cfg, const char *const *cidrs, size_t n,
                           const char *version, terr **err)
 {
@@ -104,8 +113,8 @@ json_t *cni_conf_generate(const cni_config *cfg, const char *const *cidrs, size_
 	json_t *bridge =
 	    json_pack("{ss ss sb sb sb s{ss so so ss}}", "type", "bridge", "bridge",
 	              cfg->bridge && *cfg->bridge ? cfg->bridge : CNI_DEFAULT_BRIDGE, "isGateway",
-	              1, "ipMasq", !cfg->no_ip_masq, "hairpinMode", 1, "ipam", "type",
-	              "host-local", "ranges", ranges, "routes", routes, "dataDir", data_dir);
+	              1, "ipMasq", !cfg->no_ip_masq, "hairpinMode", 1, "ipam", "type", "host-local",
+	              "ranges", ranges, "routes", routes, "dataDir", data_dir);
 	if (cfg->mtu > 0)
 		json_object_set_new(bridge, "mtu", json_integer(cfg->mtu));
 	/* k8s: hostPort is a DNAT on the node (portmap), snat so the node itself and

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -416,6 +417,61 @@ static bool check_quirk(const char *type, const json_t *prev, const terr *e)
 	return false;
 }
 
+/* A plugin run on a thread of its own during an ADD (the loopback plugin). */
+typedef struct lo_job {
+	pthread_t thread;
+	bool started;
+	cni_call call;
+	json_t *netconf; /* a copy: the chain's own is read meanwhile */
+	json_t *runtime_args;
+	size_t index;
+	terr *err;
+} lo_job;
+
+static void *lo_thread(void *arg)
+{
+	lo_job *j = arg;
+	json_t *res = NULL;
+	exec_one(&j->call, j->netconf, j->index, j->runtime_args, NULL, &res, &j->err);
+	json_decref(res);
+	return NULL;
+}
+
+static bool lo_start(lo_job *j, const cni_call *call, const json_t *netconf, size_t index,
+                     const json_t *runtime_args)
+{
+	j->call = *call;
+	j->netconf = json_deep_copy(netconf);
+	j->runtime_args = runtime_args ? json_deep_copy(runtime_args) : NULL;
+	j->index = index;
+	if (j->netconf && pthread_create(&j->thread, NULL, lo_thread, j) == 0) {
+		j->started = true;
+		return true;
+	}
+	json_decref(j->netconf);
+	json_decref(j->runtime_args);
+	return false;
+}
+
+/* Joins the job (if started): 0, or -1 with its error in *err (dropped when err is NULL). */
+static int lo_end(lo_job *j, terr **err)
+{
+	if (!j->started)
+		return 0;
+	pthread_join(j->thread, NULL);
+	j->started = false;
+	json_decref(j->netconf);
+	json_decref(j->runtime_args);
+	if (!j->err)
+		return 0;
+	if (err && !*err)
+		*err = j->err;
+	else
+		terr_free(j->err);
+	j->err = NULL;
+	return -1;
+}
+
 int cni_exec_chain(const cni_call *call, const json_t *netconf, const json_t *runtime_args,
                    const json_t *prev, json_t **result, terr **err)
 {
@@ -426,6 +482,16 @@ int cni_exec_chain(const cni_call *call, const json_t *netconf, const json_t *ru
 	if (n == 0)
 		return terr_internal(err, "CNI network configuration has no plugins");
 	if (strcmp(call->command, "ADD") == 0) {
+		/* The loopback plugin, last in the list, only brings lo up in the namespace and
+		 * passes the result before it through unchanged: it runs beside the others (as
+		 * containerd runs it, as a network of its own), not after them. */
+		lo_job lo = {0};
+		if (n > 1 &&
+		    str_eq(
+		        json_string_value(json_object_get(json_array_get(plugins, n - 1), "type")),
+		        "loopback") &&
+		    lo_start(&lo, call, netconf, n - 1, runtime_args))
+			n--;
 		json_t *last = NULL;
 		for (size_t i = 0; i < n; i++) {
 			json_t *res = NULL;
@@ -434,12 +500,19 @@ int cni_exec_chain(const cni_call *call, const json_t *netconf, const json_t *ru
 			last = res;
 			if (rc < 0) {
 				json_decref(last);
+				lo_end(&lo, NULL);
 				return -1;
 			}
-			if (!last)
+			if (!last) {
+				lo_end(&lo, NULL);
 				return terr_internal(err, "CNI plugin %s ADD returned no result",
 				                     json_string_value(json_object_get(
 				                         json_array_get(plugins, i), "type")));
+			}
+		}
+		if (lo_end(&lo, err) < 0) {
+			json_decref(last);
+			return -1;
 		}
 		if (result)
 			*result = last;

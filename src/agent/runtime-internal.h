@@ -57,10 +57,10 @@ typedef struct rt_proc_opts {
 	int timeout_ms;    /* 0: none; then the process is killed (SIGKILL) */
 	/* On timeout also SIGKILL the pid this file names (runc exec's --pid-file). */
 	const char *kill_pidfile;
-	int pass_fd;             /* > 2: becomes the child's fd 3 */
-	const char *cwd;         /* the child's working folder; NULL: the caller's */
-	char *const *extra_env;  /* "KEY=value" added to the environment; may be NULL */
-	bool new_session;        /* the child calls setsid */
+	int pass_fd;            /* > 2: becomes the child's fd 3 */
+	const char *cwd;        /* the child's working folder; NULL: the caller's */
+	char *const *extra_env; /* "KEY=value" added to the environment; may be NULL */
+	bool new_session;       /* the child calls setsid */
 } rt_proc_opts;
 
 /* Runs argv (argv[0] an absolute path) with the agent's environment and waits for it.

@@ -551,7 +551,8 @@ static json_t *state_read(runtime *rt, const char *id)
 		status = access(fifo, F_OK) == 0 ? "created" : "running";
 	}
 	return json_pack("{s:s, s:i, s:O}", "status", status, "pid", pid, "created",
-	                 json_object_get(st, "created") ? json_object_get(st, "created") : json_null());
+	                 json_object_get(st, "created") ? json_object_get(st, "created")
+	                                                : json_null());
 }
 
 int runtime_status_get(runtime *rt, const char *id, runtime_status *out, terr **err)

@@ -55,6 +55,8 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[1], 8000)); s.listen(1); s.settimeout(90)
 c, a = s.accept(); open(sys.argv[2], "w").write(a[0] + "\n")' "$OUTNET.2" "$TMP/egress.peer" &
 AGENT_PIDS+=($!)
+# The pod must not connect before the listener listens (it starts in about 50 ms).
+wait_for 10 sh -c "ip netns exec $OUTNS ss -Hltn 'sport = :8000' | grep -q LISTEN"
 check "the node's egress table masquerades the cluster CIDR" sh -c \
 	"nft list table inet timon-$AGENT_NODE-pods | grep -q 'ip saddr 10.42.0.0/16 ip daddr != 10.42.0.0/16 .*masquerade'"
 kubectl run egress --image="$IMAGE" --restart=Never --command -- sh -c "echo hello | nc $OUTNET.2 8000" >/dev/null
