@@ -14,7 +14,9 @@
 # Not for: pass/fail checks; it prints figures and ratios, never asserts on timings.
 # Normally run through bench/run-all, which builds bench/out/podfloor.
 #
-# Knobs: BENCH_POD_COUNTS ("1 10 100"), BENCH_POD_CONC (8: the agent's worker threads, and
+# Knobs: BENCH_POD_COUNTS ("1 10 100"), BENCH_POD_REPEAT1 (5: N=1 is started that many
+# times for every system, one after the other, and its p50/p99 are over those starts: one
+# start is a few ms of noise), BENCH_POD_CONC (8: the agent's worker threads, and
 # so the concurrency podman and the floor get too; both also run one at a time),
 # BENCH_POD_TIMEOUT (300), BENCH_TMPDIR (/var/tmp), BENCH_POD_AGENT (embedded: the server's
 # own agent; standalone: `timon agent --server URL --token-file F`, its RSS and CPU apart),
@@ -26,6 +28,8 @@ TIMON=${TIMON:-$ROOT/build/timon}
 OUT=$ROOT/bench/out
 COUNTS=${BENCH_POD_COUNTS:-1 10 100}
 CONC=${BENCH_POD_CONC:-8}
+REPEAT1=${BENCH_POD_REPEAT1:-5}
+[ "$REPEAT1" -ge 1 ] && [ "$REPEAT1" -le 50 ] || { echo "BENCH_POD_REPEAT1 must be 1..50" >&2; exit 2; }
 PT=${BENCH_POD_TIMEOUT:-300}
 PY=$ROOT/bench/podstart.py
 AGENT_MODE=${BENCH_POD_AGENT:-embedded}
@@ -219,14 +223,14 @@ sleep 1
 RSS_IMAGE=$(rss_kib "$AGENT_PID")
 
 # ---- the runs ----
-# run_phase NAME CMD...: the CMD's POD lines go to $RAW/podstart-NAME.txt; a failed or
+# run_phase NAME CMD...: the CMD's POD lines are added to $RAW/podstart-NAME.txt; a failed or
 # timed-out phase is noted, not fatal (its pods count as not started).
 NOTES=
 run_phase() {
 	local name=$1 rc=0
 	shift
 	log "$name"
-	timeout "$PT" "$@" >"$RAW/podstart-$name.txt" 2>"$RAW/podstart-$name.err" || rc=$?
+	timeout "$PT" "$@" >>"$RAW/podstart-$name.txt" 2>>"$RAW/podstart-$name.err" || rc=$?
 	[ "$rc" -eq 0 ] || NOTES="$NOTES\n  note: $name exited $rc (see $RAW/podstart-$name.err)"
 }
 # BENCH_POD_PROFILE=perf: a call-graph profile of the timon process during each timon phase
@@ -267,15 +271,28 @@ PODMAN_IMG_ARGS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --network "$
 # containers frees thousands. timon follows the floor's cleanup (fewer files than
 # podman's), so the two compared against each other start alike; podman follows timon's.
 for n in $COUNTS; do
-	run_phase "floor-c$CONC-n$n" "$FLOOR" run "${FLOOR_ARGS[@]}" --n "$n" --par "$CONC"
-	floor_clean "$n"
+	reps=1
+	[ "$n" = 1 ] && reps=$REPEAT1
+	for r in $(seq 1 "$reps"); do
+		run_phase "floor-c$CONC-n$n" "$FLOOR" run "${FLOOR_ARGS[@]}" --n "$n" --par "$CONC"
+		floor_clean "$n"
+	done
 	profile_start "timon-n$n"
-	CPU0=$(cpu_ms "$AGENT_PID") SCPU0=$(cpu_ms "$TIMON_PID")
-	run_phase "timon-n$n" python3 "$PY" timon "${CLIENT[@]}" --prefix "p$n" --n "$n" --conc "$CONC" --timeout "$PT"
-	CPU1=$(cpu_ms "$AGENT_PID") SCPU1=$(cpu_ms "$TIMON_PID")
-	profile_stop "timon-n$n" "$n"
-	CPU[$n]="$(awk -v a="$CPU0" -v b="$CPU1" -v c="$SCPU0" -v d="$SCPU1" -v n="$n" 'BEGIN { split(a, x); split(b, y); split(c, u); split(d, v)
-		printf "%.1f %.1f %.1f", (y[1] - x[1]) / n, (y[2] - x[2]) / n, (v[1] - u[1]) / n }')"
+	CPUSUM="0 0 0"
+	for r in $(seq 1 "$reps"); do
+		CPU0=$(cpu_ms "$AGENT_PID") SCPU0=$(cpu_ms "$TIMON_PID")
+		run_phase "timon-n$n" python3 "$PY" timon "${CLIENT[@]}" --prefix "p${n}r$r" --n "$n" --conc "$CONC" --timeout "$PT"
+		CPU1=$(cpu_ms "$AGENT_PID") SCPU1=$(cpu_ms "$TIMON_PID")
+		CPUSUM=$(awk -v s="$CPUSUM" -v a="$CPU0" -v b="$CPU1" -v c="$SCPU0" -v d="$SCPU1" 'BEGIN { split(s, t); split(a, x); split(b, y); split(c, u); split(d, v)
+			printf "%d %d %d", t[1] + y[1] - x[1], t[2] + y[2] - x[2], t[3] + v[1] - u[1] }')
+		# the repeats of N=1 start from no pod, as the first did
+		if [ "$r" -lt "$reps" ]; then
+			timeout "$PT" python3 "$PY" delete "${CLIENT[@]}" --timeout "$PT" >/dev/null 2>>"$RAW/podstart-clean.err" ||
+				NOTES="$NOTES\n  note: deleting timon's pods between repeats did not finish"
+		fi
+	done
+	profile_stop "timon-n$n" "$((n * reps))"
+	CPU[$n]="$(awk -v s="$CPUSUM" -v n="$((n * reps))" 'BEGIN { split(s, t); printf "%.1f %.1f %.1f", t[1] / n, t[2] / n, t[3] / n }')"
 	sleep 2
 	RSS_N=$(rss_kib "$AGENT_PID")
 	CONMON_N=$(conmon_pss_kib "$AGENT_DATA")
@@ -290,14 +307,20 @@ for n in $COUNTS; do
 	fi
 	timeout "$PT" python3 "$PY" delete "${CLIENT[@]}" --timeout "$PT" >/dev/null 2>>"$RAW/podstart-clean.err" ||
 		NOTES="$NOTES\n  note: deleting timon's $n pods did not finish"
-	run_phase "floor-c1-n$n" "$FLOOR" run "${FLOOR_ARGS[@]}" --n "$n" --par 1
-	floor_clean "$n"
-	run_phase "podman-c$CONC-n$n" python3 "$PY" cmd --n "$n" --conc "$CONC" --timeout "$PT" -- \
-		"${PODMAN[@]}" run -d --name "pp$TAG-{i}" "${PODMAN_IMG_ARGS[@]}" "$IMAGE" /bin/busybox sleep 3600
-	podman_clean
-	run_phase "podman-c1-n$n" python3 "$PY" cmd --n "$n" --conc 1 --timeout "$PT" -- \
-		"${PODMAN[@]}" run -d --name "pp$TAG-{i}" "${PODMAN_IMG_ARGS[@]}" "$IMAGE" /bin/busybox sleep 3600
-	podman_clean
+	for r in $(seq 1 "$reps"); do
+		run_phase "floor-c1-n$n" "$FLOOR" run "${FLOOR_ARGS[@]}" --n "$n" --par 1
+		floor_clean "$n"
+	done
+	for r in $(seq 1 "$reps"); do
+		run_phase "podman-c$CONC-n$n" python3 "$PY" cmd --n "$n" --conc "$CONC" --timeout "$PT" -- \
+			"${PODMAN[@]}" run -d --name "pp$TAG-{i}" "${PODMAN_IMG_ARGS[@]}" "$IMAGE" /bin/busybox sleep 3600
+		podman_clean
+	done
+	for r in $(seq 1 "$reps"); do
+		run_phase "podman-c1-n$n" python3 "$PY" cmd --n "$n" --conc 1 --timeout "$PT" -- \
+			"${PODMAN[@]}" run -d --name "pp$TAG-{i}" "${PODMAN_IMG_ARGS[@]}" "$IMAGE" /bin/busybox sleep 3600
+		podman_clean
+	done
 done
 
 # ---- summary ----
@@ -317,6 +340,7 @@ mib() { calc "$1 / 1024" %.1f; }
 	echo "$CONC connections; the agent starts $CONC pods at a time). floor and podman: from the batch start to"
 	echo "\`runc run -d\` / \`podman run -d\` returning, $CONC at a time (c$CONC) or one at a time (c1)."
 	echo "'all' = when the last of the N was running, from the batch start."
+	[ "$REPEAT1" -gt 1 ] && echo "N=1: $REPEAT1 starts one after the other for every system; p50/p99 over them, 'all' the slowest."
 	echo
 	printf '%-5s %-26s %8s %8s %8s %9s %5s\n' N system p50 p99 max all ok
 	for n in $COUNTS; do
@@ -324,7 +348,9 @@ mib() { calc "$1 / 1024" %.1f; }
 			"podman-c$CONC:podman run -d, c$CONC:batch" "podman-c1:podman run -d, c1:batch" "timon:timon (API+agent):sent"; do
 			IFS=: read -r key label from <<<"$s"
 			read -r p50 p99 mx last ok <<<"$(stats "$RAW/podstart-$key-n$n.txt" "$from")"
-			printf '%-5s %-26s %8s %8s %8s %9s %5s\n' "$n" "$label" "$p50" "$p99" "$mx" "$last" "$ok/$n"
+			want=$n
+			[ "$n" = 1 ] && want=$REPEAT1
+			printf '%-5s %-26s %8s %8s %8s %9s %5s\n' "$n" "$label" "$p50" "$p99" "$mx" "$last" "$ok/$want"
 			R[$key-$n]="$p50 $p99 $last"
 		done
 	done
