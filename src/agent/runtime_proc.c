@@ -132,7 +132,7 @@ int rt_proc_run(char *const argv[], const rt_proc_opts *o, int *exit_code, bool 
 	}
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
-	/* 0-2 first: a pass_fd that happens to be 3 would otherwise be replaced early. */
+	/* 0-2 first: their sources may include fd 3, which pass_fd then replaces. */
 	posix_spawn_file_actions_adddup2(&fa, o->stdin_data ? in[0] : devnull, 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, er[1], 2);
