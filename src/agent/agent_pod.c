@@ -636,7 +636,7 @@ static int ensure_image(agent_sync_job *sj, json_t *c, image_info *img)
 }
 
 /* Creates and starts attempt `attempt` of container c. 0 when it started. */
-static int start_container(agent_sync_job *sj, json_t *c, int attempt, const char *ip)
+static int start_container(agent_sync_job *sj, json_t *c, int attempt)
 {
 	agent *a = sj->a;
 	json_t *pod = sj->pod, *report = sj->report;
@@ -734,8 +734,6 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 		runtime_delete(a->rt, id, true, NULL);
 		goto out;
 	}
-	if (!ip)
-		ip = sj->ip;
 	event(report, "Normal", "Created", "Created container %s", name);
 	if (runtime_start(a->rt, id, &err) < 0) {
 		/* The container exists and has stopped: it is reported terminated and restarted
@@ -754,7 +752,7 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt, const cha
 		char *msg = NULL;
 		json_t *g = json_path(pod, "spec.terminationGracePeriodSeconds");
 		int limit = json_is_integer(g) && json_integer_value(g) > 0 ? (int)json_integer_value(g) : 30;
-		if (run_hook(a, run, post, id, ip, limit, &msg) < 0) {
+		if (run_hook(a, run, post, id, sj->ip, limit, &msg) < 0) {
 			event(report, "Warning", "FailedPostStartHook", "PostStartHook failed: %s", msg ? msg : "");
 			runtime_stop(a->rt, id, SIGTERM, 2, NULL);
 			free(msg);
@@ -785,7 +783,7 @@ out:
 typedef enum { C_RUNNING, C_DONE_OK, C_DONE_FAIL, C_WAIT } cstate;
 
 static cstate step_container(agent_sync_job *sj, json_t *c, json_t *by, runtime_status *all,
-                             const char *ip, bool init)
+                             bool init)
 {
 	const char *name = json_string_value(json_object_get(c, "name"));
 	const char *policy = json_path_str(sj->pod, "spec.restartPolicy");
@@ -804,7 +802,7 @@ static cstate step_container(agent_sync_job *sj, json_t *c, json_t *by, runtime_
 				set_waiting(sj->report, name, "CreateContainerError", "back-off creating container");
 			return C_WAIT;
 		}
-		return start_container(sj, c, 0, ip) == 0 ? C_RUNNING : C_WAIT;
+		return start_container(sj, c, 0) == 0 ? C_RUNNING : C_WAIT;
 	}
 	if (cur->state == RUNTIME_RUNNING)
 		return C_RUNNING;
@@ -842,7 +840,7 @@ static cstate step_container(agent_sync_job *sj, json_t *c, json_t *by, runtime_
 	runtime_status *prev = seen_get(by, all, name, "prev");
 	if (prev)
 		runtime_delete(sj->a->rt, prev->id, true, NULL);
-	return start_container(sj, c, attempt + 1, ip) == 0 ? C_RUNNING : C_WAIT;
+	return start_container(sj, c, attempt + 1) == 0 ? C_RUNNING : C_WAIT;
 }
 
 /* ---------- statuses ---------- */
@@ -1079,7 +1077,6 @@ void agent_pod_sync(agent_job *j)
 	}
 	_cleanup_free_ char *dir = xasprintf("%s/%s", a->pods_dir, uid);
 	mkdirs(dir, 0755);
-	char *ip = NULL;
 	terr *err = NULL;
 	/* A sandbox this agent wired and whose namespace still exists is not wired again
 	 * (the plugins' CHECK costs a chain of execs per sync); after a restart the memory is
@@ -1088,20 +1085,19 @@ void agent_pod_sync(agent_job *j)
 	_cleanup_free_ char *nsp = cni_netns_path(&a->cni, uid);
 	bool hostnet = json_is_true(json_path(pod, "spec.hostNetwork"));
 	if (known && (hostnet || access(nsp, F_OK) == 0)) {
-		ip = xstrdup(known);
+		sj->ip = xstrdup(known);
 	} else if (!hostnet && net_may_overlap(pod) && net_begin(sj)) {
-		ip = NULL; /* known once net_end has joined the wiring */
-	} else if (sandbox_up(a, pod, &ip, &err) < 0) {
+		/* the address is known once net_end has joined the wiring */
+	} else if (sandbox_up(a, pod, &sj->ip, &err) < 0) {
 		sandbox_failed(sj, err);
 		terr_free(err);
 		return;
 	}
-	if (ip)
-		net_known(sj, ip, false);
-	sj->ip = ip;
+	if (sj->ip)
+		net_known(sj, sj->ip, false);
 	_cleanup_free_ char *hostsp = xasprintf("%s/etc-hosts", dir);
 	_cleanup_free_ char *resolvp = xasprintf("%s/resolv.conf", dir);
-	char *h = hosts_file(pod, ip), *r = resolv_file(pod);
+	char *h = hosts_file(pod, sj->ip), *r = resolv_file(pod);
 	if (write_file(hostsp, h) < 0 || write_file(resolvp, r) < 0)
 		log_warn("agent: cannot write %s files: %s", dir, strerror(errno));
 	free(h);
@@ -1127,7 +1123,7 @@ void agent_pod_sync(agent_job *j)
 	{
 		if (!volumes_ok)
 			break;
-		cstate s = step_container(sj, c, by, all, sj->ip, true);
+		cstate s = step_container(sj, c, by, all, true);
 		bool sidecar = str_eq(json_string_value(json_object_get(c, "restartPolicy")), "Always");
 		if (s == C_DONE_OK || (sidecar && s == C_RUNNING))
 			continue;
@@ -1137,7 +1133,7 @@ void agent_pod_sync(agent_job *j)
 	}
 	if (init_done)
 		json_array_foreach(json_path(pod, "spec.containers"), i, c)
-		    step_container(sj, c, by, all, sj->ip, false);
+		    step_container(sj, c, by, all, false);
 	json_decref(by);
 	runtime_statuses_free(all, n);
 	/* No container was created (an image to pull, a back-off): the network still ends
