@@ -18,15 +18,24 @@ struct curlio {
 	char *base, *ca, *cert, *key, *auth;
 	char *cert_pem, *key_pem; /* when set (curlio_set_client_cert), used instead of files */
 	curlio_req *reqs; /* live requests, for curlio_free */
+	/* With a connection limit, at most that many requests hold an easy handle; the rest
+	 * wait here, in order, as plain requests. A waiting easy handle holds curl's buffers
+	 * (16 KB and more): a burst of hundreds held megabytes that fragmented the heap. */
+	curlio_req *waiting, *waiting_tail;
+	int max_active, active;
 	bool closing;
 	int open_handles;
 };
 
 struct curlio_req {
 	curlio *c;
-	CURL *easy;
+	CURL *easy; /* NULL while waiting */
 	struct curl_slist *headers;
+	char *method, *url, *ctype;
 	char *body;
+	size_t len;
+	long timeout_ms;
+	curlio_req *wnext; /* the waiting queue */
 	buf answer;
 	curlio_data_cb on_data;
 	curlio_done_cb done;
@@ -42,6 +51,7 @@ typedef struct sock_ctx {
 } sock_ctx;
 
 static void check_done(curlio *c);
+static void start_waiting(curlio *c);
 
 static void maybe_free(curlio *c)
 {
@@ -154,6 +164,7 @@ curlio *curlio_new(uv_loop_t *loop, const curlio_config *cfg)
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
 	if (cfg->max_connections > 0) {
+		c->max_active = cfg->max_connections;
 		curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)cfg->max_connections);
 		curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)cfg->max_connections);
 		curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)cfg->max_connections);
@@ -167,6 +178,20 @@ curlio *curlio_new(uv_loop_t *loop, const curlio_config *cfg)
 static void req_unlink(curlio_req *r)
 {
 	curlio *c = r->c;
+	if (!r->easy) { /* waiting: out of the queue too */
+		curlio_req *prev = NULL;
+		for (curlio_req *q = c->waiting; q; prev = q, q = q->wnext) {
+			if (q != r)
+				continue;
+			if (prev)
+				prev->wnext = r->wnext;
+			else
+				c->waiting = r->wnext;
+			if (c->waiting_tail == r)
+				c->waiting_tail = prev;
+			break;
+		}
+	}
 	if (r->prev)
 		r->prev->next = r->next;
 	else
@@ -177,9 +202,15 @@ static void req_unlink(curlio_req *r)
 
 static void req_free(curlio_req *r)
 {
-	curl_multi_remove_handle(r->c->multi, r->easy);
-	curl_easy_cleanup(r->easy);
+	if (r->easy) {
+		curl_multi_remove_handle(r->c->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+		r->c->active--;
+	}
 	curl_slist_free_all(r->headers);
+	free(r->method);
+	free(r->url);
+	free(r->ctype);
 	free(r->body);
 	buf_free(&r->answer);
 	free(r);
@@ -225,34 +256,30 @@ static void check_done(curlio *c)
 		_cleanup_free_ char *body = r->answer.p ? xstrndup(r->answer.p, r->answer.n) : xstrdup("");
 		size_t blen = r->answer.n;
 		req_free(r);
+		start_waiting(c);
 		if (done)
 			done(ud, status, body, blen, why);
 	}
 }
 
-curlio_req *curlio_request(curlio *c, const char *method, const char *path, const char *ctype,
-                           const char *body, size_t len, long timeout_ms, curlio_data_cb on_data,
-                           curlio_done_cb done, void *ud)
+/* Gives r its easy handle and hands it to curl. */
+static void req_start(curlio_req *r)
 {
-	curlio_req *r = xcalloc(1, sizeof *r);
-	r->c = c;
-	r->on_data = on_data;
-	r->done = done;
-	r->ud = ud;
+	curlio *c = r->c;
 	r->easy = curl_easy_init();
 	if (!r->easy)
 		abort();
-	_cleanup_free_ char *url = xasprintf("%s%s", c->base, path);
+	c->active++;
 	CURL *e = r->easy;
-	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_URL, r->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	if (timeout_ms > 0)
-		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+	if (r->timeout_ms > 0)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
 	if (c->ca)
 		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca);
 	if (c->cert_pem && c->key_pem) {
@@ -268,28 +295,67 @@ curlio_req *curlio_request(curlio *c, const char *method, const char *path, cons
 		curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert);
 		curl_easy_setopt(e, CURLOPT_SSLKEY, c->key);
 	}
-	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-	_cleanup_free_ char *ct = xasprintf("Content-Type: %s", ctype ? ctype : "application/json");
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
 	r->headers = curl_slist_append(r->headers, "Accept: application/json");
 	r->headers = curl_slist_append(r->headers, "User-Agent: timon-agent");
 	if (c->auth)
 		r->headers = curl_slist_append(r->headers, c->auth);
-	if (body) {
-		r->headers = curl_slist_append(r->headers, ct);
-		r->body = xmalloc(len + 1);
-		memcpy(r->body, body, len);
-		r->body[len] = 0;
+	if (r->body) {
+		r->headers = curl_slist_append(r->headers, r->ctype);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	} else if (strcmp(method, "GET") == 0) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->len);
+	} else if (strcmp(r->method, "GET") == 0) {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+	curl_multi_add_handle(c->multi, e);
+}
+
+/* Starts waiting requests while there is room. */
+static void start_waiting(curlio *c)
+{
+	while (c->waiting && c->active < c->max_active) {
+		curlio_req *r = c->waiting;
+		c->waiting = r->wnext;
+		if (!c->waiting)
+			c->waiting_tail = NULL;
+		r->wnext = NULL;
+		req_start(r);
+	}
+}
+
+curlio_req *curlio_request(curlio *c, const char *method, const char *path, const char *ctype,
+                           const char *body, size_t len, long timeout_ms, curlio_data_cb on_data,
+                           curlio_done_cb done, void *ud)
+{
+	curlio_req *r = xcalloc(1, sizeof *r);
+	r->c = c;
+	r->on_data = on_data;
+	r->done = done;
+	r->ud = ud;
+	r->method = xstrdup(method);
+	r->url = xasprintf("%s%s", c->base, path);
+	r->timeout_ms = timeout_ms;
+	if (body) {
+		r->ctype = xasprintf("Content-Type: %s", ctype ? ctype : "application/json");
+		r->body = xmalloc(len + 1);
+		memcpy(r->body, body, len);
+		r->body[len] = 0;
+		r->len = len;
+	}
 	r->next = c->reqs;
 	if (c->reqs)
 		c->reqs->prev = r;
 	c->reqs = r;
-	curl_multi_add_handle(c->multi, e);
+	if (c->max_active > 0 && c->active >= c->max_active) {
+		if (c->waiting_tail)
+			c->waiting_tail->wnext = r;
+		else
+			c->waiting = r;
+		c->waiting_tail = r;
+	} else {
+		req_start(r);
+	}
 	return r;
 }
 
@@ -297,18 +363,21 @@ void curlio_cancel(curlio_req *r)
 {
 	if (!r)
 		return;
+	curlio *c = r->c;
 	req_unlink(r);
 	req_free(r);
+	if (!c->closing)
+		start_waiting(c);
 }
 
 void curlio_free(curlio *c)
 {
 	if (!c)
 		return;
+	c->closing = true; /* cancelling starts no waiting request */
 	while (c->reqs)
 		curlio_cancel(c->reqs);
 	curl_multi_cleanup(c->multi);
-	c->closing = true;
 	uv_timer_stop(&c->timer);
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
