@@ -164,7 +164,7 @@ static char *write_process_file(exec_sess *s, runtime *rt, char **pidfile)
 	*pidfile = xasprintf("%s/exec-%s.pid", bundle, tag);
 	_cleanup_free_ char *text = json_dumps(p, JSON_COMPACT);
 	terr *err = NULL;
-	if (pki_write_file_atomic(pfile, text, strlen(text), 0600, &err) < 0) {
+	if (pki_replace_file(pfile, text, strlen(text), 0600, &err) < 0) {
 		push_error(s, "container %s: exec: %s", s->id, err->message);
 		terr_free(err);
 		free(pfile);
@@ -241,7 +241,7 @@ static void *exec_worker(void *arg)
 					json_object_set_new(pj, "consoleSize", json_pack("{s:i,s:i}", "height", rows, "width", cols));
 					_cleanup_free_ char *txt = json_dumps(pj, JSON_COMPACT);
 					terr *werr = NULL;
-					if (pki_write_file_atomic(pfile, txt, strlen(txt), 0600, &werr) < 0)
+					if (pki_replace_file(pfile, txt, strlen(txt), 0600, &werr) < 0)
 						terr_free(werr);
 					json_decref(pj);
 				}

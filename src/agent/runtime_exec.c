@@ -51,7 +51,7 @@ int runtime_exec(runtime *rt, const char *id, const runtime_exec_opts *o, runtim
 	_cleanup_free_ char *pfile = xasprintf("%s/exec-%s.json", bundle, tag);
 	_cleanup_free_ char *pidfile = xasprintf("%s/exec-%s.pid", bundle, tag);
 	_cleanup_free_ char *text = json_dumps(p, JSON_COMPACT);
-	if (pki_write_file_atomic(pfile, text, strlen(text), 0600, err) < 0)
+	if (pki_replace_file(pfile, text, strlen(text), 0600, err) < 0)
 		return terr_wrap(err, "container %s: exec", id);
 
 	_cleanup_free_ char *bin = rt_runtime_for(rt, id);

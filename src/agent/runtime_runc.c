@@ -185,7 +185,7 @@ static int meta_write(const char *bundle, json_t *m, terr **err)
 {
 	_cleanup_free_ char *p = xasprintf("%s/timon.json", bundle);
 	_cleanup_free_ char *s = json_dumps(m, JSON_COMPACT);
-	return pki_write_file_atomic(p, s, strlen(s), 0600, err);
+	return pki_replace_file(p, s, strlen(s), 0600, err);
 }
 
 char *rt_runtime_for(const runtime *rt, const char *id)
@@ -258,7 +258,7 @@ int runtime_create(runtime *rt, const char *id, json_t *spec, const runtime_crea
 		return terr_internal(err, "container %s: creating folders: %s", id,
 		                     strerror(errno));
 	_cleanup_free_ char *text = json_dumps(spec, JSON_INDENT(1));
-	if (pki_write_file_atomic(config, text, strlen(text), 0600, err) < 0)
+	if (pki_replace_file(config, text, strlen(text), 0600, err) < 0)
 		return terr_wrap(err, "container %s", id);
 
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", bundle);
@@ -360,25 +360,95 @@ int runtime_create(runtime *rt, const char *id, json_t *spec, const runtime_crea
 	return 0;
 }
 
+static json_t *state_read(runtime *rt, const char *id);
+
+/* `runc start`, done here for runc: `runc create` leaves the container's init blocked
+ * opening <root>/<id>/exec.fifo for writing; start opens it for reading, reads what the
+ * init writes just before it execs the process (until the exec closes it), and removes
+ * it: runc reads a container with the fifo as created and without as running. Doing it
+ * here saves a runc process per start (~6 ms, most of it the Go runtime starting).
+ * Returns 1 when started, 0 when the fifo is not there as a fifo (the caller runs the
+ * runtime's start, which says why), -1 with err set. */
+static int fifo_start(runtime *rt, const char *id, terr **err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s/exec.fifo", rt->runc_root, id);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	/* The init opens the fifo as soon as a reader has; POLLHUP comes only once a writer
+	 * has come and gone since this open, so an empty first poll is not the end. */
+	size_t got = 0;
+	int waited = 0, rc = 0;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int n = poll(&p, 1, 100);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			_cleanup_json_ json_t *state = state_read(rt, id);
+			if (!str_eq(json_string_value(json_object_get(state, "status")), "created")) {
+				rc = terr_set(err, 500, "StartError", "container %s: start: %s", id,
+				              "container process is already dead");
+				break;
+			}
+			if ((waited += 100) >= RUNC_TIMEOUT_MS) {
+				rc = terr_set(err, 500, "StartError", "container %s: start: timed out", id);
+				break;
+			}
+			continue;
+		}
+		char b[64];
+		ssize_t r = read(fd, b, sizeof b);
+		if (r > 0) {
+			got += (size_t)r;
+			continue;
+		}
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		/* the end (r == 0 comes only after a writer closed): it must have said something */
+		if (got == 0)
+			rc = terr_set(err, 500, "StartError", "container %s: start: %s", id,
+			              r < 0 ? strerror(errno) : "cannot start an already running container");
+		break;
+	}
+	close(fd);
+	if (rc < 0)
+		return -1;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return terr_internal(err, "container %s: start: removing %s: %s", id, path, strerror(errno));
+	return 1;
+}
+
 int runtime_start(runtime *rt, const char *id, terr **err)
 {
 	if (!runtime_id_valid(id))
 		return terr_bad_request(err, "invalid container ID \"%s\"", id ? id : "");
-	buf eb = {0};
-	int rc = 0;
 	int64_t started = time_now_ns(); /* before: a quick process may exit before start returns */
-	const char *args[] = {"start", id, NULL};
 	_cleanup_free_ char *bin = rt_runtime_for(rt, id);
-	if (rt_runc(rt, bin, args, RUNC_TIMEOUT_MS, NULL, &eb, &rc, err) < 0) {
-		buf_free(&eb);
+	const char *base = strrchr(bin, '/');
+	int fr = str_eq(base ? base + 1 : bin, "runc") ? fifo_start(rt, id, err) : 0;
+	if (fr < 0)
 		return -1;
-	}
-	_cleanup_free_ char *m = rt_runc_message(&eb);
-	buf_free(&eb);
-	if (rc != 0) {
-		if (strstr(m, "container does not exist"))
-			return terr_not_found(err, "container \"%s\" not found", id);
-		return terr_set(err, 500, "StartError", "container %s: start: %s", id, m);
+	if (fr == 0) {
+		buf eb = {0};
+		int rc = 0;
+		const char *args[] = {"start", id, NULL};
+		if (rt_runc(rt, bin, args, RUNC_TIMEOUT_MS, NULL, &eb, &rc, err) < 0) {
+			buf_free(&eb);
+			return -1;
+		}
+		_cleanup_free_ char *m = rt_runc_message(&eb);
+		buf_free(&eb);
+		if (rc != 0) {
+			if (strstr(m, "container does not exist"))
+				return terr_not_found(err, "container \"%s\" not found", id);
+			return terr_set(err, 500, "StartError", "container %s: start: %s", id, m);
+		}
 	}
 	_cleanup_free_ char *bundle = rt_bundle_path(rt, id);
 	_cleanup_json_ json_t *meta = meta_read(bundle);

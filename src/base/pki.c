@@ -127,13 +127,14 @@ static int write_all(int fd, const void *data, size_t n)
 	return 0;
 }
 
-int pki_write_file_atomic(const char *path, const void *data, size_t n, mode_t mode, terr **err)
+static int write_atomic(const char *path, const void *data, size_t n, mode_t mode, bool durable,
+                        terr **err)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", path);
 	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return terr_internal(err, "create %s: %s", tmp, strerror(errno));
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, n) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || write_all(fd, data, n) < 0 || (durable && fsync(fd) < 0)) {
 		int e = errno;
 		unlink(tmp);
 		return terr_internal(err, "write %s: %s", tmp, strerror(e));
@@ -143,6 +144,8 @@ int pki_write_file_atomic(const char *path, const void *data, size_t n, mode_t m
 		unlink(tmp);
 		return terr_internal(err, "rename %s: %s", path, strerror(e));
 	}
+	if (!durable)
+		return 0;
 	_cleanup_free_ char *dir = xstrdup(path);
 	char *slash = strrchr(dir, '/');
 	if (slash == dir)
@@ -155,6 +158,16 @@ int pki_write_file_atomic(const char *path, const void *data, size_t n, mode_t m
 	if (dfd < 0 || fsync(dfd) < 0)
 		return terr_internal(err, "fsync %s: %s", dir, strerror(errno));
 	return 0;
+}
+
+int pki_write_file_atomic(const char *path, const void *data, size_t n, mode_t mode, terr **err)
+{
+	return write_atomic(path, data, n, mode, true, err);
+}
+
+int pki_replace_file(const char *path, const void *data, size_t n, mode_t mode, terr **err)
+{
+	return write_atomic(path, data, n, mode, false, err);
 }
 
 /* mkdir -p; the folders it creates get mode. */

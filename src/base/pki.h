@@ -112,6 +112,10 @@ bool pki_name_identity(const X509_NAME *name, char **cn, char ***orgs, size_t *n
 /* Writes n bytes to path atomically: a temporary file in the same folder with the given
  * mode, fsync, rename over path, fsync of the folder. 0 or -1. */
 int pki_write_file_atomic(const char *path, const void *data, size_t n, mode_t mode, terr **err);
+/* The same without the two fsyncs: readers and a crash of this process see the old file
+ * or the new one, a power loss may leave either or neither. For files that do not outlive
+ * a reboot in any use (a container's bundle: its container is gone after one). */
+int pki_replace_file(const char *path, const void *data, size_t n, mode_t mode, terr **err);
 /* Reads a whole file into a NUL-terminated buffer (the caller's); *n may be NULL. 0 or -1
  * (404 NotFound when it does not exist). */
 int pki_read_file(const char *path, char **out, size_t *n, terr **err);
