@@ -132,8 +132,10 @@ void agent_pod_write_status(agent *a, agent_pod *ap);
 
 /* The tokens of pod's projected serviceAccountToken sources that the loop holds, as a new
  * object for the volume inputs (volume.h "serviceaccounttokens"); requests those missing
- * or due for renewal, without waiting (the pod is synced again when one arrives). */
-json_t *agent_tokens_for(agent *a, agent_pod *ap, json_t *pod);
+ * or due for renewal, without waiting (the pod is synced again when one arrives, or when
+ * its request failed). *waiting: a source has no usable token and its request is under
+ * way. */
+json_t *agent_tokens_for(agent *a, agent_pod *ap, json_t *pod, bool *waiting);
 /* Whether a token entry ({"token", "iat", "exp"} in Unix seconds, {"pending": true}, or
  * {"retryAt"}; NULL when none) needs a request at now: none yet, or 80% of its life (at
  * most 24 h) gone; not while one is pending or before retryAt. */

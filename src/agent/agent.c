@@ -249,6 +249,18 @@ static void sync_drop(agent_job *j)
 
 static void submit(agent *a, agent_pod *ap, json_t *pod, bool cleanup)
 {
+	json_t *tokens = NULL;
+	if (!cleanup && pod && !json_path(pod, "metadata.deletionTimestamp")) {
+		bool waiting = false;
+		tokens = agent_tokens_for(a, ap, pod, &waiting);
+		/* A token asked for and not there yet (a joined agent's request is a round trip
+		 * to the server): its answer syncs the pod; a sync now would only fail the mount
+		 * and report the pod waiting. */
+		if (waiting) {
+			json_decref(tokens);
+			return;
+		}
+	}
 	agent_sync_job *sj = xcalloc(1, sizeof *sj);
 	sj->job.work = agent_pod_sync;
 	sj->job.done = sync_done;
@@ -261,8 +273,8 @@ static void submit(agent *a, agent_pod *ap, json_t *pod, bool cleanup)
 	sj->cleanup = cleanup;
 	ap->kick = false;
 	sj->inputs = cleanup ? json_object() : gather_inputs(a, pod);
-	if (!cleanup && pod && !json_path(pod, "metadata.deletionTimestamp"))
-		json_object_set_new(sj->inputs, "serviceaccounttokens", agent_tokens_for(a, ap, pod));
+	if (tokens)
+		json_object_set_new(sj->inputs, "serviceaccounttokens", tokens);
 	ap->busy = true;
 	ap->dirty = false;
 	agent_pool_submit(a->pool, &sj->job);

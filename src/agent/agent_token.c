@@ -5,7 +5,9 @@
  * (POST serviceaccounts/<name>/token, bound to the pod, with the source's audience and
  * expirationSeconds). The answer comes back on the loop; it is kept in the pod's loop
  * state and the pod is synced again, so the worker writes the new token atomically. The
- * loop never waits: a sync without a token yet fails the mount and is retried.
+ * loop never waits: a pod whose token is asked for and not there at all is not synced
+ * until the answer comes (a refusal syncs it too, and its mount fails and is retried); a
+ * renewal under way leaves the pod with the token it has.
  * Not for: writing the file (volume_token.c). */
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +60,9 @@ static void on_token(void *ud, int code, json_t *obj)
 			log_warn("agent: token for pod %s answered %d: %s", t->pod_key, code,
 			         json_string_value(json_object_get(obj, "message")));
 			json_object_set_new(ent, "retryAt", json_integer(now_s() + TOKEN_RETRY_S));
+			/* the pod waited for this answer (agent.c submit): it syncs and reports */
+			if (!a->token_inline)
+				controller_enqueue(a->c, ap->key);
 		}
 	}
 	free(t->pod_key);
@@ -121,8 +126,9 @@ bool agent_token_due(json_t *ent, int64_t now)
 	return now >= renew;
 }
 
-json_t *agent_tokens_for(agent *a, agent_pod *ap, json_t *pod)
+json_t *agent_tokens_for(agent *a, agent_pod *ap, json_t *pod, bool *waiting)
 {
+	*waiting = false;
 	json_t *out = json_object();
 	if (!ap->sa_tokens)
 		ap->sa_tokens = json_object();
@@ -144,6 +150,8 @@ json_t *agent_tokens_for(agent *a, agent_pod *ap, json_t *pod)
 			const char *tok = json_string_value(json_object_get(ent, "token"));
 			if (tok && json_integer_value(json_object_get(ent, "exp")) > now)
 				json_object_set_new(out, key, json_string(tok));
+			else if (json_is_true(json_object_get(ent, "pending")))
+				*waiting = true;
 		}
 	}
 	return out;

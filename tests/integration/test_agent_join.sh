@@ -154,6 +154,29 @@ expect_out "its service account token came through the joined agent (TokenReques
 	kubectl --kubeconfig=/dev/null --server="$(kubectl config view -o jsonpath='{.clusters[0].cluster.server}')" \
 	--certificate-authority="$TMP/data/tls/ca.crt" --token="$JTOK" auth whoami
 
+# A token the server refuses: the pod is synced once the answer comes (the agent holds a
+# pod's first sync while its token is asked for) and reports the failed mount. The
+# ServiceAccount is gone by the time the pod reaches the node (admission checked it on
+# create, while the node did not match yet).
+kubectl create serviceaccount jgone >/dev/null
+cat <<EOY | kubectl apply -f - >/dev/null
+apiVersion: v1
+kind: Pod
+metadata: {name: jnotok}
+spec:
+  serviceAccountName: jgone
+  nodeSelector: {kubernetes.io/hostname: $JNODE, jlater: "yes"}
+  tolerations: [{key: dedicated, operator: Equal, value: joined, effect: NoSchedule}]
+  containers: [{name: c, image: $IMAGE, command: ["sleep", "3600"]}]
+EOY
+kubectl delete serviceaccount jgone >/dev/null
+kubectl label node "$JNODE" jlater=yes >/dev/null
+jnotok_failed() { kubectl get events --field-selector involvedObject.name=jnotok,reason=FailedMount -o name | grep -q .; }
+check "a pod whose token is refused reports FailedMount" wait_for 30 jnotok_failed
+expect_out "and waits in ContainerCreating" "^ContainerCreating$" pod_field jnotok '{.status.containerStatuses[0].state.waiting.reason}'
+kubectl delete pod jnotok --wait=false >/dev/null
+kubectl label node "$JNODE" jlater- >/dev/null
+
 # ---- deletion ----
 check "deleting a pod completes" timeout 60 kubectl delete pod jsel --wait=true --timeout=50s
 check "its containers are gone" sh -c "! runc --root '$JRUN/runtime/runc' list | grep -q '$UIDS'"
