@@ -1,6 +1,7 @@
 # timon — build, run and test. `make run` and `make test` are the README's two commands.
 #
-# Variables: BUILD (output folder, default build), SAN=1 (ASan+UBSan build), CC.
+# Variables: BUILD (output folder, default build), SAN=1 (ASan+UBSan build), JEMALLOC=0
+# (glibc's malloc instead of jemalloc), CC.
 
 CC ?= cc
 BUILD ?= build
@@ -12,9 +13,17 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wshadow -Wstrict-prototypes -fno-strict-aliasing -Isrc $(PKG_CFLAGS) -MMD -MP
 LDLIBS += $(PKG_LIBS) -lhttp_parser -lpthread -lm
+# jemalloc replaces malloc for the whole process (decision 0009); ASan brings its own.
+# JEMALLOC=0 builds with glibc's malloc (for comparisons).
+JEMALLOC ?= 1
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+JEMALLOC := 0
+endif
+ifeq ($(JEMALLOC),1)
+CFLAGS += -DTIMON_JEMALLOC
+LDLIBS += -ljemalloc
 endif
 
 LIB_SRC := $(shell find src -name '*.c' ! -name main.c | sort)

@@ -3,7 +3,6 @@
  * the agent's worker pool, status writes, events, exits noticed through conmon's exit
  * files, heartbeats, and garbage collection of containers no pod owns. See agent.h. */
 #include <ctype.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +14,7 @@
 #include "agent/volume.h"
 #include "apiserver/client.h"
 #include "base/json.h"
+#include "base/heap.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "controllers/controller-internal.h"
@@ -29,7 +29,7 @@
 #define LOGS_EVERY_NS    (10LL * 1000000000LL) /* kubelet: containerLogMonitorInterval */
 #define IMAGES_EVERY_NS  (30LL * 1000000000LL) /* kubelet: 5 min */
 /* A burst of pod starts (sync jobs' copies, write buffers, the pool threads' arenas) leaves
- * freed heap that glibc keeps: it is handed back to the kernel this often (malloc_trim). */
+ * freed heap that the allocator keeps: it is handed back to the kernel this often. */
 #define TRIM_EVERY_NS    (10LL * 1000000000LL)
 #define RESYNC_BUSY_MS   2000
 #define RESYNC_IDLE_MS   10000
@@ -712,7 +712,7 @@ static void on_tick(uv_timer_t *t)
 		upkeep(a, now);
 	if (now >= a->next_trim_ns) {
 		a->next_trim_ns = now + TRIM_EVERY_NS;
-		malloc_trim(0);
+		heap_release();
 	}
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "agent/agent-internal.h"
+#include "base/heap.h"
 #include "base/util.h"
 
 struct agent_pool {
@@ -21,6 +22,7 @@ struct agent_pool {
 static void *worker(void *arg)
 {
 	agent_pool *p = arg;
+	heap_thread_uncached();
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		while (!p->queue && !p->stopping)

@@ -69,12 +69,14 @@ static char *read_token_file(const char *path)
 
 /* glibc gives each thread that allocates its own arena (up to 8 per core), and the agent's
  * pool threads each touch one: with 100 pods, ~13 MB of heap sat in arenas. Two are enough
- * for threads that mostly wait on runc and CNI. */
+ * for threads that mostly wait on runc and CNI. (jemalloc builds: heap.c sets two.) */
 #define AGENT_ARENAS 2
 
 int cmd_agent(int argc, char **argv)
 {
+#ifndef TIMON_JEMALLOC
 	mallopt(M_ARENA_MAX, AGENT_ARENAS);
+#endif
 	const char *server = NULL, *token = NULL, *token_file = NULL;
 	const char *data_dir = "/var/lib/timon-agent";
 	agent_config acfg = {.worker = true};
