@@ -285,6 +285,8 @@ typedef struct sched_tpmap {
 int64_t *sched_tpmap_at(sched_tpmap *m, sched_hstr key, sched_hstr val, bool create);
 int64_t sched_tpmap_get(const sched_tpmap *m, sched_hstr key, sched_hstr val);
 void sched_tpmap_free(sched_tpmap *m);
+/* Makes room for n entries at once (no doublings on the way there). */
+void sched_tpmap_reserve(sched_tpmap *m, uint32_t n);
 
 /* ---- cycle ---- */
 
