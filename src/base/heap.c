@@ -24,10 +24,6 @@ void heap_thread_uncached(void)
 	mallctl("thread.tcache.enabled", NULL, NULL, &off, sizeof off);
 }
 
-const char *heap_allocator(void)
-{
-	return "jemalloc";
-}
 #else
 #include <malloc.h>
 
@@ -41,8 +37,4 @@ void heap_thread_uncached(void)
 	/* glibc's per-thread cache is small (7 blocks per size); arenas are limited instead */
 }
 
-const char *heap_allocator(void)
-{
-	return "glibc";
-}
 #endif

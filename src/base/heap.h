@@ -11,7 +11,5 @@ void heap_release(void);
 /* For the calling thread, from now on: no cache of freed blocks of its own (threads that
  * mostly wait, like the agent's pool, keep memory there that nobody else can use). */
 void heap_thread_uncached(void);
-/* Which allocator this build uses: "jemalloc" or "glibc". */
-const char *heap_allocator(void);
 
 #endif
