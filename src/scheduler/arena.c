@@ -164,11 +164,7 @@ static void tp_resize(sched_tpmap *m, uint32_t cap)
 	m->cap = cap;
 }
 
-static void tp_grow(sched_tpmap *m)
-{
-	tp_resize(m, m->cap ? m->cap * 2 : 16);
-}
-
+/* The one load-factor rule (3/4) for both a reserve and an insertion's growth. */
 void sched_tpmap_reserve(sched_tpmap *m, uint32_t n)
 {
 	uint32_t cap = m->cap ? m->cap : 16;
@@ -192,8 +188,7 @@ int64_t *sched_tpmap_at(sched_tpmap *m, sched_hstr key, sched_hstr val, bool cre
 	}
 	if (!create)
 		return NULL;
-	if ((m->n + 1) * 4 > m->cap * 3)
-		tp_grow(m);
+	sched_tpmap_reserve(m, m->n + 1);
 	uint32_t j = (uint32_t)h & (m->cap - 1);
 	while (m->v[j].key)
 		j = (j + 1) & (m->cap - 1);
