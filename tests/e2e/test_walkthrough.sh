@@ -59,7 +59,7 @@ check "the inference image is pushed as docker.io/library/scikit-inference:lates
 mkdir -p "$TMP/logs"
 "$TIMON" server --data-dir "$TMP/data" --https-port 0 --node-name "$AGENT_NODE" \
 	--agent-run-dir "$AGENT_RUN" --cni-bridge "$AGENT_BRIDGE" --pod-log-dir "$TMP/logs" \
-	--registry-config "$TMP/registries.yaml" --pod-cidr "10.42.$(($$ % 200 + 40)).0/24" \
+	--registry-config "$TMP/registries.yaml" --pod-cidr "10.42.$AGENT_POD_NET.0/24" \
 	--disable-dns --disable-ingress >>"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 check "the service proxy is on" wait_for 30 grep -q "proxy: nftables mode" "$TMP/server.log"
@@ -87,8 +87,25 @@ check "hello-world rolls out" kubectl rollout status deployment/hello-world --ti
 expect_out "kubectl get deployments shows it available" "^hello-world +1/1 +1 +1 " kubectl get deployments
 URL=$(service_url hello-world)
 expect_out "timon service hello-world --url prints the NodePort URL" "^http://$NODE_IP:3[0-9]{4}$" echo "$URL"
-check "the nginx welcome page answers at that URL" wait_for 30 sh -c \
-	"curl -sf --max-time 5 '$URL' | grep -q 'Welcome to nginx!'"
+# net_diag APP PORT: what a failed request through a NodePort leaves to look at: the
+# pods, the route to each and whether it answers straight, the proxy's table and log
+# lines, and any other interface on the pod network.
+net_diag() {
+	local ip
+	kubectl get pods -o wide 2>&1
+	for ip in $(kubectl get pods -l "app=$1" -o jsonpath='{.items[*].status.podIP}'); do
+		echo "route: $(ip -4 route get "$ip" 2>&1 | head -n 1)"
+		echo "straight to $ip:$2: $(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://$ip:$2/" 2>&1)"
+	done
+	ip -4 -o addr show to 10.42.0.0/16 2>&1
+	echo "rules in inet timon-$AGENT_NODE: $(nft list table inet "timon-$AGENT_NODE" 2>&1 | wc -l)"
+	grep -E "proxy:" "$TMP/server.log" | tail -n 5
+}
+if wait_for 30 sh -c "curl -sf --max-time 5 '$URL' | grep -q 'Welcome to nginx!'"; then
+	pass "the nginx welcome page answers at that URL"
+else
+	fail "the nginx welcome page answers at that URL" "$(net_diag hello-world 80)"
+fi
 
 # ---- the inference service ----
 sed 's|your-dockerhub-username/scikit-inference:latest|scikit-inference:latest|' \
@@ -103,7 +120,8 @@ check "kubectl apply -f scikit-inference-deployment.yaml" kubectl apply -f "$TMP
 check "kubectl apply -f scikit-inference-service.yaml" kubectl apply -f "$TMP/scikit-inference-service.yaml"
 SURL=http://$NODE_IP:$(kubectl get service scikit-inference-service -o jsonpath='{.spec.ports[0].nodePort}')
 first=
-for _ in $(seq 1 600); do
+end=$((SECONDS + 120))
+while [ "$SECONDS" -lt "$end" ]; do
 	out=$(predict "$SURL" 2>/dev/null) && { first=$(date +%s.%N); break; }
 	sleep 0.2
 done
@@ -111,7 +129,7 @@ if [ -n "$first" ] && python3 -c 'import json,sys; sys.exit(json.loads(sys.argv[
 	pass "curl -X POST .../predict answers {\"prediction\": [0]} (setosa)"
 else
 	fail "curl -X POST .../predict answers {\"prediction\": [0]} (setosa)" "got: ${out:-nothing in 120 s}" \
-		"$(kubectl get pods -o wide 2>&1)"
+		"$(net_diag scikit-inference 5000)"
 fi
 check "the rollout is complete" kubectl rollout status deployment/scikit-inference-deployment --timeout=60s
 expect_out "kubectl get svc lists the NodePort" "scikit-inference-service +NodePort .* 80:3[0-9]{4}/TCP" kubectl get svc

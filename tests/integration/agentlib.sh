@@ -8,6 +8,25 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 AGENT_NODE=${AGENT_NODE:-timon-test-$$}
 AGENT_RUN=/run/timon-t$$
 AGENT_BRIDGE=tt$$
+
+# pod_net FIRST [TAKEN...]: N for a 10.42.N.0/24 pod network (N in 40-239) that no route
+# or address of this machine overlaps, trying FIRST, FIRST+1, ... and skipping TAKEN. A
+# bridge with the same subnet (one a killed run leaked) would take the route to it, and
+# the test's pods would be unreachable from the host and through every Service.
+pod_net() {
+	local first=$1 n i
+	shift
+	for i in $(seq 0 199); do
+		n=$(((first - 40 + i) % 200 + 40))
+		case " $* " in *" $n "*) continue ;; esac
+		[ -z "$(ip -4 route show root "10.42.$n.0/24" 2>/dev/null)" ] || continue
+		[ -z "$(ip -4 -o addr show to "10.42.$n.0/24" 2>/dev/null)" ] || continue
+		echo "$n"
+		return 0
+	done
+	echo "$first"
+}
+AGENT_POD_NET=$(pod_net $(($$ % 200 + 40)))
 AGENT_PIDS=()
 REG=
 IMAGE=
@@ -117,7 +136,7 @@ start_agent_server() {
 	mkdir -p "$TMP/logs"
 	"$TIMON" server --data-dir "$TMP/data" --https-port 0 --node-name "$AGENT_NODE" \
 		--agent-run-dir "$AGENT_RUN" --cni-bridge "$AGENT_BRIDGE" --pod-log-dir "$TMP/logs" \
-		--registry-config "$TMP/registries.yaml" --pod-cidr "10.42.$(($$ % 200 + 40)).0/24" \
+		--registry-config "$TMP/registries.yaml" --pod-cidr "10.42.$AGENT_POD_NET.0/24" \
 		--disable-proxy --disable-dns --disable-ingress "$@" \
 		>>"$TMP/server.log" 2>&1 &
 	SERVER_PID=$!
@@ -134,13 +153,13 @@ start_agent_server() {
 
 # wait_for SECONDS CMD...: retries CMD every 0.2 s until it succeeds.
 wait_for() {
-	local n=$(($1 * 5))
+	local end=$((SECONDS + $1))
 	shift
-	for _ in $(seq 1 "$n"); do
+	while :; do
 		"$@" >/dev/null 2>&1 && return 0
+		[ "$SECONDS" -lt "$end" ] || return 1
 		sleep 0.2
 	done
-	return 1
 }
 
 # pod_field POD JSONPATH

@@ -12,7 +12,7 @@
 JNODE=$AGENT_NODE-j
 JRUN=/run/timon-j$$
 JBRIDGE=tj$$
-JCIDR_NET=10.42.$(($$ % 200 + 41))
+JCIDR_NET=10.42.$(pod_net $(($$ % 200 + 41)) "$AGENT_POD_NET")
 JPID=
 
 # The joined agent's leftovers first (it must still run while its pods are deleted), then
