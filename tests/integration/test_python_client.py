@@ -43,6 +43,27 @@ def configmap_crud():
     assert int(upd.metadata.resource_version) > int(made.metadata.resource_version)
 
 
+def answers_are_stored():
+    """A create's and an update's answer is the object as stored: byte for byte what a read
+    returns next (the server answers with the bytes it stored, not a second encoding)."""
+    def raw(fn, *args):
+        data = fn(*args, _preload_content=False).data
+        read = core.read_namespaced_pod("stored", NS, _preload_content=False).data
+        assert data == read, (data, read)
+        return json.loads(data)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "stored", "labels": {"a": "b"}},
+           "spec": {"containers": [{"name": "c", "image": "busybox"}], "schedulerName": "nobody"}}
+    made = raw(core.create_namespaced_pod, NS, pod)
+    assert made["metadata"]["resourceVersion"] and made["spec"]["restartPolicy"] == "Always", made
+    made["metadata"]["labels"]["a"] = "c"
+    upd = raw(core.replace_namespaced_pod, "stored", NS, made)
+    assert upd["metadata"]["labels"] == {"a": "c"}, upd
+    assert int(upd["metadata"]["resourceVersion"]) > int(made["metadata"]["resourceVersion"])
+    patched = raw(core.patch_namespaced_pod, "stored", NS, {"metadata": {"labels": {"d": "e"}}})
+    assert patched["metadata"]["labels"] == {"a": "c", "d": "e"}, patched
+    core.delete_namespaced_pod("stored", NS, grace_period_seconds=0)
+
+
 def status_codes():
     expect_status(404, core.read_namespaced_config_map, "missing", NS)
     cm = client.V1ConfigMap(metadata=client.V1ObjectMeta(name="cfg"), data={"k": "v"})
@@ -240,6 +261,7 @@ try:
     for name, fn in [
         ("namespace create", namespace),
         ("configmap CRUD", configmap_crud),
+        ("write answers are the stored object", answers_are_stored),
         ("status codes 404 409 422", status_codes),
         ("three patch types", patches),
         ("deployment defaults and strategic merge", deployment_patch_merges_containers),
