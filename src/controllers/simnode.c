@@ -76,6 +76,9 @@ typedef struct simpod {
 	char *key;
 	char *node;
 	uint32_t ip;
+	/* The revision our last status write stored, when that status is settled: its event
+	 * then has nothing to tell, and its pod need not be parsed. */
+	int64_t own_rev;
 } simpod;
 
 typedef struct sim_state {
@@ -571,10 +574,20 @@ typedef struct requeue {
 	char *key;
 } requeue;
 
+static bool settled(json_t *pod);
+
 /* A failed write (other than NotFound) is retried through the queue. */
 static void on_written(void *ud, int code, json_t *obj)
 {
 	requeue *rq = ud;
+	sim_state *st = rq->c->state;
+	simpod *sp = st && strchr(rq->key, '/') ? hmap_get(&st->pods, rq->key) : NULL;
+	if (sp && code >= 200 && code < 300 && settled(obj)) {
+		/* The answer comes before the write's event (the store answers, then fans out):
+		 * on_pod knows the event by its revision. */
+		const char *rv = json_path_str(obj, "metadata.resourceVersion");
+		sp->own_rev = rv ? strtoll(rv, NULL, 10) : 0;
+	}
 	if (code >= 400 && code != 404) {
 		const char *msg = json_string_value(json_object_get(obj, "message"));
 		log_warn("simnode: write for %s answered %d: %s", rq->key, code, msg ? msg : "");
@@ -913,6 +926,9 @@ static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 			controller_enqueue(c, key);
 		return;
 	}
+	simpod *own = hmap_get(&st->pods, key);
+	if (own && own->own_rev == ev->rev && str_eq(own->node, node))
+		return; /* our own settled status: its address is held, nothing left to do */
 	json_t *o = cache_event_obj(ev);
 	if (!o)
 		return;
