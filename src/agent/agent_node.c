@@ -300,6 +300,52 @@ static bool ensure_label(json_t *labels, const char *k, const char *v)
 	return true;
 }
 
+/* An address of another interface inside the pod network, on a prefix at least as long:
+ * the host's route to the pods then goes there, not to the bridge (one a killed run left
+ * behind, say), and pods start but cannot be reached from this node nor through Services.
+ * Said in the log, once per pod network. */
+static void warn_pod_cidr_overlap(const agent *a)
+{
+	static char warned[64];
+	if (!a->pod_cidr || str_eq(warned, a->pod_cidr))
+		return;
+	snprintf(warned, sizeof warned, "%s", a->pod_cidr);
+	char addr[64];
+	snprintf(addr, sizeof addr, "%s", a->pod_cidr);
+	char *slash = strchr(addr, '/');
+	struct in_addr in;
+	if (!slash)
+		return;
+	*slash = '\0';
+	int bits = atoi(slash + 1);
+	if (bits < 1 || bits > 32 || inet_pton(AF_INET, addr, &in) != 1)
+		return;
+	uint32_t mask = bits == 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
+	uint32_t net = ntohl(in.s_addr) & mask;
+	const char *bridge = a->cni.bridge && *a->cni.bridge ? a->cni.bridge : CNI_DEFAULT_BRIDGE;
+	struct ifaddrs *ifs = NULL;
+	if (getifaddrs(&ifs) < 0)
+		return;
+	for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !i->ifa_netmask ||
+		    str_eq(i->ifa_name, bridge))
+			continue;
+		uint32_t ip = ntohl(((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr);
+		uint32_t imask =
+		    ntohl(((struct sockaddr_in *)(void *)i->ifa_netmask)->sin_addr.s_addr);
+		if ((ip & mask) != net || imask < mask)
+			continue;
+		char have[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, have,
+		          sizeof have);
+		log_warn("agent: pod network %s overlaps %s on interface %s: this node's route to "
+		         "its pods may go there, leaving them unreachable from the node and through "
+		         "Services; remove that address or choose another --pod-cidr",
+		         a->pod_cidr, have, i->ifa_name);
+	}
+	freeifaddrs(ifs);
+}
+
 /* Labels, taints and podCIDR the agent's flags ask for; true when node changed. */
 static bool apply_spec(agent *a, json_t *node)
 {
@@ -395,6 +441,7 @@ static bool apply_spec(agent *a, json_t *node)
 			ch = true;
 		}
 	}
+	warn_pod_cidr_overlap(a);
 	return ch;
 }
 
