@@ -28,21 +28,14 @@
  * flags reaches nft unchecked). */
 static bool clean_cidr(const char *in, char out[32])
 {
+	uint32_t net;
+	int bits;
+	if (!ipv4_cidr_parse(in, &net, &bits))
+		return false;
 	char addr[INET_ADDRSTRLEN];
-	const char *slash = in ? strchr(in, '/') : NULL;
-	if (!slash || (size_t)(slash - in) >= sizeof addr)
-		return false;
-	memcpy(addr, in, (size_t)(slash - in));
-	addr[slash - in] = '\0';
-	char *end;
-	long bits = strtol(slash + 1, &end, 10);
-	struct in_addr a;
-	if (*end || end == slash + 1 || bits < 0 || bits > 32 || inet_pton(AF_INET, addr, &a) != 1)
-		return false;
-	uint32_t mask = bits ? ~0u << (32 - bits) : 0;
-	a.s_addr = htonl(ntohl(a.s_addr) & mask);
+	struct in_addr a = {.s_addr = htonl(net)};
 	inet_ntop(AF_INET, &a, addr, sizeof addr);
-	snprintf(out, 32, "%s/%ld", addr, bits);
+	snprintf(out, 32, "%s/%d", addr, bits);
 	return true;
 }
 

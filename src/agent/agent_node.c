@@ -310,18 +310,11 @@ static void warn_pod_cidr_overlap(const agent *a)
 	if (!a->pod_cidr || str_eq(warned, a->pod_cidr))
 		return;
 	snprintf(warned, sizeof warned, "%s", a->pod_cidr);
-	char addr[64];
-	snprintf(addr, sizeof addr, "%s", a->pod_cidr);
-	char *slash = strchr(addr, '/');
-	struct in_addr in;
-	if (!slash)
+	uint32_t net;
+	int bits;
+	if (!ipv4_cidr_parse(a->pod_cidr, &net, &bits) || bits == 0)
 		return;
-	*slash = '\0';
-	int bits = atoi(slash + 1);
-	if (bits < 1 || bits > 32 || inet_pton(AF_INET, addr, &in) != 1)
-		return;
-	uint32_t mask = bits == 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
-	uint32_t net = ntohl(in.s_addr) & mask;
+	uint32_t mask = ~0u << (32 - bits);
 	const char *bridge = a->cni.bridge && *a->cni.bridge ? a->cni.bridge : CNI_DEFAULT_BRIDGE;
 	struct ifaddrs *ifs = NULL;
 	if (getifaddrs(&ifs) < 0)

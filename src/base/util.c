@@ -2,6 +2,7 @@
  * Not for: anything with Kubernetes meaning. */
 #include "base/util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,6 +93,24 @@ bool str_has_suffix(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
 	return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+bool ipv4_cidr_parse(const char *s, uint32_t *net, int *bits)
+{
+	char addr[INET_ADDRSTRLEN];
+	const char *slash = s ? strchr(s, '/') : NULL;
+	if (!slash || (size_t)(slash - s) >= sizeof addr)
+		return false;
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	char *end;
+	long b = strtol(slash + 1, &end, 10);
+	struct in_addr a;
+	if (*end || end == slash + 1 || b < 0 || b > 32 || inet_pton(AF_INET, addr, &a) != 1)
+		return false;
+	*net = ntohl(a.s_addr) & (b ? ~0u << (32 - b) : 0);
+	*bits = (int)b;
+	return true;
 }
 
 int64_t time_now_ns(void)

@@ -38,6 +38,9 @@ static inline bool str_has_prefix(const char *s, const char *p)
 	return strncmp(s, p, strlen(p)) == 0;
 }
 bool str_has_suffix(const char *s, const char *suffix);
+/* "a.b.c.d/n" (n 0-32, nothing after it): the network in host byte order, its bits past
+ * the prefix cleared, and n. False for anything else. */
+bool ipv4_cidr_parse(const char *s, uint32_t *net, int *bits);
 
 /* A counted string: wire input is never trusted to be NUL-terminated. */
 typedef struct strv {

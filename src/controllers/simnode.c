@@ -120,23 +120,7 @@ static bool parse_ip(const char *s, uint32_t *out)
 
 static bool parse_cidr(const char *s, uint32_t *net, int *bits)
 {
-	if (!s)
-		return false;
-	const char *slash = strchr(s, '/');
-	if (!slash)
-		return false;
-	char ip[32];
-	size_t n = (size_t)(slash - s);
-	if (n >= sizeof ip)
-		return false;
-	memcpy(ip, s, n);
-	ip[n] = 0;
-	int b = atoi(slash + 1);
-	if (b < 8 || b > 30 || !parse_ip(ip, net))
-		return false;
-	*bits = b;
-	*net &= b ? ~0u << (32 - b) : 0;
-	return true;
+	return ipv4_cidr_parse(s, net, bits) && *bits >= 8 && *bits <= 30;
 }
 
 /* ---------- address bookkeeping ---------- */

@@ -124,19 +124,12 @@ static int elem_cmp(const void *a, const void *b)
 /* ip (dotted IPv4) is inside cidr ("a.b.c.d/n"; NULL contains nothing). */
 static bool in_cidr(const char *ip, const char *cidr)
 {
-	char net[16];
-	const char *slash = cidr ? strchr(cidr, '/') : NULL;
-	if (!slash || (size_t)(slash - cidr) >= sizeof net)
+	uint32_t net;
+	int bits;
+	struct in_addr a;
+	if (!ipv4_cidr_parse(cidr, &net, &bits) || inet_pton(AF_INET, ip, &a) != 1)
 		return false;
-	memcpy(net, cidr, (size_t)(slash - cidr));
-	net[slash - cidr] = '\0';
-	int bits = atoi(slash + 1);
-	struct in_addr a, n;
-	if (bits < 0 || bits > 32 || inet_pton(AF_INET, ip, &a) != 1 ||
-	    inet_pton(AF_INET, net, &n) != 1)
-		return false;
-	uint32_t mask = bits ? ~0u << (32 - bits) : 0;
-	return (ntohl(a.s_addr) & mask) == (ntohl(n.s_addr) & mask);
+	return (ntohl(a.s_addr) & (bits ? ~0u << (32 - bits) : 0)) == net;
 }
 
 /* The affinity set of one endpoint of a port (added once; owned by the frag). */

@@ -1,0 +1,40 @@
+/* test_util.c — small helpers of base/util.c: IPv4 CIDR parsing. */
+#include "test.h"
+
+#include "base/util.h"
+
+TEST(ipv4_cidr_parse_accepts_and_masks)
+{
+	uint32_t net = 1;
+	int bits = -1;
+	CHECK(ipv4_cidr_parse("10.42.7.0/24", &net, &bits));
+	CHECK_INT(net, 0x0a2a0700);
+	CHECK_INT(bits, 24);
+	CHECK(ipv4_cidr_parse("10.42.7.9/16", &net, &bits)); /* host bits cleared */
+	CHECK_INT(net, 0x0a2a0000);
+	CHECK_INT(bits, 16);
+	CHECK(ipv4_cidr_parse("192.0.2.1/32", &net, &bits));
+	CHECK_INT(net, 0xc0000201);
+	CHECK(ipv4_cidr_parse("1.2.3.4/0", &net, &bits));
+	CHECK_INT(net, 0);
+	CHECK_INT(bits, 0);
+}
+
+TEST(ipv4_cidr_parse_refuses)
+{
+	uint32_t net;
+	int bits;
+	const char *bad[] = {NULL,
+	                     "",
+	                     "10.42.0.0",
+	                     "10.42.0.0/",
+	                     "10.42.0.0/33",
+	                     "10.42.0.0/-1",
+	                     "10.42.0.0/24x",
+	                     "10.42.0/24",
+	                     "fd00::/64",
+	                     "/24",
+	                     "10.42.0.0.0.0.0.0.0.0.0/24"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		CHECK(!ipv4_cidr_parse(bad[i], &net, &bits));
+}
