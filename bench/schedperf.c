@@ -338,15 +338,13 @@ static void run_creators(int is_node, int count)
 static atomic_int g_nbound, g_nrunning;
 static conn *g_watch;
 
-/* The string value after `"key":"` in line (not NUL-terminated: *n bytes), or NULL. Pod
- * events name the pod in metadata.name, its node in spec.nodeName and its phase in
- * status.phase; no other key of a pod is spelled so, so a scan finds them without a parse
- * (this thread shares the machine with the server it measures). */
-static const char *scan_str(const char *line, size_t len, const char *key, size_t *n)
+/* The string value after pat (`"key":"`, pl bytes) in line (*n bytes, not NUL-terminated),
+ * or NULL. Pod events name the pod in metadata.name, its node in spec.nodeName and its
+ * phase in status.phase; no other key of a pod is spelled so, so a scan finds them without
+ * a parse (this thread shares the machine with the server it measures). */
+static const char *scan_str(const char *line, size_t len, const char *pat, size_t pl, size_t *n)
 {
-	char pat[64];
-	int pl = snprintf(pat, sizeof pat, "\"%s\":\"", key);
-	const char *p = memmem(line, len, pat, (size_t)pl);
+	const char *p = memmem(line, len, pat, pl);
 	if (!p)
 		return NULL;
 	p += pl;
@@ -356,26 +354,28 @@ static const char *scan_str(const char *line, size_t len, const char *key, size_
 	*n = (size_t)(e - p);
 	return p;
 }
+#define SCAN_KEY(line, len, key, n) \
+	scan_str(line, len, "\"" key "\":\"", sizeof("\"" key "\":\"") - 1, n)
+
+static char g_name_pat[80]; /* `"name":"<prefix>-`, set with g_prefix */
+static size_t g_name_pl;
 
 static void watch_event(const char *line, size_t len)
 {
-	/* The pod's own name: "<prefix>-<i>". */
-	char pat[80];
-	int pl = snprintf(pat, sizeof pat, "\"name\":\"%s-", g_prefix);
-	const char *p = memmem(line, len, pat, (size_t)pl);
+	size_t n = 0;
+	const char *p = scan_str(line, len, g_name_pat, g_name_pl, &n);
 	if (!p)
 		return;
-	int i = atoi(p + pl);
+	int i = atoi(p);
 	if (i < 0 || i >= g_count)
 		return;
-	size_t n = 0;
-	const char *node = scan_str(line, len, "nodeName", &n);
+	const char *node = SCAN_KEY(line, len, "nodeName", &n);
 	double t = now_ms();
 	if (node && n && g_bound[i] == 0) {
 		g_bound[i] = t;
 		atomic_fetch_add(&g_nbound, 1);
 	}
-	const char *phase = scan_str(line, len, "phase", &n);
+	const char *phase = SCAN_KEY(line, len, "phase", &n);
 	if (phase && n == 7 && !memcmp(phase, "Running", 7) && g_running[i] == 0) {
 		g_running[i] = t;
 		atomic_fetch_add(&g_nrunning, 1);
@@ -483,6 +483,7 @@ static void pod_phase(const char *ns, int count, int timeout_s, int server_pid, 
 	conn *ctl = conn_open();
 	g_ns = ns;
 	g_prefix = "pod";
+	g_name_pl = (size_t)snprintf(g_name_pat, sizeof g_name_pat, "\"name\":\"%s-", g_prefix);
 	g_sent = xmalloc(sizeof(double) * (size_t)count);
 	g_bound = xmalloc(sizeof(double) * (size_t)count);
 	g_running = xmalloc(sizeof(double) * (size_t)count);
