@@ -16,7 +16,8 @@ json_t *json_path(json_t *root, const char *dotted);
 const char *json_path_str(json_t *root, const char *dotted);
 /* Gets or creates the object member `key` of obj (borrowed). Replaces a non-object. */
 json_t *json_obj_child(json_t *obj, const char *key);
-/* Compact serialization with keys in insertion order; caller frees. */
+/* Compact serialization with keys in insertion order, byte for byte what
+ * json_dumps(JSON_COMPACT | JSON_ENCODE_ANY) writes, several times faster; caller frees. */
 char *json_dump_compact(const json_t *j);
 
 #endif
