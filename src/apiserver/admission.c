@@ -519,7 +519,7 @@ static void pod_bind(api_req *r, json_t *binding)
 	}
 	sub_reply *w = xcalloc(1, sizeof *w);
 	w->r = r;
-	store_object(r->srv, r->kind, pod, STORE_MODIFIED, on_sub_durable, w);
+	store_object_bytes(r->srv, r->kind, pod, STORE_MODIFIED, on_sub_durable, w, NULL, true);
 	json_decref(pod);
 }
 

@@ -145,15 +145,17 @@ void handle_update(api_req *r);
 void handle_patch(api_req *r);
 void handle_delete(api_req *r);
 void handle_delete_collection(api_req *r);
-/* Writes obj (new reference consumed) under its key at the next revision; cb as in cache.
+/* Writes obj (still the caller's) under its key at the next revision; cb as in cache.
  * Sets metadata.resourceVersion. Returns the revision. */
 int64_t store_object(apiserver *s, const kind_desc *d, json_t *obj, int type, cache_write_cb cb,
                      void *ud);
 /* store_object, also giving the stored bytes (a reference) when they are obj's own
  * serialization — no storage conversion, not a deletion — else NULL, so that the answer
- * can reuse them instead of serializing obj again. */
+ * can reuse them instead of serializing obj again. share: obj (or its storage form) is
+ * read-only from now on, and the cache keeps it as the tree of the stored bytes for the
+ * write's readers (cache_write). */
 int64_t store_object_bytes(apiserver *s, const kind_desc *d, json_t *obj, int type,
-                           cache_write_cb cb, void *ud, blob **same);
+                           cache_write_cb cb, void *ud, blob **same, bool share);
 /* Loads the stored object at key as a new JSON tree; NULL when absent. */
 json_t *load_object(apiserver *s, const char *key);
 

@@ -37,11 +37,11 @@ json_t *load_object(apiserver *s, const char *key)
 int64_t store_object(apiserver *s, const kind_desc *d, json_t *obj, int type, cache_write_cb cb,
                      void *ud)
 {
-	return store_object_bytes(s, d, obj, type, cb, ud, NULL);
+	return store_object_bytes(s, d, obj, type, cb, ud, NULL, false);
 }
 
 int64_t store_object_bytes(apiserver *s, const kind_desc *d, json_t *obj, int type,
-                           cache_write_cb cb, void *ud, blob **same)
+                           cache_write_cb cb, void *ud, blob **same, bool share)
 {
 	int64_t rev = cache_rev(s->cache) + 1;
 	json_t *meta = json_obj_child(obj, "metadata");
@@ -57,7 +57,8 @@ int64_t store_object_bytes(apiserver *s, const kind_desc *d, json_t *obj, int ty
 	_cleanup_free_ char *json = json_dump_compact(stored ? stored : obj);
 	json_t *labels = json_object_get(meta, "labels");
 	labels = json_is_object(labels) && json_object_size(labels) ? json_incref(labels) : NULL;
-	cache_write(s->cache, rev, key, type, json, strlen(json), labels, cb, ud);
+	cache_write(s->cache, rev, key, type, json, strlen(json), labels,
+	            share ? (stored ? stored : obj) : NULL, cb, ud);
 	if (same) {
 		const cache_entry *e =
 		    converted || type == STORE_DELETED ? NULL : cache_get(s->cache, key);
@@ -117,7 +118,8 @@ static void commit_and_reply(api_req *r, json_t *obj, int type, int code)
 	w->r = r;
 	w->obj = obj;
 	w->code = code;
-	store_object_bytes(r->srv, r->kind, obj, type, on_durable, w, &w->same);
+	/* obj is read-only from here (the answer only reads it): the cache shares it. */
+	store_object_bytes(r->srv, r->kind, obj, type, on_durable, w, &w->same, true);
 }
 
 /* ---------- shared preparation ---------- */

@@ -553,7 +553,7 @@ static void on_compact_timer(uv_timer_t *t)
 }
 
 void cache_write(cache *c, int64_t rev, const char *key, int type, const char *json, size_t len,
-                 json_t *labels, cache_write_cb cb, void *ud)
+                 json_t *labels, json_t *tree, cache_write_cb cb, void *ud)
 {
 	if (rev != c->rev + 1)
 		abort(); /* the caller must take revisions in order */
@@ -567,11 +567,15 @@ void cache_write(cache *c, int64_t rev, const char *key, int type, const char *j
 	ev->value = blob_new(json, len);
 	ev->labels = json_incref(labels);
 	ev->bucket = b;
+	ev->parsed = json_incref(tree);
 	if (prev) {
 		ev->prev_labels = json_incref(prev->labels);
 		ev->prev_value = blob_ref(prev->value);
+		ev->prev_parsed = json_incref(prev->tree);
 	}
 	bucket_set(c, b, key, type == STORE_DELETED ? NULL : ev->value, rev, labels);
+	if (tree && type != STORE_DELETED)
+		tree_keep(c, hmap_get(&b->keys, key), json_incref(tree));
 	if (c->npending == c->cap_pending) {
 		c->cap_pending = c->cap_pending ? c->cap_pending * 2 : 64;
 		c->pending = xrealloc(c->pending, c->cap_pending * sizeof *c->pending);

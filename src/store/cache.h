@@ -103,9 +103,13 @@ json_t *cache_entry_dup(cache *c, const cache_entry *e);
 
 /* Writes key with the revision `rev`, which must be cache_rev(c) + 1 (the caller puts it in
  * metadata.resourceVersion before serializing). labels is stolen. For STORE_DELETED, json is
- * the final state and the key disappears. cb runs once durable. */
+ * the final state and the key disappears. cb runs once durable.
+ * tree: json as a tree when the writer has it (NULL: none), borrowed. The cache keeps a
+ * reference as the entry's kept tree and the event's parse, so the readers of a fresh
+ * write (informers, the next writer's read of the current object) parse nothing; from now
+ * on it is read-only for the writer too, like every shared tree. */
 void cache_write(cache *c, int64_t rev, const char *key, int type, const char *json, size_t len,
-                 json_t *labels, cache_write_cb cb, void *ud);
+                 json_t *labels, json_t *tree, cache_write_cb cb, void *ud);
 
 /* Starts a watch on every key under prefix for events after from_rev; replays retained
  * history first (synchronously through cb). Returns NULL with 410 Gone when from_rev is

@@ -177,9 +177,9 @@ TEST(cache_group_commit_and_watch_resume)
 	cache_watcher *w = cache_watch(c, "/registry/pods/", 0, on_event, &live, &err);
 	REQUIRE(w);
 	/* Three writes in one loop iteration: one transaction, acknowledged after it. */
-	cache_write(c, 1, "/registry/pods/ns/a", STORE_ADDED, "{}", 2, NULL, on_ack, &a);
-	cache_write(c, 2, "/registry/pods/ns/b", STORE_ADDED, "{}", 2, NULL, on_ack, &a);
-	cache_write(c, 3, "/registry/pods/ns/a", STORE_DELETED, "{}", 2, NULL, on_ack, &a);
+	cache_write(c, 1, "/registry/pods/ns/a", STORE_ADDED, "{}", 2, NULL, NULL, on_ack, &a);
+	cache_write(c, 2, "/registry/pods/ns/b", STORE_ADDED, "{}", 2, NULL, NULL, on_ack, &a);
+	cache_write(c, 3, "/registry/pods/ns/a", STORE_DELETED, "{}", 2, NULL, NULL, on_ack, &a);
 	/* Memory reflects writes at once; acknowledgements and events wait for the commit. */
 	CHECK(cache_get(c, "/registry/pods/ns/b") != NULL);
 	CHECK(cache_get(c, "/registry/pods/ns/a") == NULL);
