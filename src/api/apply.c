@@ -25,6 +25,11 @@ typedef struct mentry {
 	char *manager, *operation, *api_version, *subresource;
 	char *time; /* RFC 3339, or NULL */
 	fieldset *set;
+	/* The stored fieldsV1 that set was decoded from, while set is still that one (v1_of):
+	 * written back as is instead of encoding the set again, which was most of tracking an
+	 * update that leaves an entry's fields alone (every entry but the writer's). */
+	json_t *v1;
+	const fieldset *v1_of;
 } mentry;
 
 typedef struct mlist {
@@ -40,7 +45,18 @@ static void mentry_clear(mentry *m)
 	free(m->subresource);
 	free(m->time);
 	fieldset_free(m->set);
+	json_decref(m->v1);
 	memset(m, 0, sizeof *m);
+}
+
+/* Replaces m's set by s (taken); the stored fieldsV1 no longer describes it. */
+static void mentry_set(mentry *m, fieldset *s)
+{
+	fieldset_free(m->set);
+	m->set = s;
+	json_decref(m->v1);
+	m->v1 = NULL;
+	m->v1_of = NULL;
 }
 
 static void mlist_free(mlist *l)
@@ -90,12 +106,11 @@ static mentry *mlist_add(mlist *l, const char *manager, const char *op, const ch
 		l->e = xrealloc(l->e, l->cap * sizeof *l->e);
 	}
 	mentry *m = &l->e[l->n++];
-	*m = (mentry){xstrdup(manager),
-	              xstrdup(op),
-	              xstrdup(api_version),
-	              sub && *sub ? xstrdup(sub) : NULL,
-	              NULL,
-	              fieldset_new()};
+	*m = (mentry){.manager = xstrdup(manager),
+	              .operation = xstrdup(op),
+	              .api_version = xstrdup(api_version),
+	              .subresource = sub && *sub ? xstrdup(sub) : NULL,
+	              .set = fieldset_new()};
 	return m;
 }
 
@@ -107,8 +122,9 @@ static const char *jstr(json_t *o, const char *k)
 }
 
 /* Decodes metadata.managedFields of obj. Malformed entries are skipped; entries of the
- * same manager are merged. */
-static void decode(json_t *mf, mlist *out)
+ * same manager are merged. stored: mf is as the server wrote it (encode's own output), so
+ * an entry's fieldsV1 can be written back unchanged while its set stays the same. */
+static void decode(json_t *mf, mlist *out, bool stored)
 {
 	size_t i;
 	json_t *e;
@@ -126,11 +142,17 @@ static void decode(json_t *mf, mlist *out)
 		const char *mgr = jstr(e, "manager"), *op = jstr(e, "operation");
 		const char *av = jstr(e, "apiVersion"), *sub = jstr(e, "subresource");
 		long at = mlist_find(out, mgr, op, av, sub);
-		mentry *m = at >= 0 ? &out->e[at] : mlist_add(out, mgr, op, av, sub);
-		fieldset *u = fieldset_union(m->set, s);
-		fieldset_free(m->set);
-		fieldset_free(s);
-		m->set = u;
+		if (at < 0 && stored && v1) {
+			mentry *m = mlist_add(out, mgr, op, av, sub);
+			mentry_set(m, s);
+			m->v1 = json_incref(v1);
+			m->v1_of = s;
+		} else {
+			mentry *m = at >= 0 ? &out->e[at] : mlist_add(out, mgr, op, av, sub);
+			mentry_set(m, fieldset_union(m->set, s));
+			fieldset_free(s);
+		}
+		mentry *m = &out->e[at >= 0 ? (size_t)at : out->n - 1];
 		if (!m->time)
 			m->time = xstrdup(jstr(e, "time"));
 	}
@@ -178,7 +200,8 @@ static json_t *encode(mlist *l)
 		if (m->time)
 			json_object_set_new(o, "time", json_string(m->time));
 		json_object_set_new(o, "fieldsType", json_string("FieldsV1"));
-		json_object_set_new(o, "fieldsV1", fieldset_to_v1(m->set));
+		json_object_set_new(o, "fieldsV1", m->v1 && m->v1_of == m->set ? json_incref(m->v1)
+		                                                            : fieldset_to_v1(m->set));
 		if (m->subresource)
 			json_object_set_new(o, "subresource", json_string(m->subresource));
 		json_array_append_new(arr, o);
@@ -392,16 +415,12 @@ static int smd_update(json_t *old, json_t *newer, const fs_type *rt, const char 
 	} else {
 		for (size_t i = 0; i < ncs; i++) {
 			mentry *m = (mentry *)cs[i].m;
-			fieldset *d = fieldset_difference(m->set, cs[i].set);
-			fieldset_free(m->set);
-			m->set = d;
+			mentry_set(m, fieldset_difference(m->set, cs[i].set));
 		}
-		for (size_t i = 0; i < ms->n; i++) {
+		for (size_t i = 0; i < ms->n && !fieldset_empty(rem); i++) {
 			if ((long)i == self)
 				continue;
-			fieldset *d = fieldset_difference(ms->e[i].set, rem);
-			fieldset_free(ms->e[i].set);
-			ms->e[i].set = d;
+			mentry_set(&ms->e[i], fieldset_difference(ms->e[i].set, rem));
 		}
 	}
 	for (size_t i = 0; i < ncs; i++)
@@ -455,9 +474,7 @@ static void cap_updaters(mlist *ms)
 			i++;
 			continue;
 		}
-		fieldset *u = fieldset_union(ms->e[b].set, m->set);
-		fieldset_free(ms->e[b].set);
-		ms->e[b].set = u;
+		mentry_set(&ms->e[b], fieldset_union(ms->e[b].set, m->set));
 		free(ms->e[b].time);
 		ms->e[b].time = xstrdup(m->time);
 		mlist_remove(ms, i);
@@ -479,9 +496,10 @@ static void track(json_t *old, json_t *newer, const fs_type *rt, mlist *ms, cons
 	if (!fieldset_empty(changed)) {
 		long at = mlist_find(ms, manager, op, api_version, sub);
 		mentry *m = at >= 0 ? &ms->e[at] : mlist_add(ms, manager, op, api_version, sub);
-		fieldset *u = fieldset_union(m->set, changed);
-		fieldset_free(m->set);
-		m->set = u;
+		/* the same fields as before (a heartbeat's): the set, and its stored form, stay */
+		_cleanup_fieldset_ fieldset *more = fieldset_difference(changed, m->set);
+		if (!fieldset_empty(more))
+			mentry_set(m, fieldset_union(m->set, changed));
 		char ts[32];
 		time_rfc3339(now_ns, false, ts);
 		free(m->time);
@@ -508,10 +526,11 @@ void apply_track_update_subresource(json_t *old, json_t *obj, const schema_type 
 	              (json_array_size(sent) == 1 && json_is_object(json_array_get(sent, 0)) &&
 	               json_object_size(json_array_get(sent, 0)) == 0));
 	if (!reset) {
+		json_t *live = json_path(old, "metadata.managedFields");
 		if (!subresource)
-			decode(sent, &ms);
+			decode(sent, &ms, sent == live || json_equal(sent, live));
 		if (!ms.n)
-			decode(json_path(old, "metadata.managedFields"), &ms);
+			decode(live, &ms, true);
 	}
 	if (!ms.n && old) {
 		/* k8s: objects that have no managedFields are not tracked on update. */
@@ -590,6 +609,8 @@ static json_t *apply_body(json_t *live, json_t *live0, json_t *cfg, const fs_typ
 	mentry *me = &ms->e[self];
 	_cleanup_fieldset_ fieldset *lastset = me->set;
 	me->set = cfgset;
+	json_decref(me->v1);
+	me->v1 = NULL;
 	free(me->api_version);
 	me->api_version = xstrdup(api_version);
 	_cleanup_json_ json_t *pruned = prune(merged, ms, lastset, rt);
@@ -602,6 +623,8 @@ static json_t *apply_body(json_t *live, json_t *live0, json_t *cfg, const fs_typ
 	self = drop_empty(ms, self);
 	me = &ms->e[self];
 	strip(&me->set);
+	json_decref(me->v1);
+	me->v1 = NULL;
 	/* k8s: a no-op apply leaves the applier's time alone. */
 	if (!live || !patch_json_equal(live0, pruned) || !me->time) {
 		char ts[32];
@@ -639,7 +662,7 @@ json_t *apply_ssa_subresource(json_t *live, json_t *applied, const schema_type *
 	}
 	fs_type rt = fs_type_root(t, crd_schema);
 	mlist ms = {0};
-	decode(json_path(live, "metadata.managedFields"), &ms);
+	decode(json_path(live, "metadata.managedFields"), &ms, true);
 	_cleanup_json_ json_t *live0 = live ? without_managed(live) : json_object();
 	_cleanup_json_ json_t *cfg = json_deep_copy(applied);
 	json_object_del(json_object_get(cfg, "metadata"), "managedFields");
