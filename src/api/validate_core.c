@@ -29,6 +29,9 @@ static bool spec_key_updatable(const char *k)
  * removed scheduling gates and a negative grace period set to 1, a pod's spec is frozen. */
 static void pod_update(vctx *v, json_t *spec, json_t *ospec)
 {
+	/* The same spec (a status write shares it with the stored pod) needs no copies. */
+	if (spec == ospec || json_equal(spec, ospec))
+		return;
 	json_t *a = jcopy(spec);
 	json_t *b = jcopy(ospec);
 	static const char *const lists[] = {"containers", "initContainers"};

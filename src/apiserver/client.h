@@ -28,7 +28,10 @@ void client_create(apiserver *s, const char *manager, const kind_desc *d, const 
 void client_update(apiserver *s, const char *manager, const kind_desc *d, json_t *obj,
                    const char *sub, client_cb cb, void *ud);
 /* client_update for a tree the caller gives up (its own, shared with nothing cached): sent
- * as is, without the copy client_do makes; obj is the client's from the call on. */
+ * as is, without the copy client_do makes; obj is the client's from the call on. For the
+ * status subresource only the top level and metadata need be its own: a status write
+ * takes status from the body and everything else from the stored object, changing none of
+ * the body's other members, so those may be the cache's shared trees. */
 void client_update_owned(apiserver *s, const char *manager, const kind_desc *d, json_t *obj,
                          const char *sub, client_cb cb, void *ud);
 void client_patch(apiserver *s, const char *manager, const kind_desc *d, const char *ns,

@@ -30,7 +30,8 @@ json_t *codec_decode_body(api_req *r, terr **err)
 	const char *ct = http_req_header(r->http, "content-type");
 	http_req *h = r->http;
 	if (h->body_obj) {
-		/* In process: the caller's tree (a private copy), no bytes to decode. */
+		/* In process: the caller's tree (its own; for a status write, its top level and
+		 * metadata: see client_update_owned), no bytes to decode. */
 		json_t *obj = h->body_obj;
 		h->body_obj = NULL;
 		if (!json_is_object(obj)) {

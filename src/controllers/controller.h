@@ -68,6 +68,11 @@ void controller_split_key(const char *key, char **ns, char **name);
  * d in ns (NULL: all namespaces), in key order; returns the count, *out freed by caller
  * with controller_list_free. */
 json_t *controller_get(controller *c, const kind_desc *d, const char *ns, const char *name);
+/* The cache's own tree of the object (a new reference) or NULL: read-only, shared with
+ * every reader and worker. To write from it, json_copy each level changed (the top, and
+ * metadata, which the server stamps): cheaper than controller_get's private copy. */
+json_t *controller_get_shared(controller *c, const kind_desc *d, const char *ns,
+                              const char *name);
 size_t controller_list(controller *c, const kind_desc *d, const char *ns, json_t ***out);
 void controller_list_free(json_t **objs, size_t n);
 /* The kind descriptor of a built-in resource (storage version). */

@@ -125,7 +125,7 @@ static uint64_t fnv_json(uint64_t h, json_t *j)
 {
 	if (!j)
 		return fnv(h, "-");
-	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *s = json_dump_compact(j);
 	h = fnv(h, s);
 	free(s);
 	return h;

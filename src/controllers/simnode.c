@@ -696,8 +696,8 @@ static void renew_lease(controller *c, simnode *sn)
 	json_object_set_new(spec, "holderIdentity", json_string(sn->name));
 	json_object_set_new(spec, "leaseDurationSeconds", json_integer(LEASE_SECONDS));
 	json_object_set_new(spec, "renewTime", json_string(now));
-	client_update(c->srv, NAME, lk, lease, NULL, NULL, NULL);
-	json_decref(lease);
+	/* ours (a copy from the cache) and not read again: no copy for the request */
+	client_update_owned(c->srv, NAME, lk, lease, NULL, NULL, NULL);
 }
 
 /* ---------- reconcile ---------- */
@@ -774,7 +774,8 @@ static int reconcile_pod(controller *c, sim_state *st, const char *key)
 {
 	_cleanup_free_ char *ns = NULL, *name = NULL;
 	controller_split_key(key, &ns, &name);
-	json_t *pod = controller_get(c, controller_kind("", "pods"), ns, name);
+	/* Shared and read-only: the status write below is a shallow copy of it. */
+	json_t *pod = controller_get_shared(c, controller_kind("", "pods"), ns, name);
 	if (!pod) {
 		release_pod(st, key);
 		return RECONCILE_DONE;
@@ -834,15 +835,14 @@ static int reconcile_pod(controller *c, sim_state *st, const char *key)
 	json_t *want = sim_pod_status(&in, &next_ms);
 	bool terminal = sim_phase_terminal(want);
 	if (!json_equal(want, status)) {
-		json_object_set_new(pod, "status", want);
-		if (deleting) {
-			client_update(c->srv, NAME, controller_kind("", "pods"), pod, "status",
-			              on_written, rq_new(c, key));
-		} else { /* the pod is ours (a copy from the cache) and not read again */
-			client_update_owned(c->srv, NAME, controller_kind("", "pods"), pod, "status",
-			                    on_written, rq_new(c, key));
-			pod = NULL;
-		}
+		/* The request's own top level and metadata (the server changes those of what
+		 * it decodes); spec and the rest stay shared with the cache, which a status
+		 * write never changes. */
+		json_t *body = json_copy(pod);
+		json_object_set_new(body, "metadata", json_copy(json_object_get(pod, "metadata")));
+		json_object_set_new(body, "status", want);
+		client_update_owned(c->srv, NAME, controller_kind("", "pods"), body, "status",
+		                    on_written, rq_new(c, key));
 	} else {
 		json_decref(want);
 	}
