@@ -8,6 +8,7 @@
 
 #include "api/fieldset.h"
 #include "api/patch.h"
+#include "base/buf.h"
 #include "base/json.h"
 #include "base/util.h"
 
@@ -387,43 +388,49 @@ void fieldset_iterate(const fieldset *s, void (*fn)(const fs_pe *path, size_t n,
 
 /* ---- FieldsV1 ---- */
 
-static char *pe_key(const fs_pe *pe)
+/* Writes the FieldsV1 key of pe into b (reset first). */
+static void pe_key(buf *b, const fs_pe *pe)
 {
+	buf_reset(b);
 	switch (pe->kind) {
 	case 'f':
-		return xasprintf("f:%s", pe->name);
+		buf_puts(b, "f:");
+		buf_puts(b, pe->name);
+		break;
 	case 'k':
 	case 'v': {
-		char *j = json_dumps(pe->val, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-		if (!j)
-			abort();
-		char *r = xasprintf("%c:%s", pe->kind, j);
+		char *j = json_dump_sorted(pe->val);
+		buf_putc(b, pe->kind);
+		buf_putc(b, ':');
+		buf_puts(b, j);
 		free(j);
-		return r;
+		break;
 	}
 	default:
-		return xasprintf("i:%ld", pe->idx);
+		buf_printf(b, "i:%ld", pe->idx);
+	}
+}
+
+/* Adds the members of s to o, each with the "." of a member that has children first. */
+static void to_v1(json_t *o, const fieldset *s, buf *key)
+{
+	for (size_t i = 0; s && i < s->n; i++) {
+		const fs_ent *e = &s->e[i];
+		json_t *child = json_object();
+		/* k8s: "." marks a node that is a member and has children; it comes first. */
+		if (e->member && e->sub && e->sub->n)
+			json_object_set_new(child, ".", json_object());
+		to_v1(child, e->sub, key);
+		pe_key(key, &e->pe);
+		json_object_setn_new(o, key->p, key->n, child);
 	}
 }
 
 json_t *fieldset_to_v1(const fieldset *s)
 {
 	json_t *o = json_object();
-	for (size_t i = 0; s && i < s->n; i++) {
-		const fs_ent *e = &s->e[i];
-		json_t *child = e->sub ? fieldset_to_v1(e->sub) : json_object();
-		if (e->member && json_object_size(child)) {
-			/* k8s: "." marks a node that is a member and has children; it comes first.
-			 */
-			json_t *with_self = json_object();
-			json_object_set_new(with_self, ".", json_object());
-			json_object_update(with_self, child);
-			json_decref(child);
-			child = with_self;
-		}
-		_cleanup_free_ char *k = pe_key(&e->pe);
-		json_object_set_new(o, k, child);
-	}
+	_cleanup_buf_ buf key = {0};
+	to_v1(o, s, &key);
 	return o;
 }
 

@@ -158,7 +158,44 @@ static void out_real(out *o, double v)
 	out_add(o, t, (size_t)n);
 }
 
-static void out_value(out *o, const json_t *j, int depth)
+typedef struct key_ref {
+	const char *k;
+	size_t n;
+	json_t *v;
+} key_ref;
+
+/* jansson's JSON_SORT_KEYS order: bytes, then the shorter first. */
+static int key_cmp(const void *a, const void *b)
+{
+	const key_ref *x = a, *y = b;
+	int c = memcmp(x->k, y->k, x->n < y->n ? x->n : y->n);
+	return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+static void out_value(out *o, const json_t *j, int depth, bool sorted);
+
+static void out_sorted_members(out *o, const json_t *j, int depth)
+{
+	size_t n = json_object_size(j), i = 0;
+	key_ref stack[16];
+	key_ref *ks = n <= 16 ? stack : xmalloc(n * sizeof *ks);
+	const char *k;
+	size_t kn;
+	json_t *v;
+	json_object_keylen_foreach((json_t *)j, k, kn, v) ks[i++] = (key_ref){k, kn, v};
+	qsort(ks, n, sizeof *ks, key_cmp);
+	for (i = 0; i < n; i++) {
+		if (i)
+			out_putc(o, ',');
+		out_string(o, ks[i].k, ks[i].n);
+		out_putc(o, ':');
+		out_value(o, ks[i].v, depth + 1, true);
+	}
+	if (ks != stack)
+		free(ks);
+}
+
+static void out_value(out *o, const json_t *j, int depth, bool sorted)
 {
 	/* A tree deeper than any parse allows is a loop: the bug jansson's check caught. */
 	if (depth > 10000)
@@ -166,6 +203,11 @@ static void out_value(out *o, const json_t *j, int depth)
 	switch (json_typeof(j)) {
 	case JSON_OBJECT: {
 		out_putc(o, '{');
+		if (sorted) {
+			out_sorted_members(o, j, depth);
+			out_putc(o, '}');
+			break;
+		}
 		const char *k;
 		size_t kn;
 		json_t *v;
@@ -177,7 +219,7 @@ static void out_value(out *o, const json_t *j, int depth)
 			first = false;
 			out_string(o, k, kn);
 			out_putc(o, ':');
-			out_value(o, v, depth + 1);
+			out_value(o, v, depth + 1, false);
 		}
 		out_putc(o, '}');
 		break;
@@ -188,7 +230,7 @@ static void out_value(out *o, const json_t *j, int depth)
 		for (size_t i = 0; i < n; i++) {
 			if (i)
 				out_putc(o, ',');
-			out_value(o, json_array_get(j, i), depth + 1);
+			out_value(o, json_array_get(j, i), depth + 1, sorted);
 		}
 		out_putc(o, ']');
 		break;
@@ -219,7 +261,17 @@ char *json_dump_compact(const json_t *j)
 	if (!j)
 		abort();
 	out o = {0};
-	out_value(&o, j, 0);
+	out_value(&o, j, 0, false);
+	out_putc(&o, 0);
+	return o.p;
+}
+
+char *json_dump_sorted(const json_t *j)
+{
+	if (!j)
+		abort();
+	out o = {0};
+	out_value(&o, j, 0, true);
 	out_putc(&o, 0);
 	return o.p;
 }

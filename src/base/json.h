@@ -19,5 +19,8 @@ json_t *json_obj_child(json_t *obj, const char *key);
 /* Compact serialization with keys in insertion order, byte for byte what
  * json_dumps(JSON_COMPACT | JSON_ENCODE_ANY) writes, several times faster; caller frees. */
 char *json_dump_compact(const json_t *j);
+/* The same with every object's keys in byte order: what
+ * json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) writes; caller frees. */
+char *json_dump_sorted(const json_t *j);
 
 #endif

@@ -1,5 +1,6 @@
-/* test_json.c — base/json.c: json_dump_compact writes what jansson's json_dumps writes
- * (JSON_COMPACT | JSON_ENCODE_ANY), byte for byte, on edge values and random trees. */
+/* test_json.c — base/json.c: json_dump_compact and json_dump_sorted write what jansson's
+ * json_dumps writes (JSON_COMPACT | JSON_ENCODE_ANY, and with JSON_SORT_KEYS), byte for
+ * byte, on edge values and random trees. */
 #include "test.h"
 
 #include <float.h>
@@ -11,14 +12,19 @@
 /* Whether ours and jansson's serializations of j are the same bytes; prints both if not. */
 static int same_as_jansson(const json_t *j)
 {
-	char *ours = json_dump_compact(j);
-	char *theirs = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-	int same = theirs && strcmp(ours, theirs) == 0;
-	if (!same)
-		fprintf(stderr, "    ours:    %s\n    jansson: %s\n", ours,
-		        theirs ? theirs : "(null)");
-	free(ours);
-	free(theirs);
+	int same = 1;
+	for (int sorted = 0; sorted < 2; sorted++) {
+		char *ours = sorted ? json_dump_sorted(j) : json_dump_compact(j);
+		char *theirs =
+		    json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | (sorted ? JSON_SORT_KEYS : 0));
+		if (!theirs || strcmp(ours, theirs) != 0) {
+			fprintf(stderr, "    ours%s:    %s\n    jansson: %s\n", sorted ? " (sorted)" : "",
+			        ours, theirs ? theirs : "(null)");
+			same = 0;
+		}
+		free(ours);
+		free(theirs);
+	}
 	return same;
 }
 
@@ -138,7 +144,7 @@ static json_t *rnd_value(int depth)
 	}
 	default: {
 		json_t *o = json_object();
-		for (size_t i = rnd() % 6; i > 0; i--) {
+		for (size_t i = rnd() % (depth ? 6 : 24); i > 0; i--) {
 			json_t *k = rnd_string();
 			json_object_setn_new(o, json_string_value(k), json_string_length(k),
 			                     rnd_value(depth + 1));
