@@ -474,34 +474,40 @@ static void pod_bind(api_req *r, json_t *binding)
 {
 	terr *err = NULL;
 	_cleanup_free_ char *key = route_key(r->kind, r->ns, r->name);
-	json_t *pod = load_object(r->srv, key);
-	if (!pod) {
+	const cache_entry *e = cache_get(r->srv->cache, key);
+	/* The cache's tree, read-only: the binding copies the levels it changes. */
+	_cleanup_json_ json_t *cur_pod = e ? json_incref(cache_entry_obj(r->srv->cache, e)) : NULL;
+	if (!cur_pod) {
 		terr_not_found(&err, "pods \"%s\" not found", r->name);
 		api_send_error(r, err);
 		return;
 	}
 	const char *node = json_path_str(binding, "target.name");
 	if (!node || !*node) {
-		json_decref(pod);
 		terr_cause_add(&err, "FieldValueRequired", "target.name", "Required value");
 		api_send_error(r, err);
 		return;
 	}
 	/* k8s: a pod is bound once; binding a bound pod is a conflict. */
-	const char *cur = json_path_str(pod, "spec.nodeName");
+	const char *cur = json_path_str(cur_pod, "spec.nodeName");
 	if (cur && *cur) {
 		terr_conflict(&err, "Operation cannot be fulfilled on pods/binding \"%s\": pod %s is already assigned to node \"%s\"", r->name, r->name, cur);
-		json_decref(pod);
 		api_send_error(r, err);
 		return;
 	}
-	json_object_set_new(json_obj_child(pod, "spec"), "nodeName", json_string(node));
-	json_t *st = json_obj_child(pod, "status");
-	json_t *conds = json_object_get(st, "conditions");
-	if (!json_is_array(conds)) {
-		conds = json_array();
-		json_object_set_new(st, "conditions", conds);
+	/* Its own top level, metadata (the store stamps resourceVersion), spec, status and
+	 * conditions; everything below them stays shared with the stored pod. */
+	json_t *pod = json_copy(cur_pod);
+	static const char *const changed[] = {"metadata", "spec", "status"};
+	for (size_t i = 0; i < ARRAY_SIZE(changed); i++) {
+		json_t *v = json_object_get(cur_pod, changed[i]);
+		json_object_set_new(pod, changed[i], json_is_object(v) ? json_copy(v) : json_object());
 	}
+	json_object_set_new(json_object_get(pod, "spec"), "nodeName", json_string(node));
+	json_t *st = json_object_get(pod, "status");
+	json_t *conds = json_object_get(st, "conditions");
+	conds = json_is_array(conds) ? json_copy(conds) : json_array();
+	json_object_set_new(st, "conditions", conds);
 	char ts[32];
 	time_rfc3339(time_now_ns(), false, ts);
 	/* k8s: binding sets PodScheduled=True, replacing an Unschedulable one. */
