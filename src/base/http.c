@@ -33,6 +33,12 @@ struct http_server {
 	void (*close_cb)(void *ud);
 	void *close_ud;
 	int pending_closes;
+	/* Connections with streamed chunks waiting (http_stream_write), sent together once per
+	 * loop iteration by `flush`: one TLS write and one socket write for every event of a
+	 * commit instead of one each. */
+	uv_check_t flush;
+	bool flush_init;
+	http_conn *pend_head;
 };
 
 struct http_conn {
@@ -63,6 +69,9 @@ struct http_conn {
 	buf in;
 	size_t in_pos;
 	size_t queued;     /* bytes handed to uv_write and not yet written */
+	buf pend;          /* streamed chunks not yet handed to TLS or the socket */
+	bool pend_listed;  /* on srv->pend_head's list */
+	http_conn *pend_next;
 	uint64_t discard;  /* body bytes still to swallow after an early 413 */
 	char *user;
 	char **groups;
@@ -240,7 +249,7 @@ static void flush_tls(http_conn *c)
 		raw_send(c, tmp, (size_t)n);
 }
 
-static void conn_send(http_conn *c, const char *data, size_t len)
+static void conn_send_now(http_conn *c, const char *data, size_t len)
 {
 	if (c->closing)
 		return;
@@ -261,6 +270,50 @@ static void conn_send(http_conn *c, const char *data, size_t len)
 	flush_tls(c);
 }
 
+/* Sends the streamed chunks c holds back. */
+static void flush_pending(http_conn *c)
+{
+	if (!c->pend.n)
+		return;
+	buf out = c->pend;
+	c->pend = (buf){0};
+	conn_send_now(c, out.p, out.n);
+	buf_free(&out);
+}
+
+/* Everything sent goes after what a stream held back. */
+static void conn_send(http_conn *c, const char *data, size_t len)
+{
+	flush_pending(c);
+	conn_send_now(c, data, len);
+}
+
+static void unlist_pending(http_conn *c)
+{
+	if (!c->pend_listed)
+		return;
+	for (http_conn **p = &c->srv->pend_head; *p; p = &(*p)->pend_next)
+		if (*p == c) {
+			*p = c->pend_next;
+			break;
+		}
+	c->pend_listed = false;
+}
+
+static void on_flush(uv_check_t *h)
+{
+	http_server *s = h->data;
+	http_conn *list = s->pend_head;
+	s->pend_head = NULL;
+	uv_check_stop(h);
+	while (list) {
+		http_conn *c = list;
+		list = c->pend_next;
+		c->pend_listed = false;
+		flush_pending(c);
+	}
+}
+
 /* ---------- connection lifetime ---------- */
 
 static void conn_free(http_conn *c)
@@ -273,6 +326,8 @@ static void conn_free(http_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->nconns--;
+	unlist_pending(c);
+	buf_free(&c->pend);
 	if (c->ssl)
 		SSL_free(c->ssl);
 	buf_free(&c->url);
@@ -471,21 +526,31 @@ int http_stream_write(http_req *req, const char *data, size_t len)
 	http_conn *c = req->conn;
 	if (c->closing)
 		return -1;
-	if (c->queued > c->srv->limits.max_queued_output) {
-		log_info("http: dropping a slow reader with %zu bytes queued", c->queued);
+	if (c->queued + c->pend.n > c->srv->limits.max_queued_output) {
+		log_info("http: dropping a slow reader with %zu bytes queued", c->queued + c->pend.n);
 		conn_close(c);
 		return -1;
 	}
 	char head[32];
 	int n = snprintf(head, sizeof head, "%zx\r\n", len);
-	buf out = {0};
-	buf_reserve(&out, (size_t)n + len + 2);
-	buf_add(&out, head, (size_t)n);
-	buf_add(&out, data, len);
-	buf_add(&out, "\r\n", 2);
-	conn_send(c, out.p, out.n);
-	buf_free(&out);
-	return c->closing ? -1 : 0;
+	buf_reserve(&c->pend, (size_t)n + len + 2);
+	buf_add(&c->pend, head, (size_t)n);
+	buf_add(&c->pend, data, len);
+	buf_add(&c->pend, "\r\n", 2);
+	http_server *s = c->srv;
+	if (!c->pend_listed) {
+		c->pend_listed = true;
+		c->pend_next = s->pend_head;
+		s->pend_head = c;
+	}
+	if (!s->flush_init) {
+		uv_check_init(s->loop, &s->flush);
+		s->flush.data = s;
+		s->flush_init = true;
+	}
+	if (!uv_is_active((uv_handle_t *)&s->flush))
+		uv_check_start(&s->flush, on_flush);
+	return 0;
 }
 
 void http_stream_end(http_req *req)
@@ -965,6 +1030,11 @@ void http_server_close(http_server *s, void (*cb)(void *ud), void *ud)
 		s->pending_closes++;
 		uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 		s->listening = false;
+	}
+	if (s->flush_init) {
+		s->flush_init = false;
+		s->pending_closes++;
+		uv_close((uv_handle_t *)&s->flush, on_listener_closed);
 	}
 	for (http_conn *c = s->conns; c; c = c->next)
 		conn_close(c);
