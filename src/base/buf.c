@@ -37,11 +37,6 @@ void buf_puts(buf *b, const char *s)
 	buf_add(b, s, strlen(s));
 }
 
-void buf_putc(buf *b, char c)
-{
-	buf_add(b, &c, 1);
-}
-
 void buf_vprintf(buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
@@ -65,34 +60,34 @@ void buf_printf(buf *b, const char *fmt, ...)
 
 void buf_json_str(buf *b, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
+	/* jansson's escapes, so that base/json.c's serializer writes its bytes */
+	static const char hex[] = "0123456789ABCDEF";
 	reserve(b, n + 2);
 	buf_putc(b, '"');
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		const char *esc = NULL;
-		char u[7];
-		switch (c) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
-		default:
-			if (c < 0x20) {
-				u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0';
-				u[4] = hex[c >> 4], u[5] = hex[c & 15], u[6] = 0;
-				esc = u;
-			}
-		}
-		if (esc) {
-			buf_add(b, s + i - run, run);
-			run = 0;
-			buf_puts(b, esc);
-		} else {
+		if (c >= 0x20 && c != '"' && c != '\\') {
 			run++;
+			continue;
 		}
+		char e[6] = {'\\', 0};
+		size_t el = 2;
+		switch (c) {
+		case '"': e[1] = '"'; break;
+		case '\\': e[1] = '\\'; break;
+		case '\b': e[1] = 'b'; break;
+		case '\f': e[1] = 'f'; break;
+		case '\n': e[1] = 'n'; break;
+		case '\r': e[1] = 'r'; break;
+		case '\t': e[1] = 't'; break;
+		default:
+			e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15];
+			el = 6;
+		}
+		buf_add(b, s + i - run, run);
+		run = 0;
+		buf_add(b, e, el);
 	}
 	buf_add(b, s + n - run, run);
 	buf_putc(b, '"');

@@ -16,10 +16,17 @@ typedef struct buf {
 void buf_reserve(buf *b, size_t n);
 void buf_add(buf *b, const void *data, size_t n);
 void buf_puts(buf *b, const char *s);
-void buf_putc(buf *b, char c);
+static inline void buf_putc(buf *b, char c)
+{
+	if (b->n + 2 > b->cap)
+		buf_reserve(b, 1);
+	b->p[b->n++] = c;
+	b->p[b->n] = 0;
+}
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(buf *b, const char *fmt, va_list ap);
-/* Appends s as a JSON string literal with quotes and escapes. */
+/* Appends s as a JSON string literal with quotes and the escapes jansson writes (\" \\
+ * \b \f \n \r \t, \u00XX for other control characters); s is valid UTF-8. */
 void buf_json_str(buf *b, const char *s, size_t n);
 /* Gives the bytes to the caller (who frees them) and resets b. */
 char *buf_take(buf *b);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/util.h"
 
 void cleanup_jsonp(json_t **j)
@@ -51,70 +52,9 @@ json_t *json_obj_child(json_t *obj, const char *key)
  * into one buffer: jansson's checks every object and array for reference loops through a
  * hash table keyed by a formatted pointer, which made most of the cost of storing a write.
  * Trees hold valid UTF-8 (jansson validates strings on creation; the protobuf decoder
- * repairs or checks its own), so strings are copied as they are but for the escapes. */
+ * repairs or checks its own), so strings need only the escapes (buf_json_str). */
 
-typedef struct out {
-	char *p;
-	size_t n, cap;
-} out;
-
-static void out_grow(out *o, size_t more)
-{
-	if (o->n + more <= o->cap)
-		return;
-	size_t cap = o->cap ? o->cap * 2 : 512;
-	while (cap < o->n + more)
-		cap *= 2;
-	o->p = xrealloc(o->p, cap);
-	o->cap = cap;
-}
-
-static inline void out_add(out *o, const char *s, size_t n)
-{
-	out_grow(o, n);
-	memcpy(o->p + o->n, s, n);
-	o->n += n;
-}
-
-static inline void out_putc(out *o, char c)
-{
-	out_grow(o, 1);
-	o->p[o->n++] = c;
-}
-
-static void out_string(out *o, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	out_grow(o, n + 2);
-	o->p[o->n++] = '"';
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		out_add(o, s + run, i - run);
-		run = i + 1;
-		char e[6] = {'\\', 0};
-		size_t el = 2;
-		switch (c) {
-		case '"': e[1] = '"'; break;
-		case '\\': e[1] = '\\'; break;
-		case '\b': e[1] = 'b'; break;
-		case '\f': e[1] = 'f'; break;
-		case '\n': e[1] = 'n'; break;
-		case '\r': e[1] = 'r'; break;
-		case '\t': e[1] = 't'; break;
-		default:
-			e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15];
-			el = 6;
-		}
-		out_add(o, e, el);
-	}
-	out_add(o, s + run, n - run);
-	out_putc(o, '"');
-}
-
-static void out_integer(out *o, json_int_t v)
+static void dump_integer(buf *b, json_int_t v)
 {
 	char t[24];
 	size_t i = sizeof t;
@@ -126,12 +66,12 @@ static void out_integer(out *o, json_int_t v)
 	} while (m);
 	if (v < 0)
 		t[--i] = '-';
-	out_add(o, t + i, sizeof t - i);
+	buf_add(b, t + i, sizeof t - i);
 }
 
 /* As jansson writes a real: 17 significant digits, a ".0" when that reads as an integer,
  * and the exponent without '+' or leading zeros. */
-static void out_real(out *o, double v)
+static void dump_real(buf *b, double v)
 {
 	char t[48];
 	int n = snprintf(t, sizeof t - 2, "%.17g", v);
@@ -155,123 +95,116 @@ static void out_real(out *o, double v)
 			n = (int)strlen(t);
 		}
 	}
-	out_add(o, t, (size_t)n);
+	buf_add(b, t, (size_t)n);
 }
 
-typedef struct key_ref {
+typedef struct member {
 	const char *k;
 	size_t n;
 	json_t *v;
-} key_ref;
+} member;
 
 /* jansson's JSON_SORT_KEYS order: bytes, then the shorter first. */
-static int key_cmp(const void *a, const void *b)
+static int member_cmp(const void *a, const void *b)
 {
-	const key_ref *x = a, *y = b;
+	const member *x = a, *y = b;
 	int c = memcmp(x->k, y->k, x->n < y->n ? x->n : y->n);
 	return c ? c : (x->n > y->n) - (x->n < y->n);
 }
 
-static void out_value(out *o, const json_t *j, int depth, bool sorted);
+static void dump_value(buf *b, const json_t *j, int depth, bool sorted);
 
-static void out_sorted_members(out *o, const json_t *j, int depth)
+static void dump_member(buf *b, bool first, const member *m, int depth, bool sorted)
 {
-	size_t n = json_object_size(j), i = 0;
-	key_ref stack[16];
-	key_ref *ks = n <= 16 ? stack : xmalloc(n * sizeof *ks);
-	const char *k;
-	size_t kn;
-	json_t *v;
-	json_object_keylen_foreach((json_t *)j, k, kn, v) ks[i++] = (key_ref){k, kn, v};
-	qsort(ks, n, sizeof *ks, key_cmp);
-	for (i = 0; i < n; i++) {
-		if (i)
-			out_putc(o, ',');
-		out_string(o, ks[i].k, ks[i].n);
-		out_putc(o, ':');
-		out_value(o, ks[i].v, depth + 1, true);
-	}
-	if (ks != stack)
-		free(ks);
+	if (!first)
+		buf_putc(b, ',');
+	buf_json_str(b, m->k, m->n);
+	buf_putc(b, ':');
+	dump_value(b, m->v, depth + 1, sorted);
 }
 
-static void out_value(out *o, const json_t *j, int depth, bool sorted)
+static void dump_object(buf *b, const json_t *j, int depth, bool sorted)
+{
+	member m;
+	if (!sorted) {
+		bool first = true;
+		json_object_keylen_foreach((json_t *)j, m.k, m.n, m.v)
+		{
+			dump_member(b, first, &m, depth, false);
+			first = false;
+		}
+		return;
+	}
+	size_t n = json_object_size(j), i = 0;
+	member stack[16];
+	member *ms = n <= 16 ? stack : xmalloc(n * sizeof *ms);
+	json_object_keylen_foreach((json_t *)j, m.k, m.n, m.v) ms[i++] = m;
+	qsort(ms, n, sizeof *ms, member_cmp);
+	for (i = 0; i < n; i++)
+		dump_member(b, i == 0, &ms[i], depth, true);
+	if (ms != stack)
+		free(ms);
+}
+
+static void dump_value(buf *b, const json_t *j, int depth, bool sorted)
 {
 	/* A tree deeper than any parse allows is a loop: the bug jansson's check caught. */
 	if (depth > 10000)
 		abort();
 	switch (json_typeof(j)) {
-	case JSON_OBJECT: {
-		out_putc(o, '{');
-		if (sorted) {
-			out_sorted_members(o, j, depth);
-			out_putc(o, '}');
-			break;
-		}
-		const char *k;
-		size_t kn;
-		json_t *v;
-		bool first = true;
-		json_object_keylen_foreach((json_t *)j, k, kn, v)
-		{
-			if (!first)
-				out_putc(o, ',');
-			first = false;
-			out_string(o, k, kn);
-			out_putc(o, ':');
-			out_value(o, v, depth + 1, false);
-		}
-		out_putc(o, '}');
+	case JSON_OBJECT:
+		buf_putc(b, '{');
+		dump_object(b, j, depth, sorted);
+		buf_putc(b, '}');
 		break;
-	}
 	case JSON_ARRAY: {
-		out_putc(o, '[');
+		buf_putc(b, '[');
 		size_t n = json_array_size(j);
 		for (size_t i = 0; i < n; i++) {
 			if (i)
-				out_putc(o, ',');
-			out_value(o, json_array_get(j, i), depth + 1, sorted);
+				buf_putc(b, ',');
+			dump_value(b, json_array_get(j, i), depth + 1, sorted);
 		}
-		out_putc(o, ']');
+		buf_putc(b, ']');
 		break;
 	}
 	case JSON_STRING:
-		out_string(o, json_string_value(j), json_string_length(j));
+		buf_json_str(b, json_string_value(j), json_string_length(j));
 		break;
 	case JSON_INTEGER:
-		out_integer(o, json_integer_value(j));
+		dump_integer(b, json_integer_value(j));
 		break;
 	case JSON_REAL:
-		out_real(o, json_real_value(j));
+		dump_real(b, json_real_value(j));
 		break;
 	case JSON_TRUE:
-		out_add(o, "true", 4);
+		buf_add(b, "true", 4);
 		break;
 	case JSON_FALSE:
-		out_add(o, "false", 5);
+		buf_add(b, "false", 5);
 		break;
 	case JSON_NULL:
-		out_add(o, "null", 4);
+		buf_add(b, "null", 4);
 		break;
 	}
+}
+
+static char *dump(const json_t *j, bool sorted)
+{
+	if (!j)
+		abort();
+	buf b = {0};
+	buf_reserve(&b, 512);
+	dump_value(&b, j, 0, sorted);
+	return buf_take(&b);
 }
 
 char *json_dump_compact(const json_t *j)
 {
-	if (!j)
-		abort();
-	out o = {0};
-	out_value(&o, j, 0, false);
-	out_putc(&o, 0);
-	return o.p;
+	return dump(j, false);
 }
 
 char *json_dump_sorted(const json_t *j)
 {
-	if (!j)
-		abort();
-	out o = {0};
-	out_value(&o, j, 0, true);
-	out_putc(&o, 0);
-	return o.p;
+	return dump(j, true);
 }
