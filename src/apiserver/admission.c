@@ -474,9 +474,8 @@ static void pod_bind(api_req *r, json_t *binding)
 {
 	terr *err = NULL;
 	_cleanup_free_ char *key = route_key(r->kind, r->ns, r->name);
-	const cache_entry *e = cache_get(r->srv->cache, key);
 	/* The cache's tree, read-only: the binding copies the levels it changes. */
-	_cleanup_json_ json_t *cur_pod = e ? json_incref(cache_entry_obj(r->srv->cache, e)) : NULL;
+	_cleanup_json_ json_t *cur_pod = cache_get_obj(r->srv->cache, key);
 	if (!cur_pod) {
 		terr_not_found(&err, "pods \"%s\" not found", r->name);
 		api_send_error(r, err);

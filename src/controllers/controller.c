@@ -267,8 +267,7 @@ json_t *controller_get_shared(controller *c, const kind_desc *d, const char *ns,
                               const char *name)
 {
 	_cleanup_free_ char *key = kind_storage_key(d, ns, name);
-	const cache_entry *e = cache_get(c->cache, key);
-	return e ? json_incref(cache_entry_obj(c->cache, e)) : NULL;
+	return cache_get_obj(c->cache, key);
 }
 
 size_t controller_list(controller *c, const kind_desc *d, const char *ns, json_t ***out)

@@ -217,6 +217,12 @@ json_t *cache_entry_obj(cache *c, const cache_entry *ce)
 	return e->tree;
 }
 
+json_t *cache_get_obj(cache *c, const char *key)
+{
+	const cache_entry *e = cache_get(c, key);
+	return e ? json_incref(cache_entry_obj(c, e)) : NULL;
+}
+
 json_t *cache_entry_dup(cache *c, const cache_entry *e)
 {
 	UNUSED(c);

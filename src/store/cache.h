@@ -97,6 +97,9 @@ size_t cache_count(cache *c, const char *prefix);
  * objects consulted on every write (namespaces, priority classes) cost no parse. Borrowed
  * until the next call into the cache: json_incref to keep it longer. */
 json_t *cache_entry_obj(cache *c, const cache_entry *e);
+/* cache_entry_obj of the entry at key as a new reference (read-only, shared), or NULL when
+ * there is none: for a writer that copies only the levels it changes. */
+json_t *cache_get_obj(cache *c, const char *key);
 /* A new private tree of the entry's object (caller owns; NULL when it does not parse): a
  * copy of the kept tree when there is one (a few times cheaper than a parse), else a parse. */
 json_t *cache_entry_dup(cache *c, const cache_entry *e);
