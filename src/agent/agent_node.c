@@ -314,7 +314,7 @@ static void warn_pod_cidr_overlap(const agent *a)
 	int bits;
 	if (!ipv4_cidr_parse(a->pod_cidr, &net, &bits) || bits == 0)
 		return;
-	uint32_t mask = ~0u << (32 - bits);
+	uint32_t mask = ipv4_prefix_mask(bits);
 	const char *bridge = a->cni.bridge && *a->cni.bridge ? a->cni.bridge : CNI_DEFAULT_BRIDGE;
 	struct ifaddrs *ifs = NULL;
 	if (getifaddrs(&ifs) < 0)

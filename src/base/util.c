@@ -95,6 +95,11 @@ bool str_has_suffix(const char *s, const char *suffix)
 	return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
 
+uint32_t ipv4_prefix_mask(int bits)
+{
+	return bits <= 0 ? 0 : bits >= 32 ? ~0u : ~0u << (32 - bits);
+}
+
 bool ipv4_cidr_parse(const char *s, uint32_t *net, int *bits)
 {
 	char addr[INET_ADDRSTRLEN];
@@ -108,7 +113,7 @@ bool ipv4_cidr_parse(const char *s, uint32_t *net, int *bits)
 	struct in_addr a;
 	if (*end || end == slash + 1 || b < 0 || b > 32 || inet_pton(AF_INET, addr, &a) != 1)
 		return false;
-	*net = ntohl(a.s_addr) & (b ? ~0u << (32 - b) : 0);
+	*net = ntohl(a.s_addr) & ipv4_prefix_mask((int)b);
 	*bits = (int)b;
 	return true;
 }

@@ -41,6 +41,8 @@ bool str_has_suffix(const char *s, const char *suffix);
 /* "a.b.c.d/n" (n 0-32, nothing after it): the network in host byte order, its bits past
  * the prefix cleared, and n. False for anything else. */
 bool ipv4_cidr_parse(const char *s, uint32_t *net, int *bits);
+/* The netmask of a /bits prefix in host byte order (0 for /0, all ones for /32). */
+uint32_t ipv4_prefix_mask(int bits);
 
 /* A counted string: wire input is never trusted to be NUL-terminated. */
 typedef struct strv {

@@ -185,7 +185,7 @@ static uint32_t pod_hosts(const simnode *sn)
 
 static bool in_range(const simnode *sn, uint32_t ip, uint32_t *host)
 {
-	if (!sn->cidr || (ip & (~0u << (32 - sn->cidr_bits))) != sn->cidr)
+	if (!sn->cidr || (ip & ipv4_prefix_mask(sn->cidr_bits)) != sn->cidr)
 		return false;
 	*host = ip - sn->cidr;
 	return *host >= 2 && *host <= pod_hosts(sn);

@@ -129,7 +129,7 @@ static bool in_cidr(const char *ip, const char *cidr)
 	struct in_addr a;
 	if (!ipv4_cidr_parse(cidr, &net, &bits) || inet_pton(AF_INET, ip, &a) != 1)
 		return false;
-	return (ntohl(a.s_addr) & (bits ? ~0u << (32 - bits) : 0)) == net;
+	return (ntohl(a.s_addr) & ipv4_prefix_mask(bits)) == net;
 }
 
 /* The affinity set of one endpoint of a port (added once; owned by the frag). */

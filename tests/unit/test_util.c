@@ -1,4 +1,4 @@
-/* test_util.c — small helpers of base/util.c: IPv4 CIDR parsing. */
+/* test_util.c — small helpers of base/util.c: IPv4 CIDR parsing and prefix masks. */
 #include "test.h"
 
 #include "base/util.h"
@@ -37,4 +37,13 @@ TEST(ipv4_cidr_parse_refuses)
 	                     "10.42.0.0.0.0.0.0.0.0.0/24"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		CHECK(!ipv4_cidr_parse(bad[i], &net, &bits));
+}
+
+TEST(ipv4_prefix_mask_edges)
+{
+	CHECK(ipv4_prefix_mask(0) == 0);
+	CHECK(ipv4_prefix_mask(1) == 0x80000000u);
+	CHECK(ipv4_prefix_mask(24) == 0xffffff00u);
+	CHECK(ipv4_prefix_mask(31) == 0xfffffffeu);
+	CHECK(ipv4_prefix_mask(32) == 0xffffffffu);
 }
