@@ -334,7 +334,35 @@ static void conflict(api_req *r, terr **err, const char *why)
 	terr_conflict(err, "Operation cannot be fulfilled on %s \"%s\": %s", qr, r->name, why);
 }
 
-/* Finishes a write that turns old into obj (consumed): checks, then stores and answers. */
+/* Defaults and normalization of a status write. Only its metadata and status are its own:
+ * everything else is the stored object's, defaulted and normalized when it was written and
+ * shared with the cache, so it must not be walked by code that sets members. As in kube,
+ * where the status strategy takes the spec from the stored object, only what the write may
+ * change is defaulted: a view of obj holding just those (the view's other members, which
+ * pod defaults create, are dropped with it). */
+static void status_defaults(const kind_desc *d, json_t *obj)
+{
+	static const char *const own[] = {"metadata", "status"};
+	_cleanup_json_ json_t *view = json_object();
+	static const char *const keys[] = {"apiVersion", "kind", "metadata", "status"};
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		json_t *v = json_object_get(obj, keys[i]);
+		if (v)
+			json_object_set(view, keys[i], v);
+	}
+	defaults_apply(d, view);
+	normalize_omitempty(kind_schema(d), view);
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
+		json_t *v = json_object_get(view, own[i]);
+		if (v)
+			json_object_set(obj, own[i], v);
+		else
+			json_object_del(obj, own[i]);
+	}
+}
+
+/* Finishes a write that turns old into obj (consumed): checks, then stores and answers.
+ * A status write's old is the cache's shared tree (read-only). */
 static void finish_update(api_req *r, json_t *old, json_t *obj, bool apply)
 {
 	terr *err = NULL;
@@ -385,9 +413,9 @@ static void finish_update(api_req *r, json_t *old, json_t *obj, bool apply)
 	}
 	if (is_status) {
 		/* The old object with the new status. Its other members are shared with old
-		 * (which this request parsed for itself, and nothing below changes outside
-		 * status and metadata), so comparing them is a pointer check, not a walk of the
-		 * spec; metadata, which the write changes, is a copy of its own. */
+		 * (the cache's tree: nothing below changes outside status and metadata), so
+		 * comparing them is a pointer check, not a walk of the spec; metadata, which the
+		 * write changes, is a copy of its own. */
 		json_t *copy = json_copy(old);
 		json_t *om = json_object_get(old, "metadata"), *cm = json_object();
 		json_t *mf = json_object_get(meta, "managedFields");
@@ -414,8 +442,12 @@ static void finish_update(api_req *r, json_t *old, json_t *obj, bool apply)
 		json_int_t g = json_integer_value(json_object_get(ometa, "generation"));
 		json_object_set_new(meta, "generation", json_integer(g + 1));
 	}
-	defaults_apply(d, obj);
-	normalize_omitempty(kind_schema(d), obj);
+	if (is_status)
+		status_defaults(d, obj);
+	else {
+		defaults_apply(d, obj);
+		normalize_omitempty(kind_schema(d), obj);
+	}
 	if (validate_object(d, obj, old, &err) < 0)
 		goto fail;
 	if (admission_validate(r, obj, old, &err) < 0)
@@ -446,14 +478,17 @@ fail:
 	api_send_error(r, err);
 }
 
-static json_t *load_target(api_req *r, terr **err)
+/* The stored object r writes: a copy of its own, or with shared set, the cache's tree
+ * (read-only). */
+static json_t *load_target(api_req *r, bool shared, terr **err)
 {
 	if (r->kind->namespaced && !r->ns) {
 		terr_not_found(err, "the server could not find the requested resource");
 		return NULL;
 	}
 	_cleanup_free_ char *key = route_key(r->kind, r->ns, r->name);
-	json_t *old = load_object(r->srv, key);
+	json_t *old =
+	    shared ? cache_get_obj(r->srv->cache, key) : load_object(r->srv, key);
 	if (!old) {
 		char qr[256];
 		kind_qualified_resource(r->kind, qr);
@@ -485,7 +520,8 @@ void handle_update(api_req *r)
 		api_send_error(r, err);
 		return;
 	}
-	_cleanup_json_ json_t *old = load_target(r, &err);
+	/* A status write changes only its own copies of metadata and status (finish_update). */
+	_cleanup_json_ json_t *old = load_target(r, str_eq(r->sub, "status"), &err);
 	if (!old) {
 		json_decref(obj);
 		api_send_error(r, err);
@@ -562,7 +598,7 @@ void handle_patch(api_req *r)
 		api_send_error(r, err);
 		return;
 	}
-	_cleanup_json_ json_t *old = load_target(r, &err);
+	_cleanup_json_ json_t *old = load_target(r, false, &err);
 	if (!old) {
 		if (is_apply && !r->sub) {
 			/* k8s: server-side apply creates what does not exist yet. */

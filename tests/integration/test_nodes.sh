@@ -85,6 +85,23 @@ expect_out "a node without the annotation is left alone" '^real-1 +(Unknown|NotR
 check "it gets no podCIDR" eq "$(jp node real-1 -o jsonpath='{.spec.podCIDR}')" ""
 check_fails "nor a lease" kubectl get lease -n kube-node-lease real-1
 
+# --- a status write (PUT .../status) takes the status from the body and nothing else: the
+# spec stays the stored one, and the status is defaulted (allocatable from capacity) ---
+status_put() {
+	kubectl get node real-1 -o json | /usr/bin/python3 -c '
+import json, sys
+n = json.load(sys.stdin)
+n.setdefault("spec", {})["unschedulable"] = True
+n.setdefault("status", {})["capacity"] = {"cpu": "2", "memory": "4Gi", "pods": "10"}
+n["status"].pop("allocatable", None)
+json.dump(n, sys.stdout)' >"$W/real-1-status.json" &&
+		kubectl replace --subresource=status -f "$W/real-1-status.json"
+}
+wait_for "replace --subresource=status" 10 status_put
+check "status write: allocatable defaults from capacity" eq \
+	"$(jp node real-1 -o jsonpath='{.status.allocatable.cpu} {.status.allocatable.pods}')" "2 10"
+check "status write: the spec is the stored one" eq "$(jp node real-1 -o jsonpath='{.spec.unschedulable}')" ""
+
 # --- what a simulated node reports ---
 expect_out "describe: GPU capacity" 'nvidia\.com/gpu: +8' kubectl describe node sim-gpu-1
 D=$(kubectl describe node sim-gpu-1)
