@@ -77,43 +77,52 @@ json_t *codec_decode_body(api_req *r, terr **err)
 
 /* ---------- unknown fields ---------- */
 
-static void add_unknown(buf *out, const char *path, const char *key)
+/* The walk keeps the path of where it is in one buffer (a mark and a cut per level): the
+ * path is only read when a field is unknown, and building a string for every field of every
+ * body was most of the check's cost. */
+static void add_unknown(buf *out, const buf *path, const char *key)
 {
 	if (out->n)
 		buf_puts(out, ", ");
-	buf_printf(out, "unknown field \"%s%s%s\"", path, *path ? "." : "", key);
+	buf_printf(out, "unknown field \"%s%s%s\"", path->n ? path->p : "", path->n ? "." : "",
+	           key);
 }
 
-static void walk_schema(const schema_type *t, json_t *obj, const char *path, buf *out, int depth);
+static void walk_schema(const schema_type *t, json_t *obj, buf *path, buf *out, int depth);
 
-static void walk_value(const schema_field *f, json_t *v, const char *path, buf *out, int depth)
+static void walk_value(const schema_field *f, json_t *v, buf *path, buf *out, int depth)
 {
 	if (depth > 64 || !f->type)
 		return;
+	size_t mark = path->n;
 	if (f->kind == SCHEMA_OBJECT && json_is_object(v)) {
 		walk_schema(f->type, v, path, out, depth + 1);
 	} else if (f->kind == SCHEMA_ARRAY && f->elem == SCHEMA_OBJECT && json_is_array(v)) {
 		size_t i;
 		json_t *e;
 		json_array_foreach(v, i, e) {
-			char *p = xasprintf("%s[%zu]", path, i);
-			if (json_is_object(e))
-				walk_schema(f->type, e, p, out, depth + 1);
-			free(p);
+			if (!json_is_object(e))
+				continue;
+			buf_printf(path, "[%zu]", i);
+			walk_schema(f->type, e, path, out, depth + 1);
+			buf_truncate(path, mark);
 		}
 	} else if (f->kind == SCHEMA_MAP && f->elem == SCHEMA_OBJECT && json_is_object(v)) {
 		const char *k;
 		json_t *e;
 		json_object_foreach(v, k, e) {
-			char *p = xasprintf("%s[%s]", path, k);
-			if (json_is_object(e))
-				walk_schema(f->type, e, p, out, depth + 1);
-			free(p);
+			if (!json_is_object(e))
+				continue;
+			buf_putc(path, '[');
+			buf_puts(path, k);
+			buf_putc(path, ']');
+			walk_schema(f->type, e, path, out, depth + 1);
+			buf_truncate(path, mark);
 		}
 	}
 }
 
-static void walk_schema(const schema_type *t, json_t *obj, const char *path, buf *out, int depth)
+static void walk_schema(const schema_type *t, json_t *obj, buf *path, buf *out, int depth)
 {
 	const char *k;
 	json_t *v;
@@ -125,9 +134,12 @@ static void walk_schema(const schema_type *t, json_t *obj, const char *path, buf
 			add_unknown(out, path, k);
 			continue;
 		}
-		char *p = *path ? xasprintf("%s.%s", path, k) : xstrdup(k);
-		walk_value(f, v, p, out, depth);
-		free(p);
+		size_t mark = path->n;
+		if (mark)
+			buf_putc(path, '.');
+		buf_puts(path, k);
+		walk_value(f, v, path, out, depth);
+		buf_truncate(path, mark);
 	}
 }
 
@@ -161,7 +173,8 @@ int codec_check_fields(api_req *r, json_t *obj, terr **err)
 		const schema_type *t = schema_find(r->kind->schema);
 		if (!t)
 			return 0;
-		walk_schema(t, obj, "", &out, 0);
+		_cleanup_buf_ buf path = {0};
+		walk_schema(t, obj, &path, &out, 0);
 	}
 	if (!out.n)
 		return 0;

@@ -23,6 +23,14 @@ static inline void buf_putc(buf *b, char c)
 	b->p[b->n++] = c;
 	b->p[b->n] = 0;
 }
+/* Cuts b back to its first n bytes (a mark taken from b->n): a path built while walking. */
+static inline void buf_truncate(buf *b, size_t n)
+{
+	if (b->p && n < b->n) {
+		b->n = n;
+		b->p[n] = 0;
+	}
+}
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(buf *b, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal with quotes and the escapes jansson writes (\" \\

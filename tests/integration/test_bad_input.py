@@ -82,6 +82,17 @@ def unknown_field_strict():
     assert 'unknown field "dataa"' in st["message"], st["message"]
 
 
+def unknown_field_nested():
+    # The path of an unknown field names each level, list items by index.
+    body = json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nested"},
+                       "spec": {"securityContext": {"runAsUser": 1, "foo": 1},
+                                "containers": [{"name": "a", "image": "x"},
+                                               {"name": "b", "image": "x", "imagee": "y"}]}}).encode()
+    st = expect("POST", "/api/v1/namespaces/default/pods?fieldValidation=Strict", 400, "BadRequest", body)
+    for want in ('unknown field "spec.securityContext.foo"', 'unknown field "spec.containers[1].imagee"'):
+        assert want in st["message"], st["message"]
+
+
 def unknown_field_warn():
     body = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "warned"},
                        "dataa": {"x": "y"}}).encode()
@@ -181,6 +192,7 @@ try:
         ("malformed YAML -> 400", malformed_yaml),
         ("unknown field with Strict -> 400", unknown_field_strict),
         ("unknown field with Warn -> 201 + Warning", unknown_field_warn),
+        ("unknown fields in nested objects and list items -> their paths", unknown_field_nested),
         ("invalid name -> 422 with cause", invalid_name),
         ("body over 3 MiB -> 413", oversized_body),
         ("unknown patch type -> 415", unknown_patch_type),
