@@ -24,10 +24,14 @@
 typedef struct mentry {
 	char *manager, *operation, *api_version, *subresource;
 	char *time; /* RFC 3339, or NULL */
+	/* The fields, or NULL while only v1 has them: a stored entry is decoded when a write
+	 * needs its set (mfields), not before; most writes only ask whether it meets the
+	 * fields they change, which v1 answers as it is. */
 	fieldset *set;
-	/* The stored fieldsV1 that set was decoded from, while set is still that one (v1_of):
-	 * written back as is instead of encoding the set again, which was most of tracking an
-	 * update that leaves an entry's fields alone (every entry but the writer's). */
+	/* The stored fieldsV1, while it still describes the entry (set NULL, or the set
+	 * decoded from it: v1_of): written back as is instead of encoding the set again,
+	 * which was most of tracking an update that leaves an entry's fields alone (every
+	 * entry but the writer's). */
 	json_t *v1;
 	const fieldset *v1_of;
 } mentry;
@@ -47,6 +51,29 @@ static void mentry_clear(mentry *m)
 	fieldset_free(m->set);
 	json_decref(m->v1);
 	memset(m, 0, sizeof *m);
+}
+
+/* m's fields, decoded from its stored fieldsV1 on first use. */
+static fieldset *mfields(mentry *m)
+{
+	if (m->set)
+		return m->set;
+	terr *err = NULL;
+	m->set = m->v1 ? fieldset_from_v1(m->v1, &err) : NULL;
+	terr_free(err);
+	if (m->set)
+		m->v1_of = m->set;
+	else
+		m->set = fieldset_new(); /* malformed: no fields, and v1 no longer used */
+	return m->set;
+}
+
+/* Whether m has no fields (a stored fieldsV1 with a field is not empty). */
+static bool mentry_empty(mentry *m)
+{
+	if (!m->set && json_object_size(m->v1) > 0 && !json_object_get(m->v1, "."))
+		return false;
+	return fieldset_empty(mfields(m));
 }
 
 /* Replaces m's set by s (taken); the stored fieldsV1 no longer describes it. */
@@ -134,22 +161,21 @@ static void decode(json_t *mf, mlist *out, bool stored)
 		const char *ft = jstr(e, "fieldsType");
 		if (!json_is_object(e) || (ft && !str_eq(ft, "FieldsV1")))
 			continue;
-		terr *err = NULL;
-		fieldset *s = v1 ? fieldset_from_v1(v1, &err) : fieldset_new();
-		terr_free(err);
-		if (!s)
-			continue;
 		const char *mgr = jstr(e, "manager"), *op = jstr(e, "operation");
 		const char *av = jstr(e, "apiVersion"), *sub = jstr(e, "subresource");
 		long at = mlist_find(out, mgr, op, av, sub);
-		if (at < 0 && stored && v1) {
+		if (at < 0 && stored && json_is_object(v1)) {
 			mentry *m = mlist_add(out, mgr, op, av, sub);
-			mentry_set(m, s);
+			mentry_set(m, NULL);
 			m->v1 = json_incref(v1);
-			m->v1_of = s;
 		} else {
+			terr *err = NULL;
+			fieldset *s = v1 ? fieldset_from_v1(v1, &err) : fieldset_new();
+			terr_free(err);
+			if (!s)
+				continue;
 			mentry *m = at >= 0 ? &out->e[at] : mlist_add(out, mgr, op, av, sub);
-			mentry_set(m, fieldset_union(m->set, s));
+			mentry_set(m, fieldset_union(mfields(m), s));
 			fieldset_free(s);
 		}
 		mentry *m = &out->e[at >= 0 ? (size_t)at : out->n - 1];
@@ -200,8 +226,9 @@ static json_t *encode(mlist *l)
 		if (m->time)
 			json_object_set_new(o, "time", json_string(m->time));
 		json_object_set_new(o, "fieldsType", json_string("FieldsV1"));
-		json_object_set_new(o, "fieldsV1", m->v1 && m->v1_of == m->set ? json_incref(m->v1)
-		                                                            : fieldset_to_v1(m->set));
+		bool as_stored = m->v1 && (!m->set || m->v1_of == m->set);
+		json_object_set_new(o, "fieldsV1",
+		                    as_stored ? json_incref(m->v1) : fieldset_to_v1(m->set));
 		if (m->subresource)
 			json_object_set_new(o, "subresource", json_string(m->subresource));
 		json_array_append_new(arr, o);
@@ -401,9 +428,9 @@ static int smd_update(json_t *old, json_t *newer, const fs_type *rt, const char 
 	conflict *cs = xcalloc(ms->n + 1, sizeof *cs);
 	size_t ncs = 0;
 	for (size_t i = 0; i < ms->n; i++) {
-		if ((long)i == self)
+		if ((long)i == self || (!ms->e[i].set && !fieldset_meets_v1(am, ms->e[i].v1)))
 			continue;
-		fieldset *c = fieldset_intersection(ms->e[i].set, am);
+		fieldset *c = fieldset_intersection(mfields(&ms->e[i]), am);
 		if (fieldset_empty(c))
 			fieldset_free(c);
 		else
@@ -418,9 +445,10 @@ static int smd_update(json_t *old, json_t *newer, const fs_type *rt, const char 
 			mentry_set(m, fieldset_difference(m->set, cs[i].set));
 		}
 		for (size_t i = 0; i < ms->n && !fieldset_empty(rem); i++) {
-			if ((long)i == self)
+			mentry *m = &ms->e[i];
+			if ((long)i == self || (!m->set && !fieldset_meets_v1(rem, m->v1)))
 				continue;
-			mentry_set(&ms->e[i], fieldset_difference(ms->e[i].set, rem));
+			mentry_set(m, fieldset_difference(mfields(m), rem));
 		}
 	}
 	for (size_t i = 0; i < ncs; i++)
@@ -440,7 +468,7 @@ static int smd_update(json_t *old, json_t *newer, const fs_type *rt, const char 
 static long drop_empty(mlist *ms, long keep)
 {
 	for (size_t i = ms->n; i-- > 0;) {
-		if ((long)i == keep || !fieldset_empty(ms->e[i].set))
+		if ((long)i == keep || !mentry_empty(&ms->e[i]))
 			continue;
 		mlist_remove(ms, i);
 		if ((long)i < keep)
@@ -474,7 +502,7 @@ static void cap_updaters(mlist *ms)
 			i++;
 			continue;
 		}
-		mentry_set(&ms->e[b], fieldset_union(ms->e[b].set, m->set));
+		mentry_set(&ms->e[b], fieldset_union(mfields(&ms->e[b]), mfields(m)));
 		free(ms->e[b].time);
 		ms->e[b].time = xstrdup(m->time);
 		mlist_remove(ms, i);
@@ -488,22 +516,33 @@ static void track(json_t *old, json_t *newer, const fs_type *rt, mlist *ms, cons
                   const char *op, const char *api_version, const char *sub, int64_t now_ns)
 {
 	fieldset *changed = NULL, *removed = NULL;
-	if (smd_update(old, newer, rt, sub, ms, -1, true, &changed, &removed, NULL) < 0)
+	/* The writer's own entry takes what it changed and loses what it removed; set apart
+	 * from the others, it keeps its stored form when that is all it had already. */
+	long self = mlist_find(ms, manager, op, api_version, sub);
+	if (smd_update(old, newer, rt, sub, ms, self, true, &changed, &removed, NULL) < 0)
 		return;
+	if (self >= 0 && !fieldset_empty(removed)) {
+		mentry *m = &ms->e[self];
+		if (m->set || fieldset_meets_v1(removed, m->v1))
+			mentry_set(m, fieldset_difference(mfields(m), removed));
+	}
 	fieldset_free(removed);
 	strip(&changed);
-	drop_empty(ms, -1);
+	self = drop_empty(ms, self);
 	if (!fieldset_empty(changed)) {
-		long at = mlist_find(ms, manager, op, api_version, sub);
-		mentry *m = at >= 0 ? &ms->e[at] : mlist_add(ms, manager, op, api_version, sub);
+		mentry *m = self >= 0 ? &ms->e[self] : mlist_add(ms, manager, op, api_version, sub);
 		/* the same fields as before (a heartbeat's): the set, and its stored form, stay */
-		_cleanup_fieldset_ fieldset *more = fieldset_difference(changed, m->set);
-		if (!fieldset_empty(more))
-			mentry_set(m, fieldset_union(m->set, changed));
+		if (m->set || !fieldset_within_v1(changed, m->v1)) {
+			_cleanup_fieldset_ fieldset *more = fieldset_difference(changed, mfields(m));
+			if (!fieldset_empty(more))
+				mentry_set(m, fieldset_union(m->set, changed));
+		}
 		char ts[32];
 		time_rfc3339(now_ns, false, ts);
 		free(m->time);
 		m->time = xstrdup(ts);
+	} else if (self >= 0 && mentry_empty(&ms->e[self])) {
+		mlist_remove(ms, (size_t)self);
 	}
 	fieldset_free(changed);
 	cap_updaters(ms);
@@ -565,7 +604,7 @@ static json_t *prune(json_t *merged, const mlist *ms, const fieldset *lastset, c
 	_cleanup_json_ json_t *pruned1 = fs_object_remove(merged, last, rt);
 	_cleanup_fieldset_ fieldset *all = fieldset_new();
 	for (size_t i = 0; i < ms->n; i++) {
-		fieldset *u = fieldset_union(all, ms->e[i].set);
+		fieldset *u = fieldset_union(all, mfields(&ms->e[i]));
 		fieldset_free(all);
 		all = u;
 	}
@@ -607,10 +646,11 @@ static json_t *apply_body(json_t *live, json_t *live0, json_t *cfg, const fs_typ
 		self = (long)ms->n - 1;
 	}
 	mentry *me = &ms->e[self];
-	_cleanup_fieldset_ fieldset *lastset = me->set;
+	_cleanup_fieldset_ fieldset *lastset = mfields(me);
 	me->set = cfgset;
 	json_decref(me->v1);
 	me->v1 = NULL;
+	me->v1_of = NULL;
 	free(me->api_version);
 	me->api_version = xstrdup(api_version);
 	_cleanup_json_ json_t *pruned = prune(merged, ms, lastset, rt);
@@ -625,6 +665,7 @@ static json_t *apply_body(json_t *live, json_t *live0, json_t *cfg, const fs_typ
 	strip(&me->set);
 	json_decref(me->v1);
 	me->v1 = NULL;
+	me->v1_of = NULL;
 	/* k8s: a no-op apply leaves the applier's time alone. */
 	if (!live || !patch_json_equal(live0, pruned) || !me->time) {
 		char ts[32];

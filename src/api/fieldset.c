@@ -434,6 +434,56 @@ json_t *fieldset_to_v1(const fieldset *s)
 	return o;
 }
 
+/* Whether the node c of a FieldsV1 object is itself a member: it says so with ".", or it
+ * has no children. */
+static bool v1_member(const json_t *c)
+{
+	return json_object_size(c) == 0 || json_object_get(c, ".");
+}
+
+static bool meets_v1(const fieldset *s, const json_t *v1, buf *key)
+{
+	for (size_t i = 0; s && i < s->n; i++) {
+		const fs_ent *e = &s->e[i];
+		pe_key(key, &e->pe);
+		const json_t *c = json_object_getn(v1, key->p, key->n);
+		if (!json_is_object(c))
+			continue;
+		if ((e->member && v1_member(c)) || meets_v1(e->sub, c, key))
+			return true;
+	}
+	return false;
+}
+
+bool fieldset_meets_v1(const fieldset *s, const json_t *v1)
+{
+	_cleanup_buf_ buf key = {0};
+	return json_is_object(v1) && meets_v1(s, v1, &key);
+}
+
+static bool within_v1(const fieldset *s, const json_t *v1, buf *key)
+{
+	for (size_t i = 0; s && i < s->n; i++) {
+		const fs_ent *e = &s->e[i];
+		pe_key(key, &e->pe);
+		const json_t *c = json_object_getn(v1, key->p, key->n);
+		if (!json_is_object(c)) {
+			if (e->member || !fieldset_empty(e->sub))
+				return false;
+			continue;
+		}
+		if ((e->member && !v1_member(c)) || !within_v1(e->sub, c, key))
+			return false;
+	}
+	return true;
+}
+
+bool fieldset_within_v1(const fieldset *s, const json_t *v1)
+{
+	_cleanup_buf_ buf key = {0};
+	return json_is_object(v1) ? within_v1(s, v1, &key) : fieldset_empty(s);
+}
+
 static int parse_v1(const json_t *v1, fieldset *out, bool *is_member, terr **err)
 {
 	if (!json_is_object(v1))

@@ -70,6 +70,11 @@ json_t *fieldset_to_v1(const fieldset *s);
 /* Parses a FieldsV1 object; NULL with a 500 error when malformed (unknown element kinds
  * are skipped, as kube does). */
 fieldset *fieldset_from_v1(const json_t *v1, terr **err);
+/* Questions about the set a FieldsV1 object encodes, answered without decoding it (v1 as
+ * fieldset_to_v1 writes it): whether s shares a member with it; whether every member of s
+ * is one of its members. */
+bool fieldset_meets_v1(const fieldset *s, const json_t *v1);
+bool fieldset_within_v1(const fieldset *s, const json_t *v1);
 /* Appends the path as kube prints it: ".spec.containers[name=\"nginx\"].image". */
 void fs_path_string(buf *b, const fs_pe *path, size_t n);
 

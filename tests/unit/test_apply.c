@@ -454,3 +454,96 @@ TEST(ssa_noop_reapply_keeps_time)
 	json_decref(b);
 	json_decref(c);
 }
+
+TEST(fieldset_questions_on_stored_v1)
+{
+	json_t *v1 = J("{\"f:metadata\":{\"f:labels\":{\".\":{},\"f:app\":{}}},\"f:spec\":"
+	               "{\"f:ports\":{\"k:{\\\"port\\\":443}\":{},\"k:{\\\"port\\\":80}\":{}}}}");
+	fs_pe labels[2] = {{.kind = 'f', .name = "metadata"}, {.kind = 'f', .name = "labels"}};
+	fs_pe app[3] = {labels[0], labels[1], {.kind = 'f', .name = "app"}};
+	fs_pe tier[3] = {labels[0], labels[1], {.kind = 'f', .name = "tier"}};
+	fs_pe p80[3] = {{.kind = 'f', .name = "spec"},
+	                {.kind = 'f', .name = "ports"},
+	                {.kind = 'k', .val = J("{\"port\":80}")}};
+	fs_pe p81[3] = {p80[0], p80[1], {.kind = 'k', .val = J("{\"port\":81}")}};
+	fieldset *empty = fieldset_new();
+	CHECK(!fieldset_meets_v1(empty, v1));
+	CHECK(fieldset_within_v1(empty, v1));
+	/* metadata is a node of v1 but not a member; labels is one (".") and so is app. */
+	fieldset *s = fieldset_new();
+	fieldset_insert(s, labels, 1);
+	CHECK(!fieldset_meets_v1(s, v1));
+	CHECK(!fieldset_within_v1(s, v1));
+	fieldset_free(s);
+	s = fieldset_new();
+	fieldset_insert(s, labels, 2);
+	CHECK(fieldset_meets_v1(s, v1));
+	CHECK(fieldset_within_v1(s, v1));
+	fieldset_insert(s, app, 3);
+	fieldset_insert(s, p80, 3);
+	CHECK(fieldset_within_v1(s, v1));
+	fieldset_insert(s, tier, 3);
+	CHECK(fieldset_meets_v1(s, v1));
+	CHECK(!fieldset_within_v1(s, v1));
+	fieldset_free(s);
+	/* Associative list items by their key: port 81 is not there, port 80 is. */
+	s = fieldset_new();
+	fieldset_insert(s, p81, 3);
+	fieldset_insert(s, tier, 3);
+	CHECK(!fieldset_meets_v1(s, v1));
+	fieldset_insert(s, p80, 3);
+	CHECK(fieldset_meets_v1(s, v1));
+	/* The answers agree with the decoded set's. */
+	terr *err = NULL;
+	fieldset *d = fieldset_from_v1(v1, &err);
+	REQUIRE(d);
+	fieldset *i = fieldset_intersection(s, d);
+	CHECK(!fieldset_empty(i));
+	fieldset_free(i);
+	fieldset_free(d);
+	fieldset_free(s);
+	fieldset_free(empty);
+	json_decref(p80[2].val);
+	json_decref(p81[2].val);
+	json_decref(v1);
+}
+
+TEST(track_update_with_stored_entries_left_as_stored)
+{
+	REQUIRE(deploy());
+	/* creator owns the labels and the spec; a status writer owns status. */
+	json_t *obj = J(NGINX);
+	json_object_set_new(json_path(obj, "metadata.labels"), "tier", json_string("web"));
+	apply_track_update(NULL, obj, deploy(), NULL, "creator", "Update", "apps/v1", NOW);
+	json_t *st = json_deep_copy(obj);
+	json_object_set_new(st, "status", J("{\"replicas\":3}"));
+	apply_track_update_subresource(obj, st, deploy(), NULL, "ctl", "Update", "apps/v1",
+	                               "status", NOW);
+	REQUIRE(fields_of(st, "ctl", "Update"));
+	/* An edit that removes the tier label: the creator loses it, the status entry (which
+	 * the removal does not meet) is written back as it was stored (the same tree). */
+	json_t *ed = json_deep_copy(st);
+	json_object_del(json_path(ed, "metadata.labels"), "tier");
+	json_t *status_v1 = fields_of(ed, "ctl", "Update");
+	apply_track_update(st, ed, deploy(), NULL, "editor", "Update", "apps/v1", LATER);
+	CHECK(json_object_get(fields_of(ed, "ctl", "Update"), "f:status") != NULL);
+	CHECK(fields_of(ed, "ctl", "Update") == status_v1);
+	json_t *cr = fields_of(ed, "creator", "Update");
+	CHECK(json_path(cr, "f:metadata.f:labels.f:app") != NULL);
+	CHECK(json_path(cr, "f:metadata.f:labels.f:tier") == NULL);
+	CHECK(json_path(cr, "f:spec.f:replicas") != NULL);
+	/* A status heartbeat with the same fields keeps the entry's stored form too. */
+	json_t *hb = json_deep_copy(ed);
+	json_object_set_new(json_object_get(hb, "status"), "replicas", json_integer(4));
+	json_t *hb_old = json_deep_copy(ed);
+	apply_track_update_subresource(hb_old, hb, deploy(), NULL, "ctl", "Update", "apps/v1",
+	                               "status", LATER);
+	CHECK(same(fields_of(hb, "ctl", "Update"), "{\"f:status\":{\"f:replicas\":{}}}"));
+	CHECK(fields_of(hb, "ctl", "Update") == fields_of(hb_old, "ctl", "Update"));
+	CHECK(fields_of(hb, "creator", "Update") == fields_of(hb_old, "creator", "Update"));
+	json_decref(hb);
+	json_decref(hb_old);
+	json_decref(ed);
+	json_decref(st);
+	json_decref(obj);
+}
