@@ -225,6 +225,14 @@ static void used_service_addrs(apiserver *s, const char *self, hmap *ips, hmap *
 	}
 }
 
+/* Whether a Service of this type gets node ports it does not name (k8s: a LoadBalancer with
+ * allocateLoadBalancerNodePorts false gets only those it names). */
+static bool picks_node_ports(json_t *spec, const char *type)
+{
+	return strcmp(type, "NodePort") == 0 ||
+	       !json_is_false(json_object_get(spec, "allocateLoadBalancerNodePorts"));
+}
+
 static int service_allocate(api_req *r, json_t *svc, terr **err)
 {
 	json_t *spec = json_obj_child(svc, "spec");
@@ -280,11 +288,14 @@ static int service_allocate(api_req *r, json_t *svc, terr **err)
 			json_object_set_new(spec, "ipFamilyPolicy", json_string("SingleStack"));
 	}
 	if (strcmp(type, "NodePort") == 0 || strcmp(type, "LoadBalancer") == 0) {
+		bool pick = picks_node_ports(spec, type);
 		size_t i;
 		json_t *p;
 		json_array_foreach(json_object_get(spec, "ports"), i, p) {
 			json_int_t np = json_integer_value(json_object_get(p, "nodePort"));
 			char key[16];
+			if (!np && !pick)
+				continue;
 			if (np) {
 				snprintf(key, sizeof key, "%lld", (long long)np);
 				if (hmap_get(&ports, key)) {
@@ -391,7 +402,9 @@ int admission_validate(api_req *r, json_t *obj, json_t *old, terr **err)
 		return -1;
 	if (is_kind(d, "", "services") && !old)
 		return service_allocate(r, obj, err);
-	if (is_kind(d, "", "services") && old) {
+	/* A status write takes its spec from the stored object (and shares it with the cache's
+	 * tree): allocations are the spec's business, not the status's. */
+	if (is_kind(d, "", "services") && old && !str_eq(r->sub, "status")) {
 		/* Keep allocations across updates that leave them out (kubectl apply does). */
 		json_t *spec = json_obj_child(obj, "spec");
 		if (!json_path_str(obj, "spec.clusterIP")) {
@@ -415,7 +428,8 @@ int admission_validate(api_req *r, json_t *obj, json_t *old, terr **err)
 			}
 			/* Any port still without one gets a new allocation. */
 			bool missing = false;
-			json_array_foreach(json_object_get(spec, "ports"), i, p) missing |= !json_object_get(p, "nodePort");
+			bool pick = picks_node_ports(spec, type);
+			json_array_foreach(json_object_get(spec, "ports"), i, p) missing |= pick && !json_object_get(p, "nodePort");
 			if (missing) {
 				json_t *st = json_incref(json_object_get(obj, "status"));
 				int rc = service_allocate(r, obj, err);

@@ -214,4 +214,31 @@ check "create in namespace" kubectl -n team create configmap inside --from-liter
 expect_out "delete namespace" 'namespace "team" deleted' kubectl delete namespace team --timeout=30s
 expect_err "namespace contents removed" 'NotFound|not found' kubectl -n team get configmap inside
 
+# --- a status write (PUT .../status) leaves the spec alone: a LoadBalancer Service that
+# declines node ports gets its status.loadBalancer, and still no node port ---
+cat >"$W/lb.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: lb-noports
+spec:
+  type: LoadBalancer
+  allocateLoadBalancerNodePorts: false
+  selector:
+    app: lb
+  ports:
+  - port: 80
+YAML
+check "create LoadBalancer without node ports" kubectl apply -f "$W/lb.yaml"
+kubectl get service lb-noports -o json | /usr/bin/python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+s["status"] = {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}
+json.dump(s, sys.stdout)' >"$W/lb-status.json"
+check "replace --subresource=status" kubectl replace --subresource=status -f "$W/lb-status.json"
+expect_out "status write: the ingress address is stored" '^192\.0\.2\.10$' \
+	kubectl get service lb-noports -o 'jsonpath={.status.loadBalancer.ingress[0].ip}'
+expect_out "status write: still no node port" '^80 -$' \
+	kubectl get service lb-noports -o 'jsonpath={.spec.ports[0].port} {.spec.ports[0].nodePort}-'
+
 finish
