@@ -113,6 +113,7 @@ typedef struct agent {
 	json_t *image_last_used; /* image ID -> ns it was last seen in use (loop's; the job
 	                          * works on a copy) */
 	bool token_inline;       /* a TokenRequest is in client_do (agent_token.c) */
+	struct agent *retired_next; /* stopped agents, kept until the process ends (stop) */
 } agent;
 
 /* ---- probes (agent_probe.c; loop thread) ---- */
