@@ -334,6 +334,18 @@ static void conflict(api_req *r, terr **err, const char *why)
 	terr_conflict(err, "Operation cannot be fulfilled on %s \"%s\": %s", qr, r->name, why);
 }
 
+/* Makes each of keys in dst what it is in src: the same value, or absent. */
+static void take_members(json_t *dst, json_t *src, const char *const *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_object_get(src, keys[i]);
+		if (v)
+			json_object_set(dst, keys[i], v);
+		else
+			json_object_del(dst, keys[i]);
+	}
+}
+
 /* Defaults and normalization of a status write. Only its metadata and status are its own:
  * everything else is the stored object's, defaulted and normalized when it was written and
  * shared with the cache, so it must not be walked by code that sets members. As in kube,
@@ -352,13 +364,7 @@ static void status_defaults(const kind_desc *d, json_t *obj)
 	}
 	defaults_apply(d, view);
 	normalize_omitempty(kind_schema(d), view);
-	for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
-		json_t *v = json_object_get(view, own[i]);
-		if (v)
-			json_object_set(obj, own[i], v);
-		else
-			json_object_del(obj, own[i]);
-	}
+	take_members(obj, view, own, ARRAY_SIZE(own));
 }
 
 /* Finishes a write that turns old into obj (consumed): checks, then stores and answers.
@@ -393,13 +399,7 @@ static void finish_update(api_req *r, json_t *old, json_t *obj, bool apply)
 		json_object_set(meta, "namespace", json_object_get(ometa, "namespace"));
 	static const char *const kept[] = {"uid", "creationTimestamp", "deletionTimestamp",
 	                                   "deletionGracePeriodSeconds", "generation"};
-	for (size_t i = 0; i < ARRAY_SIZE(kept); i++) {
-		json_t *v = json_object_get(ometa, kept[i]);
-		if (v)
-			json_object_set(meta, kept[i], v);
-		else
-			json_object_del(meta, kept[i]);
-	}
+	take_members(meta, ometa, kept, ARRAY_SIZE(kept));
 	json_object_del(meta, "selfLink");
 	/* With a status subresource, the main resource cannot change status and the status
 	 * subresource cannot change anything else. */
