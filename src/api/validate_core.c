@@ -109,6 +109,10 @@ static void pod_update(vctx *v, json_t *spec, json_t *ospec)
 void v_kind_pod(vctx *v, json_t *obj, json_t *old)
 {
 	json_t *spec = jobj(obj, "spec");
+	/* A status write keeps the stored spec itself (one shared tree, checked when it was
+	 * stored): as kube's status update validation, it is not checked again. */
+	if (old && spec && spec == jobj(old, "spec"))
+		return;
 	size_t m = vp_push(v, "spec");
 	v_pod_spec(v, spec, true);
 	vp_pop(v, m);
