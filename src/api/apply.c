@@ -332,6 +332,33 @@ static void filter(fieldset **s, const fs_type *rt, const char *sub)
 	}
 }
 
+/* Whether filter's reset fields are a whole top-level member (status, or all but status),
+ * which the compare can then leave out instead of filtering its result. */
+static bool scoped(const fs_type *rt, const char *sub)
+{
+	return sub ? str_eq(sub, "status") : fs_type_declares(rt, "status");
+}
+
+/* obj as filter would see it after the compare (a view sharing its members: read only),
+ * or NULL when it is obj itself (NULL stays NULL). */
+static json_t *scoped_view(json_t *obj, const fs_type *rt, const char *sub)
+{
+	if (!json_is_object(obj) || !scoped(rt, sub))
+		return NULL;
+	json_t *st = json_object_get(obj, "status");
+	if (sub) {
+		json_t *v = json_object();
+		if (st)
+			json_object_set(v, "status", st);
+		return v;
+	}
+	if (!st)
+		return NULL;
+	json_t *v = json_copy(obj);
+	json_object_del(v, "status");
+	return v;
+}
+
 /* ---- conflicts ---- */
 
 static void print_manager(buf *b, const mentry *m)
@@ -421,10 +448,14 @@ static int smd_update(json_t *old, json_t *newer, const fs_type *rt, const char 
 {
 	_cleanup_fieldset_ fieldset *added = fieldset_new(), *modified = fieldset_new();
 	fieldset *rem = fieldset_new();
-	fs_object_compare(old, newer, rt, added, modified, rem);
+	/* What the write's reset fields filter would drop is not compared at all. */
+	_cleanup_json_ json_t *o = scoped_view(old, rt, sub), *n = scoped_view(newer, rt, sub);
+	fs_object_compare(o ? o : old, n ? n : newer, rt, added, modified, rem);
 	fieldset *am = fieldset_union(added, modified);
-	filter(&am, rt, sub);
-	filter(&rem, rt, sub);
+	if (!scoped(rt, sub)) {
+		filter(&am, rt, sub);
+		filter(&rem, rt, sub);
+	}
 	conflict *cs = xcalloc(ms->n + 1, sizeof *cs);
 	size_t ncs = 0;
 	for (size_t i = 0; i < ms->n; i++) {
