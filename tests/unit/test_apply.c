@@ -437,6 +437,50 @@ TEST(track_update_status_subresource)
 	json_decref(upd);
 }
 
+TEST(track_update_reset_fields_both_ways)
+{
+	REQUIRE(deploy());
+	json_t *obj = J(NGINX);
+	json_object_set_new(obj, "status", J("{\"replicas\":1,\"readyReplicas\":1}"));
+	apply_track_update(NULL, obj, deploy(), NULL, "creator", "Update", "apps/v1", NOW);
+	json_t *st = json_deep_copy(obj);
+	apply_track_update_subresource(obj, st, deploy(), NULL, "ctrl", "Update", "apps/v1",
+	                               "status", NOW);
+	json_t *st2 = json_deep_copy(st);
+	json_object_set_new(json_path(st2, "status"), "replicas", json_integer(2));
+	apply_track_update_subresource(st, st2, deploy(), NULL, "ctrl", "Update", "apps/v1",
+	                               "status", NOW);
+	/* k8s: through the main resource status is neither recorded nor taken from anyone... */
+	json_t *upd = json_deep_copy(st2);
+	json_object_del(json_path(upd, "status"), "replicas");
+	json_object_set_new(json_path(upd, "spec"), "replicas", json_integer(5));
+	json_object_set_new(json_path(upd, "metadata.labels"), "tier", json_string("web"));
+	apply_track_update(st2, upd, deploy(), NULL, "editor", "Update", "apps/v1", LATER);
+	json_t *e = entry(upd, "editor", "Update");
+	REQUIRE(e);
+	CHECK(same(json_object_get(e, "fieldsV1"),
+	           "{\"f:metadata\":{\"f:labels\":{\"f:tier\":{}}},\"f:spec\":{\"f:replicas\":{}}}"));
+	CHECK(same(json_object_get(entry(upd, "ctrl", "Update"), "fieldsV1"),
+	           "{\"f:status\":{\"f:replicas\":{}}}"));
+	/* ...and through /status a removed status field leaves its owner, while metadata and
+	 * spec changes sent along are neither recorded nor taken. */
+	json_t *upd2 = json_deep_copy(st2);
+	json_object_del(json_path(upd2, "status"), "replicas");
+	json_object_set_new(json_path(upd2, "spec"), "replicas", json_integer(7));
+	apply_track_update_subresource(st2, upd2, deploy(), NULL, "other", "Update", "apps/v1",
+	                               "status", LATER);
+	CHECK(entry(upd2, "ctrl", "Update") == NULL);
+	CHECK(entry(upd2, "other", "Update") == NULL);
+	e = entry(upd2, "creator", "Update");
+	REQUIRE(e);
+	CHECK(json_path(e, "fieldsV1.f:spec.f:replicas") != NULL);
+	json_decref(obj);
+	json_decref(st);
+	json_decref(st2);
+	json_decref(upd);
+	json_decref(upd2);
+}
+
 TEST(ssa_noop_reapply_keeps_time)
 {
 	REQUIRE(deploy());
