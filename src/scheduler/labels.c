@@ -67,6 +67,22 @@ bool sched_req_matches(const sched_req *r, const sched_hstr *val)
 	return r->op == SEL_IN ? in : !in;
 }
 
+bool sched_sel_equal(const sched_sel *a, const sched_sel *b)
+{
+	if (a->n != b->n || a->nothing != b->nothing)
+		return false;
+	for (uint32_t i = 0; i < a->n; i++) {
+		const sched_req *x = &a->reqs[i], *y = &b->reqs[i];
+		if (!sched_hstr_eq(x->key, y->key) || x->op != y->op || x->nvals != y->nvals ||
+		    x->num != y->num)
+			return false;
+		for (uint32_t j = 0; j < x->nvals; j++)
+			if (!sched_hstr_eq(x->vals[j], y->vals[j]))
+				return false;
+	}
+	return true;
+}
+
 bool sched_sel_matches(const sched_sel *s, const sched_labels *l)
 {
 	if (s->nothing)

@@ -16,9 +16,17 @@ static const char *const REASON_SKEW = "node(s) didn't match pod topology spread
 static const char *const REASON_LABEL =
     "node(s) didn't match pod topology spread constraints (missing required label)";
 
-/* k8s: countPodsMatchSelector — same namespace, not terminating, selector matches. */
-static int64_t count_matching(const sched_ninfo *ni, const sched_sel *sel, sched_hstr ns)
+/* k8s: countPodsMatchSelector — same namespace, not terminating, selector matches. `by`
+ * is the pod sel belongs to (the node's memo keeps a reference to it). */
+static int64_t count_matching(const sched_ninfo *cni, const sched_sel *sel, sched_hstr ns,
+                              const sched_pod *by)
 {
+	/* The memo is a cache of this answer, not a change to the node: the const cast is
+	 * the lazy fill (the scheduler's worker only). */
+	sched_ninfo *ni = (sched_ninfo *)cni;
+	if (ni->count_memo.by && ni->count_memo.gen == ni->pods_gen &&
+	    sched_hstr_eq(ni->count_memo.ns, ns) && sched_sel_equal(ni->count_memo.sel, sel))
+		return ni->count_memo.n;
 	int64_t n = 0;
 	for (uint32_t i = 0; i < ni->npods; i++) {
 		const sched_pod *p = ni->pods[i];
@@ -26,6 +34,14 @@ static int64_t count_matching(const sched_ninfo *ni, const sched_sel *sel, sched
 		    sched_sel_matches(sel, &p->labels))
 			n++;
 	}
+	if (ni->count_memo.by != by) {
+		sched_pod_unref(ni->count_memo.by);
+		ni->count_memo.by = sched_pod_ref((sched_pod *)by);
+	}
+	ni->count_memo.sel = sel;
+	ni->count_memo.ns = ns;
+	ni->count_memo.gen = ni->pods_gen;
+	ni->count_memo.n = n;
 	return n;
 }
 
@@ -91,7 +107,7 @@ static int spread_prefilter(sched_cycle *c, sched_status *st)
 				continue;
 			const sched_hstr *v = sched_labels_get(&ni->node->labels, s->key);
 			*sched_tpmap_at(&c->spread[j].counts, s->key, *v, true) +=
-			    count_matching(ni, &s->sel, p->ns);
+			    count_matching(ni, &s->sel, p->ns, p);
 		}
 	}
 	for (uint32_t j = 0; j < c->nspread; j++)
@@ -191,7 +207,7 @@ static bool spread_prescore(sched_cycle *c, sched_ninfo *const *nodes, size_t n)
 			const sched_hstr *v = sched_labels_get(&ni->node->labels, s->key);
 			int64_t *cnt = sched_tpmap_at(&c->sspread_counts, s->key, *v, false);
 			if (cnt)
-				*cnt += count_matching(ni, &s->sel, p->ns);
+				*cnt += count_matching(ni, &s->sel, p->ns, p);
 		}
 	}
 	return true;
@@ -209,7 +225,7 @@ static int64_t spread_score(sched_cycle *c, const sched_ninfo *ni, size_t fi)
 		if (!v)
 			continue;
 		int64_t cnt = is_hostname(&c->sspread[i])
-		                  ? count_matching(ni, &s->sel, c->pod->ns)
+		                  ? count_matching(ni, &s->sel, c->pod->ns, c->pod)
 		                  : sched_tpmap_get(&c->sspread_counts, s->key, *v);
 		score += (double)cnt * c->sspread_w[i] + (double)(s->max_skew - 1);
 	}

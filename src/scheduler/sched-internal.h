@@ -84,6 +84,8 @@ typedef struct sched_sel {
 
 bool sched_req_matches(const sched_req *r, const sched_hstr *val);
 bool sched_sel_matches(const sched_sel *s, const sched_labels *l);
+/* Whether two selectors are the same requirements in the same order. */
+bool sched_sel_equal(const sched_sel *a, const sched_sel *b);
 /* metav1.LabelSelector (NULL/null: nothing). Returns 0 or -1 when invalid. */
 int sched_sel_from_json(sched_arena *a, json_t *sel, sched_sel *out);
 /* Appends "key in (value)" (or notin) to s (k8s: matchLabelKeys / mismatchLabelKeys). */
@@ -238,6 +240,18 @@ typedef struct sched_ninfo {
 	int64_t index; /* scan position, -1 when absent */
 	sched_pod **nom; /* pending pods nominated here (not in pods; referenced by the snapshot) */
 	uint32_t nnom, capnom;
+	uint32_t pods_gen; /* changes whenever a pod is added or removed */
+	/* The last count of pods matching a selector here (PodTopologySpread), valid while
+	 * pods_gen is `gen`: the pods of one workload ask the same question of every node in
+	 * turn, and only the node that took the last pod has a new answer. `by` (referenced)
+	 * owns `sel`. A cache the scheduler's worker fills (one cycle at a time). */
+	struct {
+		sched_pod *by;
+		const sched_sel *sel;
+		sched_hstr ns;
+		uint32_t gen;
+		int64_t n;
+	} count_memo;
 } sched_ninfo;
 
 void sched_ninfo_add(sched_ninfo *ni, sched_pod *p);

@@ -104,6 +104,7 @@ void sched_ninfo_add(sched_ninfo *ni, sched_pod *p)
 		ni->pods = xrealloc(ni->pods, ni->cap * sizeof(*ni->pods));
 	}
 	ni->pods[ni->npods++] = p;
+	ni->pods_gen++;
 	ni_account(ni, p, 1);
 }
 
@@ -111,12 +112,14 @@ void sched_ninfo_remove_at(sched_ninfo *ni, uint32_t i)
 {
 	sched_pod *p = ni->pods[i];
 	ni->pods[i] = ni->pods[--ni->npods];
+	ni->pods_gen++;
 	ni_account(ni, p, -1);
 }
 
 void sched_ninfo_clone(const sched_ninfo *src, sched_ninfo *dst)
 {
 	*dst = *src;
+	memset(&dst->count_memo, 0, sizeof dst->count_memo); /* the reference is src's */
 	dst->pods = xmalloc((src->npods + 1) * sizeof(*dst->pods));
 	if (src->npods)
 		memcpy(dst->pods, src->pods, src->npods * sizeof(*dst->pods));
@@ -140,6 +143,7 @@ void sched_ninfo_clone(const sched_ninfo *src, sched_ninfo *dst)
 
 void sched_ninfo_dispose(sched_ninfo *ni)
 {
+	sched_pod_unref(ni->count_memo.by);
 	for (uint32_t i = 0; i < ni->nsc; i++)
 		free((char *)ni->sc[i].name.s);
 	for (uint32_t i = 0; i < ni->nports; i++)

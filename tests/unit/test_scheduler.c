@@ -518,6 +518,36 @@ TEST(spread_do_not_schedule)
 	sched_snapshot_free(s);
 }
 
+/* The per-node counts the spread plugin remembers between cycles follow the question (the
+ * selector) and the node's pods (added, removed). */
+TEST(spread_counts_follow_selectors_and_pods)
+{
+	static const char *const db =
+	    ",\"topologySpreadConstraints\":[{\"maxSkew\":1,\"topologyKey\":"
+	    "\"topology.kubernetes.io/zone\",\"whenUnsatisfiable\":\"DoNotSchedule\","
+	    "\"labelSelector\":{\"matchLabels\":{\"app\":\"db\"}}}]";
+	sched_snapshot *s = zones(); /* web: a1, a2 */
+	add_pod(s, "b1", "d1", "", "\"app\":\"db\"", "");
+	add_pod(s, "b1", "d2", "", "\"app\":\"db\"", "");
+	sched_pod *p = mkpod("w3", "", "\"app\":\"web\"", spread("DoNotSchedule", 1, ""));
+	CHECK_STR(sched1(s, p, NULL, false), "b1"); /* web: a=2, b=0 */
+	sched_pod_unref(p);
+	p = mkpod("d3", "", "\"app\":\"db\"", db);
+	CHECK(sched1(s, p, NULL, false)[0] == 'a'); /* db: a=0, b=2 */
+	sched_pod_unref(p);
+	p = mkpod("w4", "", "\"app\":\"web\"", spread("DoNotSchedule", 1, ""));
+	CHECK_STR(sched1(s, p, NULL, false), "b1");
+	sched_pod_unref(p);
+	/* zone a loses its web pods, zone b gets one: web now a=0, b=1 */
+	CHECK(sched_snapshot_remove_pod(s, "uid-w1") == 0);
+	CHECK(sched_snapshot_remove_pod(s, "uid-w2") == 0);
+	add_pod(s, "b1", "w9", "", "\"app\":\"web\"", "");
+	p = mkpod("w5", "", "\"app\":\"web\"", spread("DoNotSchedule", 1, ""));
+	CHECK(sched1(s, p, NULL, false)[0] == 'a');
+	sched_pod_unref(p);
+	sched_snapshot_free(s);
+}
+
 TEST(spread_node_affinity_policy)
 {
 	/* nodeAffinityPolicy Honor (default): zone b is outside the pod's node selector, so it
