@@ -8,6 +8,7 @@
  * Not for: the set algebra and typed walks (fieldset.c, fieldset_walk.c), or choosing
  * the manager name from the request (the handler's job: ?fieldManager= or user agent).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -295,10 +296,19 @@ static fieldset *strip_set(void)
 	return s;
 }
 
+static fieldset *g_strip;
+
+static void strip_init(void)
+{
+	g_strip = strip_set();
+}
+
 static void strip(fieldset **s)
 {
-	_cleanup_fieldset_ fieldset *st = strip_set();
-	fieldset *r = fieldset_difference(*s, st);
+	/* Built once: the same paths for every write, never changed. */
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, strip_init);
+	fieldset *r = fieldset_difference(*s, g_strip);
 	fieldset_free(*s);
 	*s = r;
 }
@@ -451,7 +461,13 @@ static int smd_update(json_t *old, json_t *newer, const fs_type *rt, const char 
 	/* What the write's reset fields filter would drop is not compared at all. */
 	_cleanup_json_ json_t *o = scoped_view(old, rt, sub), *n = scoped_view(newer, rt, sub);
 	fs_object_compare(o ? o : old, n ? n : newer, rt, added, modified, rem);
-	fieldset *am = fieldset_union(added, modified);
+	fieldset *am;
+	if (fieldset_empty(modified)) { /* a create's: all added */
+		am = added;
+		added = NULL;
+	} else {
+		am = fieldset_union(added, modified);
+	}
 	if (!scoped(rt, sub)) {
 		filter(&am, rt, sub);
 		filter(&rem, rt, sub);
@@ -563,7 +579,10 @@ static void track(json_t *old, json_t *newer, const fs_type *rt, mlist *ms, cons
 	if (!fieldset_empty(changed)) {
 		mentry *m = self >= 0 ? &ms->e[self] : mlist_add(ms, manager, op, api_version, sub);
 		/* the same fields as before (a heartbeat's): the set, and its stored form, stay */
-		if (m->set || !fieldset_within_v1(changed, m->v1)) {
+		if (m->set && !m->v1 && fieldset_empty(m->set)) { /* a new entry: all of them */
+			mentry_set(m, changed);
+			changed = NULL;
+		} else if (m->set || !fieldset_within_v1(changed, m->v1)) {
 			_cleanup_fieldset_ fieldset *more = fieldset_difference(changed, mfields(m));
 			if (!fieldset_empty(more))
 				mentry_set(m, fieldset_union(m->set, changed));
