@@ -342,8 +342,9 @@ static void filter(fieldset **s, const fs_type *rt, const char *sub)
 	}
 }
 
-/* Whether filter's reset fields are a whole top-level member (status, or all but status),
- * which the compare can then leave out instead of filtering its result. */
+/* Whether the write has reset fields (filter's). They are always a whole top-level member
+ * (status, or all but status), so an update's compare leaves them out of both sides
+ * (scoped_view) instead of filtering its result. */
 static bool scoped(const fs_type *rt, const char *sub)
 {
 	return sub ? str_eq(sub, "status") : fs_type_declares(rt, "status");
@@ -458,7 +459,7 @@ static int smd_update(json_t *old, json_t *newer, const fs_type *rt, const char 
 {
 	_cleanup_fieldset_ fieldset *added = fieldset_new(), *modified = fieldset_new();
 	fieldset *rem = fieldset_new();
-	/* What the write's reset fields filter would drop is not compared at all. */
+	/* The write's reset fields are not compared at all: what filter would drop. */
 	_cleanup_json_ json_t *o = scoped_view(old, rt, sub), *n = scoped_view(newer, rt, sub);
 	fs_object_compare(o ? o : old, n ? n : newer, rt, added, modified, rem);
 	fieldset *am;
@@ -467,10 +468,6 @@ static int smd_update(json_t *old, json_t *newer, const fs_type *rt, const char 
 		added = NULL;
 	} else {
 		am = fieldset_union(added, modified);
-	}
-	if (!scoped(rt, sub)) {
-		filter(&am, rt, sub);
-		filter(&rem, rt, sub);
 	}
 	conflict *cs = xcalloc(ms->n + 1, sizeof *cs);
 	size_t ncs = 0;
