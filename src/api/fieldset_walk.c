@@ -532,6 +532,124 @@ void fs_object_compare(json_t *old, json_t *newer, const fs_type *t, fieldset *a
 	free(w.path);
 }
 
+/* ---- a create's FieldsV1 ---- */
+
+/* fs_object_compare against an empty object, written straight as FieldsV1: the same
+ * members (added and modified, as the compare finds them), with no set built and no
+ * path inserted from the root for every leaf, which was most of tracking a create.
+ * l is what the compare's old side holds on this path: NULL, or the empty stand-in of a
+ * field that always exists. Returns the node (NULL when it is neither a member nor holds
+ * one). */
+static json_t *added_v1(json_t *l, json_t *r, const fs_type *t);
+
+typedef struct v1_kid {
+	fs_pe pe; /* borrowed name or value */
+	json_t *node;
+} v1_kid;
+
+static int v1_kid_cmp(const void *a, const void *b)
+{
+	return fs_pe_cmp(&((const v1_kid *)a)->pe, &((const v1_kid *)b)->pe);
+}
+
+/* Adds the children to node in the set's order, under their FieldsV1 keys. */
+static void put_kids(json_t *node, v1_kid *k, size_t n)
+{
+	qsort(k, n, sizeof *k, v1_kid_cmp);
+	_cleanup_buf_ buf key = {0};
+	for (size_t i = 0; i < n; i++) {
+		buf_reset(&key);
+		buf_putc(&key, k[i].pe.kind);
+		buf_putc(&key, ':');
+		if (k[i].pe.kind == 'f') {
+			buf_puts(&key, k[i].pe.name);
+		} else {
+			char *j = json_dump_sorted(k[i].pe.val);
+			buf_puts(&key, j);
+			free(j);
+		}
+		json_object_setn_new_nocheck(node, key.p, key.n, k[i].node);
+	}
+}
+
+static void added_map(json_t *node, json_t *l, json_t *r, const fs_type *t)
+{
+	size_t n = json_object_size(r), nk = 0;
+	v1_kid stack[32];
+	v1_kid *kids = n <= 32 ? stack : xcalloc(n, sizeof *kids);
+	const char *k;
+	json_t *v;
+	json_object_foreach(r, k, v)
+	{
+		fs_type ct = fs_type_child(t, k);
+		json_t *tl = NULL;
+		json_t *c = added_v1(side(l, k, &ct, &tl), v, &ct);
+		json_decref(tl);
+		if (c)
+			kids[nk++] = (v1_kid){field_pe(k), c};
+	}
+	put_kids(node, kids, nk);
+	if (kids != stack)
+		free(kids);
+}
+
+static void added_list(json_t *node, json_t *r, const fs_type *t)
+{
+	items ri = {0};
+	walk w = {0}; /* items without a key are skipped; the path only names errors */
+	list_items(&w, t, r, &ri, NULL);
+	fs_type et = fs_type_elem(t);
+	v1_kid *kids = xcalloc(ri.n + 1, sizeof *kids);
+	size_t nk = 0;
+	for (size_t i = 0; i < ri.n; i++) {
+		if (items_find(&ri, &ri.pe[i]) != (long)i)
+			continue;
+		size_t nr = 0;
+		for (size_t j = i; j < ri.n; j++)
+			nr += fs_pe_cmp(&ri.pe[j], &ri.pe[i]) == 0;
+		/* Duplicated items are one leaf, as the compare has them. */
+		json_t *c = nr == 1 ? added_v1(NULL, ri.v[i], &et) : json_object();
+		if (c)
+			kids[nk++] = (v1_kid){ri.pe[i], c};
+	}
+	put_kids(node, kids, nk);
+	free(kids);
+	items_free(&ri);
+}
+
+static json_t *added_v1(json_t *l, json_t *r, const fs_type *t)
+{
+	bool map_t =
+	    !t->atomic && (t->kind == FS_STRUCT || t->kind == FS_MAP || t->kind == FS_UNTYPED);
+	bool list_t = !t->atomic && is_granular_list(t);
+	bool is_map = map_t && (json_is_object(l) || json_is_object(r)) && fits(l, JSON_OBJECT) &&
+	              fits(r, JSON_OBJECT);
+	bool is_list = list_t && (json_is_array(l) || json_is_array(r)) && fits(l, JSON_ARRAY) &&
+	               fits(r, JSON_ARRAY);
+	if ((!is_map && !is_list) || (empty_or_null(l) && empty_or_null(r)))
+		return !l || !patch_json_equal(l, r) ? json_object() : NULL;
+	json_t *node = json_object();
+	/* A container the old side lacks is a member; "." says so when it has children. */
+	if (!l)
+		json_object_set_new(node, ".", json_object());
+	if (is_map && json_is_object(r))
+		added_map(node, json_is_object(l) ? l : NULL, r, t);
+	else if (is_list && json_is_array(r))
+		added_list(node, r, t);
+	if (!l && json_object_size(node) == 1)
+		json_object_del(node, ".");
+	else if (l && json_object_size(node) == 0)
+		json_decref(node), node = NULL;
+	return node;
+}
+
+json_t *fs_object_added_v1(json_t *v, const fs_type *t)
+{
+	_cleanup_json_ json_t *empty = json_object();
+	json_t *node = json_is_object(v) ? added_v1(empty, v, t) : NULL;
+	return node ? node : json_object();
+}
+
 /* ---- remove ---- */
 
 static json_t *remove_items(walk *w, json_t *v, const fieldset *s, const fs_type *t)

@@ -591,3 +591,120 @@ TEST(track_update_with_stored_entries_left_as_stored)
 	json_decref(st);
 	json_decref(obj);
 }
+
+/* ---- a create's fields written straight as FieldsV1 ---- */
+
+/* What tracking a create recorded before the direct walk: the compare against nothing
+ * (added and modified), less the paths kube strips, encoded. */
+static char *create_v1_by_compare(json_t *obj, const fs_type *rt)
+{
+	fieldset *a = fieldset_new(), *m = fieldset_new(), *r = fieldset_new();
+	fs_object_compare(NULL, obj, rt, a, m, r);
+	fieldset *am = fieldset_union(a, m), *strip = fieldset_new();
+	static const char *const meta[] = {"name",       "namespace",     "creationTimestamp",
+	                                   "selfLink",   "uid",           "clusterName",
+	                                   "generation", "managedFields", "resourceVersion"};
+	fs_pe p[2] = {{.kind = 'f', .name = "apiVersion"}, {.kind = 'f', .name = "metadata"}};
+	fieldset_insert(strip, p, 1);
+	p[0].name = "kind";
+	fieldset_insert(strip, p, 1);
+	p[0].name = "metadata";
+	fieldset_insert(strip, p, 1);
+	for (size_t i = 0; i < ARRAY_SIZE(meta); i++) {
+		p[1] = (fs_pe){.kind = 'f', .name = (char *)meta[i]};
+		fieldset_insert(strip, p, 2);
+	}
+	fieldset *d = fieldset_difference(am, strip);
+	json_t *v1 = fieldset_to_v1(d);
+	char *s = json_dump_compact(v1);
+	json_decref(v1);
+	fieldset_free(a);
+	fieldset_free(m);
+	fieldset_free(r);
+	fieldset_free(am);
+	fieldset_free(strip);
+	fieldset_free(d);
+	return s;
+}
+
+TEST(create_fields_v1_same_as_compare)
+{
+	static const struct {
+		const char *type; /* NULL: untyped, or the CRD schema */
+		const char *obj;
+	} cases[] = {
+	    {"io.k8s.api.core.v1.Pod",
+	     "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":"
+	     "\"d\",\"uid\":\"u\",\"generateName\":\"p-\",\"labels\":{\"b\":\"1\",\"a\":\"2\"},"
+	     "\"annotations\":{},\"finalizers\":[\"z\",\"a\",\"z\"],\"ownerReferences\":[{"
+	     "\"uid\":\"9\",\"kind\":\"ReplicaSet\",\"name\":\"rs\",\"apiVersion\":\"apps/v1\"}]},"
+	     "\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"nginx\",\"args\":[\"a\","
+	     "\"a\"],\"ports\":[{\"containerPort\":80},{\"containerPort\":80,\"protocol\":\"UDP\"},"
+	     "{\"containerPort\":53,\"protocol\":\"TCP\"}],\"env\":[{\"name\":\"X\",\"value\":"
+	     "\"1\"},{\"name\":\"X\",\"value\":\"2\"},{\"value\":\"nokey\"},{\"name\":\"A\"}],"
+	     "\"resources\":{\"limits\":{\"nvidia.com/gpu\":1,\"cpu\":\"1\"}}},{\"name\":\"b\","
+	     "\"image\":\"busybox\",\"securityContext\":{}}],\"nodeSelector\":{},\"tolerations\":"
+	     "[{\"key\":\"k\",\"operator\":\"Exists\"}],\"hostNetwork\":false,\"dnsConfig\":null,"
+	     "\"volumes\":[],\"affinity\":{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuring"
+	     "Execution\":{\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"h\","
+	     "\"operator\":\"In\",\"values\":[\"a\",\"b\"]}]}]}}}},\"status\":{\"phase\":\"Pending\"}}"},
+	    /* shapes that do not fit the type: leaves where the compare has leaves */
+	    {"io.k8s.api.apps.v1.Deployment",
+	     "{\"metadata\":{\"name\":\"x\",\"labels\":null,\"managedFields\":7},\"spec\":{"
+	     "\"replicas\":{\"a\":1},\"selector\":\"s\",\"template\":{\"spec\":{\"containers\":{"
+	     "\"name\":\"c\"},\"initContainers\":[1,\"two\",{\"image\":\"i\"}]}},\"paused\":null,"
+	     "\"strategy\":[]},\"unknown\":{\"deep\":{\"er\":[1,2]},\"e\":{}},\"status\":null}"},
+	    {"io.k8s.api.core.v1.Service",
+	     "{\"kind\":\"Service\",\"metadata\":{\"name\":\"s\",\"creationTimestamp\":null},"
+	     "\"spec\":{\"ports\":[{\"port\":443,\"name\":\"https\"},{\"port\":80,\"protocol\":"
+	     "\"TCP\"}],\"clusterIPs\":[\"10.0.0.1\"],\"selector\":{\"app\":\"a\"},"
+	     "\"type\":\"NodePort\"}}"},
+	    {"io.k8s.api.core.v1.ConfigMap", "{\"metadata\":{},\"data\":{}}"},
+	    {"io.k8s.api.core.v1.ConfigMap", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\"}"},
+	    {NULL, "{\"apiVersion\":\"x/v1\",\"kind\":\"T\",\"metadata\":{\"name\":\"t\","
+	           "\"labels\":{\"a\":\"b\"}},\"spec\":{\"list\":[{\"name\":\"a\"}],\"m\":{},"
+	           "\"n\":null,\"s\":\"v\"}}"},
+	    {"crd", "{\"apiVersion\":\"ai.example.com/v1\",\"kind\":\"Job\",\"metadata\":{"
+	            "\"name\":\"j\",\"labels\":{\"a\":\"b\"}},\"spec\":{\"workers\":[{\"name\":"
+	            "\"b\",\"gpus\":2},{\"name\":\"a\"},{\"name\":\"b\"},{\"gpus\":3}],\"tags\":"
+	            "[\"y\",\"x\"],\"other\":{\"k\":[]}}}"},
+	};
+	json_t *schema = J(CRD_SCHEMA);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		bool crd = cases[i].type && str_eq(cases[i].type, "crd");
+		const schema_type *st = cases[i].type && !crd ? schema_find(cases[i].type) : NULL;
+		CHECK(st || !cases[i].type || crd);
+		fs_type rt = fs_type_root(st, crd ? schema : NULL);
+		json_t *obj = J(cases[i].obj);
+		/* The walk alone: the compare's added and modified, in the same order. */
+		fieldset *a = fieldset_new(), *m = fieldset_new(), *r = fieldset_new();
+		fs_object_compare(NULL, obj, &rt, a, m, r);
+		CHECK(fieldset_empty(r)); /* nothing is removed from nothing */
+		fieldset *am = fieldset_union(a, m);
+		json_t *want_walk = fieldset_to_v1(am), *got_walk = fs_object_added_v1(obj, &rt);
+		char *ww = json_dump_compact(want_walk), *gw = json_dump_compact(got_walk);
+		CHECK_STR(gw, ww);
+		/* And the entry tracking a create records (stripped, status left out). */
+		json_t *tracked = json_deep_copy(obj);
+		json_object_del(tracked, "status");
+		char *want = create_v1_by_compare(tracked, &rt);
+		apply_track_update(NULL, tracked, st, crd ? schema : NULL, "m", "Update", "v1", NOW);
+		json_t *got_v1 = fields_of(tracked, "m", "Update");
+		char *got = got_v1 ? json_dump_compact(got_v1) : xstrdup("{}");
+		CHECK_STR(got, want);
+		CHECK(!got_v1 || json_object_size(got_v1) > 0);
+		free(got);
+		free(want);
+		free(ww);
+		free(gw);
+		json_decref(want_walk);
+		json_decref(got_walk);
+		json_decref(tracked);
+		json_decref(obj);
+		fieldset_free(a);
+		fieldset_free(m);
+		fieldset_free(r);
+		fieldset_free(am);
+	}
+	json_decref(schema);
+}
