@@ -9,7 +9,8 @@
  *      $(pkg-config --libs libuv openssl jansson yaml-0.1 sqlite3) -lhttp_parser -lpthread -lm \
  *      -o build/sched_core && build/sched_core [nodes] [pods] [mode]
  * mode: plain (default), spread (zone ScheduleAnyway + hostname anti-affinity on 1 pod in 10),
- * binpack.
+ * binpack, anti (every pod with required hostname anti-affinity to the others, as
+ * scheduler_perf's pod-with-pod-anti-affinity).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,11 @@ static sched_pod *make_pod(int i, const char *mode)
 		          "\"labelSelector\":{\"matchLabels\":{\"app\":\"web\"}}}]";
 	else if (strcmp(mode, "binpack") == 0)
 		extra = ",\"schedulerName\":\"timon-binpack\"";
+	else if (strcmp(mode, "anti") == 0)
+		extra = ",\"affinity\":{\"podAntiAffinity\":{\"requiredDuringSchedulingIgnored"
+		        "DuringExecution\":[{\"labelSelector\":{\"matchLabels\":{\"app\":"
+		        "\"web\"}},\"topologyKey\":\"kubernetes.io/hostname\",\"namespaces\":"
+		        "[\"default\",\"other\"]}]}}";
 	const char *app = strcmp(mode, "spread") == 0 && i % 10 == 0 ? "db" : "web";
 	char *s =
 	    xasprintf("{\"metadata\":{\"name\":\"pod-%06d\",\"namespace\":\"default\","

@@ -197,6 +197,17 @@ int64_t *sched_tpmap_at(sched_tpmap *m, sched_hstr key, sched_hstr val, bool cre
 	return &m->v[j].count;
 }
 
+void sched_tpmap_copy(sched_tpmap *dst, const sched_tpmap *src)
+{
+	sched_tpmap_free(dst);
+	if (!src->cap)
+		return;
+	dst->v = tp_alloc(src->cap);
+	memcpy(dst->v, src->v, src->cap * sizeof(*dst->v));
+	dst->cap = src->cap;
+	dst->n = src->n;
+}
+
 int64_t sched_tpmap_get(const sched_tpmap *m, sched_hstr key, sched_hstr val)
 {
 	int64_t *p = sched_tpmap_at((sched_tpmap *)m, key, val, false);

@@ -7,7 +7,9 @@
  */
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 
+#include "base/util.h"
 #include "scheduler/sched-internal.h"
 
 static const char *const REASON_AFF = "node(s) didn't match pod affinity rules";
@@ -32,21 +34,36 @@ static bool matches_all(const sched_aterm *t, uint32_t n, const sched_pod *p,
 	return true;
 }
 
-/* How placed pod e on n changes the counts (d = +1 when added, -1 when removed). */
-static void account(sched_cycle *c, const sched_node *n, const sched_pod *e, int64_t d)
+/* The three counts of PreFilter. */
+typedef struct ipa_counts {
+	sched_tpmap existing_anti, aff, anti;
+} ipa_counts;
+
+/* How placed pod e on n changes the counts for incoming pod p (d = +1 when added, -1 when
+ * removed). */
+static void count(ipa_counts *m, const sched_pod *p, const sched_snapshot *s,
+                  const sched_node *n, const sched_pod *e, int64_t d)
 {
-	const sched_pod *p = c->pod;
 	/* existing pods' required anti-affinity terms that match the incoming pod */
 	for (uint32_t i = 0; i < e->n_anti_req; i++)
-		if (sched_aterm_matches(&e->anti_req[i], p, c->snap))
-			tp_update(&c->ipa_existing_anti, n, e->anti_req[i].topo, d);
+		if (sched_aterm_matches(&e->anti_req[i], p, s))
+			tp_update(&m->existing_anti, n, e->anti_req[i].topo, d);
 	/* k8s: affinity counts only when the existing pod matches all the terms */
-	if (p->n_aff_req && matches_all(p->aff_req, p->n_aff_req, e, c->snap))
+	if (p->n_aff_req && matches_all(p->aff_req, p->n_aff_req, e, s))
 		for (uint32_t i = 0; i < p->n_aff_req; i++)
-			tp_update(&c->ipa_aff, n, p->aff_req[i].topo, d);
+			tp_update(&m->aff, n, p->aff_req[i].topo, d);
 	for (uint32_t i = 0; i < p->n_anti_req; i++)
-		if (sched_aterm_matches(&p->anti_req[i], e, c->snap))
-			tp_update(&c->ipa_anti, n, p->anti_req[i].topo, d);
+		if (sched_aterm_matches(&p->anti_req[i], e, s))
+			tp_update(&m->anti, n, p->anti_req[i].topo, d);
+}
+
+static void account(sched_cycle *c, const sched_node *n, const sched_pod *e, int64_t d)
+{
+	ipa_counts m = {c->ipa_existing_anti, c->ipa_aff, c->ipa_anti};
+	count(&m, c->pod, c->snap, n, e, d);
+	c->ipa_existing_anti = m.existing_anti;
+	c->ipa_aff = m.aff;
+	c->ipa_anti = m.anti;
 }
 
 static void count_nonzero(sched_cycle *c)
@@ -67,30 +84,120 @@ static void count_nonzero(sched_cycle *c)
  * the big freed arrays back) was a third of the cycle. */
 static _Atomic uint32_t hint_existing, hint_aff, hint_anti;
 
+/* The counts of the last cycle, kept in the snapshot: the pods of one workload ask the
+ * same question, and between two of their cycles only a few placed pods come and go
+ * (the snapshot's journal), so counting every placed pod again each cycle (most of a
+ * cycle under pod anti-affinity) is only needed when the question or the nodes change.
+ * Filled and read by the scheduler's worker, one cycle at a time, as the snapshot. */
+struct sched_ipa_keep {
+	sched_pod *by; /* referenced: the pod the counts answer for */
+	uint64_t seq;  /* the journal's sequence number they include everything before */
+	uint64_t topo_gen;
+	ipa_counts m;
+};
+
+void sched_ipa_keep_free(struct sched_ipa_keep *k)
+{
+	if (!k)
+		return;
+	sched_pod_unref(k->by);
+	sched_tpmap_free(&k->m.existing_anti);
+	sched_tpmap_free(&k->m.aff);
+	sched_tpmap_free(&k->m.anti);
+	free(k);
+}
+
+static bool same_nss(const sched_aterm *a, const sched_aterm *b)
+{
+	if (a->nns != b->nns || a->has_nssel != b->has_nssel ||
+	    (a->has_nssel && !sched_sel_equal(&a->nssel, &b->nssel)))
+		return false;
+	for (uint32_t i = 0; i < a->nns; i++)
+		if (!sched_hstr_eq(a->nss[i], b->nss[i]))
+			return false;
+	return true;
+}
+
+static bool same_terms(const sched_aterm *a, const sched_aterm *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (!sched_hstr_eq(a[i].topo, b[i].topo) || !sched_sel_equal(&a[i].sel, &b[i].sel) ||
+		    !same_nss(&a[i], &b[i]))
+			return false;
+	return true;
+}
+
+/* Whether the counts for a are the counts for b: the same namespace and labels (what
+ * placed pods' terms match) and the same required terms. */
+static bool same_question(const sched_pod *a, const sched_pod *b)
+{
+	if (!sched_hstr_eq(a->ns, b->ns) || a->labels.n != b->labels.n ||
+	    a->n_aff_req != b->n_aff_req || a->n_anti_req != b->n_anti_req)
+		return false;
+	for (uint32_t i = 0; i < a->labels.n; i++)
+		if (!sched_hstr_eq(a->labels.v[i].k, b->labels.v[i].k) ||
+		    !sched_hstr_eq(a->labels.v[i].v, b->labels.v[i].v))
+			return false;
+	return same_terms(a->aff_req, b->aff_req, a->n_aff_req) &&
+	       same_terms(a->anti_req, b->anti_req, a->n_anti_req);
+}
+
+static void count_all(ipa_counts *m, const sched_pod *p, const sched_snapshot *s)
+{
+	bool own = p->n_aff_req || p->n_anti_req;
+	sched_tpmap_reserve(&m->existing_anti, atomic_load(&hint_existing));
+	if (p->n_aff_req)
+		sched_tpmap_reserve(&m->aff, atomic_load(&hint_aff));
+	if (p->n_anti_req)
+		sched_tpmap_reserve(&m->anti, atomic_load(&hint_anti));
+	for (size_t i = 0; i < s->n; i++) {
+		const sched_ninfo *ni = s->nodes[i];
+		if (!own && ni->n_req_anti == 0)
+			continue;
+		for (uint32_t j = 0; j < ni->npods; j++)
+			count(m, p, s, ni->node, ni->pods[j], 1);
+	}
+	atomic_store(&hint_existing, m->existing_anti.n);
+	if (p->n_aff_req)
+		atomic_store(&hint_aff, m->aff.n);
+	if (p->n_anti_req)
+		atomic_store(&hint_anti, m->anti.n);
+}
+
+/* The snapshot's kept counts brought up to date for p (counted again when they answer
+ * another question or the nodes changed). */
+static const ipa_counts *kept_counts(sched_snapshot *s, sched_pod *p)
+{
+	struct sched_ipa_keep *k = s->ipa;
+	uint64_t end = s->pj_base + s->pj_n;
+	if (k && k->topo_gen == s->topo_gen && k->seq >= s->pj_base && same_question(k->by, p)) {
+		for (uint64_t i = k->seq - s->pj_base; i < s->pj_n; i++)
+			count(&k->m, p, s, s->pj[i].node, s->pj[i].pod, s->pj[i].sign);
+	} else {
+		sched_ipa_keep_free(k);
+		k = s->ipa = xcalloc(1, sizeof(*k));
+		sched_pod_ref(p);
+		k->by = p;
+		k->topo_gen = s->topo_gen;
+		count_all(&k->m, p, s);
+	}
+	k->seq = end;
+	sched_snapshot_pj_trim(s, end);
+	return &k->m;
+}
+
 static int ipa_prefilter(sched_cycle *c, sched_status *st)
 {
 	const sched_pod *p = c->pod;
 	bool own = p->n_aff_req || p->n_anti_req;
 	if (!own && c->snap->n_req_anti == 0)
 		return CODE_SKIP;
-	sched_tpmap_reserve(&c->ipa_existing_anti, atomic_load(&hint_existing));
-	if (p->n_aff_req)
-		sched_tpmap_reserve(&c->ipa_aff, atomic_load(&hint_aff));
-	if (p->n_anti_req)
-		sched_tpmap_reserve(&c->ipa_anti, atomic_load(&hint_anti));
-	for (size_t i = 0; i < c->snap->n; i++) {
-		const sched_ninfo *ni = c->snap->nodes[i];
-		if (!own && ni->n_req_anti == 0)
-			continue;
-		for (uint32_t j = 0; j < ni->npods; j++)
-			account(c, ni->node, ni->pods[j], 1);
-	}
+	/* The snapshot and the pod are the worker's, read only but for these kept counts. */
+	const ipa_counts *m = kept_counts((sched_snapshot *)c->snap, (sched_pod *)p);
+	sched_tpmap_copy(&c->ipa_existing_anti, &m->existing_anti);
+	sched_tpmap_copy(&c->ipa_aff, &m->aff);
+	sched_tpmap_copy(&c->ipa_anti, &m->anti);
 	count_nonzero(c);
-	atomic_store(&hint_existing, c->ipa_existing_anti.n);
-	if (p->n_aff_req)
-		atomic_store(&hint_aff, c->ipa_aff.n);
-	if (p->n_anti_req)
-		atomic_store(&hint_anti, c->ipa_anti.n);
 	return own || c->ipa_existing_any ? CODE_SUCCESS : CODE_SKIP;
 }
 

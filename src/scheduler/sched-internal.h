@@ -273,7 +273,25 @@ struct sched_snapshot {
 	size_t start;
 	uint32_t n_aff, n_req_anti;
 	uint64_t seed, gen;
+	/* Placed pods added (+1) and removed (-1) on real nodes, from sequence number
+	 * pj_base on: InterPodAffinity's counts, kept between cycles, catch up from it.
+	 * topo_gen changes with what the counts cannot catch up with: a node added, changed
+	 * or removed, a namespace's labels. */
+	struct sched_pj *pj;
+	uint32_t pj_n, pj_cap;
+	uint64_t pj_base, topo_gen;
+	struct sched_ipa_keep *ipa; /* plugin_interpod.c's, freed with the snapshot */
 };
+
+struct sched_pj {
+	sched_node *node; /* referenced */
+	sched_pod *pod;   /* referenced */
+	int sign;
+};
+
+/* Forgets the journal's entries before sequence number seq. */
+void sched_snapshot_pj_trim(sched_snapshot *s, uint64_t seq);
+void sched_ipa_keep_free(struct sched_ipa_keep *k);
 
 const sched_ninfo *sched_snapshot_find(const sched_snapshot *s, const char *name);
 /* Labels of namespace ns, or NULL when unknown. */
@@ -299,6 +317,8 @@ typedef struct sched_tpmap {
 int64_t *sched_tpmap_at(sched_tpmap *m, sched_hstr key, sched_hstr val, bool create);
 int64_t sched_tpmap_get(const sched_tpmap *m, sched_hstr key, sched_hstr val);
 void sched_tpmap_free(sched_tpmap *m);
+/* dst (freed first) becomes a copy of src. */
+void sched_tpmap_copy(sched_tpmap *dst, const sched_tpmap *src);
 /* Makes room for n entries at once (no doublings on the way there). */
 void sched_tpmap_reserve(sched_tpmap *m, uint32_t n);
 

@@ -206,6 +206,40 @@ static void ninfo_maybe_drop(sched_snapshot *s, sched_ninfo *ni)
 	free(ni);
 }
 
+/* A journal of more entries than this starts over (its reader, if any, counts again). */
+#define PJ_MAX 4096
+
+static void pj_add(sched_snapshot *s, sched_ninfo *ni, sched_pod *p, int sign)
+{
+	if (!ni->node)
+		return; /* pods of a node not (yet) known count for nothing */
+	if (s->pj_n == PJ_MAX)
+		sched_snapshot_pj_trim(s, s->pj_base + s->pj_n);
+	if (s->pj_n == s->pj_cap) {
+		s->pj_cap = s->pj_cap ? s->pj_cap * 2 : 64;
+		s->pj = xrealloc(s->pj, s->pj_cap * sizeof(*s->pj));
+	}
+	sched_node_ref(ni->node);
+	sched_pod_ref(p);
+	s->pj[s->pj_n++] = (struct sched_pj){ni->node, p, sign};
+}
+
+void sched_snapshot_pj_trim(sched_snapshot *s, uint64_t seq)
+{
+	if (seq <= s->pj_base)
+		return;
+	uint64_t drop = seq - s->pj_base;
+	if (drop > s->pj_n)
+		drop = s->pj_n;
+	for (uint32_t i = 0; i < drop; i++) {
+		sched_node_unref(s->pj[i].node);
+		sched_pod_unref(s->pj[i].pod);
+	}
+	memmove(s->pj, s->pj + drop, (s->pj_n - drop) * sizeof(*s->pj));
+	s->pj_n -= (uint32_t)drop;
+	s->pj_base += drop;
+}
+
 void sched_snapshot_set_node(sched_snapshot *s, sched_node *n)
 {
 	sched_ninfo *ni = ninfo_get(s, n->name.s);
@@ -225,6 +259,7 @@ void sched_snapshot_set_node(sched_snapshot *s, sched_node *n)
 		s->nodes[s->n++] = ni;
 	}
 	s->gen++;
+	s->topo_gen++;
 }
 
 int sched_snapshot_remove_node(sched_snapshot *s, const char *name)
@@ -245,6 +280,7 @@ int sched_snapshot_remove_node(sched_snapshot *s, const char *name)
 		s->start = 0;
 	ninfo_maybe_drop(s, ni);
 	s->gen++;
+	s->topo_gen++;
 	return 0;
 }
 
@@ -260,6 +296,7 @@ int sched_snapshot_remove_pod(sched_snapshot *s, const char *key)
 			break;
 		}
 	}
+	pj_add(s, ni, pl->pod, -1);
 	s->n_aff -= pl->pod->has_affinity;
 	s->n_req_anti -= pl->pod->n_anti_req > 0;
 	sched_pod_unref(pl->pod);
@@ -283,6 +320,7 @@ int sched_snapshot_add_pod(sched_snapshot *s, sched_pod *p, const char *node_nam
 	pl->pod = p;
 	pl->ni = ninfo_get(s, name);
 	sched_ninfo_add(pl->ni, p);
+	pj_add(s, pl->ni, p, 1);
 	hmap_put(&s->pods, p->key, pl);
 	s->n_aff += p->has_affinity;
 	s->n_req_anti += p->n_anti_req > 0;
@@ -339,6 +377,7 @@ void sched_snapshot_set_namespace(sched_snapshot *s, const char *ns, json_t *lab
 	}
 	sched_labels_from_json(&e->arena, labels, &e->labels);
 	s->gen++;
+	s->topo_gen++;
 }
 
 const sched_labels *sched_snapshot_ns_labels(const sched_snapshot *s, const char *ns)
@@ -430,5 +469,8 @@ void sched_snapshot_free(sched_snapshot *s)
 	hmap_free(&s->images);
 	hmap_free(&s->nss);
 	free(s->nodes);
+	sched_snapshot_pj_trim(s, s->pj_base + s->pj_n);
+	free(s->pj);
+	sched_ipa_keep_free(s->ipa);
 	free(s);
 }
