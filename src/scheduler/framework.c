@@ -78,9 +78,11 @@ void sched_cycle_init(sched_cycle *c, const sched_snapshot *snap, const sched_po
 
 void sched_cycle_dispose(sched_cycle *c)
 {
-	sched_tpmap_free(&c->ipa_existing_anti);
-	sched_tpmap_free(&c->ipa_aff);
-	sched_tpmap_free(&c->ipa_anti);
+	if (!c->ipa_borrowed) {
+		sched_tpmap_free(&c->ipa_existing_anti);
+		sched_tpmap_free(&c->ipa_aff);
+		sched_tpmap_free(&c->ipa_anti);
+	}
 	sched_tpmap_free(&c->ipa_score);
 	for (uint32_t i = 0; i < c->nspread; i++)
 		sched_tpmap_free(&c->spread[i].counts);

@@ -194,9 +194,15 @@ static int ipa_prefilter(sched_cycle *c, sched_status *st)
 		return CODE_SKIP;
 	/* The snapshot and the pod are the worker's, read only but for these kept counts. */
 	const ipa_counts *m = kept_counts((sched_snapshot *)c->snap, (sched_pod *)p);
-	sched_tpmap_copy(&c->ipa_existing_anti, &m->existing_anti);
-	sched_tpmap_copy(&c->ipa_aff, &m->aff);
-	sched_tpmap_copy(&c->ipa_anti, &m->anti);
+	/* Borrowed (no cycle outlives the next one's PreFilter); a cycle that adds or removes
+	 * pods (nominated pods, preemption's dry runs) makes copies first (ipa_add_pod). */
+	sched_tpmap_free(&c->ipa_existing_anti);
+	sched_tpmap_free(&c->ipa_aff);
+	sched_tpmap_free(&c->ipa_anti);
+	c->ipa_existing_anti = m->existing_anti;
+	c->ipa_aff = m->aff;
+	c->ipa_anti = m->anti;
+	c->ipa_borrowed = true;
 	count_nonzero(c);
 	return own || c->ipa_existing_any ? CODE_SUCCESS : CODE_SKIP;
 }
@@ -244,6 +250,15 @@ static int ipa_filter(sched_cycle *c, const sched_ninfo *ni, sched_status *st)
 
 static void ipa_add_pod(sched_cycle *c, const sched_ninfo *ni, const sched_pod *p, int sign)
 {
+	if (c->ipa_borrowed) {
+		sched_tpmap *own[3] = {&c->ipa_existing_anti, &c->ipa_aff, &c->ipa_anti};
+		for (int i = 0; i < 3; i++) {
+			sched_tpmap copy = {0};
+			sched_tpmap_copy(&copy, own[i]);
+			*own[i] = copy;
+		}
+		c->ipa_borrowed = false;
+	}
 	account(c, ni->node, p, sign);
 	count_nonzero(c);
 }

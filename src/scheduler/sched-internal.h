@@ -377,6 +377,7 @@ typedef struct sched_cycle {
 	sched_tpmap ipa_existing_anti, ipa_aff, ipa_anti;
 	int64_t ipa_aff_nonzero; /* entries of ipa_aff not zero */
 	bool ipa_existing_any;   /* some entry of ipa_existing_anti above zero */
+	bool ipa_borrowed;       /* the three maps are the snapshot's kept counts: read only */
 	sched_tpmap ipa_score;
 	/* PodTopologySpread */
 	spread_c *spread;
