@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/util.h"
 #include "scheduler/sched-internal.h"
@@ -73,9 +74,25 @@ static void count_nonzero(sched_cycle *c)
 		if (c->ipa_aff.v[i].key && c->ipa_aff.v[i].count != 0)
 			c->ipa_aff_nonzero++;
 	c->ipa_existing_any = false;
-	for (uint32_t i = 0; i < c->ipa_existing_anti.cap && !c->ipa_existing_any; i++)
-		if (c->ipa_existing_anti.v[i].key && c->ipa_existing_anti.v[i].count > 0)
-			c->ipa_existing_any = true;
+	c->ipa_nkeys = 0;
+	bool few = true;
+	for (uint32_t i = 0; i < c->ipa_existing_anti.cap; i++) {
+		const sched_tp *e = &c->ipa_existing_anti.v[i];
+		if (!e->key || e->count <= 0)
+			continue;
+		c->ipa_existing_any = true;
+		uint32_t k = 0;
+		while (k < c->ipa_nkeys && strcmp(c->ipa_keys[k].s, e->key) != 0)
+			k++;
+		if (k < c->ipa_nkeys || !few)
+			continue;
+		if (k == ARRAY_SIZE(c->ipa_keys))
+			few = false;
+		else
+			c->ipa_keys[c->ipa_nkeys++] = (sched_hstr){e->key, sched_hash(e->key)};
+	}
+	if (!few)
+		c->ipa_nkeys = 0;
 }
 
 /* How many topology pairs the last cycle counted in each map: a cycle's maps are sized
@@ -236,7 +253,15 @@ static int ipa_filter(sched_cycle *c, const sched_ninfo *ni, sched_status *st)
 			return CODE_UNSCHEDULABLE;
 		}
 	}
-	if (c->ipa_existing_any) {
+	/* (the few keys counted, else every label of the node) */
+	for (uint32_t i = 0; c->ipa_existing_any && i < c->ipa_nkeys; i++) {
+		const sched_hstr *v = sched_labels_get(&n->labels, c->ipa_keys[i]);
+		if (v && sched_tpmap_get(&c->ipa_existing_anti, c->ipa_keys[i], *v) > 0) {
+			sched_status_add(c, st, CODE_UNSCHEDULABLE, REASON_EXISTING);
+			return CODE_UNSCHEDULABLE;
+		}
+	}
+	if (c->ipa_existing_any && !c->ipa_nkeys) {
 		for (uint32_t i = 0; i < n->labels.n; i++) {
 			if (sched_tpmap_get(&c->ipa_existing_anti, n->labels.v[i].k,
 			                    n->labels.v[i].v) > 0) {
