@@ -181,7 +181,10 @@ int64_t *sched_tpmap_at(sched_tpmap *m, sched_hstr key, sched_hstr val, bool cre
 		uint32_t j = (uint32_t)h & (m->cap - 1);
 		while (m->v[j].key) {
 			sched_tp *e = &m->v[j];
-			if (e->h == h && strcmp(e->key, key.s) == 0 && strcmp(e->val, val.s) == 0)
+			/* keys are interned, values often the very label asked with: pointers
+			 * first */
+			if (e->h == h && (e->key == key.s || strcmp(e->key, key.s) == 0) &&
+			    (e->val == val.s || strcmp(e->val, val.s) == 0))
 				return &e->count;
 			j = (j + 1) & (m->cap - 1);
 		}
