@@ -286,7 +286,7 @@ kind: Job
 metadata:
   name: ttl
 spec:
-  ttlSecondsAfterFinished: 1
+  ttlSecondsAfterFinished: 5
   template:
     spec:
       restartPolicy: Never
@@ -297,8 +297,10 @@ YAML
 expect_out "create job with a TTL" 'job.batch/ttl created' kubectl apply -f "$W/ttl.yaml"
 wait_out "ttl job runs a pod" '^ttl-[a-z0-9]{5}$' 10 pods_of ttl
 set_phase "$(pods_of ttl)" Succeeded
+# (the TTL leaves kubectl wait, a new process, time to see the job before it goes: with 1 s
+# the job was sometimes deleted first on the sanitizer build)
 check "ttl job completes" kubectl wait --for=condition=complete job/ttl --timeout=10s
-wait_out "finished job is deleted after its TTL" 'NotFound|not found' 10 kubectl get job ttl
+wait_out "finished job is deleted after its TTL" 'NotFound|not found' 15 kubectl get job ttl
 
 # --- the CronJobs created at the start ---
 wait_out "cronjob creates a job on schedule" '^every-[0-9]+$' 70 \
