@@ -276,12 +276,15 @@ static json_t *without_managed_view(json_t *obj)
 
 /* ---- filters ---- */
 
-/* k8s: fields kube never records as owned (stripped from the writer's set). */
+/* k8s: the metadata fields kube never records as owned (stripped from the writer's set),
+ * as FieldsV1 keys ("f:" and the name). */
+static const char *const STRIP_META[] = {
+    "f:name", "f:namespace", "f:creationTimestamp", "f:selfLink",       "f:uid",
+    "f:clusterName", "f:generation", "f:managedFields", "f:resourceVersion"};
+
+/* Those, apiVersion, kind and metadata itself, as a set. */
 static fieldset *strip_set(void)
 {
-	static const char *const meta[] = {"name",       "namespace",     "creationTimestamp",
-	                                   "selfLink",   "uid",           "clusterName",
-	                                   "generation", "managedFields", "resourceVersion"};
 	fieldset *s = fieldset_new();
 	fs_pe p[2] = {{.kind = 'f', .name = "apiVersion"}, {.kind = 'f', .name = "metadata"}};
 	fieldset_insert(s, p, 1);
@@ -289,8 +292,8 @@ static fieldset *strip_set(void)
 	fieldset_insert(s, p, 1);
 	p[0].name = "metadata";
 	fieldset_insert(s, p, 1);
-	for (size_t i = 0; i < ARRAY_SIZE(meta); i++) {
-		p[1] = (fs_pe){.kind = 'f', .name = (char *)meta[i]};
+	for (size_t i = 0; i < ARRAY_SIZE(STRIP_META); i++) {
+		p[1] = (fs_pe){.kind = 'f', .name = (char *)STRIP_META[i] + 2};
 		fieldset_insert(s, p, 2);
 	}
 	return s;
@@ -309,14 +312,11 @@ static void v1_unmember(json_t *node, const char *key)
 
 static void strip_v1(json_t *v1)
 {
-	static const char *const meta[] = {
-	    "f:name", "f:namespace", "f:creationTimestamp", "f:selfLink",       "f:uid",
-	    "f:clusterName", "f:generation", "f:managedFields", "f:resourceVersion"};
 	v1_unmember(v1, "f:apiVersion");
 	v1_unmember(v1, "f:kind");
 	json_t *m = json_object_get(v1, "f:metadata");
-	for (size_t i = 0; m && i < ARRAY_SIZE(meta); i++)
-		v1_unmember(m, meta[i]);
+	for (size_t i = 0; m && i < ARRAY_SIZE(STRIP_META); i++)
+		v1_unmember(m, STRIP_META[i]);
 	v1_unmember(v1, "f:metadata");
 }
 

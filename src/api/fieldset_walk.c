@@ -491,10 +491,12 @@ static bool fits(json_t *v, json_type want)
 	return !v || json_is_null(v) || json_typeof(v) == want;
 }
 
-static void compare(walk *w, json_t *l, json_t *r, const fs_type *t, cmp_sets *c)
+typedef enum pair_shape { SHAPE_LEAF, SHAPE_MAP, SHAPE_LIST } pair_shape;
+
+/* How a compare treats the pair l, r of type t (k8s: scalars, atomic values, mismatched
+ * shapes and empty-on-both-sides containers are leaves). */
+static pair_shape shape(json_t *l, json_t *r, const fs_type *t)
 {
-	if (l && l == r) /* one value (shared by both sides): nothing changed under it */
-		return;
 	bool map_t =
 	    !t->atomic && (t->kind == FS_STRUCT || t->kind == FS_MAP || t->kind == FS_UNTYPED);
 	bool list_t = !t->atomic && is_granular_list(t);
@@ -502,14 +504,23 @@ static void compare(walk *w, json_t *l, json_t *r, const fs_type *t, cmp_sets *c
 	              fits(r, JSON_OBJECT);
 	bool is_list = list_t && (json_is_array(l) || json_is_array(r)) && fits(l, JSON_ARRAY) &&
 	               fits(r, JSON_ARRAY);
-	if ((!is_map && !is_list) || (empty_or_null(l) && empty_or_null(r))) {
-		/* k8s: scalars, atomic values and empty-on-both-sides containers are leaves. */
+	if ((!is_map && !is_list) || (empty_or_null(l) && empty_or_null(r)))
+		return SHAPE_LEAF;
+	return is_map ? SHAPE_MAP : SHAPE_LIST;
+}
+
+static void compare(walk *w, json_t *l, json_t *r, const fs_type *t, cmp_sets *c)
+{
+	if (l && l == r) /* one value (shared by both sides): nothing changed under it */
+		return;
+	pair_shape sh = shape(l, r, t);
+	if (sh == SHAPE_LEAF) {
 		if (w->n)
 			leaf(w, l, r, c);
 		return;
 	}
 	/* A null side is an empty container that exists. */
-	if (is_map)
+	if (sh == SHAPE_MAP)
 		compare_map(w, json_is_object(l) ? l : NULL, json_is_object(r) ? r : NULL, t, c);
 	else
 		compare_list(w, json_is_array(l) ? l : NULL, json_is_array(r) ? r : NULL, t, c);
@@ -619,22 +630,16 @@ static void added_list(json_t *node, json_t *r, const fs_type *t)
 
 static json_t *added_v1(json_t *l, json_t *r, const fs_type *t)
 {
-	bool map_t =
-	    !t->atomic && (t->kind == FS_STRUCT || t->kind == FS_MAP || t->kind == FS_UNTYPED);
-	bool list_t = !t->atomic && is_granular_list(t);
-	bool is_map = map_t && (json_is_object(l) || json_is_object(r)) && fits(l, JSON_OBJECT) &&
-	              fits(r, JSON_OBJECT);
-	bool is_list = list_t && (json_is_array(l) || json_is_array(r)) && fits(l, JSON_ARRAY) &&
-	               fits(r, JSON_ARRAY);
-	if ((!is_map && !is_list) || (empty_or_null(l) && empty_or_null(r)))
+	pair_shape sh = shape(l, r, t);
+	if (sh == SHAPE_LEAF)
 		return !l || !patch_json_equal(l, r) ? json_object() : NULL;
 	json_t *node = json_object();
 	/* A container the old side lacks is a member; "." says so when it has children. */
 	if (!l)
 		json_object_set_new(node, ".", json_object());
-	if (is_map && json_is_object(r))
+	if (sh == SHAPE_MAP && json_is_object(r))
 		added_map(node, json_is_object(l) ? l : NULL, r, t);
-	else if (is_list && json_is_array(r))
+	else if (sh == SHAPE_LIST && json_is_array(r))
 		added_list(node, r, t);
 	if (!l && json_object_size(node) == 1)
 		json_object_del(node, ".");
