@@ -46,12 +46,34 @@ stop_server() {
 pass() { echo "ok   $1"; PASSED=$((PASSED + 1)); }
 fail() { echo "FAIL $1"; shift; for l in "$@"; do echo "  $l"; done; FAILED=$((FAILED + 1)); }
 
+# diagnose CMD...: for a failed `kubectl wait ... pod/NAME`, one line on what the pod was
+# (phase, node, container states) and its last events, so a failure seen only in a CI
+# summary says where the pod stopped.
+diagnose() {
+	[ "${1:-}" = kubectl ] && [ "${2:-}" = wait ] || return 0
+	local a pod= ns=() prev=
+	for a in "$@"; do
+		case $a in pod/*) pod=${a#pod/} ;; --namespace=*) ns=(-n "${a#*=}") ;; esac
+		case $prev in -n | --namespace) ns=(-n "$a") ;; esac
+		prev=$a
+	done
+	[ -n "$pod" ] || return 0
+	echo "pod $pod: $(kubectl get "${ns[@]}" pod "$pod" -o jsonpath='phase={.status.phase} node={.spec.nodeName} containers={range .status.containerStatuses[*]}{.name}:{.state}{end}' 2>&1 | cut -c1-400)"
+	kubectl get "${ns[@]}" events --field-selector "involvedObject.name=$pod" --sort-by=.lastTimestamp \
+		-o jsonpath='{range .items[*]}event {.reason}: {.message}{"\n"}{end}' 2>&1 | tail -n 6 | cut -c1-300
+}
+
 # check NAME CMD...: passes when CMD exits 0.
 check() {
 	local name=$1
 	shift
 	local out
-	if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "command: $*" "$(echo "$out" | tail -n 8)"; fi
+	if out=$("$@" 2>&1); then
+		pass "$name"
+	else
+		fail "$name" "command: $*" "$(echo "$out" | tail -n 8)"
+		diagnose "$@" | sed 's/^/  /'
+	fi
 }
 
 # check_fails NAME CMD...: passes when CMD exits non-zero.
@@ -97,8 +119,9 @@ finish() {
 		fail "server ran clean under the sanitizers" "$(grep -A12 -E 'ERROR: |runtime error:' "$TMP/server.log" | head -n 30)"
 	fi
 	if [ "$FAILED" -ne 0 ]; then
-		echo "--- server log (tail) ---"
-		tail -n 40 "$TMP/server.log" 2>/dev/null
+		# Indented: the suite summary (tests/run-all) carries indented lines.
+		echo "  --- server log (tail) ---"
+		tail -n 40 "$TMP/server.log" 2>/dev/null | cut -c1-300 | sed 's/^/  | /'
 	fi
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
