@@ -6,7 +6,10 @@
 # tainted node gets only pods that tolerate it; nodes tainted not-ready get nothing; the
 # timon-binpack profile packs; pods of an unknown schedulerName are left alone; a
 # high-priority pod preempts a low-priority one on a full node (nomination, DisruptionTarget,
-# Preempted event) and then runs there.
+# Preempted event) and then runs there; required pod anti-affinity keeps pods apart (the
+# fourth waits until one goes), an existing pod's anti-affinity keeps others out of its zone,
+# required pod affinity follows a pod into its zone, and DoNotSchedule topology spread holds
+# pods back until a zone opens.
 . "$(dirname "$0")/lib.sh"
 
 start_server || { echo "0 passed, 1 failed"; exit 1; }
@@ -308,5 +311,113 @@ wait_for "it is reported unschedulable (no lower-priority victim)" 10 sh -c \
 expect_out "delete the preemptor" 'deleted' kubectl delete pod preemptor --wait=false
 wait_for "the waiting pod is scheduled once room is free" 15 sh -c \
 	'[ "$(kubectl get pod waiter -o jsonpath="{.spec.nodeName} {.status.phase}")" = "small-1 Running" ]'
+
+
+# --- inter-pod affinity, anti-affinity and topology spread, on three zoned nodes ---
+ipa_node() { # NAME ZONE
+	cat <<YAML
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: $1
+  labels: {pool: ipa, topology.kubernetes.io/zone: $2}
+  annotations: {timon.dev/simulated: "true"}
+status:
+  capacity: {cpu: "8", memory: 16Gi, pods: "110"}
+YAML
+}
+ipa_pod() { # NAME LABEL AFFINITY_YAML
+	cat <<YAML
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+  labels: {$2}
+spec:
+  nodeSelector: {pool: ipa}
+  affinity:
+$3
+  containers:
+  - {name: app, image: busybox}
+YAML
+}
+{ ipa_node ipa-a1 za; ipa_node ipa-a2 za; ipa_node ipa-b1 zb; } >"$W/ipa-nodes.yaml"
+expect_out "three nodes in two zones" 'node/ipa-b1 created' kubectl apply -f "$W/ipa-nodes.yaml"
+wait_for "they are Ready" 10 sh -c \
+	'[ "$(kubectl get nodes -l pool=ipa --no-headers | grep -c " Ready ")" = 3 ]'
+ANTI_HOST='    podAntiAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+      - labelSelector: {matchLabels: {app: solo}}
+        topologyKey: kubernetes.io/hostname'
+{ for i in 1 2 3 4; do ipa_pod solo-$i "app: solo" "$ANTI_HOST"; done; } >"$W/solo.yaml"
+expect_out "four pods that each want a node of their own" 'pod/solo-4 created' kubectl apply -f "$W/solo.yaml"
+wait_for "three of them run" 15 all_running app=solo 3
+check "on three different nodes" eq "$(nodes_of app=solo | sed 's/^ //')" "ipa-a1 ipa-a2 ipa-b1 "
+PENDING=$(kubectl get pods -l app=solo --field-selector status.phase=Pending -o jsonpath='{.items[*].metadata.name}')
+check "the fourth stays Pending" matches "$PENDING" '^solo-[1-4]$'
+wait_for "with FailedScheduling naming the anti-affinity rules" 10 sh -c \
+	"kubectl describe pod $PENDING | grep -Eq 'FailedScheduling .*3 node\\(s\\) didn.t match pod anti-affinity rules'"
+VICTIM=$(kubectl get pods -l app=solo -o jsonpath='{range .items[?(@.spec.nodeName=="ipa-b1")]}{.metadata.name}{end}')
+expect_out "deleting the pod on ipa-b1" 'deleted' kubectl delete pod "$VICTIM" --wait=false
+wait_for "lets the pending one run there" 15 sh -c \
+	"[ \"\$(kubectl get pod $PENDING -o jsonpath='{.spec.nodeName} {.status.phase}')\" = 'ipa-b1 Running' ]"
+
+# An existing pod's anti-affinity keeps others away (the symmetric check), and required
+# affinity follows a pod into its zone.
+ipa_pod quiet "app: quiet" '    podAntiAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+      - labelSelector: {matchLabels: {role: noisy}}
+        topologyKey: topology.kubernetes.io/zone' >"$W/quiet.yaml"
+sed -i 's/nodeSelector: {pool: ipa}/nodeSelector: {pool: ipa, topology.kubernetes.io\/zone: zb}/' "$W/quiet.yaml"
+expect_out "a pod that wants no noisy neighbour in its zone (zb)" 'pod/quiet created' kubectl apply -f "$W/quiet.yaml"
+wait_for "it runs on ipa-b1" 15 sh -c "[ \"\$(kubectl get pod quiet -o jsonpath='{.spec.nodeName} {.status.phase}')\" = 'ipa-b1 Running' ]"
+# Six: least-allocated scoring alone would put some on ipa-b1.
+{ for i in 1 2 3 4 5 6; do ipa_pod noisy-$i "role: noisy" '    {}'; done; } >"$W/noisy.yaml"
+expect_out "six noisy pods" 'pod/noisy-6 created' kubectl apply -f "$W/noisy.yaml"
+wait_for "all run" 15 sh -c '[ "$(kubectl get pods -l role=noisy --field-selector status.phase=Running -o name | wc -l)" = 6 ]'
+check "none in zone zb" eq "$(nodes_of role=noisy | tr ' ' '\n' | grep -c ipa-b1)" "0"
+ipa_pod near "app: near" '    podAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+      - labelSelector: {matchLabels: {app: quiet}}
+        topologyKey: topology.kubernetes.io/zone' >"$W/near.yaml"
+expect_out "a pod that must share quiet's zone" 'pod/near created' kubectl apply -f "$W/near.yaml"
+wait_for "lands on ipa-b1, the only node of zb" 15 sh -c \
+	"[ \"\$(kubectl get pod near -o jsonpath='{.spec.nodeName} {.status.phase}')\" = 'ipa-b1 Running' ]"
+
+# Topology spread, DoNotSchedule: with zone zb cordoned (its node still counts as a domain)
+# only one pod fits in za at skew 1; the rest wait until zb opens.
+expect_out "cordon ipa-b1" 'cordoned' kubectl cordon ipa-b1
+cat >"$W/spread.yaml" <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: spread}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: spread}}
+  template:
+    metadata: {labels: {app: spread}}
+    spec:
+      nodeSelector: {pool: ipa}
+      topologySpreadConstraints:
+      - maxSkew: 1
+        topologyKey: topology.kubernetes.io/zone
+        whenUnsatisfiable: DoNotSchedule
+        labelSelector: {matchLabels: {app: spread}}
+      containers:
+      - {name: app, image: busybox}
+YAML
+expect_out "a 3-replica Deployment spread over the zones at skew 1" 'deployment.apps/spread created' kubectl apply -f "$W/spread.yaml"
+wait_for "one runs" 15 all_running app=spread 1
+sleep 1
+check "the other two stay Pending" eq "$(kubectl get pods -l app=spread --field-selector status.phase=Pending -o name | wc -l)" "2"
+SP=$(kubectl get pods -l app=spread --field-selector status.phase=Pending -o jsonpath='{.items[0].metadata.name}')
+wait_for "FailedScheduling names the spread constraints" 10 sh -c \
+	"kubectl describe pod $SP | grep -Eq 'FailedScheduling .*2 node\\(s\\) didn.t match pod topology spread constraints'"
+expect_out "uncordon ipa-b1" 'uncordoned' kubectl uncordon ipa-b1
+wait_for "then all three run" 15 all_running app=spread 3
+check "and zb has one or two of them" matches \
+	"$(kubectl get pods -l app=spread -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | grep -c ipa-b1)" '^[12]$'
 
 finish
