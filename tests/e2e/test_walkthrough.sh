@@ -60,7 +60,7 @@ mkdir -p "$TMP/logs"
 "$TIMON" server --data-dir "$TMP/data" --https-port 0 --node-name "$AGENT_NODE" \
 	--agent-run-dir "$AGENT_RUN" --cni-bridge "$AGENT_BRIDGE" --pod-log-dir "$TMP/logs" \
 	--registry-config "$TMP/registries.yaml" --pod-cidr "10.42.$AGENT_POD_NET.0/24" \
-	--disable-dns --disable-ingress >>"$TMP/server.log" 2>&1 &
+	--disable-dns --disable-ingress --eviction-hard "$AGENT_EVICTION" >>"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 check "the service proxy is on" wait_for 30 grep -q "proxy: nftables mode" "$TMP/server.log"
 check "the node is Ready" wait_for 30 sh -c \

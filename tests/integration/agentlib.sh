@@ -28,6 +28,10 @@ pod_net() {
 }
 AGENT_POD_NET=$(pod_net $(($$ % 200 + 40)))
 AGENT_PIDS=()
+# Eviction thresholds for test nodes: the host's own free disk or memory must not put a test
+# node under pressure (its NoSchedule taint, evictions) in the middle of an unrelated check,
+# as kind does for its nodes (nodefs 0%). test_eviction.sh sets its own to test pressure.
+AGENT_EVICTION='memory.available<1Mi,nodefs.available<1%'
 REG=
 IMAGE=
 
@@ -137,7 +141,7 @@ start_agent_server() {
 	"$TIMON" server --data-dir "$TMP/data" --https-port 0 --node-name "$AGENT_NODE" \
 		--agent-run-dir "$AGENT_RUN" --cni-bridge "$AGENT_BRIDGE" --pod-log-dir "$TMP/logs" \
 		--registry-config "$TMP/registries.yaml" --pod-cidr "10.42.$AGENT_POD_NET.0/24" \
-		--disable-proxy --disable-dns --disable-ingress "$@" \
+		--disable-proxy --disable-dns --disable-ingress --eviction-hard "$AGENT_EVICTION" "$@" \
 		>>"$TMP/server.log" 2>&1 &
 	SERVER_PID=$!
 	for _ in $(seq 1 150); do

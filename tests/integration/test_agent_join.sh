@@ -48,7 +48,7 @@ expect_out "the CA is served on /cacerts" "^$HASH$" sh -c "curl -sk '$URL/cacert
 # The agent is started directly (not through a shell function) so that $! is its pid.
 JOIN=("$TIMON" agent --server "$URL" --data-dir "$TMP/agent" --node-name "$JNODE"
 	--agent-run-dir "$JRUN" --cni-bridge "$JBRIDGE" --pod-cidr "$JCIDR_NET.0/24"
-	--pod-log-dir "$TMP/jlogs" --registry-config "$TMP/registries.yaml"
+	--pod-log-dir "$TMP/jlogs" --registry-config "$TMP/registries.yaml" --eviction-hard "$AGENT_EVICTION"
 	--node-label tier=joined --node-taint dedicated=joined:NoSchedule)
 
 # ---- wrong tokens ----

@@ -50,7 +50,7 @@ TOKEN=$(cat "$TMP/data/server/token")
 APORT=$(agent_free_port)
 JOIN=("$TIMON" agent --server "$URL" --data-dir "$TMP/agent" --node-name "$JNODE"
 	--agent-run-dir "$JRUN" --cni-bridge "$JBRIDGE" --pod-cidr "$JCIDR_NET.0/24"
-	--pod-log-dir "$TMP/jlogs" --registry-config "$TMP/registries.yaml" --agent-port "$APORT")
+	--pod-log-dir "$TMP/jlogs" --registry-config "$TMP/registries.yaml" --eviction-hard "$AGENT_EVICTION" --agent-port "$APORT")
 "${JOIN[@]}" --token "$TOKEN" >>"$TMP/agent.log" 2>&1 &
 JPID=$!
 check "the joined node registers and goes Ready" wait_for 60 sh -c \
