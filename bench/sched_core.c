@@ -10,7 +10,8 @@
  *      -o build/sched_core && build/sched_core [nodes] [pods] [mode]
  * mode: plain (default), spread (zone ScheduleAnyway + hostname anti-affinity on 1 pod in 10),
  * binpack, anti (every pod with required hostname anti-affinity to the others, as
- * scheduler_perf's pod-with-pod-anti-affinity).
+ * scheduler_perf's pod-with-pod-anti-affinity), zonespread (DoNotSchedule by zone, maxSkew 1,
+ * as bench/scheduler.sh's spread variant).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,10 @@ static sched_pod *make_pod(int i, const char *mode)
 		          "\"topology.kubernetes.io/"
 		          "zone\",\"whenUnsatisfiable\":\"ScheduleAnyway\","
 		          "\"labelSelector\":{\"matchLabels\":{\"app\":\"web\"}}}]";
+	else if (strcmp(mode, "zonespread") == 0)
+		extra = ",\"topologySpreadConstraints\":[{\"maxSkew\":1,\"topologyKey\":"
+		        "\"topology.kubernetes.io/zone\",\"whenUnsatisfiable\":\"DoNotSchedule\","
+		        "\"labelSelector\":{\"matchLabels\":{\"app\":\"web\"}}}]";
 	else if (strcmp(mode, "binpack") == 0)
 		extra = ",\"schedulerName\":\"timon-binpack\"";
 	else if (strcmp(mode, "anti") == 0)

@@ -57,6 +57,18 @@ static void parse_images(sched_node *n, json_t *images)
 	qsort(n->images, n->nimages, sizeof(sched_image), image_cmp);
 }
 
+/* Zone and region values are few, each shared by many nodes: interned, so that topology
+ * pair counts (PodTopologySpread, InterPodAffinity) find them by pointer, not by strcmp
+ * at every node. (Hostnames are one per node: copied, like other values.) */
+static void intern_zones(sched_labels *l)
+{
+	sched_hstr zone = sched_intern("topology.kubernetes.io/zone");
+	sched_hstr region = sched_intern("topology.kubernetes.io/region");
+	for (uint32_t i = 0; i < l->n; i++)
+		if (l->v[i].k.s == zone.s || l->v[i].k.s == region.s)
+			l->v[i].v = sched_intern(l->v[i].v.s);
+}
+
 sched_node *sched_node_from_json(json_t *node, terr **err)
 {
 	sched_arena a = {0};
@@ -68,6 +80,7 @@ sched_node *sched_node_from_json(json_t *node, terr **err)
 	json_t *status = json_object_get(node, "status");
 	n->name = sched_hstr_dup(&n->arena, json_string_value(json_object_get(meta, "name")));
 	sched_labels_from_json(&n->arena, json_object_get(meta, "labels"), &n->labels);
+	intern_zones(&n->labels);
 	n->unschedulable = json_is_true(json_object_get(spec, "unschedulable"));
 	json_t *taints = json_object_get(spec, "taints");
 	n->taints =

@@ -199,7 +199,7 @@ static const ipa_counts *kept_counts(sched_snapshot *s, sched_pod *p)
 		count_all(&k->m, p, s);
 	}
 	k->seq = end;
-	sched_snapshot_pj_trim(s, end);
+	sched_snapshot_pj_read(s, SCHED_PJ_IPA, end);
 	return &k->m;
 }
 

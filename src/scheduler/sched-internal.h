@@ -241,17 +241,15 @@ typedef struct sched_ninfo {
 	sched_pod **nom; /* pending pods nominated here (not in pods; referenced by the snapshot) */
 	uint32_t nnom, capnom;
 	uint32_t pods_gen; /* changes whenever a pod is added or removed */
-	/* The last count of pods matching a selector here (PodTopologySpread), valid while
-	 * pods_gen is `gen`: the pods of one workload ask the same question of every node in
-	 * turn, and only the node that took the last pod has a new answer. `by` (referenced)
-	 * owns `sel`. A cache the scheduler's worker fills (one cycle at a time). */
+	/* Counts of pods matching a selector here (PodTopologySpread), for two of the
+	 * snapshot's count questions (sched_spread_q: a selector and a namespace), valid
+	 * while pods_gen is `gen`: the pods of one workload ask the same question of every
+	 * node in turn, and only the node that took the last pod has a new answer. Question
+	 * q lives in slot q % 2. A cache the scheduler's worker fills (one cycle at a time). */
 	struct {
-		sched_pod *by;
-		const sched_sel *sel;
-		sched_hstr ns;
-		uint32_t gen;
+		uint32_t q, gen;
 		int64_t n;
-	} count_memo;
+	} count_memo[2];
 } sched_ninfo;
 
 void sched_ninfo_add(sched_ninfo *ni, sched_pod *p);
@@ -280,7 +278,18 @@ struct sched_snapshot {
 	struct sched_pj *pj;
 	uint32_t pj_n, pj_cap;
 	uint64_t pj_base, topo_gen;
+	uint64_t pj_read[2]; /* each reader's position + 1 (0: none), SCHED_PJ_* */
 	struct sched_ipa_keep *ipa; /* plugin_interpod.c's, freed with the snapshot */
+	struct sched_spread_keep *spread_keep; /* plugin_spread.c's, likewise */
+	/* PodTopologySpread's count questions, asked lately: a node's count memo answers by
+	 * id, so a cycle compares a selector with these once, not at every node. */
+	struct sched_spread_q {
+		sched_pod *by; /* referenced: owns sel */
+		const sched_sel *sel;
+		sched_hstr ns;
+		uint32_t id; /* 0: unused */
+	} spread_q[4];
+	uint32_t spread_q_id, spread_q_next;
 };
 
 struct sched_pj {
@@ -291,7 +300,12 @@ struct sched_pj {
 
 /* Forgets the journal's entries before sequence number seq. */
 void sched_snapshot_pj_trim(sched_snapshot *s, uint64_t seq);
+/* The journal's readers (kept counts). */
+enum { SCHED_PJ_IPA, SCHED_PJ_SPREAD };
+/* Reader r has read the journal up to seq: the entries every reader has read go. */
+void sched_snapshot_pj_read(sched_snapshot *s, int r, uint64_t seq);
 void sched_ipa_keep_free(struct sched_ipa_keep *k);
+void sched_spread_keep_free(struct sched_spread_keep *k);
 
 const sched_ninfo *sched_snapshot_find(const sched_snapshot *s, const char *name);
 /* Labels of namespace ns, or NULL when unknown. */
@@ -351,6 +365,10 @@ void sched_scratch_free(void *scratch);
 
 typedef struct spread_c {
 	const sched_spread *c;
+	uint32_t q; /* the count question (sched_snapshot.spread_q) */
+	bool host;  /* topologyKey kubernetes.io/hostname */
+	const sched_hstr *val; /* scratch: the key's value on the node at hand */
+	int64_t self; /* 1 when the constraint's selector matches the pod itself */
 	sched_tpmap counts;
 	uint32_t domains;
 	int64_t min;

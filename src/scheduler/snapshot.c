@@ -119,7 +119,6 @@ void sched_ninfo_remove_at(sched_ninfo *ni, uint32_t i)
 void sched_ninfo_clone(const sched_ninfo *src, sched_ninfo *dst)
 {
 	*dst = *src;
-	memset(&dst->count_memo, 0, sizeof dst->count_memo); /* the reference is src's */
 	dst->pods = xmalloc((src->npods + 1) * sizeof(*dst->pods));
 	if (src->npods)
 		memcpy(dst->pods, src->pods, src->npods * sizeof(*dst->pods));
@@ -143,7 +142,6 @@ void sched_ninfo_clone(const sched_ninfo *src, sched_ninfo *dst)
 
 void sched_ninfo_dispose(sched_ninfo *ni)
 {
-	sched_pod_unref(ni->count_memo.by);
 	for (uint32_t i = 0; i < ni->nsc; i++)
 		free((char *)ni->sc[i].name.s);
 	for (uint32_t i = 0; i < ni->nports; i++)
@@ -222,6 +220,16 @@ static void pj_add(sched_snapshot *s, sched_ninfo *ni, sched_pod *p, int sign)
 	sched_node_ref(ni->node);
 	sched_pod_ref(p);
 	s->pj[s->pj_n++] = (struct sched_pj){ni->node, p, sign};
+}
+
+void sched_snapshot_pj_read(sched_snapshot *s, int r, uint64_t seq)
+{
+	s->pj_read[r] = seq + 1;
+	uint64_t min = UINT64_MAX;
+	for (size_t i = 0; i < ARRAY_SIZE(s->pj_read); i++)
+		if (s->pj_read[i] && s->pj_read[i] - 1 < min)
+			min = s->pj_read[i] - 1;
+	sched_snapshot_pj_trim(s, min);
 }
 
 void sched_snapshot_pj_trim(sched_snapshot *s, uint64_t seq)
@@ -472,5 +480,8 @@ void sched_snapshot_free(sched_snapshot *s)
 	sched_snapshot_pj_trim(s, s->pj_base + s->pj_n);
 	free(s->pj);
 	sched_ipa_keep_free(s->ipa);
+	sched_spread_keep_free(s->spread_keep);
+	for (size_t i = 0; i < ARRAY_SIZE(s->spread_q); i++)
+		sched_pod_unref(s->spread_q[i].by);
 	free(s);
 }
