@@ -116,7 +116,7 @@ static uint32_t pick(const sched_pod *p, bool hard, spread_c **out)
 /* Counts, for each constraint in cs, the pods it matches in each domain of the nodes that
  * carry every constraint's key (and that the constraint's inclusion policies let in). */
 static void count_nodes(const sched_snapshot *snap, const sched_pod *p, spread_c *cs,
-                        uint32_t ncs)
+                        uint32_t ncs, bool skip_host)
 {
 	for (size_t i = 0; i < snap->n; i++) {
 		const sched_ninfo *ni = snap->nodes[i];
@@ -125,7 +125,7 @@ static void count_nodes(const sched_snapshot *snap, const sched_pod *p, spread_c
 		int na = -1;
 		for (uint32_t j = 0; j < ncs; j++) {
 			const sched_spread *s = cs[j].c;
-			if (!included(p, s, ni->node, &na))
+			if ((skip_host && cs[j].host) || !included(p, s, ni->node, &na))
 				continue;
 			*sched_tpmap_at(&cs[j].counts, s->key, *cs[j].val, true) +=
 			    count_matching(ni, cs[j].q, &s->sel, p->ns);
@@ -137,19 +137,22 @@ static void count_nodes(const sched_snapshot *snap, const sched_pod *p, spread_c
 
 #define KEEP_MAX 4
 
-/* The counts of the last cycle's constraints, kept in the snapshot: the pods of one
- * workload ask the same question, and between two of their cycles only a few placed pods
- * come and go (the snapshot's journal), so walking every node each cycle (most of the
- * cycle with 5,000 nodes) is only needed when the question or the nodes change. Only for
- * constraints whose counts do not depend on the pod beyond its selectors: no node affinity
- * or selector honoured, no taints honoured. Filled and read by the scheduler's worker, one
- * cycle at a time, as the snapshot. */
+/* The counts of the last cycle's constraints, kept in the snapshot (one set for
+ * DoNotSchedule, one for ScheduleAnyway): the pods of one workload ask the same question,
+ * and between two of their cycles only a few placed pods come and go (the snapshot's
+ * journal), so walking every node each cycle (most of the cycle with 5,000 nodes) is only
+ * needed when the question or the nodes change. Only for constraints whose counts do not
+ * depend on the pod beyond its selectors: no node affinity or selector honoured, no taints
+ * honoured. Filled and read by the scheduler's worker, one cycle at a time, as the
+ * snapshot. */
 struct sched_spread_keep {
 	sched_pod *by; /* referenced: owns the selectors */
 	uint64_t seq;  /* the journal's sequence number they include everything before */
 	uint64_t topo_gen;
 	uint32_t n;
-	spread_c c[KEEP_MAX]; /* q, key (c->key), counts */
+	bool soft;            /* ScheduleAnyway's: hostname constraints not counted (Score asks
+	                       * the node) */
+	spread_c c[KEEP_MAX]; /* q, key (c->key), host, counts */
 };
 
 void sched_spread_keep_free(struct sched_spread_keep *k)
@@ -191,41 +194,44 @@ static void journal_apply(struct sched_spread_keep *k, const sched_node *n, cons
 	if (p->terminating || !sched_hstr_eq(p->ns, k->by->ns) || !node_values(n, k->c, k->n))
 		return;
 	for (uint32_t i = 0; i < k->n; i++)
-		if (sched_sel_matches(&k->c[i].c->sel, &p->labels))
+		if (!(k->soft && k->c[i].host) && sched_sel_matches(&k->c[i].c->sel, &p->labels))
 			*sched_tpmap_at(&k->c[i].counts, k->c[i].c->key, *k->c[i].val, true) += sign;
 }
 
-/* The cycle's counts from the snapshot's kept ones, brought up to date first (counted
- * again when they answer another question or the nodes changed). */
-static void kept_counts(sched_cycle *c)
+/* The snapshot's kept counts for constraints cs (soft: ScheduleAnyway's), brought up to
+ * date first (counted again when they answer another question or the nodes changed). The
+ * DoNotSchedule counts are copied into cs, which the cycle changes (preemption's dry runs). */
+static const struct sched_spread_keep *kept_counts(sched_cycle *c, spread_c *cs, uint32_t ncs,
+                                                   bool soft)
 {
 	sched_snapshot *s = (sched_snapshot *)c->snap; /* the worker's; see above */
-	struct sched_spread_keep *k = s->spread_keep;
+	struct sched_spread_keep **slot = &s->spread_keep[soft];
+	struct sched_spread_keep *k = *slot;
 	uint64_t end = s->pj_base + s->pj_n;
 	if (k && k->topo_gen == s->topo_gen && k->seq >= s->pj_base &&
-	    same_question(k, c->spread, c->nspread)) {
+	    same_question(k, cs, ncs)) {
 		for (uint64_t i = k->seq - s->pj_base; i < s->pj_n; i++)
 			journal_apply(k, s->pj[i].node, s->pj[i].pod, s->pj[i].sign);
+		for (uint32_t i = 0; i < k->n && !soft; i++)
+			sched_tpmap_copy(&cs[i].counts, &k->c[i].counts);
 	} else {
 		sched_spread_keep_free(k);
-		k = s->spread_keep = xcalloc(1, sizeof(*k));
+		k = *slot = xcalloc(1, sizeof(*k));
 		k->by = sched_pod_ref((sched_pod *)c->pod);
 		k->topo_gen = s->topo_gen;
-		k->n = c->nspread;
-		count_nodes(s, c->pod, c->spread, c->nspread);
+		k->n = ncs;
+		k->soft = soft;
+		count_nodes(s, c->pod, cs, ncs, soft);
 		for (uint32_t i = 0; i < k->n; i++) {
-			k->c[i].c = c->spread[i].c; /* by's constraint: c->pod is by */
-			k->c[i].q = c->spread[i].q;
-			sched_tpmap_copy(&k->c[i].counts, &c->spread[i].counts);
+			k->c[i].c = cs[i].c; /* by's constraint: c->pod is by */
+			k->c[i].q = cs[i].q;
+			k->c[i].host = cs[i].host;
+			sched_tpmap_copy(&k->c[i].counts, &cs[i].counts);
 		}
-		k->seq = end;
-		sched_snapshot_pj_read(s, SCHED_PJ_SPREAD, end);
-		return;
 	}
-	for (uint32_t i = 0; i < k->n; i++)
-		sched_tpmap_copy(&c->spread[i].counts, &k->c[i].counts);
 	k->seq = end;
-	sched_snapshot_pj_read(s, SCHED_PJ_SPREAD, end);
+	sched_snapshot_pj_read(s, soft ? SCHED_PJ_SPREAD_SOFT : SCHED_PJ_SPREAD, end);
+	return k;
 }
 
 static int spread_prefilter(sched_cycle *c, sched_status *st)
@@ -239,9 +245,9 @@ static int spread_prefilter(sched_cycle *c, sched_status *st)
 		c->spread[j].self = sched_sel_matches(&c->spread[j].c->sel, &p->labels);
 	}
 	if (keepable(p, c->spread, c->nspread))
-		kept_counts(c);
+		kept_counts(c, c->spread, c->nspread, false);
 	else
-		count_nodes(c->snap, p, c->spread, c->nspread);
+		count_nodes(c->snap, p, c->spread, c->nspread, false);
 	for (uint32_t j = 0; j < c->nspread; j++)
 		recompute_min(&c->spread[j]);
 	return CODE_SUCCESS;
@@ -321,6 +327,20 @@ static bool spread_prescore(sched_cycle *c, sched_ninfo *const *nodes, size_t n)
 		c->sspread_w[i] = log((double)sz + 2); /* k8s: topologyNormalizingWeight */
 	}
 	free(size);
+	if (keepable(p, c->sspread, c->nsspread)) {
+		/* each domain the feasible nodes are in: its kept count */
+		const struct sched_spread_keep *k = kept_counts(c, c->sspread, c->nsspread, true);
+		for (uint32_t e = 0; e < c->sspread_counts.cap; e++) {
+			sched_tp *tp = &c->sspread_counts.v[e];
+			if (!tp->key)
+				continue;
+			sched_hstr val = sched_hstr_of(tp->val);
+			for (uint32_t i = 0; i < k->n; i++)
+				if (!k->c[i].host && k->c[i].c->key.s == tp->key)
+					tp->count += sched_tpmap_get(&k->c[i].counts, k->c[i].c->key, val);
+		}
+		return true;
+	}
 	for (size_t k = 0; k < c->snap->n; k++) {
 		const sched_ninfo *ni = c->snap->nodes[k];
 		if (!node_values(ni->node, c->sspread, c->nsspread))

@@ -278,9 +278,10 @@ struct sched_snapshot {
 	struct sched_pj *pj;
 	uint32_t pj_n, pj_cap;
 	uint64_t pj_base, topo_gen;
-	uint64_t pj_read[2]; /* each reader's position + 1 (0: none), SCHED_PJ_* */
+	uint64_t pj_read[3]; /* each reader's position + 1 (0: none), SCHED_PJ_* */
 	struct sched_ipa_keep *ipa; /* plugin_interpod.c's, freed with the snapshot */
-	struct sched_spread_keep *spread_keep; /* plugin_spread.c's, likewise */
+	struct sched_spread_keep *spread_keep[2]; /* plugin_spread.c's (DoNotSchedule,
+	                                           * ScheduleAnyway), likewise */
 	/* PodTopologySpread's count questions, asked lately: a node's count memo answers by
 	 * id, so a cycle compares a selector with these once, not at every node. */
 	struct sched_spread_q {
@@ -301,7 +302,7 @@ struct sched_pj {
 /* Forgets the journal's entries before sequence number seq. */
 void sched_snapshot_pj_trim(sched_snapshot *s, uint64_t seq);
 /* The journal's readers (kept counts). */
-enum { SCHED_PJ_IPA, SCHED_PJ_SPREAD };
+enum { SCHED_PJ_IPA, SCHED_PJ_SPREAD, SCHED_PJ_SPREAD_SOFT };
 /* Reader r has read the journal up to seq: the entries every reader has read go. */
 void sched_snapshot_pj_read(sched_snapshot *s, int r, uint64_t seq);
 void sched_ipa_keep_free(struct sched_ipa_keep *k);

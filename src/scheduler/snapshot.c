@@ -480,7 +480,8 @@ void sched_snapshot_free(sched_snapshot *s)
 	sched_snapshot_pj_trim(s, s->pj_base + s->pj_n);
 	free(s->pj);
 	sched_ipa_keep_free(s->ipa);
-	sched_spread_keep_free(s->spread_keep);
+	sched_spread_keep_free(s->spread_keep[0]);
+	sched_spread_keep_free(s->spread_keep[1]);
 	for (size_t i = 0; i < ARRAY_SIZE(s->spread_q); i++)
 		sched_pod_unref(s->spread_q[i].by);
 	free(s);

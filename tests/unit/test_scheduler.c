@@ -588,6 +588,18 @@ TEST(spread_schedule_anyway_scores)
 	CHECK(str_has_prefix(sched1(s, p, NULL, false), "a"));
 	sched_pod_unref(p);
 	sched_snapshot_free(s);
+	/* the spread decides, not the least-allocated score: b1 holds the most pods, but
+	 * none of app=web */
+	s = zones();
+	add_pod(s, "b1", "d1", "", "\"app\":\"db\"", "");
+	add_pod(s, "b1", "d2", "", "\"app\":\"db\"", "");
+	p = mkpod("w5", "", "\"app\":\"web\"", spread("ScheduleAnyway", 1, ""));
+	CHECK_STR(sched1(s, p, NULL, false), "b1");
+	sched_pod_unref(p);
+	p = mkpod("w6", "", "\"app\":\"web\"", "");
+	CHECK(str_has_prefix(sched1(s, p, NULL, false), "a")); /* without the spread */
+	sched_pod_unref(p);
+	sched_snapshot_free(s);
 }
 
 /* ---- InterPodAffinity ---- */
@@ -1112,20 +1124,39 @@ TEST(interpod_kept_counts_match_counting_again)
 #define SPREAD_HARD(key, skew, app)                                                              \
 	"{\"maxSkew\":" #skew ",\"topologyKey\":\"" key "\",\"whenUnsatisfiable\":"                 \
 	"\"DoNotSchedule\",\"labelSelector\":{\"matchLabels\":{\"app\":\"" app "\"}}}"
+#define SPREAD_SOFT(key, skew, app)                                                              \
+	"{\"maxSkew\":" #skew ",\"topologyKey\":\"" key "\",\"whenUnsatisfiable\":"                 \
+	"\"ScheduleAnyway\",\"labelSelector\":{\"matchLabels\":{\"app\":\"" app "\"}}}"
 #define ZONE "topology.kubernetes.io/zone"
 #define HOST "kubernetes.io/hostname"
 
+/* sched1 with the chosen node's total score ("node score"): a count that differs shows
+ * in the score even when the same node wins. */
+static const char *sched1_scored(sched_snapshot *s, sched_pod *p)
+{
+	static char out[2048];
+	sched_result r;
+	sched_result_init(&r);
+	if (sched_schedule(s, p, NULL, &r) == SCHED_OK)
+		snprintf(out, sizeof(out), "%s %lld", r.node_name, (long long)r.score);
+	else
+		snprintf(out, sizeof(out), "ERR %s", r.message);
+	sched_result_free(&r);
+	return out;
+}
+
 TEST(spread_kept_counts_match_counting_again)
 {
-	/* PodTopologySpread's DoNotSchedule counts kept in the snapshot between cycles (the
-	 * journal of placed pods brings them up to date) answer as counting every node again
-	 * does, through pods placed and removed and nodes moved between zones; probes with
-	 * inter-pod terms in between make the journal two readers'. */
+	/* PodTopologySpread's counts kept in the snapshot between cycles (DoNotSchedule's and
+	 * ScheduleAnyway's; the journal of placed pods brings them up to date) answer as
+	 * counting every node again does, through pods placed and removed and nodes moved
+	 * between zones; probes with inter-pod terms in between make the journal three
+	 * readers'. */
 	enum { NOPS = 150 };
 	ipa_op ops[NOPS];
 	uint64_t rng = 7;
 	sched_snapshot *live = ipa_replay(NULL, 0);
-	sched_pod *probes[5] = {
+	sched_pod *probes[7] = {
 	    mkpod("s-zone", "", "\"app\":\"web\"",
 	          ",\"topologySpreadConstraints\":[" SPREAD_HARD(ZONE, 2, "web") "]"),
 	    mkpod("s-two", "", "\"app\":\"web\"",
@@ -1138,6 +1169,11 @@ TEST(spread_kept_counts_match_counting_again)
 	    mkpod("s-sel", "", "\"app\":\"web\"",
 	          ",\"nodeSelector\":{\"" ZONE "\":\"z1\"},\"topologySpreadConstraints\":[" SPREAD_HARD(
 	              ZONE, 1, "web") "]"),
+	    mkpod("a-zone", "", "\"app\":\"web\"",
+	          ",\"topologySpreadConstraints\":[" SPREAD_SOFT(ZONE, 1, "web") "]"),
+	    mkpod("a-mix", "", "\"app\":\"db\"",
+	          ",\"topologySpreadConstraints\":[" SPREAD_HARD(ZONE, 3, "db") "," SPREAD_SOFT(
+	              HOST, 1, "db") "," SPREAD_SOFT(ZONE, 1, "db") "]"),
 	};
 	int mismatches = 0, answers = 0, placed = 0, last = 0, alive[NOPS], nalive = 0;
 	for (int i = 0; i < NOPS; i++) {
@@ -1157,13 +1193,14 @@ TEST(spread_kept_counts_match_counting_again)
 		sched_snapshot *fresh = ipa_replay(ops, (size_t)i + 1);
 		/* first the question the last iteration ended with (its kept counts catch up with
 		 * this op), the same again, any, an inter-pod one, and one to end with */
-		int next = (int)(r / 5 % 3);
-		int order[5] = {last, last, (int)(r % 5), 3, next};
+		const int kept[5] = {0, 1, 2, 5, 6};
+		int next = kept[r / 7 % 5];
+		int order[5] = {last, last, (int)(r % 7), 3, next};
 		last = next;
 		for (int k = 0; k < 5; k++) {
 			char want[2048];
-			snprintf(want, sizeof want, "%s", sched1(fresh, probes[order[k]], NULL, false));
-			const char *got = sched1(live, probes[order[k]], NULL, false);
+			snprintf(want, sizeof want, "%s", sched1_scored(fresh, probes[order[k]]));
+			const char *got = sched1_scored(live, probes[order[k]]);
 			answers++;
 			placed += strncmp(want, "ERR", 3) != 0;
 			if (strcmp(got, want) != 0 && mismatches++ < 3)
@@ -1176,7 +1213,7 @@ TEST(spread_kept_counts_match_counting_again)
 	CHECK(answers == NOPS * 5);
 	/* both answers occur: the skew both admits and refuses */
 	CHECK(placed > 0 && placed < answers);
-	for (int k = 0; k < 5; k++)
+	for (int k = 0; k < 7; k++)
 		sched_pod_unref(probes[k]);
 	sched_snapshot_free(live);
 }
