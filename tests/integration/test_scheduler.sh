@@ -41,14 +41,17 @@ all_running() {
 	[ "$got" = "$2" ] || { echo "$got of $2 Running"; return 1; }
 }
 
-# node NAME [CPU] [EXTRA_CAPACITY_YAML]: a simulated node with its capacity given at creation.
+# node NAME [CPU] [EXTRA_CAPACITY_YAML] [LABELS_YAML]: a simulated node with its capacity
+# (and labels) given at creation.
 node() {
+	local labels=
+	[ -z "${4:-}" ] || labels=$'\n'"  labels: {$4}"
 	cat <<YAML
 ---
 apiVersion: v1
 kind: Node
 metadata:
-  name: $1
+  name: $1$labels
   annotations:
     timon.dev/simulated: "true"
 status:
@@ -314,19 +317,7 @@ wait_for "the waiting pod is scheduled once room is free" 15 sh -c \
 
 
 # --- inter-pod affinity, anti-affinity and topology spread, on three zoned nodes ---
-ipa_node() { # NAME ZONE
-	cat <<YAML
----
-apiVersion: v1
-kind: Node
-metadata:
-  name: $1
-  labels: {pool: ipa, topology.kubernetes.io/zone: $2}
-  annotations: {timon.dev/simulated: "true"}
-status:
-  capacity: {cpu: "8", memory: 16Gi, pods: "110"}
-YAML
-}
+ipa_node() { node "$1" 8 "" "pool: ipa, topology.kubernetes.io/zone: $2"; } # NAME ZONE
 ipa_pod() { # NAME LABEL AFFINITY_YAML
 	cat <<YAML
 ---

@@ -70,14 +70,18 @@ static void add_pod(sched_snapshot *s, const char *node, const char *name, const
 #define STD_ALLOC "\"cpu\":\"4\",\"memory\":\"8Gi\",\"pods\":\"110\""
 
 /* Schedules a pod; returns the node name (static copy) or the message prefixed "ERR ". */
-static const char *sched1(sched_snapshot *s, sched_pod *p, const sched_profile *prof, bool commit)
+static const char *sched1_x(sched_snapshot *s, sched_pod *p, const sched_profile *prof, bool commit,
+                            bool scored)
 {
 	static char out[2048];
 	sched_result r;
 	sched_result_init(&r);
 	int rc = sched_schedule(s, p, prof, &r);
 	if (rc == SCHED_OK) {
-		snprintf(out, sizeof(out), "%s", r.node_name);
+		if (scored)
+			snprintf(out, sizeof(out), "%s %lld", r.node_name, (long long)r.score);
+		else
+			snprintf(out, sizeof(out), "%s", r.node_name);
 		if (commit)
 			sched_snapshot_commit(s, p, &r);
 	} else {
@@ -85,6 +89,11 @@ static const char *sched1(sched_snapshot *s, sched_pod *p, const sched_profile *
 	}
 	sched_result_free(&r);
 	return out;
+}
+
+static const char *sched1(sched_snapshot *s, sched_pod *p, const sched_profile *prof, bool commit)
+{
+	return sched1_x(s, p, prof, commit, false);
 }
 
 /* Full event text (fit + preemption) for a pod that should fail. */
@@ -1071,11 +1080,25 @@ static sched_snapshot *ipa_replay(const ipa_op *ops, size_t n)
 	return s;
 }
 
+/* Probe p asked of a snapshot built afresh (counting every placed pod) and of one that
+ * lived through every change (its kept counts): the same node and score, or the same
+ * message. Counts a mismatch (printing the first three); returns whether p was placed. */
+static bool replay_probe(sched_snapshot *fresh, sched_snapshot *live, sched_pod *p, int op,
+                         int probe, int *mismatches)
+{
+	char want[2048];
+	snprintf(want, sizeof want, "%s", sched1_x(fresh, p, NULL, false, true));
+	const char *got = sched1_x(live, p, NULL, false, true);
+	if (strcmp(got, want) != 0 && (*mismatches)++ < 3)
+		fprintf(stderr, "  op %d probe %d: got %s, want %s\n", op, probe, got, want);
+	return strncmp(want, "ERR", 3) != 0;
+}
+
 TEST(interpod_kept_counts_match_counting_again)
 {
 	/* One snapshot lives through every change and answers each probe from its kept
 	 * counts; a snapshot built afresh from the same changes answers the same probe by
-	 * counting every placed pod. Same placements and messages, every time. */
+	 * counting every placed pod. Same placements, scores and messages, every time. */
 	enum { NOPS = 150 };
 	ipa_op ops[NOPS];
 	uint64_t rng = 42;
@@ -1103,15 +1126,8 @@ TEST(interpod_kept_counts_match_counting_again)
 		 * with for the next op */
 		int last = i % 3 == 2 ? 1 : 0, prev = i % 3 == 0 ? 1 : 0;
 		int order[5] = {prev, prev, (int)(r % 4), 3, last};
-		for (int k = 0; k < 5; k++) {
-			char want[2048];
-			snprintf(want, sizeof want, "%s", sched1(fresh, probes[order[k]], NULL, false));
-			const char *got = sched1(live, probes[order[k]], NULL, false);
-			answers++;
-			if (strcmp(got, want) != 0 && mismatches++ < 3)
-				fprintf(stderr, "  op %d probe %d: got %s, want %s\n", i, order[k], got,
-				        want);
-		}
+		for (int k = 0; k < 5; k++, answers++)
+			replay_probe(fresh, live, probes[order[k]], i, order[k], &mismatches);
 		sched_snapshot_free(fresh);
 	}
 	CHECK(mismatches == 0);
@@ -1121,29 +1137,14 @@ TEST(interpod_kept_counts_match_counting_again)
 	sched_snapshot_free(live);
 }
 
-#define SPREAD_HARD(key, skew, app)                                                              \
-	"{\"maxSkew\":" #skew ",\"topologyKey\":\"" key "\",\"whenUnsatisfiable\":"                 \
-	"\"DoNotSchedule\",\"labelSelector\":{\"matchLabels\":{\"app\":\"" app "\"}}}"
-#define SPREAD_SOFT(key, skew, app)                                                              \
-	"{\"maxSkew\":" #skew ",\"topologyKey\":\"" key "\",\"whenUnsatisfiable\":"                 \
-	"\"ScheduleAnyway\",\"labelSelector\":{\"matchLabels\":{\"app\":\"" app "\"}}}"
-#define ZONE "topology.kubernetes.io/zone"
-#define HOST "kubernetes.io/hostname"
-
-/* sched1 with the chosen node's total score ("node score"): a count that differs shows
- * in the score even when the same node wins. */
-static const char *sched1_scored(sched_snapshot *s, sched_pod *p)
-{
-	static char out[2048];
-	sched_result r;
-	sched_result_init(&r);
-	if (sched_schedule(s, p, NULL, &r) == SCHED_OK)
-		snprintf(out, sizeof(out), "%s %lld", r.node_name, (long long)r.score);
-	else
-		snprintf(out, sizeof(out), "ERR %s", r.message);
-	sched_result_free(&r);
-	return out;
-}
+/* One topologySpreadConstraint (when: DoNotSchedule or ScheduleAnyway) on app=APP. */
+#define SPREAD_C(when, key, skew, app)                                                             \
+	"{\"maxSkew\":" #skew ",\"topologyKey\":\"" key "\",\"whenUnsatisfiable\":\"" when         \
+	"\",\"labelSelector\":{\"matchLabels\":{\"app\":\"" app "\"}}}"
+#define SPREAD_HARD(key, skew, app) SPREAD_C("DoNotSchedule", key, skew, app)
+#define SPREAD_SOFT(key, skew, app) SPREAD_C("ScheduleAnyway", key, skew, app)
+#define ZONE                        "topology.kubernetes.io/zone"
+#define HOST                        "kubernetes.io/hostname"
 
 TEST(spread_kept_counts_match_counting_again)
 {
@@ -1167,8 +1168,8 @@ TEST(spread_kept_counts_match_counting_again)
 	    mkpod("q-anti", "", "\"app\":\"web\"", ANTI_HOST),
 	    /* not kept (node selector honoured): counted each time, for comparison */
 	    mkpod("s-sel", "", "\"app\":\"web\"",
-	          ",\"nodeSelector\":{\"" ZONE "\":\"z1\"},\"topologySpreadConstraints\":[" SPREAD_HARD(
-	              ZONE, 1, "web") "]"),
+	          ",\"nodeSelector\":{\"" ZONE
+	          "\":\"z1\"},\"topologySpreadConstraints\":[" SPREAD_HARD(ZONE, 1, "web") "]"),
 	    mkpod("a-zone", "", "\"app\":\"web\"",
 	          ",\"topologySpreadConstraints\":[" SPREAD_SOFT(ZONE, 1, "web") "]"),
 	    mkpod("a-mix", "", "\"app\":\"db\"",
@@ -1197,16 +1198,9 @@ TEST(spread_kept_counts_match_counting_again)
 		int next = kept[r / 7 % 5];
 		int order[5] = {last, last, (int)(r % 7), 3, next};
 		last = next;
-		for (int k = 0; k < 5; k++) {
-			char want[2048];
-			snprintf(want, sizeof want, "%s", sched1_scored(fresh, probes[order[k]]));
-			const char *got = sched1_scored(live, probes[order[k]]);
-			answers++;
-			placed += strncmp(want, "ERR", 3) != 0;
-			if (strcmp(got, want) != 0 && mismatches++ < 3)
-				fprintf(stderr, "  op %d probe %d: got %s, want %s\n", i, order[k], got,
-				        want);
-		}
+		for (int k = 0; k < 5; k++, answers++)
+			placed +=
+			    replay_probe(fresh, live, probes[order[k]], i, order[k], &mismatches);
 		sched_snapshot_free(fresh);
 	}
 	CHECK(mismatches == 0);
