@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "agent/agent.h"
+#include "agent/agent_stream.h"
 #include "agent/cni.h"
 #include "agent/image_store.h"
 #include "agent/probe.h"
@@ -113,6 +114,7 @@ typedef struct agent {
 	json_t *image_last_used; /* image ID -> ns it was last seen in use (loop's; the job
 	                          * works on a copy) */
 	bool token_inline;       /* a TokenRequest is in client_do (agent_token.c) */
+	agent_streams *streams;     /* pod streams state (kept with the agent, see stop) */
 	struct agent *retired_next; /* stopped agents, kept until the process ends (stop) */
 } agent;
 

@@ -826,7 +826,7 @@ static void start(controller *c)
 	a->probe_tick.data = a;
 	uv_timer_start(&a->probe_tick, on_probe_tick, PROBE_TICK_MS, PROBE_TICK_MS);
 	agent_metrics_attach(c->srv, a->node_name);
-	agent_stream_attach(c->srv, a->rt, a->node_name, g_cfg.log_root);
+	a->streams = agent_stream_attach(c->srv, a->rt, a->node_name, g_cfg.log_root);
 	a->next_gc_ns = time_mono_ns() + 5000000000LL;
 	a->next_images_ns = time_mono_ns() + 5000000000LL;
 	a->image_last_used = json_object();

@@ -8,13 +8,13 @@
 #include "agent/agent_stream.h"
 #include "base/http.h"
 
-typedef struct agent_streams {
+struct agent_streams {
 	apiserver *srv;
 	runtime *rt;
 	char *node;
 	char *log_root;
 	uv_loop_t *loop;
-} agent_streams;
+};
 
 /* The container a request names, resolved from the pod (see stream_target_resolve). */
 typedef struct stream_target {

@@ -194,7 +194,8 @@ static bool serve(void *ctx, http_req *req, const char *sub, json_t *pod)
 
 static const apiserver_pod_streams hook = {.serve = serve};
 
-void agent_stream_attach(apiserver *srv, runtime *rt, const char *node_name, const char *log_root)
+agent_streams *agent_stream_attach(apiserver *srv, runtime *rt, const char *node_name,
+                                   const char *log_root)
 {
 	agent_streams *as = xcalloc(1, sizeof *as);
 	as->srv = srv;
@@ -203,6 +204,7 @@ void agent_stream_attach(apiserver *srv, runtime *rt, const char *node_name, con
 	as->log_root = xstrdup(log_root ? log_root : AGENT_DEFAULT_LOG_ROOT);
 	as->loop = apiserver_loop(srv);
 	apiserver_set_pod_streams(srv, &hook, as);
+	return as;
 }
 
 /* ---------- pods/log ---------- */

@@ -10,11 +10,15 @@
 #include "agent/runtime.h"
 #include "apiserver/apiserver.h"
 
+typedef struct agent_streams agent_streams;
+
 /* Serves the pod streams of pods whose spec.nodeName is node_name from srv, with the
  * containers of rt (borrowed, must outlive srv) and the CRI logs under log_root (NULL:
- * AGENT_DEFAULT_LOG_ROOT). Call once, on the loop thread, after apiserver_start. */
-void agent_stream_attach(apiserver *srv, runtime *rt, const char *node_name,
-                         const char *log_root);
+ * AGENT_DEFAULT_LOG_ROOT). On the loop thread, after apiserver_start. A later call (an
+ * agent started again) takes over serving; the state it returns is the caller's and must
+ * stay until the process ends, since streams still open may use it (never freed). */
+agent_streams *agent_stream_attach(apiserver *srv, runtime *rt, const char *node_name,
+                                   const char *log_root);
 
 /* ---- pieces shared by the stream files, exposed for the unit tests ---- */
 

@@ -49,6 +49,8 @@ typedef struct manager {
 	char identity[128];
 	bool leading;
 	bool running;
+	bool stopped; /* controllers_stop ran: nothing starts again (a lease write's answer
+	               * can arrive after it, while the store drains its queue) */
 	size_t next; /* the controller the next tick starts with */
 } manager;
 
@@ -87,7 +89,7 @@ void controllers_kick(void)
 
 static void run_controllers(manager *m)
 {
-	if (m->running)
+	if (m->running || m->stopped)
 		return;
 	m->running = true;
 	for (size_t i = 0; i < ntable; i++) {
@@ -215,4 +217,5 @@ void controllers_stop(void)
 			table[i]->stop(&m->ctrls[i]);
 	}
 	m->running = false;
+	m->stopped = true;
 }
