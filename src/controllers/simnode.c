@@ -81,10 +81,20 @@ typedef struct simpod {
 	int64_t own_rev;
 } simpod;
 
+/* The tree of a just-bound pod's event, kept for its reconcile: by then the cache has
+ * often let its own tree go (it keeps the last few hundred), and a parse was a fifth of
+ * the simulated kubelet's cost. Used only while the pod is still at rev. */
+typedef struct simpin {
+	char *key;
+	int64_t rev;
+	json_t *tree; /* shared, read-only */
+} simpin;
+
 typedef struct sim_state {
 	controller *c;
 	hmap nodes; /* name -> simnode */
 	hmap pods;  /* pod key -> simpod (pods holding an address) */
+	hmap pins;  /* pod key -> simpin */
 	sim_pod_index ix;
 	uint8_t blocks[(PRIMARY_BLOCKS + OVERFLOW_BLOCKS) / 8];
 	uint8_t node_ips[65536 / 8];
@@ -204,6 +214,47 @@ static void release_pod(sim_state *st, const char *key)
 	free(sp->key);
 	free(sp->node);
 	free(sp);
+}
+
+static void unpin(sim_state *st, const char *key)
+{
+	simpin *p = hmap_get(&st->pins, key);
+	if (!p)
+		return;
+	hmap_del(&st->pins, p->key);
+	cache_release_tree(st->c->cache, p->tree);
+	free(p->key);
+	free(p);
+}
+
+static void pin(sim_state *st, const char *key, int64_t rev, json_t *tree)
+{
+	simpin *p = hmap_get(&st->pins, key);
+	if (!p) {
+		p = xcalloc(1, sizeof *p);
+		p->key = xstrdup(key);
+		hmap_put(&st->pins, p->key, p);
+	} else {
+		cache_release_tree(st->c->cache, p->tree);
+	}
+	p->rev = rev;
+	p->tree = json_incref(tree);
+}
+
+/* The pod at key as a shared, read-only tree (new reference), or NULL: the cache's, with
+ * the pinned tree kept again in the cache when the pod is still at its revision (the
+ * status write reads it there too). The pin goes either way. */
+static json_t *pod_tree(controller *c, sim_state *st, const char *key, const char *ns,
+                        const char *name)
+{
+	_cleanup_free_ char *skey = kind_storage_key(controller_kind("", "pods"), ns, name);
+	simpin *p = hmap_get(&st->pins, key);
+	if (!p)
+		return cache_get_obj(c->cache, skey);
+	json_t *t = cache_get_obj_at(c->cache, skey, p->rev, p->tree);
+	p->tree = NULL;
+	unpin(st, key);
+	return t;
 }
 
 static void hold_pod(sim_state *st, simnode *sn, const char *key, uint32_t ip)
@@ -775,7 +826,7 @@ static int reconcile_pod(controller *c, sim_state *st, const char *key)
 	_cleanup_free_ char *ns = NULL, *name = NULL;
 	controller_split_key(key, &ns, &name);
 	/* Shared and read-only: the status write below is a shallow copy of it. */
-	json_t *pod = controller_get_shared(c, controller_kind("", "pods"), ns, name);
+	json_t *pod = pod_tree(c, st, key, ns, name);
 	if (!pod) {
 		release_pod(st, key);
 		return RECONCILE_DONE;
@@ -897,6 +948,7 @@ static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 	if (ev->type == STORE_DELETED) {
 		sim_index_set(&st->ix, key, NULL);
 		release_pod(st, key);
+		unpin(st, key);
 		return;
 	}
 	sim_index_set(&st->ix, key, node);
@@ -905,9 +957,14 @@ static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 		return; /* most pods of a busy cluster: no need to parse them */
 	if (!memmem(ev->value->data, ev->value->len, "\"podIP\"", 7)) {
 		/* Just bound (no address yet, so none to learn back, and not settled): the
-		 * bytes tell, and the parse is left to whoever needs it. */
-		if (!sn->paused)
+		 * bytes tell, and the parse is left to whoever needs it; the writer's tree,
+		 * when it gave one, is kept for the reconcile. */
+		if (!sn->paused) {
+			json_t *t = cache_event_obj_parsed(ev);
+			if (t)
+				pin(st, key, ev->rev, t);
 			controller_enqueue(c, key);
+		}
 		return;
 	}
 	simpod *own = hmap_get(&st->pods, key);
@@ -1000,6 +1057,14 @@ static void free_state(uv_handle_t *h)
 		free(sn->name);
 		free(sn);
 	}
+	it = 0;
+	while (hmap_next(&st->pins, &it, &k, &v)) {
+		simpin *p = v;
+		json_decref(p->tree);
+		free(p->key);
+		free(p);
+	}
+	hmap_free(&st->pins);
 	hmap_free(&st->pods);
 	hmap_free(&st->nodes);
 	sim_index_free(&st->ix);

@@ -222,6 +222,11 @@ static void reap(cache *c, json_t *t)
 	c->reap[c->nreap++] = t;
 }
 
+void cache_release_tree(cache *c, json_t *t)
+{
+	reap(c, t);
+}
+
 /* ---------- kept trees (most recently used entries) ---------- */
 
 static void lru_unlink(cache *c, cache_entry *e)
@@ -292,6 +297,17 @@ json_t *cache_entry_obj(cache *c, const cache_entry *ce)
 json_t *cache_get_obj(cache *c, const char *key)
 {
 	const cache_entry *e = cache_get(c, key);
+	return e ? json_incref(cache_entry_obj(c, e)) : NULL;
+}
+
+json_t *cache_get_obj_at(cache *c, const char *key, int64_t rev, json_t *tree)
+{
+	cache_entry *e = (cache_entry *)cache_get(c, key);
+	if (e && !e->tree && tree && e->rev == rev) {
+		tree_keep(c, e, tree); /* the reader's parse of this very value: kept again */
+		tree = NULL;
+	}
+	reap(c, tree);
 	return e ? json_incref(cache_entry_obj(c, e)) : NULL;
 }
 

@@ -100,6 +100,13 @@ json_t *cache_entry_obj(cache *c, const cache_entry *e);
 /* cache_entry_obj of the entry at key as a new reference (read-only, shared), or NULL when
  * there is none: for a writer that copies only the levels it changes. */
 json_t *cache_get_obj(cache *c, const char *key);
+/* cache_get_obj, where tree (taken; NULL is fine), a shared read-only parse of the entry
+ * at revision rev that a reader kept (an event's), stands in for the parse when the cache
+ * has let its own tree go and the entry is still at rev. */
+json_t *cache_get_obj_at(cache *c, const char *key, int64_t rev, json_t *tree);
+/* Drops a reference to a shared read-only tree (NULL is fine) as the cache drops its own:
+ * on a worker, so that the loop does not walk a tree whose last reference it held. */
+void cache_release_tree(cache *c, json_t *t);
 /* A new private tree of the entry's object (caller owns; NULL when it does not parse): a
  * copy of the kept tree when there is one (a few times cheaper than a parse), else a parse. */
 json_t *cache_entry_dup(cache *c, const cache_entry *e);

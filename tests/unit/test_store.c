@@ -205,6 +205,54 @@ TEST(cache_group_commit_and_watch_resume)
 	rmdb(path);
 }
 
+/* A reader's kept parse of an entry (an event's tree) stands in for the cache's own once
+ * the cache let that go, but only while the entry is still at the reader's revision. */
+TEST(cache_get_obj_at_keeps_a_readers_tree)
+{
+	char *path = tmpdb();
+	terr *err = NULL;
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	store *st = store_sqlite_open(path, &err);
+	REQUIRE(st);
+	cache *c = cache_new(&loop, st);
+	cache_set_limits(c, 0, 0, 1); /* one kept tree */
+	REQUIRE(cache_load(c, &err) == 0);
+	acks a = {0};
+	json_t *ta = json_pack("{s:i}", "a", 1), *tb = json_pack("{s:i}", "b", 1);
+	cache_write(c, 1, "/registry/pods/ns/a", STORE_ADDED, "{\"a\":1}", 7, NULL, ta, on_ack, &a);
+	cache_write(c, 2, "/registry/pods/ns/b", STORE_ADDED, "{\"b\":1}", 7, NULL, tb, on_ack, &a);
+	/* b's tree pushed a's out: a plain read parses again */
+	json_t *parsed = cache_get_obj(c, "/registry/pods/ns/a");
+	CHECK(parsed != NULL && parsed != ta);
+	json_decref(parsed);
+	/* b is kept now, a's parse went: a's own tree at its revision is taken back */
+	json_t *got = cache_get_obj(c, "/registry/pods/ns/b");
+	json_decref(got);
+	got = cache_get_obj_at(c, "/registry/pods/ns/a", 1, json_incref(ta));
+	CHECK(got == ta);
+	json_decref(got);
+	/* a newer value: the old tree is not used */
+	cache_write(c, 3, "/registry/pods/ns/a", STORE_MODIFIED, "{\"a\":2}", 7, NULL, NULL, on_ack, &a);
+	json_t *kept = cache_get_obj(c, "/registry/pods/ns/b"); /* a's tree out again */
+	json_decref(kept);
+	got = cache_get_obj_at(c, "/registry/pods/ns/a", 1, json_incref(ta));
+	CHECK(got != ta);
+	CHECK_INT(json_integer_value(json_object_get(got, "a")), 2);
+	json_decref(got);
+	CHECK(cache_get_obj_at(c, "/registry/pods/ns/none", 1, json_incref(ta)) == NULL);
+	json_decref(ta);
+	json_decref(tb);
+	for (int i = 0; i < 100 && a.n < 3; i++)
+		uv_run(&loop, UV_RUN_ONCE);
+	CHECK_INT(a.n, 3);
+	cache_close(c);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	uv_loop_close(&loop);
+	cache_free(c);
+	rmdb(path);
+}
+
 TEST(cache_watch_before_history_is_gone)
 {
 	char *path = tmpdb();
