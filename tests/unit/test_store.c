@@ -162,16 +162,47 @@ static void on_event(void *ud, const cache_event *ev)
 	e->n++;
 }
 
+/* Closes c (and the store it owns) and its loop. */
+static void shut_cache(cache *c, uv_loop_t *loop)
+{
+	cache_close(c);
+	uv_run(loop, UV_RUN_NOWAIT);
+	uv_loop_close(loop);
+	cache_free(c);
+}
+
+/* A cache over st (taken) on a new loop, keeping trees_max trees (0: the default), loaded;
+ * NULL when the load fails. */
+static cache *open_cache(uv_loop_t *loop, store *st, size_t trees_max)
+{
+	uv_loop_init(loop);
+	cache *c = cache_new(loop, st);
+	cache_set_limits(c, 0, 0, trees_max);
+	terr *err = NULL;
+	if (cache_load(c, &err) < 0) {
+		terr_free(err);
+		shut_cache(c, loop);
+		return NULL;
+	}
+	return c;
+}
+
+/* shut_cache, then removes the database at path (freed). */
+static void close_cache(cache *c, uv_loop_t *loop, char *path)
+{
+	shut_cache(c, loop);
+	rmdb(path);
+}
+
 TEST(cache_group_commit_and_watch_resume)
 {
 	char *path = tmpdb();
 	terr *err = NULL;
-	uv_loop_t loop;
-	uv_loop_init(&loop);
 	store *st = store_sqlite_open(path, &err);
 	REQUIRE(st);
-	cache *c = cache_new(&loop, st);
-	REQUIRE(cache_load(c, &err) == 0);
+	uv_loop_t loop;
+	cache *c = open_cache(&loop, st, 0);
+	REQUIRE(c);
 	acks a = {0};
 	events live = {0};
 	cache_watcher *w = cache_watch(c, "/registry/pods/", 0, on_event, &live, &err);
@@ -198,11 +229,7 @@ TEST(cache_group_commit_and_watch_resume)
 	CHECK_INT(resumed.revs[0], 2);
 	cache_unwatch(c, w);
 	cache_unwatch(c, w2);
-	cache_close(c);
-	uv_run(&loop, UV_RUN_NOWAIT);
-	uv_loop_close(&loop);
-	cache_free(c);
-	rmdb(path);
+	close_cache(c, &loop, path);
 }
 
 /* A reader's kept parse of an entry (an event's tree) stands in for the cache's own once
@@ -211,13 +238,11 @@ TEST(cache_get_obj_at_keeps_a_readers_tree)
 {
 	char *path = tmpdb();
 	terr *err = NULL;
-	uv_loop_t loop;
-	uv_loop_init(&loop);
 	store *st = store_sqlite_open(path, &err);
 	REQUIRE(st);
-	cache *c = cache_new(&loop, st);
-	cache_set_limits(c, 0, 0, 1); /* one kept tree */
-	REQUIRE(cache_load(c, &err) == 0);
+	uv_loop_t loop;
+	cache *c = open_cache(&loop, st, 1); /* one kept tree */
+	REQUIRE(c);
 	acks a = {0};
 	json_t *ta = json_pack("{s:i}", "a", 1), *tb = json_pack("{s:i}", "b", 1);
 	cache_write(c, 1, "/registry/pods/ns/a", STORE_ADDED, "{\"a\":1}", 7, NULL, ta, on_ack, &a);
@@ -246,11 +271,7 @@ TEST(cache_get_obj_at_keeps_a_readers_tree)
 	for (int i = 0; i < 100 && a.n < 3; i++)
 		uv_run(&loop, UV_RUN_ONCE);
 	CHECK_INT(a.n, 3);
-	cache_close(c);
-	uv_run(&loop, UV_RUN_NOWAIT);
-	uv_loop_close(&loop);
-	cache_free(c);
-	rmdb(path);
+	close_cache(c, &loop, path);
 }
 
 TEST(cache_watch_before_history_is_gone)
@@ -264,9 +285,8 @@ TEST(cache_watch_before_history_is_gone)
 	REQUIRE(st->ops->commit(st, &r, 1, &err) == 0);
 	REQUIRE(st->ops->compact(st, 50, &err) == 0);
 	uv_loop_t loop;
-	uv_loop_init(&loop);
-	cache *c = cache_new(&loop, st);
-	REQUIRE(cache_load(c, &err) == 0);
+	cache *c = open_cache(&loop, st, 0);
+	REQUIRE(c);
 	events e = {0};
 	cache_watcher *w = cache_watch(c, "/registry/pods/", 10, on_event, &e, &err);
 	CHECK(w == NULL);
@@ -279,9 +299,5 @@ TEST(cache_watch_before_history_is_gone)
 	CHECK(ok != NULL);
 	CHECK_INT(e.n, 1);
 	cache_unwatch(c, ok);
-	cache_close(c);
-	uv_run(&loop, UV_RUN_NOWAIT);
-	uv_loop_close(&loop);
-	cache_free(c);
-	rmdb(path);
+	close_cache(c, &loop, path);
 }
