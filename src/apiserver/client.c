@@ -112,6 +112,13 @@ void client_create(apiserver *s, const char *manager, const kind_desc *d, const 
 	client_do(s, manager, "POST", path, obj, NULL, cb, ud);
 }
 
+void client_create_owned(apiserver *s, const char *manager, const kind_desc *d, const char *ns,
+                         json_t *obj, client_cb cb, void *ud)
+{
+	_cleanup_free_ char *path = client_path(d, ns, NULL, NULL);
+	request(s, manager, "POST", path, obj, true, NULL, cb, ud);
+}
+
 static void update(apiserver *s, const char *manager, const kind_desc *d, json_t *obj,
                    bool owned, const char *sub, client_cb cb, void *ud)
 {

@@ -27,6 +27,10 @@ void client_create(apiserver *s, const char *manager, const kind_desc *d, const 
                    json_t *obj, client_cb cb, void *ud);
 void client_update(apiserver *s, const char *manager, const kind_desc *d, json_t *obj,
                    const char *sub, client_cb cb, void *ud);
+/* client_create for a tree the caller gives up (its own, sharing nothing with a cached
+ * tree): sent as is, without client_do's copy; obj is the client's from the call on. */
+void client_create_owned(apiserver *s, const char *manager, const kind_desc *d, const char *ns,
+                         json_t *obj, client_cb cb, void *ud);
 /* client_update for a tree the caller gives up (its own, shared with nothing cached): sent
  * as is, without the copy client_do makes; obj is the client's from the call on. For the
  * status subresource only the top level and metadata need be its own: a status write

@@ -51,14 +51,15 @@ void event_record(apiserver *s, const char *component, json_t *obj, const char *
 		json_int_t count = json_integer_value(json_object_get(ev, "count"));
 		json_object_set_new(ev, "count", json_integer(count + 1));
 		json_object_set_new(ev, "lastTimestamp", json_string(now));
-		client_update(s, component, ek, ev, NULL, NULL, NULL);
-		json_decref(ev);
+		client_update_owned(s, component, ek, ev, NULL, NULL, NULL); /* its own parse */
 		free(msg);
 		return;
 	}
-	json_t *involved = json_pack("{s:O, s:O, s:O}", "kind", json_object_get(obj, "kind"), "name",
-	                             json_path(obj, "metadata.name"), "apiVersion",
-	                             json_object_get(obj, "apiVersion"));
+	/* Copies, not references: the event is given to the client whole (obj may be the
+	 * cache's shared tree). */
+	json_t *involved = json_pack("{s:o, s:o, s:o}", "kind", json_copy(json_object_get(obj, "kind")),
+	                             "name", json_copy(json_path(obj, "metadata.name")),
+	                             "apiVersion", json_copy(json_object_get(obj, "apiVersion")));
 	if (uid)
 		json_object_set_new(involved, "uid", json_string(uid));
 	const char *objns = json_path_str(obj, "metadata.namespace");
@@ -75,7 +76,6 @@ void event_record(apiserver *s, const char *component, json_t *obj, const char *
 	                       now, "lastTimestamp", now, "count", 1, "type", type, "reportingComponent",
 	                       component, "reportingInstance", "");
 	json_object_set_new(ev, "eventTime", json_null());
-	client_create(s, component, ek, ns, ev, NULL, NULL);
-	json_decref(ev);
+	client_create_owned(s, component, ek, ns, ev, NULL, NULL);
 	free(msg);
 }

@@ -57,6 +57,7 @@ typedef struct sch_event {
 	 * parses value (a loop-side reference). Both NULL for bindings and deletions. */
 	json_t *obj;
 	blob *value;
+	int64_t rev; /* the object's revision (the event's) */
 } sch_event;
 
 /* Where a pod is in the scheduler's view. */
@@ -90,6 +91,11 @@ typedef struct sch_pod {
 	char *cond_reason, *cond_msg; /* PodScheduled=False as last seen, or NULL */
 	char *nominated;              /* status.nominatedNodeName as last seen */
 	char *node;                   /* assumed or bound node */
+	/* The tree of its latest version (tree_rev) while it waits in activeQ for an attempt:
+	 * a binding hands it back to the cache (cache_offer_tree), so the binding's read of the
+	 * pod is no parse. Dropped at the attempt, or when the pod leaves activeQ. */
+	json_t *tree;
+	int64_t tree_rev;
 } sch_pod;
 
 typedef struct sch_heap {
@@ -115,6 +121,8 @@ typedef struct sch_action {
 	char *nominated;           /* ACT_FAIL: nominatedNodeName to set, or NULL */
 	sch_victim *victims;       /* ACT_FAIL: pods to preempt */
 	size_t nvictims;
+	json_t *tree;              /* ACT_BIND: the pod's tree at tree_rev, or NULL (sch_pod) */
+	int64_t tree_rev;
 } sch_action;
 
 /* Counters for logs and the benchmark. */
@@ -151,6 +159,8 @@ void sch_state_free(sch_state *st);
 void sch_state_apply(sch_state *st, const sch_event *ev, int64_t now_ms);
 /* The PDBs for preemption: a new array of borrowed pointers (caller frees the array). */
 sched_pdb **sch_state_pdbs(sch_state *st, size_t *n);
+/* Replaces p's kept tree with tree (a new reference is taken; NULL drops it). */
+void sch_pod_keep_tree(sch_pod *p, json_t *tree, int64_t rev);
 void sch_pod_free(sch_pod *p);
 
 /* ---- queue (scheduler_queue.c) ---- */
@@ -187,7 +197,7 @@ void sch_action_dispose(sch_action *a);
 
 typedef struct sched_ctl sched_ctl;
 /* Performs one action; answers of bindings come back through sch_ctl_bind_done. */
-void sch_api_perform(sched_ctl *ctl, controller *c, const sch_action *a);
+void sch_api_perform(sched_ctl *ctl, controller *c, sch_action *a);
 /* Records that a binding was answered (loop side; the next batch sees it). */
 void sch_ctl_bind_done(sched_ctl *ctl, const char *skey, int code);
 

@@ -66,7 +66,7 @@ static void kick(sched_ctl *ctl)
 }
 
 static void push(sched_ctl *ctl, uint8_t kind, uint8_t type, const char *key, json_t *obj,
-                 blob *value, int code)
+                 blob *value, int64_t rev, int code)
 {
 	if (ctl->stopping)
 		return;
@@ -79,13 +79,14 @@ static void push(sched_ctl *ctl, uint8_t kind, uint8_t type, const char *key, js
 	                                  .code = code,
 	                                  .key = xstrdup(key),
 	                                  .obj = json_incref(obj),
-	                                  .value = obj ? NULL : blob_ref(value)};
+	                                  .value = obj ? NULL : blob_ref(value),
+	                                  .rev = rev};
 	kick(ctl);
 }
 
 void sch_ctl_bind_done(sched_ctl *ctl, const char *skey, int code)
 {
-	push(ctl, SCH_BIND_DONE, 0, skey, NULL, NULL, code);
+	push(ctl, SCH_BIND_DONE, 0, skey, NULL, NULL, 0, code);
 }
 
 static void free_events(sch_event *v, size_t n)
@@ -231,10 +232,10 @@ static void on_event(controller *c, uint8_t kind, const cache_event *ev)
 	/* The tree the other informers of this event parsed already, if any: the worker reads
 	 * it instead of parsing the bytes again; else the worker parses, off the loop. */
 	if (ev->type == STORE_DELETED)
-		push(ctl, kind, (uint8_t)ev->type, ev->key, NULL, NULL, 0);
+		push(ctl, kind, (uint8_t)ev->type, ev->key, NULL, NULL, ev->rev, 0);
 	else
 		push(ctl, kind, (uint8_t)ev->type, ev->key, cache_event_obj_parsed(ev), ev->value,
-		     0);
+		     ev->rev, 0);
 }
 
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
@@ -262,7 +263,7 @@ static void on_pc(controller *c, const kind_desc *d, const cache_event *ev)
 	sched_ctl *ctl = c->state;
 	if (ctl)
 		push(ctl, SCH_PRIORITYCLASS, (uint8_t)ev->type, ev->key, cache_event_obj_parsed(ev),
-		     ev->value, 0);
+		     ev->value, ev->rev, 0);
 }
 
 static void on_pdb(controller *c, const kind_desc *d, const cache_event *ev)

@@ -26,6 +26,7 @@ void sch_action_dispose(sch_action *a)
 		free(a->victims[i].uid);
 	}
 	free(a->victims);
+	json_decref(a->tree);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -110,12 +111,19 @@ static void failed(sch_state *st, sch_pod *p, int64_t now_ms)
 static void schedule_one(sch_state *st, sch_pod *p, int64_t now_ms)
 {
 	p->attempts++;
+	/* The attempt takes the kept tree: the binding's, or dropped. */
+	json_t *tree = p->tree;
+	int64_t tree_rev = p->tree_rev;
+	p->tree = NULL;
+	p->tree_rev = 0;
 	if (sched_schedule(st->snap, p->sp, p->prof, &st->res) != SCHED_OK) {
+		json_decref(tree);
 		failed(st, p, now_ms);
 		return;
 	}
 	char *node = xstrdup(st->res.node_name);
 	if (sched_snapshot_commit(st->snap, p->sp, &st->res) < 0) {
+		json_decref(tree);
 		free(node);
 		sch_queue_requeue(st, p, false, now_ms);
 		return;
@@ -127,6 +135,8 @@ static void schedule_one(sch_state *st, sch_pod *p, int64_t now_ms)
 	p->node = node;
 	sch_action *a = act_new(st, ACT_BIND, p);
 	a->node = xstrdup(node);
+	a->tree = tree;
+	a->tree_rev = tree_rev;
 	st->stats.scheduled++;
 }
 

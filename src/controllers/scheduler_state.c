@@ -49,6 +49,14 @@ sch_state *sch_state_new(void)
 	return st;
 }
 
+void sch_pod_keep_tree(sch_pod *p, json_t *tree, int64_t rev)
+{
+	/* On the worker: jansson's reference counts are atomic, and the loop only reads. */
+	json_decref(p->tree);
+	p->tree = json_incref(tree);
+	p->tree_rev = tree ? rev : 0;
+}
+
 void sch_pod_free(sch_pod *p)
 {
 	if (!p)
@@ -62,6 +70,7 @@ void sch_pod_free(sch_pod *p)
 	free(p->cond_msg);
 	free(p->nominated);
 	free(p->node);
+	json_decref(p->tree);
 	free(p);
 }
 
@@ -307,7 +316,7 @@ static void pod_bound(sch_state *st, sch_pod *p, json_t *pod, const char *node)
 		st->move_terms = true;
 }
 
-static void pod_pending(sch_state *st, sch_pod *p, json_t *pod, int64_t now_ms)
+static void pod_pending(sch_state *st, sch_pod *p, json_t *pod, int64_t rev, int64_t now_ms)
 {
 	read_status(p, pod);
 	json_t *spec = json_object_get(pod, "spec");
@@ -342,6 +351,7 @@ static void pod_pending(sch_state *st, sch_pod *p, json_t *pod, int64_t now_ms)
 		sch_queue_add(st, p, now_ms);
 	else
 		sch_queue_update(st, p, changed, now_ms);
+	sch_pod_keep_tree(p, p->where == W_ACTIVE ? pod : NULL, rev);
 }
 
 static void pod_apply(sch_state *st, const sch_event *ev, int64_t now_ms)
@@ -368,13 +378,14 @@ static void pod_apply(sch_state *st, const sch_event *ev, int64_t now_ms)
 		p->uid = xstrdup(uid);
 		hmap_put(&st->pods, p->skey, p);
 	}
+	sch_pod_keep_tree(p, NULL, 0); /* a newer version: pod_pending keeps it if queued */
 	json_t *del = json_path(pod, "metadata.deletionTimestamp");
 	p->terminating = del && !json_is_null(del);
 	const char *node = json_path_str(pod, "spec.nodeName");
 	if (node && *node)
 		pod_bound(st, p, pod, node);
 	else
-		pod_pending(st, p, pod, now_ms);
+		pod_pending(st, p, pod, ev->rev, now_ms);
 }
 
 /* The answer to a binding: on failure the assumption is forgotten and the pod retried

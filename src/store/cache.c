@@ -300,14 +300,20 @@ json_t *cache_get_obj(cache *c, const char *key)
 	return e ? json_incref(cache_entry_obj(c, e)) : NULL;
 }
 
-json_t *cache_get_obj_at(cache *c, const char *key, int64_t rev, json_t *tree)
+void cache_offer_tree(cache *c, const char *key, int64_t rev, json_t *tree)
 {
 	cache_entry *e = (cache_entry *)cache_get(c, key);
 	if (e && !e->tree && tree && e->rev == rev) {
 		tree_keep(c, e, tree); /* the reader's parse of this very value: kept again */
-		tree = NULL;
+		return;
 	}
 	reap(c, tree);
+}
+
+json_t *cache_get_obj_at(cache *c, const char *key, int64_t rev, json_t *tree)
+{
+	cache_offer_tree(c, key, rev, tree);
+	const cache_entry *e = cache_get(c, key);
 	return e ? json_incref(cache_entry_obj(c, e)) : NULL;
 }
 

@@ -104,6 +104,11 @@ json_t *cache_get_obj(cache *c, const char *key);
  * at revision rev that a reader kept (an event's), stands in for the parse when the cache
  * has let its own tree go and the entry is still at rev. */
 json_t *cache_get_obj_at(cache *c, const char *key, int64_t rev, json_t *tree);
+/* The first half of cache_get_obj_at: tree (taken; NULL is fine) becomes the entry's kept
+ * tree when the entry at key is still at rev and has none, else it is released. For a
+ * reader that hands its parse back before a write that reads the entry (the scheduler
+ * before a binding). */
+void cache_offer_tree(cache *c, const char *key, int64_t rev, json_t *tree);
 /* Drops a reference to a shared read-only tree (NULL is fine) as the cache drops its own:
  * on a worker, so that the loop does not walk a tree whose last reference it held. */
 void cache_release_tree(cache *c, json_t *t);

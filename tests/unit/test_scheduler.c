@@ -7,7 +7,9 @@
 #include <stdarg.h>
 
 #include "base/util.h"
+#include "controllers/scheduler-internal.h"
 #include "scheduler/sched.h"
+#include "store/store.h"
 
 /* ---- builders ---- */
 
@@ -1210,4 +1212,70 @@ TEST(spread_kept_counts_match_counting_again)
 	for (int k = 0; k < 7; k++)
 		sched_pod_unref(probes[k]);
 	sched_snapshot_free(live);
+}
+
+/* ---- the component's state: the pod's tree a binding hands back to the cache ---- */
+
+static void st_apply(sch_state *st, uint8_t kind, const char *key, json_t *obj, int64_t rev)
+{
+	sch_event ev = {.kind = kind, .type = STORE_ADDED, .key = (char *)key, .obj = obj, .rev = rev};
+	sch_state_apply(st, &ev, sch_now_ms());
+}
+
+static json_t *st_pod(const char *name, const char *cpu)
+{
+	char *s = xasprintf("{\"metadata\":{\"name\":\"%s\",\"namespace\":\"d\",\"uid\":\"u-%s\"},"
+	                    "\"spec\":{\"priority\":0,\"schedulerName\":\"default-scheduler\","
+	                    "\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":"
+	                    "{\"cpu\":\"%s\"}}}]}}",
+	                    name, name, cpu);
+	json_t *j = jparse(s);
+	free(s);
+	return j;
+}
+
+static const sch_action *st_action(const sch_state *st, const char *name)
+{
+	for (size_t i = 0; i < st->nacts; i++)
+		if (strcmp(st->acts[i].name, name) == 0)
+			return &st->acts[i];
+	return NULL;
+}
+
+TEST(binding_carries_the_attempted_version_tree)
+{
+	sch_state *st = sch_state_new();
+	st->pod_prefix = xstrdup("/registry/pods/");
+	json_t *node = jparse("{\"metadata\":{\"name\":\"n1\",\"labels\":{\"kubernetes.io/"
+	                      "hostname\":\"n1\"}},\"status\":{\"allocatable\":{" STD_ALLOC "}}}");
+	st_apply(st, SCH_NODE, "/registry/minions/n1", node, 1);
+	/* fits, and was updated before its attempt: the binding gets the latest version */
+	json_t *a1 = st_pod("a", "1"), *a2 = st_pod("a", "1");
+	st_apply(st, SCH_POD, "/registry/pods/d/a", a1, 5);
+	st_apply(st, SCH_POD, "/registry/pods/d/a", a2, 6);
+	/* does not fit: its attempt fails and lets its tree go */
+	json_t *big = st_pod("big", "64");
+	st_apply(st, SCH_POD, "/registry/pods/d/big", big, 7);
+	CHECK(a1->refcount == 1); /* the older version is no longer held */
+	REQUIRE(sch_cycle_batch(st, sch_now_ms()) == 2);
+	const sch_action *ba = st_action(st, "a"), *fa = st_action(st, "big");
+	REQUIRE(ba && fa);
+	CHECK(ba->kind == ACT_BIND);
+	CHECK(ba->tree == a2);
+	CHECK(ba->tree_rev == 6);
+	CHECK(fa->kind == ACT_FAIL);
+	CHECK(fa->tree == NULL);
+	sch_pod *pa = hmap_get(&st->pods, "/registry/pods/d/a");
+	sch_pod *pb = hmap_get(&st->pods, "/registry/pods/d/big");
+	REQUIRE(pa && pb);
+	CHECK(pa->tree == NULL); /* moved into the action, not shared with it */
+	CHECK(pb->tree == NULL);
+	CHECK(big->refcount == 1);
+	CHECK(a2->refcount == 2);
+	sch_state_free(st); /* disposes the actions */
+	CHECK(a2->refcount == 1);
+	json_decref(a1);
+	json_decref(a2);
+	json_decref(big);
+	json_decref(node);
 }
