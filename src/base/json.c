@@ -2,6 +2,7 @@
 #include "base/json.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,4 +208,299 @@ char *json_dump_compact(const json_t *j)
 char *json_dump_sorted(const json_t *j)
 {
 	return dump(j, true);
+}
+
+/* ---------- serialization against a base ----------
+ * A writer that makes the next version of an object from the stored one copies only the
+ * levels it changes; everything below them is the stored tree's own nodes. Serializing
+ * those again walks a tree long out of the CPU's caches (most of the cost of a binding's or
+ * a status write's serialization), while their bytes lie together in the stored value. So
+ * where the new tree holds the very node the base holds at the same place, the base's bytes
+ * for it are copied. Sound because a shared tree is never changed in place: the base bytes
+ * are the base tree's serialization, and so the shared node's. Containers are compared down
+ * to BASE_DEPTH levels; the base bytes of a container are scanned (not parsed) for its
+ * members' extents only when one of them may be taken from there. */
+
+#define BASE_DEPTH       6
+#define BASE_MAX_MEMBERS 64
+
+typedef struct span {
+	const char *p;
+	size_t n;
+} span;
+
+typedef struct base_member {
+	const char *k; /* the key's raw bytes (no quotes); NULL when escaped: never matched */
+	size_t kn;
+	span v;
+} base_member;
+
+static const char *skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* The end of the string at p (its opening quote), or NULL. */
+static const char *skip_string(const char *p, const char *e)
+{
+	const char *s = ++p;
+	while (p < e) {
+		const char *q = memchr(p, '"', (size_t)(e - p));
+		if (!q)
+			return NULL;
+		size_t bs = 0;
+		while (q - bs > s && q[-1 - (ptrdiff_t)bs] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			return q + 1;
+		p = q + 1;
+	}
+	return NULL;
+}
+
+/* The end of the value at p, or NULL. */
+static const char *skip_json(const char *p, const char *e)
+{
+	if (p >= e)
+		return NULL;
+	if (*p == '"')
+		return skip_string(p, e);
+	if (*p == '{' || *p == '[') {
+		int depth = 0;
+		while (p < e) {
+			char c = *p;
+			if (c == '"') {
+				if (!(p = skip_string(p, e)))
+					return NULL;
+				continue;
+			}
+			if (c == '{' || c == '[')
+				depth++;
+			else if ((c == '}' || c == ']') && --depth == 0)
+				return p + 1;
+			p++;
+		}
+		return NULL;
+	}
+	const char *s = p;
+	while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' &&
+	       *p != '\t' && *p != '\r')
+		p++;
+	return p > s ? p : NULL;
+}
+
+/* The members (objects) or elements (arrays, keys NULL) of the container c: how many, or
+ * -1 when there are more than BASE_MAX_MEMBERS or the bytes are not what was expected. */
+static int scan_container(span c, bool object, base_member *out)
+{
+	if (c.n < 2 || c.p[0] != (object ? '{' : '[') || c.p[c.n - 1] != (object ? '}' : ']'))
+		return -1;
+	const char *p = c.p + 1, *e = c.p + c.n - 1;
+	int n = 0;
+	p = skip_ws(p, e);
+	while (p < e) {
+		if (n == BASE_MAX_MEMBERS)
+			return -1;
+		base_member *m = &out[n++];
+		m->k = NULL;
+		m->kn = 0;
+		if (object) {
+			if (*p != '"')
+				return -1;
+			const char *q = skip_string(p, e);
+			if (!q)
+				return -1;
+			if (!memchr(p + 1, '\\', (size_t)(q - 1 - (p + 1)))) {
+				m->k = p + 1;
+				m->kn = (size_t)(q - 1 - (p + 1));
+			}
+			p = skip_ws(q, e);
+			if (p >= e || *p != ':')
+				return -1;
+			p = skip_ws(p + 1, e);
+		}
+		const char *q = skip_json(p, e);
+		if (!q)
+			return -1;
+		m->v = (span){p, (size_t)(q - p)};
+		p = skip_ws(q, e);
+		if (p < e) {
+			if (*p != ',')
+				return -1;
+			p = skip_ws(p + 1, e);
+		}
+	}
+	return n;
+}
+
+static bool same_kind_container(const json_t *a, const json_t *b)
+{
+	return (json_is_object(a) && json_is_object(b)) || (json_is_array(a) && json_is_array(b));
+}
+
+/* Whether a child of j may be taken from, or looked for below, base's same child. */
+static bool base_worth(const json_t *j, const json_t *base)
+{
+	if (json_is_object(j)) {
+		const char *k;
+		size_t kn;
+		json_t *v;
+		json_object_keylen_foreach((json_t *)j, k, kn, v)
+		{
+			const json_t *bv = json_object_getn(base, k, kn);
+			if (bv && (bv == v || same_kind_container(v, bv)))
+				return true;
+		}
+		return false;
+	}
+	size_t n = json_array_size(j), bn = json_array_size(base);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *v = json_array_get(j, i);
+		if (i < bn && same_kind_container(v, json_array_get(base, i)))
+			return true;
+		for (size_t k = 0; k < bn; k++)
+			if (json_array_get(base, k) == v)
+				return true;
+	}
+	return false;
+}
+
+/* Whether j (a container) holds one of c's own children at the same place. */
+static bool shares_child(const json_t *j, const json_t *c)
+{
+	if (json_is_object(j) && json_is_object(c)) {
+		const char *k;
+		size_t kn;
+		json_t *v;
+		json_object_keylen_foreach((json_t *)j, k, kn, v)
+		{
+			if (json_object_getn(c, k, kn) == v)
+				return true;
+		}
+		return false;
+	}
+	if (!json_is_array(j) || !json_is_array(c))
+		return false;
+	for (size_t i = 0; i < json_array_size(j) && i < json_array_size(c); i++)
+		if (json_array_get(j, i) == json_array_get(c, i))
+			return true;
+	return false;
+}
+
+/* The element of base (n of them) that the element v at i of the next version stands for:
+ * the same node anywhere, else a container holding some of v's own children (an entry
+ * rebuilt around shared parts, such as a managed-fields entry after another manager's was
+ * put before it), else the one at i. -1: none. */
+#define BASE_SEARCH 16
+static long base_element(const json_t *base, size_t n, const json_t *v, size_t i)
+{
+	for (size_t k = 0; k < n; k++)
+		if (json_array_get(base, k) == v)
+			return (long)k;
+	if (!json_is_object(v) && !json_is_array(v))
+		return -1;
+	if (i < n && shares_child(v, json_array_get(base, i)))
+		return (long)i;
+	for (size_t k = 0; k < n && n <= BASE_SEARCH; k++)
+		if (k != i && shares_child(v, json_array_get(base, k)))
+			return (long)k;
+	return i < n ? (long)i : -1;
+}
+
+static void dump_based(buf *b, const json_t *j, const json_t *base, span bs, int depth,
+                       size_t *reused)
+{
+	if (j == base) {
+		buf_add(b, bs.p, bs.n);
+		*reused += bs.n;
+		return;
+	}
+	base_member ms[BASE_MAX_MEMBERS];
+	int n;
+	if (depth >= BASE_DEPTH || !same_kind_container(j, base) || !base_worth(j, base) ||
+	    (n = scan_container(bs, json_is_object(j), ms)) < 0) {
+		dump_value(b, j, depth, false);
+		return;
+	}
+	if (json_is_array(j)) {
+		size_t jn = json_array_size(j);
+		if ((size_t)n != json_array_size(base)) { /* the bytes are not the base's */
+			dump_value(b, j, depth, false);
+			return;
+		}
+		buf_putc(b, '[');
+		for (size_t i = 0; i < jn; i++) {
+			if (i)
+				buf_putc(b, ',');
+			const json_t *v = json_array_get(j, i);
+			long k = base_element(base, (size_t)n, v, i);
+			if (k >= 0)
+				dump_based(b, v, json_array_get(base, (size_t)k), ms[k].v, depth + 1, reused);
+			else
+				dump_value(b, v, depth + 1, false);
+		}
+		buf_putc(b, ']');
+		return;
+	}
+	if ((size_t)n != json_object_size(base)) {
+		dump_value(b, j, depth, false);
+		return;
+	}
+	buf_putc(b, '{');
+	bool first = true;
+	member m;
+	json_object_keylen_foreach((json_t *)j, m.k, m.n, m.v)
+	{
+		if (!first)
+			buf_putc(b, ',');
+		first = false;
+		buf_json_str(b, m.k, m.n);
+		buf_putc(b, ':');
+		const json_t *bv = json_object_getn(base, m.k, m.n);
+		const base_member *bm = NULL;
+		for (int i = 0; bv && i < n && !bm; i++)
+			if (ms[i].k && ms[i].kn == m.n && memcmp(ms[i].k, m.k, m.n) == 0)
+				bm = &ms[i];
+		if (bm)
+			dump_based(b, m.v, bv, bm->v, depth + 1, reused);
+		else
+			dump_value(b, m.v, depth + 1, false);
+	}
+	buf_putc(b, '}');
+}
+
+char *json_dump_compact_based(const json_t *j, const json_t *base, const char *base_json,
+                              size_t base_len, size_t *reused)
+{
+	size_t dummy;
+	if (!reused)
+		reused = &dummy;
+	*reused = 0;
+	if (!base || !base_json)
+		return json_dump_compact(j);
+	if (!j)
+		abort();
+	buf b = {0};
+	buf_reserve(&b, base_len + 512);
+	/* The value's extent: the bytes without surrounding whitespace (its members' extents
+	 * are found as they are needed). */
+	const char *s = skip_ws(base_json, base_json + base_len), *e = base_json + base_len;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\t' || e[-1] == '\r'))
+		e--;
+	dump_based(&b, j, base, (span){s, (size_t)(e - s)}, 0, reused);
+	char *out = buf_take(&b);
+#ifdef __SANITIZE_ADDRESS__
+	/* Checked builds: the copied bytes must be what serializing would write (a shared
+	 * tree changed in place, or a base whose bytes are not its own, would show here). */
+	char *plain = json_dump_compact(j);
+	if (strcmp(out, plain) != 0) {
+		fprintf(stderr, "json_dump_compact_based: differs from a plain serialization\n"
+		                "  based: %s\n  plain: %s\n", out, plain);
+		abort();
+	}
+	free(plain);
+#endif
+	return out;
 }

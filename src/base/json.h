@@ -22,5 +22,13 @@ char *json_dump_compact(const json_t *j);
 /* The same with every object's keys in byte order: what
  * json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) writes; caller frees. */
 char *json_dump_sorted(const json_t *j);
+/* json_dump_compact of j, the next version of base (whose serialization, any whitespace,
+ * is base_json): where j holds base's own nodes at the same places (a writer that copied
+ * only the levels it changed), their bytes are taken from base_json rather than serialized
+ * again. The same bytes json_dump_compact writes when base_json is base's compact
+ * serialization and no shared node was changed in place (checked in sanitizer builds).
+ * base NULL: plain json_dump_compact. reused (may be NULL): how many bytes were copied. */
+char *json_dump_compact_based(const json_t *j, const json_t *base, const char *base_json,
+                              size_t base_len, size_t *reused);
 
 #endif

@@ -317,6 +317,14 @@ json_t *cache_get_obj_at(cache *c, const char *key, int64_t rev, json_t *tree)
 	return e ? json_incref(cache_entry_obj(c, e)) : NULL;
 }
 
+char *cache_dump_next(cache *c, const char *key, const json_t *tree)
+{
+	const cache_entry *e = cache_get(c, key);
+	if (!e || !e->tree)
+		return json_dump_compact(tree);
+	return json_dump_compact_based(tree, e->tree, e->value->data, e->value->len, NULL);
+}
+
 json_t *cache_entry_dup(cache *c, const cache_entry *e)
 {
 	UNUSED(c);

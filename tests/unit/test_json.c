@@ -184,3 +184,117 @@ TEST(dump_parsed_documents_as_jansson)
 	free(ours);
 	json_decref(j);
 }
+
+/* ---- json_dump_compact_based: the next version of a stored object ---- */
+
+/* A next version of base as writers make one: some levels copied (and changed), the rest
+ * base's own nodes. */
+static json_t *derive(json_t *base, int depth)
+{
+	uint64_t r = rnd() % 16;
+	if (r < 4 && depth > 0)
+		return json_incref(base); /* shared */
+	if (r == 4 && depth > 0)
+		return rnd_value(depth); /* replaced */
+	if (json_is_object(base)) {
+		json_t *o = json_object();
+		const char *k;
+		size_t kn;
+		json_t *v;
+		json_object_keylen_foreach(base, k, kn, v)
+		{
+			if (rnd() % 10)
+				json_object_setn_new(o, k, kn, derive(v, depth + 1));
+		}
+		if (rnd() % 4 == 0)
+			json_object_set_new(o, "added", rnd_value(depth + 1));
+		return o;
+	}
+	if (json_is_array(base)) {
+		json_t *a = json_array();
+		size_t i;
+		json_t *v;
+		json_array_foreach(base, i, v) json_array_append_new(a, derive(v, depth + 1));
+		if (rnd() % 4 == 0)
+			json_array_append_new(a, rnd_value(depth + 1));
+		return a;
+	}
+	return rnd() % 2 ? json_incref(base) : rnd_value(depth);
+}
+
+TEST(dump_based_is_the_plain_dump_of_random_next_versions)
+{
+	int differ = 0;
+	size_t reused_total = 0;
+	for (int i = 0; i < 3000 && differ < 3; i++) {
+		json_t *base = rnd_value(0);
+		char *bytes = json_dump_compact(base);
+		json_t *next = derive(base, 0);
+		size_t reused = 0;
+		char *based = json_dump_compact_based(next, base, bytes, strlen(bytes), &reused);
+		char *plain = json_dump_compact(next);
+		if (strcmp(based, plain) != 0) {
+			fprintf(stderr, "    base:  %s\n    based: %s\n    plain: %s\n", bytes, based,
+			        plain);
+			differ++;
+		}
+		reused_total += reused;
+		free(based);
+		free(plain);
+		free(bytes);
+		json_decref(next);
+		json_decref(base);
+	}
+	CHECK_INT(differ, 0);
+	CHECK(reused_total > 0); /* shared nodes were taken from the base bytes */
+}
+
+TEST(dump_based_copies_what_a_binding_shares)
+{
+	const char *pod =
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"labels\":"
+	    "{\"app\":\"x\"},\"managedFields\":[{\"manager\":\"kubectl\",\"fieldsV1\":{\"f:spec\":"
+	    "{\"f:containers\":{\"k:{\\\"name\\\":\\\"c\\\"}\":{\".\":{}}}}}}]},\"spec\":"
+	    "{\"containers\":[{\"name\":\"c\",\"image\":\"nginx:1.27\",\"args\":[\"a\\\"]}\","
+	    "\"{\\\\\"]}],\"priority\":-7},\"status\":{\"conditions\":[{\"type\":\"A\"}]}}";
+	json_t *base = json_loads(pod, 0, NULL);
+	REQUIRE(base);
+	/* as the binding makes it: its own top, metadata, spec and status, the rest shared */
+	json_t *next = json_copy(base);
+	json_t *meta = json_copy(json_object_get(base, "metadata"));
+	json_object_set_new(meta, "resourceVersion", json_string("8"));
+	json_object_set_new(next, "metadata", meta);
+	json_t *spec = json_copy(json_object_get(base, "spec"));
+	json_object_set_new(spec, "nodeName", json_string("n1"));
+	json_object_set_new(next, "spec", spec);
+	json_t *status = json_copy(json_object_get(base, "status"));
+	json_t *conds = json_copy(json_object_get(status, "conditions"));
+	json_array_append_new(conds, json_pack("{s:s}", "type", "PodScheduled"));
+	json_object_set_new(status, "conditions", conds);
+	json_object_set_new(next, "status", status);
+	size_t reused = 0;
+	char *based = json_dump_compact_based(next, base, pod, strlen(pod), &reused);
+	char *plain = json_dump_compact(next);
+	CHECK_STR(based, plain);
+	/* labels, managedFields, containers, the first condition and the shared scalars
+	 * (apiVersion, kind, name, priority) came from the bytes */
+	size_t shared = strlen("{\"app\":\"x\"}") + strlen("{\"type\":\"A\"}") +
+	                strlen("\"v1\"\"Pod\"\"p\"-7") +
+	                strlen(strstr(pod, "[{\"manager\"")) - strlen(strstr(pod, ",\"spec\"") - 1) +
+	                strlen(strstr(pod, "[{\"name\"")) - strlen(strstr(pod, ",\"priority\""));
+	CHECK_INT(reused, shared);
+	free(based);
+	free(plain);
+	/* bytes that are not a serialization: nothing is taken from them, the dump is plain */
+	const char *junk[] = {"", "{", "[1,2]", "{\"metadata\":", "\"str"};
+	for (size_t i = 0; i < sizeof junk / sizeof *junk; i++) {
+		based = json_dump_compact_based(next, base, junk[i], strlen(junk[i]), &reused);
+		plain = json_dump_compact(next);
+		CHECK_STR(based, plain);
+		CHECK_INT(reused, 0);
+		free(based);
+		free(plain);
+	}
+	json_decref(next);
+	json_decref(base);
+}
