@@ -3,6 +3,7 @@
  *
  * Not for: walking objects (fieldset_walk.c) or managedFields entries (apply.c).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -411,16 +412,32 @@ static void pe_key(buf *b, const fs_pe *pe)
 	}
 }
 
+static json_t *g_leaf;
+
+static void leaf_init(void)
+{
+	g_leaf = json_object();
+}
+
+json_t *fs_v1_leaf(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, leaf_init);
+	return json_incref(g_leaf);
+}
+
 /* Adds the members of s to o, each with the "." of a member that has children first. */
 static void to_v1(json_t *o, const fieldset *s, buf *key)
 {
 	for (size_t i = 0; s && i < s->n; i++) {
 		const fs_ent *e = &s->e[i];
-		json_t *child = json_object();
+		bool kids = e->sub && e->sub->n;
+		json_t *child = kids ? json_object() : fs_v1_leaf();
 		/* k8s: "." marks a node that is a member and has children; it comes first. */
-		if (e->member && e->sub && e->sub->n)
-			json_object_set_new(child, ".", json_object());
-		to_v1(child, e->sub, key);
+		if (e->member && kids)
+			json_object_set_new(child, ".", fs_v1_leaf());
+		if (kids)
+			to_v1(child, e->sub, key);
 		pe_key(key, &e->pe);
 		json_object_setn_new(o, key->p, key->n, child);
 	}

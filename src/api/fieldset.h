@@ -67,6 +67,10 @@ void fieldset_iterate(const fieldset *s, void (*fn)(const fs_pe *path, size_t n,
 
 /* The FieldsV1 JSON object of s (caller owns). */
 json_t *fieldset_to_v1(const fieldset *s);
+/* A FieldsV1 leaf ({}): one shared, read-only empty object (a new reference). FieldsV1
+ * trees are never changed once built, except to drop members of their own containers, so
+ * their leaves (most of their nodes) need not each be an allocation. */
+json_t *fs_v1_leaf(void);
 /* Parses a FieldsV1 object; NULL with a 500 error when malformed (unknown element kinds
  * are skipped, as kube does). */
 fieldset *fieldset_from_v1(const json_t *v1, terr **err);

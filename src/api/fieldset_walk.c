@@ -619,7 +619,7 @@ static void added_list(json_t *node, json_t *r, const fs_type *t)
 		for (size_t j = i; j < ri.n; j++)
 			nr += fs_pe_cmp(&ri.pe[j], &ri.pe[i]) == 0;
 		/* Duplicated items are one leaf, as the compare has them. */
-		json_t *c = nr == 1 ? added_v1(NULL, ri.v[i], &et) : json_object();
+		json_t *c = nr == 1 ? added_v1(NULL, ri.v[i], &et) : fs_v1_leaf();
 		if (c)
 			kids[nk++] = (v1_kid){ri.pe[i], c};
 	}
@@ -632,11 +632,11 @@ static json_t *added_v1(json_t *l, json_t *r, const fs_type *t)
 {
 	pair_shape sh = shape(l, r, t);
 	if (sh == SHAPE_LEAF)
-		return !l || !patch_json_equal(l, r) ? json_object() : NULL;
+		return !l || !patch_json_equal(l, r) ? fs_v1_leaf() : NULL;
 	json_t *node = json_object();
 	/* A container the old side lacks is a member; "." says so when it has children. */
 	if (!l)
-		json_object_set_new(node, ".", json_object());
+		json_object_set_new(node, ".", fs_v1_leaf());
 	if (sh == SHAPE_MAP && json_is_object(r))
 		added_map(node, json_is_object(l) ? l : NULL, r, t);
 	else if (sh == SHAPE_LIST && json_is_array(r))
