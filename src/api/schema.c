@@ -58,7 +58,7 @@ const schema_field *schema_field_json(const schema_type *t, const char *json)
 				return sub;
 			continue;
 		}
-		if (strcmp(f->json, json) == 0)
+		if (f->json[0] == json[0] && strcmp(f->json, json) == 0) /* most differ at once */
 			return f;
 	}
 	return NULL;

@@ -316,16 +316,25 @@ void controller_split_key(const char *key, char **ns, char **name)
 
 static const char owner_member[] = "\"ownerReferences\"";
 
+/* Whether b names ownerReferences, with the answer kept in *memo (a cache_event's lazy
+ * field: events are delivered on the loop thread only, so the const cast is safe). */
+static bool names_owner(const blob *b, const uint8_t *memo)
+{
+	if (!b)
+		return false;
+	if (!*memo)
+		*(uint8_t *)memo = memmem(b->data, b->len, owner_member, sizeof owner_member - 1) ? 2 : 1;
+	return *memo == 2;
+}
+
 bool controller_may_have_owner(const cache_event *ev)
 {
-	return ev->value &&
-	       memmem(ev->value->data, ev->value->len, owner_member, sizeof owner_member - 1);
+	return names_owner(ev->value, &ev->has_owner);
 }
 
 bool controller_prev_may_have_owner(const cache_event *ev)
 {
-	return ev->prev_value && memmem(ev->prev_value->data, ev->prev_value->len, owner_member,
-	                                sizeof owner_member - 1);
+	return names_owner(ev->prev_value, &ev->prev_has_owner);
 }
 
 bool controller_any_in_ns_of(controller *c, const kind_desc *d, const cache_event *ev)

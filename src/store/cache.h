@@ -42,6 +42,9 @@ typedef struct cache_event {
 	struct cache_bucket *bucket;
 	/* value and prev_value parsed, each on first use (cache_event_obj): private to cache.c. */
 	json_t *parsed, *prev_parsed;
+	/* Whether value / prev_value name ownerReferences, found on first use (0 not yet, 1 no,
+	 * 2 yes): controller_may_have_owner's, asked by every owner-following informer. */
+	uint8_t has_owner, prev_has_owner;
 } cache_event;
 
 typedef struct cache cache;
