@@ -282,9 +282,26 @@ bool sim_pod_event_ref(const cache_event *ev, char key[320], char node[256])
 
 static bool scan_event(const cache_event *ev, char key[320], char node[256])
 {
-	if (sim_scan_pod(ev->value->data, ev->value->len, key, 320, node, 256))
+	/* A tree the event already has (the writer's) answers with two lookups, the storage
+	 * key (".../<namespace>/<name>") with the rest; scanning the bytes walks past
+	 * managedFields to reach spec. */
+	json_t *o = cache_event_obj_parsed(ev);
+	const char *last = strrchr(ev->key, '/');
+	const char *first = last;
+	while (first && first > ev->key && first[-1] != '/')
+		first--;
+	if (o && last && first > ev->key && strlen(first) < 320) {
+		const char *nn = json_string_value(json_object_get(json_object_get(o, "spec"), "nodeName"));
+		if (!nn || strlen(nn) < 256) {
+			strcpy(key, first);
+			snprintf(node, 256, "%s", nn ? nn : "");
+			return true;
+		}
+	}
+	if (!o && sim_scan_pod(ev->value->data, ev->value->len, key, 320, node, 256))
 		return true;
-	json_t *o = cache_event_obj(ev);
+	if (!o)
+		o = cache_event_obj(ev);
 	const char *ns = json_path_str(o, "metadata.namespace");
 	const char *name = json_path_str(o, "metadata.name");
 	const char *nn = json_path_str(o, "spec.nodeName");
