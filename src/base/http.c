@@ -221,14 +221,11 @@ static void on_written(uv_write_t *w, int status)
 	conn_unref(c);
 }
 
-static void raw_send(http_conn *c, const char *data, size_t len)
+/* Queues wr (taken; its len bytes of data filled) on c's socket. */
+static void send_req(http_conn *c, write_req *wr)
 {
-	if (c->closing || len == 0)
-		return;
-	write_req *wr = xmalloc(sizeof *wr + len);
-	memcpy(wr->data, data, len);
+	size_t len = wr->len;
 	wr->conn = c;
-	wr->len = len;
 	uv_buf_t b = uv_buf_init(wr->data, (unsigned)len);
 	c->refs++;
 	c->queued += len;
@@ -240,13 +237,35 @@ static void raw_send(http_conn *c, const char *data, size_t len)
 	}
 }
 
-/* Moves whatever TLS produced into the socket. */
+static void raw_send(http_conn *c, const char *data, size_t len)
+{
+	if (c->closing || len == 0)
+		return;
+	write_req *wr = xmalloc(sizeof *wr + len);
+	memcpy(wr->data, data, len);
+	wr->len = len;
+	send_req(c, wr);
+}
+
+/* Moves whatever TLS produced into the socket: read straight into one write, so a burst of
+ * records (a watch's events of a loop turn) is one copy and one system call, not one per
+ * 16 KiB. */
 static void flush_tls(http_conn *c)
 {
-	char tmp[16384];
-	int n;
-	while ((n = BIO_read(c->wbio, tmp, sizeof tmp)) > 0)
-		raw_send(c, tmp, (size_t)n);
+	size_t pending;
+	while ((pending = BIO_ctrl_pending(c->wbio)) > 0) {
+		int want = pending > (1u << 30) ? 1 << 30 : (int)pending;
+		write_req *wr = xmalloc(sizeof *wr + (size_t)want);
+		int n = BIO_read(c->wbio, wr->data, want);
+		if (n <= 0 || c->closing) {
+			free(wr);
+			if (n <= 0)
+				return;
+			continue; /* closing: drained and dropped, as raw_send drops */
+		}
+		wr->len = (size_t)n;
+		send_req(c, wr);
+	}
 }
 
 static void conn_send_now(http_conn *c, const char *data, size_t len)
@@ -270,6 +289,10 @@ static void conn_send_now(http_conn *c, const char *data, size_t len)
 	flush_tls(c);
 }
 
+/* Room a streaming connection keeps between flushes (its chunks of a loop turn grow the
+ * buffer again from nothing otherwise: reallocations and fresh pages every turn). */
+#define PEND_KEEP (1u << 20)
+
 /* Sends the streamed chunks c holds back. */
 static void flush_pending(http_conn *c)
 {
@@ -277,8 +300,13 @@ static void flush_pending(http_conn *c)
 		return;
 	buf out = c->pend;
 	c->pend = (buf){0};
-	conn_send_now(c, out.p, out.n);
-	buf_free(&out);
+	conn_send_now(c, out.p, out.n); /* copies what it sends */
+	if (!c->pend.p && !c->closing && out.cap <= PEND_KEEP) {
+		buf_reset(&out);
+		c->pend = out;
+	} else {
+		buf_free(&out);
+	}
 }
 
 /* Everything sent goes after what a stream held back. */
