@@ -267,9 +267,9 @@ static void submit(agent *a, agent_pod *ap, json_t *pod, bool cleanup)
 	sj->job.drop = sync_drop;
 	sj->a = a;
 	sj->key = xstrdup(ap->key);
-	sj->pod = pod ? json_deep_copy(pod)
+	sj->pod = pod ? json_clone(pod)
 	              : json_pack("{s:{s:s}}", "metadata", "uid", ap->uid);
-	sj->mem = json_deep_copy(ap->mem);
+	sj->mem = json_clone(ap->mem);
 	sj->cleanup = cleanup;
 	ap->kick = false;
 	sj->inputs = cleanup ? json_object() : gather_inputs(a, pod);
@@ -354,7 +354,7 @@ static void sync_done(agent_job *j)
 		if (same && json_object_get(report, "evicted")) {
 			/* k8s: an evicted pod stays, Failed with reason Evicted, its containers
 			 * stopped, until someone deletes it. */
-			json_t *st = json_deep_copy(json_object_get(pod, "status"));
+			json_t *st = json_clone(json_object_get(pod, "status"));
 			if (!json_is_object(st))
 				st = json_object();
 			json_object_set_new(st, "phase", json_string("Failed"));
@@ -679,7 +679,7 @@ static void upkeep(agent *a, int64_t now)
 		u->job.done = images_done;
 		u->job.drop = upkeep_drop;
 		u->a = a;
-		u->last_used = json_deep_copy(a->image_last_used);
+		u->last_used = json_clone(a->image_last_used);
 		a->images_busy = true;
 		agent_pool_submit(a->pool, &u->job);
 	}

@@ -134,7 +134,7 @@ json_t *agent_node_facts(agent *a)
 	json_object_set_new(cap, "hugepages-2Mi", json_string("0"));
 	/* k8s: allocatable is capacity less reservations and the eviction threshold; with no
 	 * reservations configured, only memory.available<100Mi comes off. */
-	json_t *alloc = json_deep_copy(cap);
+	json_t *alloc = json_clone(cap);
 	snprintf(v, sizeof v, "%lldKi", (long long)(mem > 102400 ? mem - 102400 : mem));
 	json_object_set_new(alloc, "memory", json_string(v));
 	snprintf(v, sizeof v, "%lld", (long long)(disk * 9 / 10));
@@ -208,7 +208,7 @@ static json_t *images_status(agent *a)
 
 static json_t *node_status(agent *a, json_t *old, const char *now)
 {
-	json_t *st = json_deep_copy(a->node_static);
+	json_t *st = json_clone(a->node_static);
 	json_t *oldconds = json_object_get(old, "conditions");
 	json_t *cs = json_array();
 	size_t i;

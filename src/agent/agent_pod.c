@@ -671,7 +671,7 @@ static int start_container(agent_sync_job *sj, json_t *c, int attempt)
 	json_t *env = NULL;
 	runtime_mount *vm = NULL;
 	size_t nvm = 0;
-	_cleanup_json_ json_t *run = json_deep_copy(c);
+	_cleanup_json_ json_t *run = json_clone(c);
 	if (agent_container_env(pod, c, sj->inputs, &env, &err) < 0) {
 		reason = "CreateContainerConfigError";
 		goto fail;
@@ -928,7 +928,7 @@ static json_t *container_status(agent_sync_job *sj, json_t *c, json_t *by, runti
 			json_object_set_new(cs, "lastState",
 			                    json_pack("{s:o}", "terminated", terminated_json(prev, sj->report)));
 	} else {
-		json_t *wait = w ? json_deep_copy(w)
+		json_t *wait = w ? json_clone(w)
 		                 : json_pack("{s:s}", "reason", cur && cur->state == RUNTIME_EXITED
 		                                                    ? "CrashLoopBackOff"
 		                                                    : "ContainerCreating");
@@ -962,7 +962,7 @@ static int run_hook(agent *a, json_t *c, json_t *handler, const char *id, const 
 			sleep((unsigned)secs);
 		return 0;
 	}
-	_cleanup_json_ json_t *h = json_deep_copy(handler);
+	_cleanup_json_ json_t *h = json_clone(handler);
 	json_object_set_new(h, "timeoutSeconds", json_integer(limit_s > 0 ? limit_s : 1));
 	probe_target t = {.pod_ip = ip, .container = c, .rt = (struct runtime *)a->rt, .container_id = id};
 	return probe_run(h, &t, msg) == PROBE_SUCCESS ? 0 : -1;

@@ -304,8 +304,8 @@ void agent_probes_run(agent *a)
 			pj->a = a;
 			pj->key = xstrdup(ap->key);
 			pj->slot = p;
-			pj->probe = json_deep_copy(probe);
-			pj->container = json_deep_copy(spec);
+			pj->probe = json_clone(probe);
+			pj->container = json_clone(spec);
 			pj->pod_ip = xstrdup(ap->pod_ip);
 			p->running = true;
 			agent_pool_submit(a->pool, &pj->job);

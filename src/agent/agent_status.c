@@ -123,7 +123,7 @@ static char *names_list(json_t *names)
 json_t *agent_pod_status(agent *a, json_t *pod, json_t *report, agent_pod *ap)
 {
 	json_t *old = json_object_get(pod, "status");
-	json_t *st = json_is_object(old) ? json_deep_copy(old) : json_object();
+	json_t *st = json_is_object(old) ? json_clone(old) : json_object();
 	char now[32];
 	time_rfc3339(time_now_ns(), false, now);
 	json_object_set_new(st, "hostIP", json_string(a->node_ip));
@@ -179,7 +179,7 @@ json_t *agent_pod_status(agent *a, json_t *pod, json_t *report, agent_pod *ap)
 	json_t *lists[2][2] = {{json_object_get(report, "initContainerStatuses"), NULL},
 	                       {json_object_get(report, "containerStatuses"), NULL}};
 	for (int k = 0; k < 2; k++) {
-		json_t *arr = lists[k][0] ? json_deep_copy(lists[k][0]) : json_array();
+		json_t *arr = lists[k][0] ? json_clone(lists[k][0]) : json_array();
 		size_t i;
 		json_t *cs;
 		json_array_foreach(arr, i, cs)

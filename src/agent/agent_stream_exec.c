@@ -129,7 +129,7 @@ static char *write_process_file(exec_sess *s, runtime *rt, char **pidfile)
 		push_error(s, "container %s: config.json has no process", s->id);
 		return NULL;
 	}
-	_cleanup_json_ json_t *p = json_deep_copy(proc);
+	_cleanup_json_ json_t *p = json_clone(proc);
 	json_t *args = json_array();
 	for (size_t i = 0; s->argv[i]; i++)
 		json_array_append_new(args, json_string(s->argv[i]));

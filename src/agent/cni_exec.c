@@ -339,7 +339,7 @@ int cni_exec_plugin(const cni_call *call, const char *type, const char *stdin_da
 json_t *cni_request_config(const json_t *netconf, const json_t *plugin, const json_t *runtime_args,
                            const json_t *prev)
 {
-	json_t *req = json_deep_copy(plugin);
+	json_t *req = json_clone(plugin);
 	json_object_set(req, "cniVersion", json_object_get(netconf, "cniVersion"));
 	json_object_set(req, "name", json_object_get(netconf, "name"));
 	/* Spec 3: runtimeConfig is the union of capabilities the plugin declares and the
@@ -360,7 +360,7 @@ json_t *cni_request_config(const json_t *netconf, const json_t *plugin, const js
 	else
 		json_decref(rc);
 	if (prev)
-		json_object_set_new(req, "prevResult", json_deep_copy(prev));
+		json_object_set_new(req, "prevResult", json_clone(prev));
 	return req;
 }
 
@@ -441,8 +441,8 @@ static bool lo_start(lo_job *j, const cni_call *call, const json_t *netconf, siz
                      const json_t *runtime_args)
 {
 	j->call = *call;
-	j->netconf = json_deep_copy(netconf);
-	j->runtime_args = runtime_args ? json_deep_copy(runtime_args) : NULL;
+	j->netconf = json_clone(netconf);
+	j->runtime_args = runtime_args ? json_clone(runtime_args) : NULL;
 	j->index = index;
 	if (j->netconf && pthread_create(&j->thread, NULL, lo_thread, j) == 0) {
 		j->started = true;

@@ -36,7 +36,7 @@ int runtime_exec(runtime *rt, const char *id, const runtime_exec_opts *o, runtim
 	json_t *proc = json_object_get(spec, "process");
 	if (!json_is_object(proc))
 		return terr_internal(err, "container %s: config.json has no process", id);
-	_cleanup_json_ json_t *p = json_deep_copy(proc);
+	_cleanup_json_ json_t *p = json_clone(proc);
 	json_t *args = json_array();
 	for (size_t i = 0; o->argv[i]; i++)
 		json_array_append_new(args, json_string(o->argv[i]));

@@ -252,7 +252,7 @@ static json_t *without_managed(json_t *obj)
 {
 	if (!obj)
 		return NULL;
-	json_t *c = json_deep_copy(obj);
+	json_t *c = json_clone(obj);
 	json_object_del(json_object_get(c, "metadata"), "managedFields");
 	return c;
 }
@@ -774,7 +774,7 @@ static json_t *apply_body(json_t *live, json_t *live0, json_t *cfg, const fs_typ
 	}
 	if (fieldset_empty(me->set))
 		mlist_remove(ms, (size_t)self);
-	return json_deep_copy(pruned);
+	return json_clone(pruned);
 }
 
 json_t *apply_ssa_subresource(json_t *live, json_t *applied, const schema_type *t,
@@ -804,7 +804,7 @@ json_t *apply_ssa_subresource(json_t *live, json_t *applied, const schema_type *
 	mlist ms = {0};
 	decode(json_path(live, "metadata.managedFields"), &ms, true);
 	_cleanup_json_ json_t *live0 = live ? without_managed(live) : json_object();
-	_cleanup_json_ json_t *cfg = json_deep_copy(applied);
+	_cleanup_json_ json_t *cfg = json_clone(applied);
 	json_object_del(json_object_get(cfg, "metadata"), "managedFields");
 
 	/* k8s: the first apply to an object with no managedFields hands its existing fields to

@@ -42,14 +42,14 @@ void cv_copy(json_t *dst, const char *dkey, json_t *src, const char *skey)
 {
 	json_t *v = cv_get(src, skey);
 	if (v)
-		json_object_set_new(dst, dkey, json_deep_copy(v));
+		json_object_set_new(dst, dkey, json_clone(v));
 }
 
 void cv_copy_or(json_t *dst, const char *dkey, json_t *src, const char *skey, json_t *zero)
 {
 	json_t *v = cv_get(src, skey);
 	if (v) {
-		json_object_set_new(dst, dkey, json_deep_copy(v));
+		json_object_set_new(dst, dkey, json_clone(v));
 		json_decref(zero);
 	} else {
 		json_object_set_new(dst, dkey, zero);
@@ -68,7 +68,7 @@ json_t *cv_rebuild(json_t *src, const char *const *order, const char *(*rename)(
 		const char *from = rename ? rename(*n) : NULL;
 		json_t *v = json_object_get(src, from ? from : *n);
 		if (v)
-			json_object_set_new(out, *n, json_deep_copy(v));
+			json_object_set_new(out, *n, json_clone(v));
 	}
 	return out;
 }
@@ -143,7 +143,7 @@ json_t *convert_object(json_t *obj, const char *to_api_version, terr **err)
 		return NULL;
 	}
 	if (strcmp(from, to_api_version) == 0)
-		return json_deep_copy(obj);
+		return json_clone(obj);
 	for (size_t i = 0; i < ARRAY_SIZE(convs); i++) {
 		const conv_entry *c = &convs[i];
 		if ((!kind || str_eq(kind, c->kind)) && str_eq(from, c->from) &&
@@ -153,7 +153,7 @@ json_t *convert_object(json_t *obj, const char *to_api_version, terr **err)
 	/* k8s: versions of one group without a registered conversion (custom resources with
 	 * the None strategy) differ only in apiVersion. */
 	if (same_group(from, to_api_version)) {
-		json_t *out = json_deep_copy(obj);
+		json_t *out = json_clone(obj);
 		json_object_set_new(out, "apiVersion", json_string(to_api_version));
 		return out;
 	}

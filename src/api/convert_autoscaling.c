@@ -354,7 +354,7 @@ static bool go_scalar(json_t *dst, const char *dkey, json_t *src, const char *na
 		return false;
 	}
 	if (v) {
-		json_object_set_new(dst, dkey, json_deep_copy(v));
+		json_object_set_new(dst, dkey, json_clone(v));
 		json_decref(zero);
 	} else if (zero) {
 		json_object_set_new(dst, dkey, zero);
@@ -500,7 +500,7 @@ static json_t *status_to_v1(json_t *st)
 			cpu = u;
 	}
 	if (cpu)
-		json_object_set_new(o, "currentCPUUtilizationPercentage", json_deep_copy(cpu));
+		json_object_set_new(o, "currentCPUUtilizationPercentage", json_clone(cpu));
 	return o;
 }
 
@@ -515,7 +515,7 @@ json_t *convert_hpa_v2_to_v1(json_t *obj, const char *to)
 		if (strcmp(k, "apiVersion") == 0)
 			json_object_set_new(out, k, json_string(to));
 		else if (strcmp(k, "kind") == 0 || strcmp(k, "metadata") == 0)
-			json_object_set_new(out, k, json_deep_copy(v));
+			json_object_set_new(out, k, json_clone(v));
 		else if (strcmp(k, "spec") == 0 && spec)
 			json_object_set_new(out, k, spec_to_v1(spec));
 		else if (strcmp(k, "status") == 0 && status)
@@ -583,7 +583,7 @@ static json_t *spec_to_v2(json_t *spec, json_t *ann)
 		metrics = json_array();
 	json_t *pct = cv_get(spec, "targetCPUUtilizationPercentage");
 	if (pct)
-		json_array_append_new(metrics, cpu_metric(json_deep_copy(pct)));
+		json_array_append_new(metrics, cpu_metric(json_clone(pct)));
 	/* k8s: autoscaling/v1 without any metric means CPU at 80% (DefaultCPUUtilization). */
 	if (json_array_size(metrics) == 0)
 		json_array_append_new(metrics, cpu_metric(json_integer(DEFAULT_CPU_UTILIZATION)));
@@ -632,7 +632,7 @@ json_t *convert_hpa_v1_to_v2(json_t *obj, const char *to)
 		if (strcmp(k, "apiVersion") == 0) {
 			json_object_set_new(out, k, json_string(to));
 		} else if (strcmp(k, "kind") == 0 || strcmp(k, "metadata") == 0) {
-			json_object_set_new(out, k, json_deep_copy(v));
+			json_object_set_new(out, k, json_clone(v));
 		} else if (strcmp(k, "spec") == 0) {
 			json_object_set_new(out, k, spec_to_v2(cv_obj(obj, "spec"), ann));
 			has_spec = true;

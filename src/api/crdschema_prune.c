@@ -11,6 +11,7 @@
 
 #include "api/crdschema-internal.h"
 #include "api/crdschema.h"
+#include "base/json.h"
 #include "base/util.h"
 
 typedef struct pctx {
@@ -224,7 +225,7 @@ void crdschema_prune(json_t *schema, json_t *obj, json_t **pruned_paths)
 /* A deep copy of default value d of schema s, pruned by s (kube prunes defaults). */
 static json_t *default_copy(const json_t *d, const json_t *s)
 {
-	json_t *copy = json_deep_copy(d);
+	json_t *copy = json_clone(d);
 	pctx c = {0};
 	prune(&c, copy, s, false);
 	return copy;

@@ -6,6 +6,7 @@
  * selector (defaults_on_create in defaults_core.c).
  */
 #include "api/defaults-internal.h"
+#include "base/json.h"
 #include "base/util.h"
 
 /* k8s: apps/v1 SetDefaults_Deployment. */
@@ -104,7 +105,7 @@ void d_kind_job(json_t *obj)
 	json_t *tlabels = d_get_obj(d_get_obj(d_get_obj(spec, "template"), "metadata"), "labels");
 	json_t *meta = d_obj(obj, "metadata");
 	if (tlabels && meta && json_object_size(d_get_obj(meta, "labels")) == 0)
-		json_object_set_new(meta, "labels", json_deep_copy(tlabels));
+		json_object_set_new(meta, "labels", json_clone(tlabels));
 	d_set(spec, "completionMode", json_string("NonIndexed"));
 	d_bool(spec, "suspend", false);
 	json_t *pfp = d_get_obj(spec, "podFailurePolicy");

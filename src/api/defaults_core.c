@@ -161,7 +161,7 @@ void d_kind_node(json_t *obj)
 	json_t *status = d_get_obj(obj, "status");
 	json_t *cap = d_get_obj(status, "capacity");
 	if (cap && d_unset(status, "allocatable"))
-		json_object_set_new(status, "allocatable", json_deep_copy(cap));
+		json_object_set_new(status, "allocatable", json_clone(cap));
 }
 
 /* k8s: SetDefaults_PersistentVolume: phase Pending, reclaim policy Retain, volumeMode

@@ -298,7 +298,7 @@ static json_t *merge_list(walk *w, json_t *l, json_t *r, const fs_type *t, terr 
 		if (a < li.n) {
 			long in_r = items_find(&ri, &li.pe[a]);
 			if (in_r < 0) {
-				json_array_append_new(out, json_deep_copy(li.v[a]));
+				json_array_append_new(out, json_clone(li.v[a]));
 				a++;
 				continue;
 			}
@@ -336,9 +336,9 @@ done:
 static json_t *merge(walk *w, json_t *l, json_t *r, const fs_type *t, terr **err)
 {
 	if (!r)
-		return json_deep_copy(l);
+		return json_clone(l);
 	if (!l || t->atomic || t->kind == FS_SCALAR)
-		return json_deep_copy(r);
+		return json_clone(r);
 	if (json_is_object(l) && json_is_object(r) && t->kind != FS_LIST) {
 		json_t *out = json_object();
 		const char *k;
@@ -358,14 +358,14 @@ static json_t *merge(walk *w, json_t *l, json_t *r, const fs_type *t, terr **err
 		json_object_foreach(r, k, c)
 		{
 			if (!json_object_get(l, k))
-				json_object_set_new(out, k, json_deep_copy(c));
+				json_object_set_new(out, k, json_clone(c));
 		}
 		return out;
 	}
 	if (json_is_array(l) && json_is_array(r) && is_granular_list(t) &&
 	    (json_array_size(l) || json_array_size(r)))
 		return merge_list(w, l, r, t, err);
-	return json_deep_copy(r);
+	return json_clone(r);
 }
 
 json_t *fs_object_merge(json_t *live, json_t *cfg, const fs_type *t, terr **err)
@@ -660,7 +660,7 @@ json_t *fs_object_added_v1(json_t *v, const fs_type *t)
 static json_t *remove_items(walk *w, json_t *v, const fieldset *s, const fs_type *t)
 {
 	if (!s || t->atomic)
-		return json_deep_copy(v);
+		return json_clone(v);
 	if (json_is_object(v) && t->kind != FS_LIST && t->kind != FS_SCALAR) {
 		json_t *out = json_object();
 		const char *k;
@@ -672,7 +672,7 @@ static json_t *remove_items(walk *w, json_t *v, const fieldset *s, const fs_type
 				continue;
 			const fieldset *sub = fieldset_child(s, &pe);
 			if (!sub) {
-				json_object_set_new(out, k, json_deep_copy(c));
+				json_object_set_new(out, k, json_clone(c));
 				continue;
 			}
 			fs_type ct = fs_type_child(t, k);
@@ -696,7 +696,7 @@ static json_t *remove_items(walk *w, json_t *v, const fieldset *s, const fs_type
 				continue;
 			const fieldset *sub = fieldset_child(s, &it.pe[i]);
 			json_t *nc =
-			    sub ? remove_items(w, it.v[i], sub, &et) : json_deep_copy(it.v[i]);
+			    sub ? remove_items(w, it.v[i], sub, &et) : json_clone(it.v[i]);
 			if (nc)
 				json_array_append_new(out, nc);
 		}
@@ -707,7 +707,7 @@ static json_t *remove_items(walk *w, json_t *v, const fieldset *s, const fs_type
 		}
 		return out;
 	}
-	return json_deep_copy(v);
+	return json_clone(v);
 }
 
 json_t *fs_object_remove(json_t *v, const fieldset *s, const fs_type *t)

@@ -11,6 +11,7 @@
 #include "api/openapi-internal.h"
 #include "api/schema.h"
 #include "base/buf.h"
+#include "base/json.h"
 #include "base/util.h"
 
 #define OA_QUANTITY "io.k8s.apimachinery.pkg.api.resource.Quantity"
@@ -337,7 +338,7 @@ void oa_add_custom_schemas(json_t *schemas, const kind_desc *d, json_t *want)
 	_cleanup_free_ char *list = oa_kind_schema_name(d, "List");
 	_cleanup_free_ char *list_kind = xasprintf("%sList", d->kind);
 	json_t *s = d->crd_schema && json_is_object(d->crd_schema)
-	                ? json_deep_copy(d->crd_schema)
+	                ? json_clone(d->crd_schema)
 	                : json_pack("{s:s,s:b}", "type", "object",
 	                            "x-kubernetes-preserve-unknown-fields", 1);
 	json_t *props = json_object_get(s, "properties");

@@ -282,7 +282,7 @@ static int apply_one(json_t **root, json_t *op, size_t *copied, char **detail)
 		goto out;
 	}
 	if (str_eq(name, "add") || str_eq(name, "replace")) {
-		r = ptr_put(root, &path, json_deep_copy(value), name[0] == 'r', detail);
+		r = ptr_put(root, &path, json_clone(value), name[0] == 'r', detail);
 	} else if (str_eq(name, "remove")) {
 		json_t *v = ptr_take(*root, &path, name, detail);
 		r = v ? 0 : -1;
@@ -317,7 +317,7 @@ static int apply_one(json_t **root, json_t *op, size_t *copied, char **detail)
 				fail(detail, "Unable to copy, would exceed limit");
 				goto out;
 			}
-			r = ptr_put(root, &path, json_deep_copy(src), false, detail);
+			r = ptr_put(root, &path, json_clone(src), false, detail);
 		}
 	} else {
 		fail(detail, "Unexpected kind: %s", name);
@@ -350,7 +350,7 @@ json_t *patch_json(json_t *doc, json_t *ops, terr **err)
 {
 	/* k8s: the patch must decode as a list of operation objects (400); null is empty. */
 	if (json_is_null(ops) || !ops)
-		return json_deep_copy(doc);
+		return json_clone(doc);
 	if (!json_is_array(ops)) {
 		terr_bad_request(err,
 		                 "json: cannot unmarshal %s into Go value of type jsonpatch.Patch",
@@ -376,7 +376,7 @@ json_t *patch_json(json_t *doc, json_t *ops, terr **err)
 		    PATCH_JSON_MAX_OPS, n);
 		return NULL;
 	}
-	json_t *root = json_deep_copy(doc);
+	json_t *root = json_clone(doc);
 	size_t copied = 0;
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *detail = NULL;

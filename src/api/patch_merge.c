@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/patch.h"
+#include "base/json.h"
 #include "base/util.h"
 
 static bool num_equal(const json_t *a, const json_t *b)
@@ -64,7 +65,7 @@ static json_t *merge(json_t *target, json_t *patch)
 {
 	if (!json_is_object(patch)) {
 		json_decref(target);
-		return json_deep_copy(patch);
+		return json_clone(patch);
 	}
 	if (!json_is_object(target)) {
 		json_decref(target);
@@ -87,5 +88,5 @@ static json_t *merge(json_t *target, json_t *patch)
 
 json_t *patch_merge(json_t *doc, json_t *patch)
 {
-	return merge(json_deep_copy(doc), patch);
+	return merge(json_clone(doc), patch);
 }

@@ -267,7 +267,7 @@ static json_t *clean(const json_t *v, bool drop_marked)
 		}
 		return a;
 	}
-	return json_deep_copy(v);
+	return json_clone(v);
 }
 
 /* ---- lists ---- */
@@ -455,7 +455,7 @@ static json_t *smp_list(json_t *orig, json_t *patch, fmeta m, bool is_delete, te
 			for (size_t i = 0; i < json_array_size(both[l]); i++) {
 				json_t *v = json_array_get(both[l], i);
 				if (find_index(merged, v, "") < 0)
-					json_array_append_new(merged, json_deep_copy(v));
+					json_array_append_new(merged, json_clone(v));
 			}
 		porder = json_incref(patch);
 		sorder = json_incref(orig);
@@ -698,7 +698,7 @@ static int set_element_orders(json_t *orig, json_t *patch, shape s, terr **err)
 			return -1;
 		if (!olist && !plist)
 			continue;
-		_cleanup_json_ json_t *olist_copy = olist ? json_deep_copy(olist) : json_array();
+		_cleanup_json_ json_t *olist_copy = olist ? json_clone(olist) : json_array();
 		_cleanup_json_ json_t *merged = NULL;
 		if (olist && !plist)
 			merged = json_incref(olist);
@@ -786,7 +786,7 @@ static json_t *smp_map(json_t *orig, json_t *patch, shape s, terr **err)
 		} else if (json_is_array(ov)) {
 			r = smp_list_field(json_incref(ov), pv, m, is_delete, err);
 		} else {
-			r = json_deep_copy(pv);
+			r = json_clone(pv);
 		}
 		if (!r)
 			goto fail;
@@ -801,7 +801,7 @@ fail:
 json_t *patch_strategic(json_t *doc, json_t *patch, const schema_type *t, terr **err)
 {
 	if (!patch || json_is_null(patch))
-		return json_deep_copy(doc);
+		return json_clone(doc);
 	if (!json_is_object(patch)) {
 		const char *kind = json_is_array(patch)    ? "array"
 		                   : json_is_string(patch) ? "string"
@@ -813,6 +813,6 @@ json_t *patch_strategic(json_t *doc, json_t *patch, const schema_type *t, terr *
 		                 kind);
 		return NULL;
 	}
-	_cleanup_json_ json_t *p = json_deep_copy(patch);
-	return smp_map(json_deep_copy(doc), p, (shape){t, NULL}, err);
+	_cleanup_json_ json_t *p = json_clone(patch);
+	return smp_map(json_clone(doc), p, (shape){t, NULL}, err);
 }

@@ -455,7 +455,7 @@ json_t *jarr(const json_t *o, const char *key)
 
 json_t *jcopy(const json_t *j)
 {
-	return json_is_object(j) ? json_deep_copy(j) : json_object();
+	return json_is_object(j) ? json_clone(j) : json_object();
 }
 
 bool jhas(const json_t *o, const char *key)

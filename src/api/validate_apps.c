@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/validate-internal.h"
+#include "base/json.h"
 #include "base/util.h"
 
 static const char *const always_only[] = {"Always", NULL};
@@ -263,7 +264,7 @@ void v_kind_statefulset(vctx *v, json_t *obj, json_t *old)
 	{
 		/* k8s: containers may mount volumeClaimTemplates by name; the pods get those
 		 * volumes from the controller, so they count as declared here. */
-		json_t *copy = json_deep_copy(tmpl);
+		json_t *copy = json_clone(tmpl);
 		json_t *cps = jobj(copy, "spec");
 		size_t ci;
 		json_t *claim;

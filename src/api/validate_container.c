@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/validate-internal.h"
+#include "base/json.h"
 #include "base/quantity.h"
 #include "base/util.h"
 
@@ -582,7 +583,7 @@ static void ephemeral_containers(vctx *v, json_t *spec, json_t *vols, bool is_po
 			json_object_set_new(names, n ? n : "", json_true());
 		}
 	}
-	json_t *others = json_deep_copy(names);
+	json_t *others = json_clone(names);
 	static const char *const not_allowed[] = {"ports", "livenessProbe", "readinessProbe",
 	                                          "startupProbe", "lifecycle", "resizePolicy",
 	                                          "restartPolicy"};

@@ -82,9 +82,9 @@ static void pod_update(vctx *v, json_t *spec, json_t *ospec)
 	{
 		bool found = false;
 		for (size_t j = 0; j < json_array_size(nt) && !found; j++) {
-			json_t *oc = json_deep_copy(x), *nc = json_array_get(nt, j);
+			json_t *oc = json_clone(x), *nc = json_array_get(nt, j);
 			json_object_del(oc, "tolerationSeconds");
-			json_t *ncc = json_deep_copy(nc);
+			json_t *ncc = json_clone(nc);
 			json_object_del(ncc, "tolerationSeconds");
 			found = json_equal(oc, ncc);
 			json_decref(oc);

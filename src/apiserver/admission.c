@@ -119,7 +119,7 @@ static int pod_runtime_class(apiserver *s, json_t *spec, terr **err)
 	if (fixed) {
 		if (have && !json_equal(have, fixed))
 			return terr_set(err, 403, "Forbidden", "pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead");
-		json_object_set_new(spec, "overhead", json_deep_copy(fixed));
+		json_object_set_new(spec, "overhead", json_clone(fixed));
 	} else if (have) {
 		return terr_set(err, 403, "Forbidden", "pod rejected: Pod Overhead set without corresponding RuntimeClass defined Overhead");
 	}
@@ -147,7 +147,7 @@ static int pod_runtime_class(apiserver *s, json_t *spec, terr **err)
 		json_t *o;
 		json_array_foreach(tols, j, o) dup = dup || json_equal(o, t);
 		if (!dup)
-			json_array_append_new(tols, json_deep_copy(t));
+			json_array_append_new(tols, json_clone(t));
 	}
 	return 0;
 }

@@ -6,6 +6,7 @@
  * unless automountServiceAccountToken is false on the pod or, when the pod leaves it
  * unset, on its ServiceAccount. Not for: naming the default account (admission.c
  * pod_prepare), issuing tokens (satoken.c), mounting them (the agent). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,15 +44,27 @@ static void random_suffix(char out[6])
 	out[5] = 0;
 }
 
+static json_t *g_projected;
+
+static void projected_init(void)
+{
+	g_projected = json_pack(
+	    "{s:[{s:{s:i, s:s}}, {s:{s:s, s:[{s:s, s:s}]}}, {s:{s:[{s:s, s:{s:s, s:s}}]}}], s:i}",
+	    "sources", "serviceAccountToken", "expirationSeconds", 3607, "path", "token",
+	    "configMap", "name", "kube-root-ca.crt", "items", "key", "ca.crt", "path", "ca.crt",
+	    "downwardAPI", "items", "path", "namespace", "fieldRef", "apiVersion", "v1",
+	    "fieldPath", "metadata.namespace", "defaultMode", 0644);
+}
+
 static json_t *token_volume(const char *name)
 {
-	return json_pack(
-	    "{s:s, s:{s:[{s:{s:i, s:s}}, {s:{s:s, s:[{s:s, s:s}]}}, {s:{s:[{s:s, s:{s:s, s:s}}]}}],"
-	    " s:i}}",
-	    "name", name, "projected", "sources", "serviceAccountToken", "expirationSeconds", 3607,
-	    "path", "token", "configMap", "name", "kube-root-ca.crt", "items", "key", "ca.crt", "path",
-	    "ca.crt", "downwardAPI", "items", "path", "namespace", "fieldRef", "apiVersion", "v1",
-	    "fieldPath", "metadata.namespace", "defaultMode", 0644);
+	/* The same for every pod: a copy of one built once (a copy is cheaper than packing). */
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, projected_init);
+	json_t *v = json_object();
+	json_object_set_new(v, "name", json_string(name));
+	json_object_set_new(v, "projected", json_clone(g_projected));
+	return v;
 }
 
 /* Adds the mount to each container of list without one at the mount path; true when

@@ -98,7 +98,7 @@ static void mirror_put(remote *rm, const kind_desc *d, json_t *obj, bool deleted
 	json_t *labels = json_path(obj, "metadata.labels");
 	cache_write(c, cache_rev(c) + 1, key,
 	            deleted ? STORE_DELETED : e ? STORE_MODIFIED : STORE_ADDED, text, strlen(text),
-	            json_is_object(labels) ? json_deep_copy(labels) : NULL, NULL, NULL, NULL);
+	            json_is_object(labels) ? json_clone(labels) : NULL, NULL, NULL, NULL);
 }
 
 /* ---------- reflectors ---------- */

@@ -95,7 +95,7 @@ json_t *scale_apply(const kind_desc *d, json_t *obj, json_t *scale, terr **err)
 		               "Invalid value: %lld: must be greater than or equal to 0", (long long)n);
 		return NULL;
 	}
-	json_t *copy = json_deep_copy(obj);
+	json_t *copy = json_clone(obj);
 	if (d->custom && d->crd_scale) {
 		const char *sp = json_string_value(json_object_get(d->crd_scale, "specReplicasPath"));
 		json_t *parent = dot_path(copy, sp, true);

@@ -48,6 +48,40 @@ json_t *json_obj_child(json_t *obj, const char *key)
 	return c;
 }
 
+json_t *json_clone(const json_t *j)
+{
+	if (!j)
+		return NULL;
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: {
+		json_t *o = json_object();
+		const char *k;
+		size_t kn;
+		json_t *v;
+		json_object_keylen_foreach((json_t *)j, k, kn, v)
+		{
+			json_object_setn_new_nocheck(o, k, kn, json_clone(v));
+		}
+		return o;
+	}
+	case JSON_ARRAY: {
+		size_t n = json_array_size(j);
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, json_clone(json_array_get(j, i)));
+		return a;
+	}
+	case JSON_STRING:
+		return json_stringn_nocheck(json_string_value(j), json_string_length(j));
+	case JSON_INTEGER:
+		return json_integer(json_integer_value(j));
+	case JSON_REAL:
+		return json_real(json_real_value(j));
+	default: /* true, false, null: jansson's singletons */
+		return json_incref((json_t *)j);
+	}
+}
+
 /* ---------- compact serialization ----------
  * The same bytes as jansson's json_dumps(JSON_COMPACT | JSON_ENCODE_ANY), written straight
  * into one buffer: jansson's checks every object and array for reference loops through a

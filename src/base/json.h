@@ -16,6 +16,11 @@ json_t *json_path(json_t *root, const char *dotted);
 const char *json_path_str(json_t *root, const char *dotted);
 /* Gets or creates the object member `key` of obj (borrowed). Replaces a non-object. */
 json_t *json_obj_child(json_t *obj, const char *key);
+/* A deep copy, as json_deep_copy makes one (NULL for NULL), without its check for reference
+ * loops: jansson keeps a hash table keyed by every container's address printed with
+ * snprintf, which was most of a copy's cost. Trees here hold no loops (the serializer
+ * aborts on one). */
+json_t *json_clone(const json_t *j);
 /* Compact serialization with keys in insertion order, byte for byte what
  * json_dumps(JSON_COMPACT | JSON_ENCODE_ANY) writes, several times faster; caller frees. */
 char *json_dump_compact(const json_t *j);

@@ -392,8 +392,8 @@ static json_t *job_from_template(json_t *cj, const schedule *s, int64_t schedule
 {
 	json_t *tmpl = json_path(cj, "spec.jobTemplate");
 	json_t *meta = json_object();
-	json_t *labels = json_deep_copy(json_path(tmpl, "metadata.labels"));
-	json_t *ann = json_deep_copy(json_path(tmpl, "metadata.annotations"));
+	json_t *labels = json_clone(json_path(tmpl, "metadata.labels"));
+	json_t *ann = json_clone(json_path(tmpl, "metadata.annotations"));
 	if (!json_is_object(ann)) {
 		json_decref(ann);
 		ann = json_object();
@@ -412,7 +412,7 @@ static json_t *job_from_template(json_t *cj, const schedule *s, int64_t schedule
 	free(name);
 	json_object_set(meta, "namespace", json_path(cj, "metadata.namespace"));
 	json_object_set_new(meta, "ownerReferences", json_pack("[o]", controller_owner_ref(cj)));
-	json_t *spec = json_deep_copy(json_object_get(tmpl, "spec"));
+	json_t *spec = json_clone(json_object_get(tmpl, "spec"));
 	if (!json_is_object(spec)) {
 		json_decref(spec);
 		spec = json_object();
@@ -553,7 +553,7 @@ static void sync_cronjob(controller *c, json_t *cj, json_t **jobs, size_t n, syn
 	}
 	if (str_eq(policy, "Replace")) {
 		/* k8s: Replace deletes every active Job before starting the new one. */
-		json_t *refs = json_deep_copy(active);
+		json_t *refs = json_clone(active);
 		size_t i;
 		json_t *ref;
 		json_array_foreach(refs, i, ref)

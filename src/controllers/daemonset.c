@@ -245,7 +245,7 @@ size_t ds_sync_nodes(ds_sync *s, json_t **del, size_t ndel, const char **create,
 		json_t *tmeta = json_object_get(tmpl, "metadata");
 		char *gen = xasprintf("%s-", s->name);
 		for (size_t i = 0; i < ncreate && i < BURST_REPLICAS; i++) {
-			json_t *spec = json_deep_copy(json_object_get(tmpl, "spec"));
+			json_t *spec = json_clone(json_object_get(tmpl, "spec"));
 			ds_set_node_affinity(spec, create[i]);
 			json_t *meta = json_pack("{s:s, s:s, s:O, s:[o]}", "generateName", gen,
 			                         "namespace", s->ns, "labels",
@@ -449,7 +449,7 @@ static void write_status(ds_sync *s)
 	if (json_object_get(st, "conditions"))
 		json_object_set(want, "conditions", json_object_get(st, "conditions"));
 	if (!json_equal(st, want)) {
-		json_t *obj = json_deep_copy(s->ds);
+		json_t *obj = json_clone(s->ds);
 		json_object_set_new(obj, "status", want);
 		client_update(s->c->srv, s->c->def->name, controller_kind("apps", "daemonsets"), obj,
 		              "status", NULL, NULL);

@@ -184,7 +184,7 @@ void ds_add_tolerations(json_t *spec)
 json_t *ds_daemon_spec(json_t *ds)
 {
 	json_t *tspec = json_path(ds, "spec.template.spec");
-	json_t *spec = json_is_object(tspec) ? json_deep_copy(tspec) : json_object();
+	json_t *spec = json_is_object(tspec) ? json_clone(tspec) : json_object();
 	ds_add_tolerations(spec);
 	return spec;
 }
@@ -211,7 +211,7 @@ void ds_node_should_run(json_t *spec, json_t *node, bool *should_run, bool *shou
 
 json_t *ds_pod_template(json_t *ds, const char *hash)
 {
-	json_t *tmpl = json_deep_copy(json_path(ds, "spec.template"));
+	json_t *tmpl = json_clone(json_path(ds, "spec.template"));
 	if (!json_is_object(tmpl)) {
 		json_decref(tmpl);
 		tmpl = json_object();

@@ -151,7 +151,7 @@ static json_t *snapshot(ds_sync *s, json_t *data, int64_t number)
 	json_t *cc = json_path(s->ds, "status.collisionCount");
 	char *hash = revision_template_hash(json_path(s->ds, "spec.template"), cc);
 	char *name = xasprintf("%s-%s", s->name, hash);
-	json_t *labels = json_deep_copy(json_path(s->ds, "spec.template.metadata.labels"));
+	json_t *labels = json_clone(json_path(s->ds, "spec.template.metadata.labels"));
 	if (!json_is_object(labels)) {
 		json_decref(labels);
 		labels = json_object();
@@ -161,7 +161,7 @@ static json_t *snapshot(ds_sync *s, json_t *data, int64_t number)
 	                         "labels", labels, "ownerReferences", controller_owner_ref(s->ds));
 	json_t *ann = json_path(s->ds, "metadata.annotations");
 	if (json_object_size(ann))
-		json_object_set_new(meta, "annotations", json_deep_copy(ann));
+		json_object_set_new(meta, "annotations", json_clone(ann));
 	json_t *rev = json_pack("{s:s, s:s, s:o, s:O, s:I}", "apiVersion", "apps/v1", "kind",
 	                        "ControllerRevision", "metadata", meta, "data", data, "revision",
 	                        (json_int_t)number);
@@ -172,7 +172,7 @@ static json_t *snapshot(ds_sync *s, json_t *data, int64_t number)
 		/* k8s: the name is taken by another template: bump collisionCount and retry. */
 		json_decref(got);
 		got = NULL;
-		json_t *obj = json_deep_copy(s->ds);
+		json_t *obj = json_clone(s->ds);
 		json_t *st = json_obj_child(obj, "status");
 		json_object_set_new(st, "collisionCount", json_integer(json_integer_value(cc) + 1));
 		client_update(s->c->srv, s->c->def->name, controller_kind("apps", "daemonsets"), obj,

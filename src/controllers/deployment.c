@@ -309,10 +309,10 @@ static int sync_existing_new_rs(dsync *s, long idx, const char *new_revision)
 
 static json_t *new_rs_object(dsync *s, const char *hash)
 {
-	json_t *tmpl = json_deep_copy(json_path(s->d, "spec.template"));
+	json_t *tmpl = json_clone(json_path(s->d, "spec.template"));
 	json_t *tmeta = json_obj_child(tmpl, "metadata");
 	json_object_set_new(json_obj_child(tmeta, "labels"), DEP_HASH_LABEL, json_string(hash));
-	json_t *sel = json_deep_copy(json_path(s->d, "spec.selector"));
+	json_t *sel = json_clone(json_path(s->d, "spec.selector"));
 	if (!json_is_object(sel)) {
 		json_decref(sel);
 		sel = json_object();

@@ -54,7 +54,7 @@ static void drop_nulls(json_t *j)
 /* A copy of tmpl without nulls, the hash label, or empty label/annotation maps. */
 static json_t *normalized_template(json_t *tmpl)
 {
-	json_t *t = json_is_object(tmpl) ? json_deep_copy(tmpl) : json_object();
+	json_t *t = json_is_object(tmpl) ? json_clone(tmpl) : json_object();
 	drop_nulls(t);
 	json_t *meta = json_object_get(t, "metadata");
 	if (json_is_object(meta)) {
@@ -521,7 +521,7 @@ json_t *deployment_calculate_status(json_t *d, json_t *const *all, size_t n, jso
 	put_nonzero(st, "unavailableReplicas", unavailable);
 	json_t *conds = json_path(d, "status.conditions");
 	if (json_is_array(conds) && json_array_size(conds))
-		json_object_set_new(st, "conditions", json_deep_copy(conds));
+		json_object_set_new(st, "conditions", json_clone(conds));
 	json_t *cc = json_path(d, "status.collisionCount");
 	if (json_is_integer(cc))
 		json_object_set(st, "collisionCount", cc);

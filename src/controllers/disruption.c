@@ -307,7 +307,7 @@ static void write_status(controller *c, json_t *pdb, json_t *old_status)
 /* k8s: failSafe: when the status cannot be computed, allow no disruption. */
 static void fail_safe(controller *c, json_t *pdb, const char *why)
 {
-	_cleanup_json_ json_t *old = json_deep_copy(json_object_get(pdb, "status"));
+	_cleanup_json_ json_t *old = json_clone(json_object_get(pdb, "status"));
 	json_t *st = json_obj_child(pdb, "status");
 	json_object_set_new(st, "disruptionsAllowed", json_integer(0));
 	pdb_set_condition(pdb, "DisruptionAllowed", "False", "SyncFailed", why, time_now_ns());
@@ -323,7 +323,7 @@ static void update_status(controller *c, json_t *pdb, json_int_t healthy, json_i
 	json_int_t allowed = healthy - desired;
 	if (expected <= 0 || allowed <= 0)
 		allowed = 0;
-	_cleanup_json_ json_t *old = json_deep_copy(json_object_get(pdb, "status"));
+	_cleanup_json_ json_t *old = json_clone(json_object_get(pdb, "status"));
 	json_t *st = json_object();
 	json_t *gen = json_path(pdb, "metadata.generation");
 	if (json_integer_value(gen))
@@ -336,7 +336,7 @@ static void update_status(controller *c, json_t *pdb, json_int_t healthy, json_i
 		json_object_set(st, "disruptedPods", disrupted);
 	json_t *conds = json_object_get(old, "conditions");
 	if (conds)
-		json_object_set_new(st, "conditions", json_deep_copy(conds));
+		json_object_set_new(st, "conditions", json_clone(conds));
 	json_object_set_new(pdb, "status", st);
 	pdb_update_allowed_condition(pdb, time_now_ns());
 	write_status(c, pdb, old);

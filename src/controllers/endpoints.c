@@ -231,7 +231,7 @@ static json_t *build_subsets(json_t *svc, json_t **pods, size_t n)
  * cluster IP. */
 static json_t *desired_labels(json_t *svc)
 {
-	json_t *labels = json_deep_copy(json_path(svc, "metadata.labels"));
+	json_t *labels = json_clone(json_path(svc, "metadata.labels"));
 	if (!json_is_object(labels)) {
 		json_decref(labels);
 		labels = json_object();

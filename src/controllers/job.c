@@ -428,7 +428,7 @@ static int sync_job(controller *c, const char *key, json_t *job)
 	/* ---- has the Job reached a terminal state? ---- */
 	json_t *cond = job_condition(job, "SuccessCriteriaMet");
 	if (cond && str_eq(json_string_value(json_object_get(cond, "status")), "True"))
-		s.finished = json_deep_copy(cond);
+		s.finished = json_clone(cond);
 	if (!s.finished) {
 		cond = job_condition(job, "FailureTarget");
 		if (cond && str_eq(json_string_value(json_object_get(cond, "status")), "True")) {

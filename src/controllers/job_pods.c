@@ -96,13 +96,13 @@ static json_t *adopt(controller *c, json_t *job, json_t *pod)
 {
 	const char *ns = json_path_str(pod, "metadata.namespace");
 	const char *name = json_path_str(pod, "metadata.name");
-	json_t *refs = json_deep_copy(json_path(pod, "metadata.ownerReferences"));
+	json_t *refs = json_clone(json_path(pod, "metadata.ownerReferences"));
 	if (!json_is_array(refs)) {
 		json_decref(refs);
 		refs = json_array();
 	}
 	json_array_append_new(refs, controller_owner_ref(job));
-	json_t *fins = json_deep_copy(json_path(pod, "metadata.finalizers"));
+	json_t *fins = json_clone(json_path(pod, "metadata.finalizers"));
 	if (!json_is_array(fins)) {
 		json_decref(fins);
 		fins = json_array();
@@ -258,12 +258,12 @@ void job_create_pod(controller *c, json_t *job, int index, int failures, int ign
 	const char *jname = json_path_str(job, "metadata.name");
 	const char *ns = json_path_str(job, "metadata.namespace");
 	json_t *tmpl = json_path(job, "spec.template");
-	json_t *meta = json_deep_copy(json_object_get(tmpl, "metadata"));
+	json_t *meta = json_clone(json_object_get(tmpl, "metadata"));
 	if (!json_is_object(meta)) {
 		json_decref(meta);
 		meta = json_object();
 	}
-	json_t *spec = json_deep_copy(json_object_get(tmpl, "spec"));
+	json_t *spec = json_clone(json_object_get(tmpl, "spec"));
 	if (!json_is_object(spec)) {
 		json_decref(spec);
 		spec = json_object();

@@ -457,7 +457,7 @@ static int nlc_reconcile_node(controller *c, nlc_state *st, const char *name)
 	/* Taints: the NoSchedule mirror of the conditions, then the NoExecute pair. */
 	json_t *spec = json_obj_child(node, "spec");
 	json_t *old = json_object_get(spec, "taints");
-	json_t *taints = json_is_array(old) ? json_deep_copy(old) : json_array();
+	json_t *taints = json_is_array(old) ? json_clone(old) : json_array();
 	condition_taints(node, taints, now);
 	if (st->all_full || current == 'T') {
 		remove_taint(taints, TAINT_UNREACHABLE, "NoExecute");

@@ -20,7 +20,7 @@
 static json_t *pod_from_template(json_t *rs)
 {
 	json_t *tmpl = json_path(rs, "spec.template");
-	json_t *meta = json_deep_copy(json_object_get(tmpl, "metadata"));
+	json_t *meta = json_clone(json_object_get(tmpl, "metadata"));
 	if (!json_is_object(meta))
 		meta = json_object();
 	json_object_del(meta, "name");

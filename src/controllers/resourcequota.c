@@ -43,7 +43,7 @@ static int reconcile(controller *c, const char *key)
 	json_t *hard = json_path(quota, "spec.hard");
 	json_t *want = json_object();
 	json_object_set_new(want, "hard",
-	                    json_is_object(hard) ? json_deep_copy(hard) : json_object());
+	                    json_is_object(hard) ? json_clone(hard) : json_object());
 	json_object_set_new(want, "used", rlist_to_json(&used));
 	rlist_free(&used);
 	if (!json_equal(json_object_get(quota, "status"), want)) {

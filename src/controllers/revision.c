@@ -17,7 +17,7 @@
 
 json_t *revision_patch(json_t *obj)
 {
-	json_t *tmpl = json_deep_copy(json_path(obj, "spec.template"));
+	json_t *tmpl = json_clone(json_path(obj, "spec.template"));
 	if (!json_is_object(tmpl)) {
 		json_decref(tmpl);
 		tmpl = json_object();
@@ -34,12 +34,12 @@ json_t *revision_template(json_t *rev)
 
 json_t *revision_apply(json_t *obj, json_t *rev)
 {
-	json_t *out = json_deep_copy(obj);
+	json_t *out = json_clone(obj);
 	json_t *t = revision_template(rev);
 	if (!t)
 		return out;
 	/* k8s: "$patch": "replace" makes the saved template the whole new template. */
-	json_t *copy = json_deep_copy(t);
+	json_t *copy = json_clone(t);
 	json_object_del(copy, "$patch");
 	json_object_set_new(json_obj_child(out, "spec"), "template", copy);
 	return out;

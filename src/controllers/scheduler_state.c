@@ -270,7 +270,7 @@ static sched_pod *parse_pod(sch_state *st, json_t *shared)
 	_cleanup_json_ json_t *copy = NULL;
 	json_t *pod = shared;
 	if (!json_is_integer(json_path(shared, "spec.priority"))) {
-		pod = copy = json_deep_copy(shared);
+		pod = copy = json_clone(shared);
 		resolve_priority(st, pod);
 	}
 	terr *err = NULL;

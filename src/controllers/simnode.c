@@ -516,7 +516,7 @@ static json_t *node_status(simnode *sn, json_t *node, const char *now)
 {
 	json_t *old = json_object_get(node, "status");
 	json_t *oldconds = json_object_get(old, "conditions");
-	json_t *st = json_is_object(old) ? json_deep_copy(old) : json_object();
+	json_t *st = json_is_object(old) ? json_clone(old) : json_object();
 	json_t *cap, *alloc;
 	resources(node, old, &cap, &alloc);
 	json_object_set_new(st, "capacity", cap);
@@ -547,7 +547,7 @@ static json_t *node_status(simnode *sn, json_t *node, const char *now)
 
 	/* Addresses: keep what was given, add the InternalIP and Hostname when missing. */
 	json_t *addrs = json_is_array(json_object_get(old, "addresses"))
-	                    ? json_deep_copy(json_object_get(old, "addresses"))
+	                    ? json_clone(json_object_get(old, "addresses"))
 	                    : json_array();
 	bool has_ip = false, has_host = false;
 	json_array_foreach(addrs, i, c)

@@ -91,7 +91,7 @@ static json_t *new_revision(sts_sync *s, json_t *data, int64_t number, int64_t c
 {
 	char *hash = revision_hash(data, &collision);
 	char *name = revision_name(s->name, hash);
-	json_t *labels = json_deep_copy(json_path(s->set, "spec.template.metadata.labels"));
+	json_t *labels = json_clone(json_path(s->set, "spec.template.metadata.labels"));
 	if (!json_is_object(labels)) {
 		json_decref(labels);
 		labels = json_object();
@@ -101,7 +101,7 @@ static json_t *new_revision(sts_sync *s, json_t *data, int64_t number, int64_t c
 	                         "labels", labels, "ownerReferences", controller_owner_ref(s->set));
 	json_t *ann = json_path(s->set, "metadata.annotations");
 	if (json_object_size(ann))
-		json_object_set_new(meta, "annotations", json_deep_copy(ann));
+		json_object_set_new(meta, "annotations", json_clone(ann));
 	free(hash);
 	free(name);
 	return json_pack("{s:s, s:s, s:o, s:O, s:I}", "apiVersion", "apps/v1", "kind",
@@ -245,7 +245,7 @@ static void write_status(sts_sync *s, json_t **pods, size_t n, int64_t collision
 		json_decref(want);
 		return;
 	}
-	json_t *obj = json_deep_copy(s->set);
+	json_t *obj = json_clone(s->set);
 	json_object_set_new(obj, "status", want);
 	client_update(s->c->srv, s->c->def->name, controller_kind("apps", "statefulsets"), obj,
 	              "status", NULL, NULL);

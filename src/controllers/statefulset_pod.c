@@ -137,7 +137,7 @@ json_t *sts_new_pod(json_t *set, int ordinal, const char *revision)
 	json_t *tmeta = json_object_get(tmpl, "metadata");
 	/* k8s: GetPodFromTemplate copies labels, annotations and finalizers, and sets
 	 * generateName "<set>-" and the controller reference. */
-	json_t *labels = json_deep_copy(json_object_get(tmeta, "labels"));
+	json_t *labels = json_clone(json_object_get(tmeta, "labels"));
 	if (!json_is_object(labels)) {
 		json_decref(labels);
 		labels = json_object();
@@ -158,13 +158,13 @@ json_t *sts_new_pod(json_t *set, int ordinal, const char *revision)
 	json_object_set_new(meta, "labels", labels);
 	if (json_object_size(json_object_get(tmeta, "annotations")))
 		json_object_set_new(meta, "annotations",
-		                    json_deep_copy(json_object_get(tmeta, "annotations")));
+		                    json_clone(json_object_get(tmeta, "annotations")));
 	if (json_array_size(json_object_get(tmeta, "finalizers")))
 		json_object_set_new(meta, "finalizers",
-		                    json_deep_copy(json_object_get(tmeta, "finalizers")));
+		                    json_clone(json_object_get(tmeta, "finalizers")));
 	json_object_set_new(meta, "ownerReferences", json_pack("[o]", controller_owner_ref(set)));
 
-	json_t *spec = json_deep_copy(json_object_get(tmpl, "spec"));
+	json_t *spec = json_clone(json_object_get(tmpl, "spec"));
 	if (!json_is_object(spec)) {
 		json_decref(spec);
 		spec = json_object();
@@ -274,7 +274,7 @@ int sts_delete_pod(sts_sync *s, json_t *pod)
  * the template's labels plus the set selector's matchLabels. */
 static json_t *new_claim(json_t *set, json_t *ct, const char *name)
 {
-	json_t *claim = json_deep_copy(ct);
+	json_t *claim = json_clone(ct);
 	json_object_del(claim, "status");
 	json_t *meta = json_obj_child(claim, "metadata");
 	json_object_del(meta, "creationTimestamp");

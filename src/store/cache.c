@@ -329,7 +329,7 @@ json_t *cache_entry_dup(cache *c, const cache_entry *e)
 {
 	UNUSED(c);
 	if (e->tree)
-		return json_deep_copy(e->tree);
+		return json_clone(e->tree);
 	return json_loadb(e->value->data, e->value->len, 0, NULL);
 }
 

@@ -57,7 +57,7 @@ typedef void (*cache_watch_cb)(void *ud, const cache_event *ev);
 
 /* The event's object (value) as a tree, parsed on first use and shared by every in-process
  * reader of this event, so N informers cost one parse; NULL when value does not parse.
- * Borrowed and read-only: json_deep_copy before changing anything in it; json_incref to keep
+ * Borrowed and read-only: json_clone before changing anything in it; json_incref to keep
  * it past the callback (still read-only). The cache drops its reference when the event's
  * delivery is over (after the fan-out of a commit, after a watch's replay). */
 json_t *cache_event_obj(const cache_event *ev);

@@ -298,3 +298,43 @@ TEST(dump_based_copies_what_a_binding_shares)
 	json_decref(next);
 	json_decref(base);
 }
+
+/* Whether a and b (equal trees) share no container or string node. */
+static int disjoint(json_t *a, json_t *b)
+{
+	if (json_is_object(a) || json_is_array(a) || json_is_string(a) || json_is_integer(a) ||
+	    json_is_real(a)) {
+		if (a == b)
+			return 0;
+	}
+	if (json_is_object(a)) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(a, k, v) if (!disjoint(v, json_object_get(b, k))) return 0;
+	} else if (json_is_array(a)) {
+		for (size_t i = 0; i < json_array_size(a); i++)
+			if (!disjoint(json_array_get(a, i), json_array_get(b, i)))
+				return 0;
+	}
+	return 1;
+}
+
+TEST(clone_is_a_deep_copy)
+{
+	CHECK(json_clone(NULL) == NULL);
+	int bad = 0;
+	for (int i = 0; i < 2000 && bad < 3; i++) {
+		json_t *v = rnd_value(0);
+		json_t *c = json_clone(v);
+		char *a = json_dump_compact(v), *b = json_dump_compact(c);
+		if (!json_equal(v, c) || strcmp(a, b) != 0 || !disjoint(v, c)) {
+			fprintf(stderr, "    original: %s\n    clone:    %s\n", a, b);
+			bad++;
+		}
+		free(a);
+		free(b);
+		json_decref(c);
+		json_decref(v);
+	}
+	CHECK_INT(bad, 0);
+}
