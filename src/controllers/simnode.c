@@ -725,7 +725,10 @@ static void renew_lease(controller *c, simnode *sn)
 	const kind_desc *lk = controller_kind("coordination.k8s.io", "leases");
 	char now[32];
 	time_rfc3339(time_now_ns(), true, now);
-	json_t *lease = controller_get(c, lk, LEASE_NS, sn->name);
+	/* Read through the cache's kept trees: the update's own read of the stored lease (its
+	 * old object) is then a copy of this parse, not a second parse. */
+	_cleanup_json_ json_t *cur = controller_get_shared(c, lk, LEASE_NS, sn->name);
+	json_t *lease = json_clone(cur);
 	if (!lease) {
 		json_t *node = controller_get(c, controller_kind("", "nodes"), NULL, sn->name);
 		if (!node)
