@@ -54,6 +54,7 @@ struct remote {
 	unsigned lists;
 	void (*synced)(apiserver *s, void *ud);
 	void *ud;
+	struct remote_write *writes; /* in flight: a stop frees those curlio cancels unanswered */
 };
 
 /* ---------- the mirror ---------- */
@@ -295,7 +296,20 @@ typedef struct remote_write {
 	char *method;
 	client_cb cb;
 	void *ud;
+	struct remote_write *prev, *next; /* rm->writes */
 } remote_write;
+
+static void write_free(remote_write *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		w->rm->writes = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	free(w->method);
+	free(w);
+}
 
 /* The mirror learns the answer of a write of a resource it mirrors. */
 static void apply_answer(remote *rm, const char *method, json_t *obj)
@@ -338,8 +352,7 @@ static void on_write_done(void *ud, int status, const char *body, size_t len, co
 		log_debug("agent: %s answered %d: %s", w->method, status,
 		          json_string_value(json_object_get(obj, "message")));
 	json_decref(obj);
-	free(w->method);
-	free(w);
+	write_free(w);
 }
 
 void remote_client_do(apiserver *s, const char *manager, const char *method, const char *path,
@@ -351,6 +364,10 @@ void remote_client_do(apiserver *s, const char *manager, const char *method, con
 	w->method = xstrdup(method);
 	w->cb = cb;
 	w->ud = ud;
+	w->next = rm->writes;
+	if (rm->writes)
+		rm->writes->prev = w;
+	rm->writes = w;
 	_cleanup_free_ char *esc = curlio_escape(manager ? manager : "timon");
 	_cleanup_free_ char *url = xasprintf("%s%cfieldManager=%s", path, strchr(path, '?') ? '&' : '?', esc);
 	_cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -485,6 +502,10 @@ void apiserver_remote_stop(apiserver *s)
 	}
 	curlio_free(rm->io);
 	curlio_free(rm->wio);
+	/* Writes still in flight were cancelled without an answer; their callers are stopping
+	 * too (the callbacks are not run). */
+	while (rm->writes)
+		write_free(rm->writes);
 	s->remote = NULL;
 	free(rm);
 }
