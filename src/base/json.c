@@ -244,6 +244,63 @@ char *json_dump_sorted(const json_t *j)
 	return dump(j, true);
 }
 
+/* ---------- scanning serialized JSON (json.h) ---------- */
+
+const char *json_skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
+		p++;
+	return p;
+}
+
+const char *json_skip_string(const char *p, const char *e)
+{
+	const char *s = ++p;
+	while (p < e) {
+		const char *q = memchr(p, '"', (size_t)(e - p));
+		if (!q)
+			return NULL;
+		size_t bs = 0;
+		while (q - bs > s && q[-1 - (ptrdiff_t)bs] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			return q + 1;
+		p = q + 1;
+	}
+	return NULL;
+}
+
+const char *json_skip_value(const char *p, const char *e)
+{
+	p = json_skip_ws(p, e);
+	if (p >= e)
+		return NULL;
+	if (*p == '"')
+		return json_skip_string(p, e);
+	if (*p == '{' || *p == '[') {
+		int depth = 0;
+		while (p < e) {
+			char c = *p;
+			if (c == '"') {
+				if (!(p = json_skip_string(p, e)))
+					return NULL;
+				continue;
+			}
+			if (c == '{' || c == '[')
+				depth++;
+			else if ((c == '}' || c == ']') && --depth == 0)
+				return p + 1;
+			p++;
+		}
+		return NULL;
+	}
+	const char *s = p;
+	while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' &&
+	       *p != '\t' && *p != '\r')
+		p++;
+	return p > s ? p : NULL;
+}
+
 /* ---------- serialization against a base ----------
  * A writer that makes the next version of an object from the stored one copies only the
  * levels it changes; everything below them is the stored tree's own nodes. Serializing
@@ -269,62 +326,6 @@ typedef struct base_member {
 	span v;
 } base_member;
 
-static const char *skip_ws(const char *p, const char *e)
-{
-	while (p < e && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
-		p++;
-	return p;
-}
-
-/* The end of the string at p (its opening quote), or NULL. */
-static const char *skip_string(const char *p, const char *e)
-{
-	const char *s = ++p;
-	while (p < e) {
-		const char *q = memchr(p, '"', (size_t)(e - p));
-		if (!q)
-			return NULL;
-		size_t bs = 0;
-		while (q - bs > s && q[-1 - (ptrdiff_t)bs] == '\\')
-			bs++;
-		if (bs % 2 == 0)
-			return q + 1;
-		p = q + 1;
-	}
-	return NULL;
-}
-
-/* The end of the value at p, or NULL. */
-static const char *skip_json(const char *p, const char *e)
-{
-	if (p >= e)
-		return NULL;
-	if (*p == '"')
-		return skip_string(p, e);
-	if (*p == '{' || *p == '[') {
-		int depth = 0;
-		while (p < e) {
-			char c = *p;
-			if (c == '"') {
-				if (!(p = skip_string(p, e)))
-					return NULL;
-				continue;
-			}
-			if (c == '{' || c == '[')
-				depth++;
-			else if ((c == '}' || c == ']') && --depth == 0)
-				return p + 1;
-			p++;
-		}
-		return NULL;
-	}
-	const char *s = p;
-	while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' &&
-	       *p != '\t' && *p != '\r')
-		p++;
-	return p > s ? p : NULL;
-}
-
 /* The members (objects) or elements (arrays, keys NULL) of the container c: how many, or
  * -1 when there are more than BASE_MAX_MEMBERS or the bytes are not what was expected. */
 static int scan_container(span c, bool object, base_member *out)
@@ -333,7 +334,7 @@ static int scan_container(span c, bool object, base_member *out)
 		return -1;
 	const char *p = c.p + 1, *e = c.p + c.n - 1;
 	int n = 0;
-	p = skip_ws(p, e);
+	p = json_skip_ws(p, e);
 	while (p < e) {
 		if (n == BASE_MAX_MEMBERS)
 			return -1;
@@ -343,27 +344,27 @@ static int scan_container(span c, bool object, base_member *out)
 		if (object) {
 			if (*p != '"')
 				return -1;
-			const char *q = skip_string(p, e);
+			const char *q = json_skip_string(p, e);
 			if (!q)
 				return -1;
 			if (!memchr(p + 1, '\\', (size_t)(q - 1 - (p + 1)))) {
 				m->k = p + 1;
 				m->kn = (size_t)(q - 1 - (p + 1));
 			}
-			p = skip_ws(q, e);
+			p = json_skip_ws(q, e);
 			if (p >= e || *p != ':')
 				return -1;
-			p = skip_ws(p + 1, e);
+			p = json_skip_ws(p + 1, e);
 		}
-		const char *q = skip_json(p, e);
+		const char *q = json_skip_value(p, e);
 		if (!q)
 			return -1;
 		m->v = (span){p, (size_t)(q - p)};
-		p = skip_ws(q, e);
+		p = json_skip_ws(q, e);
 		if (p < e) {
 			if (*p != ',')
 				return -1;
-			p = skip_ws(p + 1, e);
+			p = json_skip_ws(p + 1, e);
 		}
 	}
 	return n;
@@ -520,7 +521,7 @@ char *json_dump_compact_based(const json_t *j, const json_t *base, const char *b
 	buf_reserve(&b, base_len + 512);
 	/* The value's extent: the bytes without surrounding whitespace (its members' extents
 	 * are found as they are needed). */
-	const char *s = skip_ws(base_json, base_json + base_len), *e = base_json + base_len;
+	const char *s = json_skip_ws(base_json, base_json + base_len), *e = base_json + base_len;
 	while (e > s && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\t' || e[-1] == '\r'))
 		e--;
 	dump_based(&b, j, base, (span){s, (size_t)(e - s)}, 0, reused);

@@ -27,6 +27,13 @@ char *json_dump_compact(const json_t *j);
 /* The same with every object's keys in byte order: what
  * json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) writes; caller frees. */
 char *json_dump_sorted(const json_t *j);
+/* Scanning serialized JSON without parsing it (end: one past the last byte): the first
+ * byte after whitespace at p; the end of the string whose opening quote is at p; the end of
+ * the value at p (after any whitespace). NULL when the bytes end first or the value is
+ * empty. Brackets are matched only as far as skipping needs (strings are respected). */
+const char *json_skip_ws(const char *p, const char *end);
+const char *json_skip_string(const char *p, const char *end);
+const char *json_skip_value(const char *p, const char *end);
 /* json_dump_compact of j, the next version of base (whose serialization, any whitespace,
  * is base_json): where j holds base's own nodes at the same places (a writer that copied
  * only the levels it changed), their bytes are taken from base_json rather than serialized

@@ -337,16 +337,21 @@ bool controller_prev_may_have_owner(const cache_event *ev)
 	return names_owner(ev->prev_value, &ev->prev_has_owner);
 }
 
+const char *controller_storage_key_tail(const char *skey)
+{
+	const char *last = strrchr(skey, '/');
+	const char *first = last;
+	while (first && first > skey && first[-1] != '/')
+		first--;
+	return last && first > skey ? first : NULL;
+}
+
 bool controller_any_in_ns_of(controller *c, const kind_desc *d, const cache_event *ev)
 {
-	/* Keys end in "/<namespace>/<name>". */
-	const char *last = strrchr(ev->key, '/');
-	const char *first = last;
-	while (first > ev->key && first[-1] != '/')
-		first--;
-	if (!last || first == ev->key)
+	const char *tail = controller_storage_key_tail(ev->key);
+	if (!tail)
 		return true; /* not the expected shape: let the caller look */
-	_cleanup_free_ char *ns = xstrndup(first, (size_t)(last - first));
+	_cleanup_free_ char *ns = xstrndup(tail, (size_t)(strchr(tail, '/') - tail));
 	_cleanup_free_ char *prefix = kind_storage_key(d, ns, NULL);
 	return cache_count(c->cache, prefix) > 0;
 }

@@ -63,6 +63,9 @@ void controller_forget(controller *c, const char *key);
 char *controller_key_of(json_t *obj);
 /* Splits a key into namespace (NULL when none) and name; caller frees both. */
 void controller_split_key(const char *key, char **ns, char **name);
+/* The key ("ns/name") at the end of a namespaced object's storage key (".../ns/name"), a
+ * pointer into it; NULL when it has fewer parts. */
+const char *controller_storage_key_tail(const char *skey);
 
 /* Reads from the watch cache. get: a new tree or NULL. list: new trees of every object of
  * d in ns (NULL: all namespaces), in key order; returns the count, *out freed by caller

@@ -7,6 +7,7 @@
 
 #include "base/json.h"
 #include "base/util.h"
+#include "controllers/controller.h"
 #include "controllers/simnode-internal.h"
 
 struct sim_node_pods {
@@ -131,56 +132,6 @@ void sim_index_free(sim_pod_index *ix)
 /* The serialized objects come from the server's own encoder (compact, keys unescaped), so
  * keys compare byte for byte; values holding a backslash are refused (callers then parse). */
 
-static const char *skip_ws(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-		p++;
-	return p;
-}
-
-/* p at an opening quote: returns the position after the closing one, or NULL. */
-static const char *skip_string(const char *p, const char *end)
-{
-	for (p++; p < end; p++) {
-		if (*p == '\\')
-			p++;
-		else if (*p == '"')
-			return p + 1;
-	}
-	return NULL;
-}
-
-static const char *skip_value(const char *p, const char *end)
-{
-	p = skip_ws(p, end);
-	if (p >= end)
-		return NULL;
-	if (*p == '"')
-		return skip_string(p, end);
-	if (*p == '{' || *p == '[') {
-		int depth = 0;
-		while (p < end) {
-			if (*p == '"') {
-				p = skip_string(p, end);
-				if (!p)
-					return NULL;
-				continue;
-			}
-			if (*p == '{' || *p == '[')
-				depth++;
-			else if (*p == '}' || *p == ']')
-				depth--;
-			p++;
-			if (!depth)
-				return p;
-		}
-		return NULL;
-	}
-	while (p < end && *p != ',' && *p != '}' && *p != ']')
-		p++;
-	return p;
-}
-
 typedef struct want {
 	const char *key;
 	strv *out;
@@ -192,31 +143,31 @@ typedef struct want {
 static const char *walk(const char *p, const char *end, const want *wants, size_t nwants,
                         const want *meta, size_t nmeta, const want *spec, size_t nspec)
 {
-	p = skip_ws(p, end);
+	p = json_skip_ws(p, end);
 	if (p >= end || *p != '{')
 		return NULL;
 	p++;
 	for (;;) {
-		p = skip_ws(p, end);
+		p = json_skip_ws(p, end);
 		if (p < end && *p == '}')
 			return p + 1;
 		if (p >= end || *p != '"')
 			return NULL;
-		const char *k = p + 1, *kend = skip_string(p, end);
+		const char *k = p + 1, *kend = json_skip_string(p, end);
 		if (!kend)
 			return NULL;
 		size_t klen = (size_t)(kend - 1 - k);
-		p = skip_ws(kend, end);
+		p = json_skip_ws(kend, end);
 		if (p >= end || *p != ':')
 			return NULL;
-		p = skip_ws(p + 1, end);
+		p = json_skip_ws(p + 1, end);
 		const char *next = NULL;
 		if (p < end && *p == '{' && meta && klen == 8 && memcmp(k, "metadata", 8) == 0)
 			next = walk(p, end, meta, nmeta, NULL, 0, NULL, 0);
 		else if (p < end && *p == '{' && spec && klen == 4 && memcmp(k, "spec", 4) == 0)
 			next = walk(p, end, spec, nspec, NULL, 0, NULL, 0);
 		else
-			next = skip_value(p, end);
+			next = json_skip_value(p, end);
 		if (!next)
 			return NULL;
 		for (size_t i = 0; i < nwants; i++) {
@@ -229,7 +180,7 @@ static const char *walk(const char *p, const char *end, const want *wants, size_
 				*wants[i].out = (strv){v, vlen};
 			}
 		}
-		p = skip_ws(next, end);
+		p = json_skip_ws(next, end);
 		if (p < end && *p == ',')
 			p++;
 	}
@@ -286,11 +237,8 @@ static bool scan_event(const cache_event *ev, char key[320], char node[256])
 	 * key (".../<namespace>/<name>") with the rest; scanning the bytes walks past
 	 * managedFields to reach spec. */
 	json_t *o = cache_event_obj_parsed(ev);
-	const char *last = strrchr(ev->key, '/');
-	const char *first = last;
-	while (first && first > ev->key && first[-1] != '/')
-		first--;
-	if (o && last && first > ev->key && strlen(first) < 320) {
+	const char *first = controller_storage_key_tail(ev->key);
+	if (o && first && strlen(first) < 320) {
 		const char *nn = json_string_value(json_object_get(json_object_get(o, "spec"), "nodeName"));
 		if (!nn || strlen(nn) < 256) {
 			strcpy(key, first);

@@ -338,3 +338,28 @@ TEST(clone_is_a_deep_copy)
 	}
 	CHECK_INT(bad, 0);
 }
+
+TEST(skip_finds_value_ends)
+{
+	struct {
+		const char *in;
+		long end; /* offset of the end, -1: NULL */
+	} cases[] = {
+	    {"\"a\\\"]}\" ,", 7},       {"\"\\\\\"x", 4},  {"  {\"k\":[1,\"]\"]} x", 15},
+	    {"[[],{}]", 7},            {"12,", 2},       {"-1.5e3}", 6},
+	    {"true ", 4},              {"{\"a\":1", -1}, {"\"open", -1},
+	    {"", -1},                  {",", -1},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		const char *p = cases[i].in, *e = p + strlen(p);
+		const char *r = json_skip_value(p, e);
+		long got = r ? (long)(r - p) : -1;
+		if (got != cases[i].end)
+			fprintf(stderr, "    %s: end %ld, want %ld\n", p, got, cases[i].end);
+		CHECK(got == cases[i].end);
+	}
+	const char *s = " \t\n x";
+	CHECK(json_skip_ws(s, s + strlen(s)) == s + 4);
+	s = "\"k\":1";
+	CHECK(json_skip_string(s, s + strlen(s)) == s + 3);
+}
