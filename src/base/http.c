@@ -39,6 +39,11 @@ struct http_server {
 	uv_check_t flush;
 	bool flush_init;
 	http_conn *pend_head;
+	/* Where TLS output goes on its way to the socket: written from here at once when the
+	 * socket takes it, so only what it does not take is copied into a write of its own (a
+	 * fresh block per flush cost page faults: the allocator hands large freed blocks back
+	 * to the kernel). Allocated at the first flush. */
+	char *scratch;
 };
 
 struct http_conn {
@@ -237,34 +242,54 @@ static void send_req(http_conn *c, write_req *wr)
 	}
 }
 
+#define SCRATCH_SIZE (256u * 1024)
+
+/* Hands n bytes at data to c's socket: written at once as far as the socket takes them when
+ * nothing is queued before them, the rest copied into a queued write. */
+static void send_bytes(http_conn *c, const char *data, size_t n)
+{
+	if (c->queued == 0) {
+		uv_buf_t b = uv_buf_init((char *)data, (unsigned)n);
+		int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+		if (w < 0 && w != UV_EAGAIN && w != UV_ENOSYS) {
+			conn_close(c);
+			return;
+		}
+		if (w > 0) {
+			data += w;
+			n -= (size_t)w;
+		}
+	}
+	if (n == 0)
+		return;
+	write_req *wr = xmalloc(sizeof *wr + n);
+	memcpy(wr->data, data, n);
+	wr->len = n;
+	send_req(c, wr);
+}
+
 static void raw_send(http_conn *c, const char *data, size_t len)
 {
 	if (c->closing || len == 0)
 		return;
-	write_req *wr = xmalloc(sizeof *wr + len);
-	memcpy(wr->data, data, len);
-	wr->len = len;
-	send_req(c, wr);
+	send_bytes(c, data, len);
 }
 
-/* Moves whatever TLS produced into the socket: read straight into one write, so a burst of
- * records (a watch's events of a loop turn) is one copy and one system call, not one per
- * 16 KiB. */
+/* Moves whatever TLS produced into the socket, through the server's scratch buffer: a burst
+ * of records (a watch's events of a loop turn) is one system call per 256 KiB. */
 static void flush_tls(http_conn *c)
 {
 	size_t pending;
+	if (!c->srv->scratch)
+		c->srv->scratch = xmalloc(SCRATCH_SIZE);
 	while ((pending = BIO_ctrl_pending(c->wbio)) > 0) {
-		int want = pending > (1u << 30) ? 1 << 30 : (int)pending;
-		write_req *wr = xmalloc(sizeof *wr + (size_t)want);
-		int n = BIO_read(c->wbio, wr->data, want);
-		if (n <= 0 || c->closing) {
-			free(wr);
-			if (n <= 0)
-				return;
-			continue; /* closing: drained and dropped, as raw_send drops */
-		}
-		wr->len = (size_t)n;
-		send_req(c, wr);
+		int want = pending > SCRATCH_SIZE ? (int)SCRATCH_SIZE : (int)pending;
+		int n = BIO_read(c->wbio, c->srv->scratch, want);
+		if (n <= 0)
+			return;
+		if (c->closing)
+			continue; /* drained and dropped, as raw_send drops */
+		send_bytes(c, c->srv->scratch, (size_t)n);
 	}
 }
 
@@ -1074,5 +1099,6 @@ void http_server_close(http_server *s, void (*cb)(void *ud), void *ud)
 
 void http_server_free(http_server *s)
 {
+	free(s->scratch);
 	free(s);
 }
