@@ -21,6 +21,8 @@ trap st_cleanup EXIT
 
 command -v script >/dev/null || { fail "tool script is installed"; finish; exit 1; }
 agent_setup || { finish; exit 1; }
+expect_err "a positive --loop-nice is refused" "invalid --loop-nice 5" \
+	"$TIMON" server --loop-nice 5 --data-dir "$TMP/bad"
 start_agent_server || { fail "server with agent starts"; finish; exit 1; }
 
 # A pod with two containers, main the default one. main's first run prints a line and
@@ -84,6 +86,12 @@ expect_out "exec -it: the size follows the client's terminal" "size=45 123" \
 	bash -c "script -qec \"stty cols 123 rows 45; kubectl exec -it sp -- sh -c 'echo size=\\\$(stty size)'\" /dev/null </dev/null | tr -d '\r'"
 expect_out "exec -it: exit code" "^rc=7$" \
 	bash -c "script -qec \"kubectl exec -it sp -- sh -c 'exit 7'; echo rc=\\\$?\" /dev/null </dev/null | tr -d '\r' | grep rc="
+# The server raises its loop thread's priority (--loop-nice, -10 by default) and nothing it
+# starts inherits it: its other threads, conmon and the containers run at nice 0.
+nices() { for t in /proc/"$1"/task/*; do sed 's/.*) //' "$t/stat" | awk '{print $17}'; done | sort -n | uniq | tr '\n' ' '; }
+expect_out "the server's loop thread runs at nice -10, its other threads at 0" "^-10 0 $" nices "$SERVER_PID"
+expect_out "a container's processes run at nice 0" "^0$" \
+	kubectl exec sp -- sh -c "sed 's/.*) //' /proc/1/stat | cut -d' ' -f17"
 expect_err "exec into an unknown pod" 'pods "nope" not found' kubectl exec nope -- true
 
 # --- cp (exec + tar) ---
