@@ -58,6 +58,16 @@ void buf_printf(buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Whether none of the 8 bytes in x needs an escape (below 0x20, '"' or '\\'): the
+ * exact "has a byte less than" and "has a zero byte" word tests. */
+static inline bool plain8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+	uint64_t hit = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((bs - ones) & ~bs);
+	return (hit & highs) == 0;
+}
+
 void buf_json_str(buf *b, const char *s, size_t n)
 {
 	/* jansson's escapes, so that base/json.c's serializer writes its bytes */
@@ -65,8 +75,13 @@ void buf_json_str(buf *b, const char *s, size_t n)
 	reserve(b, n + 2);
 	buf_putc(b, '"');
 	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	for (size_t i = 0; i < n;) {
+		uint64_t w;
+		if (i + 8 <= n && (memcpy(&w, s + i, 8), plain8(w))) {
+			i += 8, run += 8;
+			continue;
+		}
+		unsigned char c = (unsigned char)s[i++];
 		if (c >= 0x20 && c != '"' && c != '\\') {
 			run++;
 			continue;
@@ -85,7 +100,7 @@ void buf_json_str(buf *b, const char *s, size_t n)
 			e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15];
 			el = 6;
 		}
-		buf_add(b, s + i - run, run);
+		buf_add(b, s + i - 1 - run, run);
 		run = 0;
 		buf_add(b, e, el);
 	}

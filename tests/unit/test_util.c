@@ -1,6 +1,11 @@
-/* test_util.c — small helpers of base/util.c: IPv4 CIDR parsing and prefix masks. */
+/* test_util.c — small helpers of base/util.c and base/buf.c: IPv4 CIDR parsing and prefix
+ * masks, JSON string escapes. */
 #include "test.h"
 
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "base/buf.h"
 #include "base/util.h"
 
 TEST(ipv4_cidr_parse_accepts_and_masks)
@@ -46,4 +51,32 @@ TEST(ipv4_prefix_mask_edges)
 	CHECK(ipv4_prefix_mask(24) == 0xffffff00u);
 	CHECK(ipv4_prefix_mask(31) == 0xfffffffeu);
 	CHECK(ipv4_prefix_mask(32) == 0xffffffffu);
+}
+
+/* buf_json_str writes what jansson writes for the same string (base/json.c's serializer
+ * mixes both), whatever the mix of plain runs (copied 8 bytes at a time) and escapes. */
+TEST(buf_json_str_escapes_as_jansson)
+{
+	static const char *const parts[] = {"a", "plain-run", "\"", "\\", "\n", "\t", "\x01",
+	                                    "\x1f", "\x7f", "\xc3\xa9", " ", "0123456789abcdef"};
+	unsigned seed = 7;
+	int bad = 0;
+	for (int iter = 0; iter < 5000 && !bad; iter++) {
+		buf in = {0}, out = {0};
+		int k = (int)(rand_r(&seed) % 12);
+		for (int i = 0; i < k; i++)
+			buf_puts(&in, parts[rand_r(&seed) % ARRAY_SIZE(parts)]);
+		buf_json_str(&out, in.p ? in.p : "", in.n);
+		json_t *js = json_stringn(in.p ? in.p : "", in.n);
+		char *want = json_dumps(js, JSON_ENCODE_ANY);
+		if (!want || strcmp(want, out.p) != 0) {
+			fprintf(stderr, "  %s\n  vs %s\n", out.p, want ? want : "(null)");
+			bad = 1;
+		}
+		free(want);
+		json_decref(js);
+		buf_free(&in);
+		buf_free(&out);
+	}
+	CHECK(!bad);
 }
