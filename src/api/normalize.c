@@ -30,24 +30,26 @@ static bool is_empty(const schema_field *f, json_t *v)
 	}
 }
 
+/* Member by member (an object sets a few of its type's fields; looking each field up in it
+ * cost a hash of every field name the type has). */
 static void walk(const schema_type *t, json_t *obj, int depth)
 {
 	if (!t || !json_is_object(obj) || depth > 64)
 		return;
-	for (size_t i = 0; i < t->nfields; i++) {
-		const schema_field *f = &t->fields[i];
-		if (f->flags & SCHEMA_F_INLINE) {
-			walk(f->type, obj, depth + 1);
-			continue;
-		}
-		json_t *v = json_object_get(obj, f->json);
-		if (!v)
+	const char *key;
+	json_t *v;
+	void *next;
+	json_object_foreach_safe(obj, next, key, v)
+	{
+		/* an inline (embedded) struct's fields are found among the parent's */
+		const schema_field *f = schema_field_json(t, key);
+		if (!f)
 			continue;
 		/* k8s: omitempty drops "", 0, false, nil and empty slices and maps; a pointer
 		 * to a zero value is not nil and stays. */
 		if ((f->flags & SCHEMA_F_OMITEMPTY) &&
 		    (json_is_null(v) || (!(f->flags & SCHEMA_F_POINTER) && is_empty(f, v)))) {
-			json_object_del(obj, f->json);
+			json_object_del(obj, key);
 			continue;
 		}
 		if (!f->type)
@@ -57,11 +59,11 @@ static void walk(const schema_type *t, json_t *obj, int depth)
 		} else if ((f->kind == SCHEMA_ARRAY || f->kind == SCHEMA_MAP) && f->elem == SCHEMA_OBJECT) {
 			size_t k;
 			json_t *e;
-			const char *key;
+			const char *ekey;
 			if (json_is_array(v)) {
 				json_array_foreach(v, k, e) walk(f->type, e, depth + 1);
 			} else if (json_is_object(v)) {
-				json_object_foreach(v, key, e) walk(f->type, e, depth + 1);
+				json_object_foreach(v, ekey, e) walk(f->type, e, depth + 1);
 			}
 		}
 	}

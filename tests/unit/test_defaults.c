@@ -6,6 +6,7 @@
 
 #include "api/defaults.h"
 #include "api/kind.h"
+#include "api/normalize.h"
 #include "base/json.h"
 #include "base/util.h"
 
@@ -460,4 +461,28 @@ TEST(malformed_bodies_do_not_crash)
 		}
 	}
 	CHECK(1);
+}
+
+/* omitempty as Go's encoder has it, deep in lists and through inline (embedded) structs:
+ * TypeMeta's fields sit in the Pod's own object. */
+TEST(normalize_drops_empty_omitempty_fields)
+{
+	const kind_desc *d = kind_by_gvk("", "v1", "Pod");
+	REQUIRE(d);
+	json_t *obj = load("{\"kind\":\"\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"p\","
+	                   "\"finalizers\":[],\"labels\":{}},\"spec\":{\"nodeName\":\"\",\"hostNetwork\":false,"
+	                   "\"priority\":0,\"containers\":[{\"name\":\"c\",\"image\":\"\",\"ports\":[],"
+	                   "\"stdin\":true}],\"unknownField\":\"\"}}");
+	REQUIRE(obj);
+	normalize_omitempty(schema_find(d->schema), obj);
+	json_t *want = load("{\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"p\"},\"spec\":{"
+	                    "\"priority\":0,\"containers\":[{\"name\":\"c\",\"stdin\":true}],"
+	                    "\"unknownField\":\"\"}}");
+	char *got = json_dumps(obj, JSON_SORT_KEYS);
+	if (!json_equal(obj, want))
+		fprintf(stderr, "  got %s\n", got);
+	CHECK(json_equal(obj, want));
+	free(got);
+	json_decref(obj);
+	json_decref(want);
 }
