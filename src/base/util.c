@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -201,11 +202,26 @@ void random_bytes(void *out, size_t n)
 
 void uuid_v4(char out[37])
 {
-	uint8_t b[16];
-	random_bytes(b, sizeof b);
+	/* Every create takes one: 16 of them per getrandom call, from a per-thread pool
+	 * (identifiers, not secrets; nothing forks without exec). */
+	static _Thread_local uint8_t pool[256];
+	static _Thread_local size_t left;
+	if (left < 16) {
+		random_bytes(pool, sizeof pool);
+		left = sizeof pool;
+	}
+	uint8_t *b = pool + sizeof pool - left;
+	left -= 16;
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-	         b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-	         b[15]);
+	static const char hex[] = "0123456789abcdef";
+	char *o = out;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*o++ = '-';
+		*o++ = hex[b[i] >> 4];
+		*o++ = hex[b[i] & 15];
+	}
+	*o = 0;
+	memset(b, 0, 16);
 }

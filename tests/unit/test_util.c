@@ -80,3 +80,27 @@ TEST(buf_json_str_escapes_as_jansson)
 	}
 	CHECK(!bad);
 }
+
+/* uuid_v4: the RFC 4122 version-4 form, and no repeats across pool refills. */
+TEST(uuid_v4_form_and_distinct)
+{
+	enum { N = 1000 };
+	static char ids[N][37];
+	int bad = 0;
+	for (int i = 0; i < N; i++) {
+		uuid_v4(ids[i]);
+		const char *u = ids[i];
+		bool ok = strlen(u) == 36 && u[8] == '-' && u[13] == '-' && u[18] == '-' &&
+		          u[23] == '-' && u[14] == '4' && strchr("89ab", u[19]);
+		for (int k = 0; k < 36 && ok; k++)
+			ok = k == 8 || k == 13 || k == 18 || k == 23 || strchr("0123456789abcdef", u[k]);
+		if (!ok && !bad++)
+			fprintf(stderr, "  bad uuid %s\n", u);
+	}
+	CHECK(!bad);
+	int dup = 0;
+	for (int i = 0; i < N; i++)
+		for (int j = i + 1; j < N; j++)
+			dup += strcmp(ids[i], ids[j]) == 0;
+	CHECK(dup == 0);
+}
