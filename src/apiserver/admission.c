@@ -182,12 +182,12 @@ static void pod_prepare(json_t *pod)
 			tols = json_array();
 			json_object_set_new(spec, "tolerations", tols);
 		}
-		json_array_append_new(tols, json_pack("{s:s, s:s, s:s, s:i}", "key", node_taints[t],
+		json_array_append_new(tols, json_build("{s:s, s:s, s:s, s:i}", "key", node_taints[t],
 		                                       "operator", "Exists", "effect", "NoExecute",
 		                                       "tolerationSeconds", 300));
 	}
 	/* k8s: a new pod starts Pending with its QoS class; its status is the kubelet's. */
-	json_t *st = json_pack("{s:s, s:s}", "phase", "Pending", "qosClass", pod_qos(spec));
+	json_t *st = json_build("{s:s, s:s}", "phase", "Pending", "qosClass", pod_qos(spec));
 	json_object_set_new(pod, "status", st);
 }
 
@@ -277,13 +277,13 @@ static int service_allocate(api_req *r, json_t *svc, terr **err)
 		char ipbuf[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, &a, ipbuf, sizeof ipbuf);
 		json_object_set_new(spec, "clusterIP", json_string(ipbuf));
-		json_object_set_new(spec, "clusterIPs", json_pack("[s]", ipbuf));
-		json_object_set_new(spec, "ipFamilies", json_pack("[s]", "IPv4"));
+		json_object_set_new(spec, "clusterIPs", json_build("[s]", ipbuf));
+		json_object_set_new(spec, "ipFamilies", json_build("[s]", "IPv4"));
 		if (!json_object_get(spec, "ipFamilyPolicy"))
 			json_object_set_new(spec, "ipFamilyPolicy", json_string("SingleStack"));
 	} else if (cip && strcmp(cip, "None") == 0) {
-		json_object_set_new(spec, "clusterIPs", json_pack("[s]", "None"));
-		json_object_set_new(spec, "ipFamilies", json_pack("[s]", "IPv4"));
+		json_object_set_new(spec, "clusterIPs", json_build("[s]", "None"));
+		json_object_set_new(spec, "ipFamilies", json_build("[s]", "IPv4"));
 		if (!json_object_get(spec, "ipFamilyPolicy"))
 			json_object_set_new(spec, "ipFamilyPolicy", json_string("SingleStack"));
 	}
@@ -322,7 +322,7 @@ static int service_allocate(api_req *r, json_t *svc, terr **err)
 			hmap_put(&ports, keys[nkeys++], (void *)1);
 		}
 	}
-	json_object_set_new(svc, "status", json_pack("{s:{}}", "loadBalancer"));
+	json_object_set_new(svc, "status", json_build("{s:{}}", "loadBalancer"));
 out:
 	hmap_free(&ips);
 	hmap_free(&ports);
@@ -341,7 +341,7 @@ static void crd_prepare(json_t *crd)
 	char ts[32];
 	time_rfc3339(time_now_ns(), false, ts);
 	json_t *names = json_path(crd, "spec.names");
-	json_t *conds = json_pack(
+	json_t *conds = json_build(
 	    "[{s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s}]", "type", "NamesAccepted",
 	    "status", "True", "lastTransitionTime", ts, "reason", "NoConflicts", "message",
 	    "no conflicts found", "type", "Established", "status", "True", "lastTransitionTime", ts,
@@ -354,8 +354,8 @@ static void crd_prepare(json_t *crd)
 			json_array_append(stored, json_object_get(v, "name"));
 	}
 	json_object_set_new(crd, "status",
-	                    json_pack("{s:o, s:O, s:o}", "conditions", conds, "acceptedNames",
-	                              names ? names : json_object(), "storedVersions", stored));
+	                    json_build("{s:o, s:O, s:o}", "conditions", conds, "acceptedNames",
+	                               names ? names : json_object(), "storedVersions", stored));
 }
 
 /* ---------- entry points ---------- */
@@ -464,9 +464,9 @@ void admission_after_delete(apiserver *s, const kind_desc *d, json_t *obj)
 
 static void respond_success(api_req *r, int code)
 {
-	_cleanup_json_ json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:i}", "kind", "Status",
-	                                      "apiVersion", "v1", "metadata", "status", "Success",
-	                                      "code", code);
+	_cleanup_json_ json_t *st = json_build("{s:s, s:s, s:{}, s:s, s:i}", "kind", "Status",
+	                                       "apiVersion", "v1", "metadata", "status", "Success",
+	                                       "code", code);
 	r->want_table = false;
 	api_send_object(r, code, st);
 }
@@ -528,9 +528,9 @@ static void pod_bind(api_req *r, json_t *binding)
 		if (str_eq(json_string_value(json_object_get(json_array_get(conds, i), "type")),
 		           "PodScheduled"))
 			json_array_remove(conds, i);
-	json_array_append_new(conds, json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled",
-	                                       "status", "True", "lastProbeTime",
-	                                       "lastTransitionTime", ts));
+	json_array_append_new(conds, json_build("{s:s, s:s, s:n, s:s}", "type", "PodScheduled",
+	                                        "status", "True", "lastProbeTime",
+	                                        "lastTransitionTime", ts));
 	if (r->dry_run) {
 		json_decref(pod);
 		respond_success(r, 201);

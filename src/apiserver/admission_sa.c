@@ -48,7 +48,7 @@ static json_t *g_projected;
 
 static void projected_init(void)
 {
-	g_projected = json_pack(
+	g_projected = json_build(
 	    "{s:[{s:{s:i, s:s}}, {s:{s:s, s:[{s:s, s:s}]}}, {s:{s:[{s:s, s:{s:s, s:s}}]}}], s:i}",
 	    "sources", "serviceAccountToken", "expirationSeconds", 3607, "path", "token",
 	    "configMap", "name", "kube-root-ca.crt", "items", "key", "ca.crt", "path", "ca.crt",
@@ -87,8 +87,8 @@ static bool mount_in(json_t *list, const char *vol)
 			mounts = json_array();
 			json_object_set_new(c, "volumeMounts", mounts);
 		}
-		json_array_append_new(mounts, json_pack("{s:s, s:b, s:s}", "name", vol, "readOnly", 1,
-		                                        "mountPath", SA_MOUNT_PATH));
+		json_array_append_new(mounts, json_build("{s:s, s:b, s:s}", "name", vol, "readOnly", 1,
+		                                         "mountPath", SA_MOUNT_PATH));
 		added = true;
 	}
 	return added;

@@ -1,6 +1,7 @@
 /* json.c — jansson helpers. */
 #include "base/json.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -242,6 +243,109 @@ char *json_dump_compact(const json_t *j)
 char *json_dump_sorted(const json_t *j)
 {
 	return dump(j, true);
+}
+
+/* ---------- building from a format (json.h) ---------- */
+
+typedef struct builder {
+	const char *f;
+	va_list *ap;
+	bool ok;
+} builder;
+
+static void build_skip(builder *b)
+{
+	while (*b->f == ' ' || *b->f == ',' || *b->f == ':' || *b->f == '\n' || *b->f == '\t')
+		b->f++;
+}
+
+static json_t *build_str(const char *s)
+{
+#ifdef __SANITIZE_ADDRESS__
+	json_t *j = json_string(s); /* checks UTF-8: what the normal build trusts */
+	if (!j)
+		abort();
+	return j;
+#else
+	return json_stringn_nocheck(s, strlen(s));
+#endif
+}
+
+/* The value at b->f; NULL (and b->ok false) for a NULL argument. Consumes its arguments
+ * whatever happens, so that every o is taken. */
+static json_t *build_value(builder *b)
+{
+	build_skip(b);
+	switch (*b->f++) {
+	case '{': {
+		json_t *o = json_object();
+		for (;;) {
+			build_skip(b);
+			if (*b->f == '}') {
+				b->f++;
+				return o;
+			}
+			if (*b->f++ != 's')
+				abort(); /* keys are strings */
+			const char *k = va_arg(*b->ap, const char *);
+			json_t *v = build_value(b);
+			if (!k || !v)
+				b->ok = false, json_decref(v);
+			else
+				json_object_set_new_nocheck(o, k, v);
+		}
+	}
+	case '[': {
+		json_t *a = json_array();
+		for (;;) {
+			build_skip(b);
+			if (*b->f == ']') {
+				b->f++;
+				return a;
+			}
+			json_t *v = build_value(b);
+			if (v)
+				json_array_append_new(a, v);
+		}
+	}
+	case 's': {
+		const char *s = va_arg(*b->ap, const char *);
+		if (s)
+			return build_str(s);
+		b->ok = false;
+		return NULL;
+	}
+	case 'o':
+	case 'O': {
+		json_t *v = va_arg(*b->ap, json_t *);
+		if (!v)
+			b->ok = false;
+		return b->f[-1] == 'O' ? json_incref(v) : v;
+	}
+	case 'i': return json_integer(va_arg(*b->ap, int));
+	case 'I': return json_integer(va_arg(*b->ap, json_int_t));
+	case 'b': return va_arg(*b->ap, int) ? json_true() : json_false();
+	case 'f': return json_real(va_arg(*b->ap, double));
+	case 'n': return json_null();
+	default: abort(); /* a format letter json_build does not take */
+	}
+}
+
+json_t *json_build(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	builder b = {fmt, &ap, true};
+	json_t *j = build_value(&b);
+	va_end(ap);
+	build_skip(&b);
+	if (*b.f)
+		abort(); /* more than one value */
+	if (!b.ok) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }
 
 /* ---------- scanning serialized JSON (json.h) ---------- */

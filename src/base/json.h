@@ -21,6 +21,16 @@ json_t *json_obj_child(json_t *obj, const char *key);
  * snprintf, which was most of a copy's cost. Trees here hold no loops (the serializer
  * aborts on one). */
 json_t *json_clone(const json_t *j);
+/* A tree from a format, as json_pack builds it, for the subset of its formats that code
+ * here writes: objects {s:V, ...} (keys const char *), arrays [V, ...], and values s
+ * (const char *, copied), o (json_t *, stolen), O (json_t *, a new reference), i (int),
+ * I (json_int_t), b (int), f (double), n (null); spaces, commas and colons separate. Like
+ * json_pack, NULL for a string or tree fails the whole (NULL), every o still consumed.
+ * Unlike it, strings are not checked for valid UTF-8 (sanitizer builds do check, and
+ * abort): values come from parsed objects or from the code. About twice as fast: the
+ * format is read once, without jansson's lexer, and keys are set without checks.
+ * Another format letter aborts (a programming error). */
+json_t *json_build(const char *fmt, ...);
 /* Compact serialization with keys in insertion order, byte for byte what
  * json_dumps(JSON_COMPACT | JSON_ENCODE_ANY) writes, several times faster; caller frees. */
 char *json_dump_compact(const json_t *j);

@@ -57,9 +57,9 @@ void event_record(apiserver *s, const char *component, json_t *obj, const char *
 	}
 	/* Copies, not references: the event is given to the client whole (obj may be the
 	 * cache's shared tree). */
-	json_t *involved = json_pack("{s:o, s:o, s:o}", "kind", json_copy(json_object_get(obj, "kind")),
-	                             "name", json_copy(json_path(obj, "metadata.name")),
-	                             "apiVersion", json_copy(json_object_get(obj, "apiVersion")));
+	json_t *involved = json_build("{s:o, s:o, s:o}", "kind", json_copy(json_object_get(obj, "kind")),
+	                              "name", json_copy(json_path(obj, "metadata.name")),
+	                              "apiVersion", json_copy(json_object_get(obj, "apiVersion")));
 	if (uid)
 		json_object_set_new(involved, "uid", json_string(uid));
 	const char *objns = json_path_str(obj, "metadata.namespace");
@@ -68,13 +68,13 @@ void event_record(apiserver *s, const char *component, json_t *obj, const char *
 	const char *rv = json_path_str(obj, "metadata.resourceVersion");
 	if (rv)
 		json_object_set_new(involved, "resourceVersion", json_string(rv));
-	json_t *ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:{s:s}, s:s, s:s, s:i, s:s, "
-	                       "s:s, s:s}",
-	                       "apiVersion", "v1", "kind", "Event", "metadata", "name", ename,
-	                       "namespace", ns, "involvedObject", involved, "reason", reason,
-	                       "message", msg, "source", "component", component, "firstTimestamp",
-	                       now, "lastTimestamp", now, "count", 1, "type", type, "reportingComponent",
-	                       component, "reportingInstance", "");
+	json_t *ev = json_build("{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:{s:s}, s:s, s:s, s:i, s:s, "
+	                        "s:s, s:s}",
+	                        "apiVersion", "v1", "kind", "Event", "metadata", "name", ename,
+	                        "namespace", ns, "involvedObject", involved, "reason", reason,
+	                        "message", msg, "source", "component", component, "firstTimestamp",
+	                        now, "lastTimestamp", now, "count", 1, "type", type, "reportingComponent",
+	                        component, "reportingInstance", "");
 	json_object_set_new(ev, "eventTime", json_null());
 	client_create_owned(s, component, ek, ns, ev, NULL, NULL);
 	free(msg);

@@ -29,8 +29,8 @@ typedef struct bind_ud {
 /* A minimal object reference for event_record. */
 static json_t *pod_ref(const char *ns, const char *name, const char *uid)
 {
-	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "Pod",
-	                      "metadata", "name", name, "namespace", ns);
+	json_t *o = json_build("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "Pod",
+	                       "metadata", "name", name, "namespace", ns);
 	if (uid && *uid)
 		json_object_set_new(json_object_get(o, "metadata"), "uid", json_string(uid));
 	return o;
@@ -74,9 +74,9 @@ static void send_binding(sched_ctl *ctl, controller *c, sch_action *a)
 	b->uid = xstrdup(a->uid);
 	b->node = xstrdup(a->node);
 	_cleanup_json_ json_t *body =
-	    json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}}", "apiVersion", "v1", "kind",
-	              "Binding", "metadata", "name", a->name, "namespace", a->ns, "target",
-	              "apiVersion", "v1", "kind", "Node", "name", a->node);
+	    json_build("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}}", "apiVersion", "v1", "kind",
+	               "Binding", "metadata", "name", a->name, "namespace", a->ns, "target",
+	               "apiVersion", "v1", "kind", "Node", "name", a->node);
 	if (a->uid)
 		json_object_set_new(json_object_get(body, "metadata"), "uid", json_string(a->uid));
 	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/binding", a->ns, a->name);
@@ -92,7 +92,7 @@ static void preempt_victim(controller *c, const sch_action *a, const sch_victim 
 	 * deleted with default options, then the Preempted event names the preemptor. */
 	_cleanup_free_ char *msg =
 	    xasprintf("%s: preempting to accommodate a higher priority pod", a->component);
-	_cleanup_json_ json_t *patch = json_pack(
+	_cleanup_json_ json_t *patch = json_build(
 	    "{s:{s:[{s:s, s:s, s:s, s:s, s:s}]}}", "status", "conditions", "type",
 	    "DisruptionTarget", "status", "True", "reason", "PreemptionByScheduler", "message", msg,
 	    "lastTransitionTime", now);
@@ -121,10 +121,10 @@ static void fail(controller *c, const sch_action *a)
 	time_rfc3339(time_now_ns(), false, now);
 	/* k8s: PodScheduled=False, reason Unschedulable, the FitError text as message; the
 	 * nomination from preemption in the same status update. */
-	json_t *cond = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "PodScheduled", "status",
-	                         "False", "reason", "Unschedulable", "message", a->message,
-	                         "lastTransitionTime", now);
-	_cleanup_json_ json_t *patch = json_pack("{s:{s:[o]}}", "status", "conditions", cond);
+	json_t *cond = json_build("{s:s, s:s, s:s, s:s, s:s}", "type", "PodScheduled", "status",
+	                          "False", "reason", "Unschedulable", "message", a->message,
+	                          "lastTransitionTime", now);
+	_cleanup_json_ json_t *patch = json_build("{s:{s:[o]}}", "status", "conditions", cond);
 	if (a->nominated)
 		json_object_set_new(json_object_get(patch, "status"), "nominatedNodeName",
 		                    json_string(a->nominated));

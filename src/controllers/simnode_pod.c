@@ -190,8 +190,8 @@ static json_t *cond(json_t *old, const char *type, bool ok, const char *reason, 
 	if (prev && str_eq(json_string_value(json_object_get(prev, "status")), st) &&
 	    json_string_value(json_object_get(prev, "lastTransitionTime")))
 		since = json_string_value(json_object_get(prev, "lastTransitionTime"));
-	json_t *c = json_pack("{s:s, s:s, s:n, s:s}", "type", type, "status", st, "lastProbeTime",
-	                      "lastTransitionTime", since);
+	json_t *c = json_build("{s:s, s:s, s:n, s:s}", "type", type, "status", st, "lastProbeTime",
+	                       "lastTransitionTime", since);
 	if (reason)
 		json_object_set_new(c, "reason", json_string(reason));
 	if (msg)
@@ -225,11 +225,11 @@ static json_t *terminated(const ctx *x, const char *cname, int restarts, int cod
 	snprintf(rc, sizeof rc, "%d", restarts);
 	hex64(x->uid, cname, rc, idbuf);
 	char *cid = xasprintf("timon://%s", idbuf);
-	json_t *t = json_pack("{s:i, s:s, s:s, s:s, s:s}", "exitCode", code, "reason",
-	                      code == 0 ? "Completed" : "Error", "startedAt", a, "finishedAt", b,
-	                      "containerID", cid);
+	json_t *t = json_build("{s:i, s:s, s:s, s:s, s:s}", "exitCode", code, "reason",
+	                       code == 0 ? "Completed" : "Error", "startedAt", a, "finishedAt", b,
+	                       "containerID", cid);
 	free(cid);
-	return json_pack("{s:o}", "terminated", t);
+	return json_build("{s:o}", "terminated", t);
 }
 
 /* The status of container c; *ready_out says whether it counts as ready, *done_out whether
@@ -277,7 +277,7 @@ static json_t *container_status(const ctx *x, json_t *c, bool init, bool pod_ove
 	switch (r.kind) {
 	case RUN_RUNNING:
 		ts(r.start, at);
-		state = json_pack("{s:{s:s}}", "running", "startedAt", at);
+		state = json_build("{s:{s:s}}", "running", "startedAt", at);
 		ready = started = true;
 		if (r.has_last) {
 			json_decref(last);
@@ -289,8 +289,8 @@ static json_t *container_status(const ctx *x, json_t *c, bool init, bool pod_ove
 		char *d = go_duration(r.backoff);
 		char *msg = xasprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", d,
 		                      cname, x->name, x->ns, x->uid);
-		state = json_pack("{s:{s:s, s:s}}", "waiting", "reason", "CrashLoopBackOff",
-		                  "message", msg);
+		state = json_build("{s:{s:s, s:s}}", "waiting", "reason", "CrashLoopBackOff",
+		                   "message", msg);
 		free(d);
 		free(msg);
 		json_decref(last);
@@ -319,9 +319,9 @@ static json_t *container_status(const ctx *x, json_t *c, bool init, bool pod_ove
 		imgid = xasprintf("%s@sha256:%s", repo, hx);
 	}
 	json_t *cs =
-	    json_pack("{s:s, s:o, s:o, s:b, s:i, s:s, s:s, s:s, s:b}", "name", cname, "state",
-	              state, "lastState", last, "ready", ready, "restartCount", r.restarts, "image",
-	              img, "imageID", imgid, "containerID", cid, "started", started);
+	    json_build("{s:s, s:o, s:o, s:b, s:i, s:s, s:s, s:s, s:b}", "name", cname, "state",
+	               state, "lastState", last, "ready", ready, "restartCount", r.restarts, "image",
+	               img, "imageID", imgid, "containerID", cid, "started", started);
 	free(repo);
 	free(digest);
 	free(img);
@@ -504,11 +504,11 @@ json_t *sim_pod_status(const sim_pod_input *in, int64_t *next_ms)
 	json_object_set_new(st, "conditions", conds);
 	if (in->host_ip) {
 		json_object_set_new(st, "hostIP", json_string(in->host_ip));
-		json_object_set_new(st, "hostIPs", json_pack("[{s:s}]", "ip", in->host_ip));
+		json_object_set_new(st, "hostIPs", json_build("[{s:s}]", "ip", in->host_ip));
 	}
 	if (in->pod_ip) {
 		json_object_set_new(st, "podIP", json_string(in->pod_ip));
-		json_object_set_new(st, "podIPs", json_pack("[{s:s}]", "ip", in->pod_ip));
+		json_object_set_new(st, "podIPs", json_build("[{s:s}]", "ip", in->pod_ip));
 	}
 	json_object_set_new(st, "startTime", json_string(start));
 	if (json_array_size(init_st))

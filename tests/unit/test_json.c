@@ -363,3 +363,41 @@ TEST(skip_finds_value_ends)
 	s = "\"k\":1";
 	CHECK(json_skip_string(s, s + strlen(s)) == s + 3);
 }
+
+/* json_build makes the tree json_pack makes, for the formats the code writes, and fails
+ * the same way on a NULL string or tree. */
+TEST(build_matches_pack)
+{
+	json_t *a = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:i, s:n, s:b, s:I, s:f, s:{}}",
+	                      "apiVersion", "v1", "kind", "Event", "metadata", "name", "e.1",
+	                      "namespace", "ns", "involvedObject", json_pack("{s:s}", "kind", "Pod"),
+	                      "message", "a \"quoted\" \xc3\xa9 line\n", "count", 1, "eventTime",
+	                      "ok", 1, "big", (json_int_t)1 << 40, "real", 0.5, "empty");
+	json_t *shared = json_string("kept");
+	json_t *b = json_build("{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:i, s:n, s:b, s:I, s:f, s:{}}",
+	                       "apiVersion", "v1", "kind", "Event", "metadata", "name", "e.1",
+	                       "namespace", "ns", "involvedObject", json_build("{s:s}", "kind", "Pod"),
+	                       "message", "a \"quoted\" \xc3\xa9 line\n", "count", 1, "eventTime",
+	                       "ok", 1, "big", (json_int_t)1 << 40, "real", 0.5, "empty");
+	REQUIRE(a && b);
+	CHECK(json_equal(a, b));
+	char *da = json_dump_compact(a), *db = json_dump_compact(b);
+	CHECK(strcmp(da, db) == 0); /* the same key order too */
+	free(da);
+	free(db);
+	json_t *c = json_build("[{s:s}, [s, O], {s:[o]}]", "ip", "10.0.0.1", "x", shared, "conditions",
+	                       json_build("{s:b}", "ready", 0));
+	json_t *d = json_pack("[{s:s}, [s, O], {s:[o]}]", "ip", "10.0.0.1", "x", shared, "conditions",
+	                      json_pack("{s:b}", "ready", 0));
+	CHECK(json_equal(c, d));
+	CHECK(shared->refcount == 3); /* O took a reference in each */
+	/* NULL fails the whole; the trees given with o are still taken (ASan would see a leak). */
+	CHECK(json_build("{s:s, s:o}", "a", NULL, "b", json_object()) == NULL);
+	CHECK(json_build("{s:o, s:s}", "a", json_object(), NULL, "v") == NULL);
+	CHECK(json_build("[o, s]", json_array(), NULL) == NULL);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+	json_decref(d);
+	json_decref(shared);
+}
