@@ -58,7 +58,8 @@ const schema_field *schema_field_json(const schema_type *t, const char *json)
 				return sub;
 			continue;
 		}
-		if (f->json[0] == json[0] && strcmp(f->json, json) == 0) /* most differ at once */
+		/* most differ in the first two bytes (json[1] exists when json[0] matched one) */
+		if (f->json[0] == json[0] && f->json[1] == json[1] && strcmp(f->json, json) == 0)
 			return f;
 	}
 	return NULL;
