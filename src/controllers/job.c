@@ -642,13 +642,29 @@ static int reconcile(controller *c, const char *key)
 	return rc;
 }
 
+/* Whether a pod's event carries the job-tracking finalizer: from the writer's tree when it
+ * left one, else from the bytes. */
+static bool tracked(const cache_event *ev)
+{
+	json_t *t = cache_event_obj_parsed(ev);
+	if (!t)
+		return memmem(ev->value->data, ev->value->len, JOB_TRACKING_FINALIZER,
+		              sizeof JOB_TRACKING_FINALIZER - 1);
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(json_object_get(t, "metadata"), "finalizers"), i, f)
+	{
+		if (str_eq(json_string_value(f), JOB_TRACKING_FINALIZER))
+			return true;
+	}
+	return false;
+}
+
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
 	/* Neither owned nor tracked (the bytes tell): nothing for this controller. */
-	if (!controller_may_have_owner(ev) &&
-	    !memmem(ev->value->data, ev->value->len, JOB_TRACKING_FINALIZER,
-	            sizeof JOB_TRACKING_FINALIZER - 1))
+	if (!controller_may_have_owner(ev) && !tracked(ev))
 		return;
 	json_t *pod = cache_event_obj(ev);
 	if (!pod)

@@ -306,13 +306,29 @@ static void on_claim(controller *c, const kind_desc *d, const cache_event *ev)
 		controller_enqueue(c, pv);
 }
 
+/* Whether a pod's event names a claim: from the writer's tree when it left one, else from
+ * the bytes (most pods use none, and cost no parse on the loop). */
+static bool uses_claim(const cache_event *ev)
+{
+	json_t *t = cache_event_obj_parsed(ev);
+	if (!t)
+		return memmem(ev->value->data, ev->value->len, "\"persistentVolumeClaim\"", 23);
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(json_object_get(t, "spec"), "volumes"), i, v)
+	{
+		if (json_object_get(v, "persistentVolumeClaim"))
+			return true;
+	}
+	return false;
+}
+
 /* A scheduled pod: the claims it uses (WaitForFirstConsumer). */
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
 	/* Most pods use no claim: the bytes tell, and cost no parse on the loop. */
-	if (ev->type == STORE_DELETED ||
-	    !memmem(ev->value->data, ev->value->len, "\"persistentVolumeClaim\"", 23))
+	if (ev->type == STORE_DELETED || !uses_claim(ev))
 		return;
 	json_t *o = cache_event_obj(ev); /* shared, read-only */
 	if (!o || !json_path_str(o, "spec.nodeName"))

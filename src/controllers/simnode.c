@@ -958,14 +958,17 @@ static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 	simnode *sn = *node ? hmap_get(&st->nodes, node) : NULL;
 	if (!sn || !sn->simulated)
 		return; /* most pods of a busy cluster: no need to parse them */
-	if (!memmem(ev->value->data, ev->value->len, "\"podIP\"", 7)) {
+	/* The writer's tree when it left one (two lookups), else the bytes (a scan). */
+	json_t *parsed = cache_event_obj_parsed(ev);
+	bool has_ip = parsed ? json_object_get(json_object_get(parsed, "status"), "podIP") != NULL
+	                     : memmem(ev->value->data, ev->value->len, "\"podIP\"", 7) != NULL;
+	if (!has_ip) {
 		/* Just bound (no address yet, so none to learn back, and not settled): the
 		 * bytes tell, and the parse is left to whoever needs it; the writer's tree,
 		 * when it gave one, is kept for the reconcile. */
 		if (!sn->paused) {
-			json_t *t = cache_event_obj_parsed(ev);
-			if (t)
-				pin(st, key, ev->rev, t);
+			if (parsed)
+				pin(st, key, ev->rev, parsed);
 			controller_enqueue(c, key);
 		}
 		return;
