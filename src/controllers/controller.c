@@ -316,25 +316,29 @@ void controller_split_key(const char *key, char **ns, char **name)
 
 static const char owner_member[] = "\"ownerReferences\"";
 
-/* Whether b names ownerReferences, with the answer kept in *memo (a cache_event's lazy
- * field: events are delivered on the loop thread only, so the const cast is safe). */
-static bool names_owner(const blob *b, const uint8_t *memo)
+/* Whether the object (bytes b, tree t when parsed already) names ownerReferences, with the
+ * answer kept in *memo (a cache_event's lazy field: events are delivered on the loop thread
+ * only, so the const cast is safe). A tree answers with a lookup; bytes with a scan. */
+static bool names_owner(const blob *b, json_t *t, const uint8_t *memo)
 {
 	if (!b)
 		return false;
-	if (!*memo)
-		*(uint8_t *)memo = memmem(b->data, b->len, owner_member, sizeof owner_member - 1) ? 2 : 1;
+	if (!*memo) {
+		bool has = t ? json_object_get(json_object_get(t, "metadata"), "ownerReferences") != NULL
+		             : memmem(b->data, b->len, owner_member, sizeof owner_member - 1) != NULL;
+		*(uint8_t *)memo = has ? 2 : 1;
+	}
 	return *memo == 2;
 }
 
 bool controller_may_have_owner(const cache_event *ev)
 {
-	return names_owner(ev->value, &ev->has_owner);
+	return names_owner(ev->value, cache_event_obj_parsed(ev), &ev->has_owner);
 }
 
 bool controller_prev_may_have_owner(const cache_event *ev)
 {
-	return names_owner(ev->prev_value, &ev->prev_has_owner);
+	return names_owner(ev->prev_value, cache_event_prev_obj_parsed(ev), &ev->prev_has_owner);
 }
 
 const char *controller_storage_key_tail(const char *skey)

@@ -400,6 +400,11 @@ json_t *cache_event_obj_parsed(const cache_event *ev)
 	return ev->parsed;
 }
 
+json_t *cache_event_prev_obj_parsed(const cache_event *ev)
+{
+	return ev->prev_parsed;
+}
+
 json_t *cache_event_prev_obj(const cache_event *ev)
 {
 	cache_event *e = (cache_event *)ev;

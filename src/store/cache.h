@@ -66,6 +66,8 @@ json_t *cache_event_obj(const cache_event *ev);
 json_t *cache_event_obj_parsed(const cache_event *ev);
 /* The same for prev_value (the object before this write), or NULL when there is none. */
 json_t *cache_event_prev_obj(const cache_event *ev);
+/* cache_event_obj_parsed for prev_value. */
+json_t *cache_event_prev_obj_parsed(const cache_event *ev);
 /* Drops the parsed trees of ev; for events built outside the cache (an informer's initial
  * list of entries) once their delivery is over. */
 void cache_event_release(cache_event *ev);
