@@ -663,7 +663,7 @@ static bool tracked(const cache_event *ev)
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
-	/* Neither owned nor tracked (the bytes tell): nothing for this controller. */
+	/* Neither owned nor tracked (the tree or the bytes tell, no parse): nothing here. */
 	if (!controller_may_have_owner(ev) && !tracked(ev))
 		return;
 	json_t *pod = cache_event_obj(ev);

@@ -327,7 +327,7 @@ static bool uses_claim(const cache_event *ev)
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
 {
 	UNUSED(d);
-	/* Most pods use no claim: the bytes tell, and cost no parse on the loop. */
+	/* Most pods use no claim (uses_claim parses nothing). */
 	if (ev->type == STORE_DELETED || !uses_claim(ev))
 		return;
 	json_t *o = cache_event_obj(ev); /* shared, read-only */
