@@ -116,18 +116,12 @@ void kind_registry_init(void)
 	generation++;
 }
 
-/* Whether a names the same as b, the first bytes compared inline: a lookup
- * passes every kind, and most differ there. */
-static inline bool same(const char *a, const char *b)
-{
-	return a && b && a[0] == b[0] && strcmp(a, b) == 0;
-}
-
 const kind_desc *kind_by_resource(const char *group, const char *version, const char *resource)
 {
 	for (size_t i = 0; i < nkinds; i++) {
 		const kind_desc *d = kinds[i];
-		if (same(d->resource, resource) && same(d->group, group) && same(d->version, version))
+		if (str_eq(d->resource, resource) && str_eq(d->group, group) &&
+		    str_eq(d->version, version))
 			return d;
 	}
 	return NULL;
@@ -137,7 +131,7 @@ const kind_desc *kind_by_gvk(const char *group, const char *version, const char 
 {
 	for (size_t i = 0; i < nkinds; i++) {
 		const kind_desc *d = kinds[i];
-		if (same(d->kind, kind) && same(d->group, group) && same(d->version, version))
+		if (str_eq(d->kind, kind) && str_eq(d->group, group) && str_eq(d->version, version))
 			return d;
 	}
 	return NULL;
@@ -148,7 +142,7 @@ const kind_desc *kind_by_group_resource(const char *group, const char *resource)
 	const kind_desc *any = NULL;
 	for (size_t i = 0; i < nkinds; i++) {
 		const kind_desc *d = kinds[i];
-		if (!same(d->resource, resource) || !same(d->group, group))
+		if (!str_eq(d->resource, resource) || !str_eq(d->group, group))
 			continue;
 		if (!d->storage_version)
 			return d;

@@ -223,5 +223,4 @@ void uuid_v4(char out[37])
 		*o++ = hex[b[i] & 15];
 	}
 	*o = 0;
-	memset(b, 0, 16);
 }

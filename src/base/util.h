@@ -29,9 +29,11 @@ void cleanup_fclosep(void *fp);
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define UNUSED(x) ((void)(x))
 
+/* Equal strings, NULL equal to nothing; the first bytes compared inline (most unequal
+ * strings differ there, and a lookup compares many). */
 static inline bool str_eq(const char *a, const char *b)
 {
-	return a && b && strcmp(a, b) == 0;
+	return a && b && a[0] == b[0] && strcmp(a, b) == 0;
 }
 static inline bool str_has_prefix(const char *s, const char *p)
 {
