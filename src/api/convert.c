@@ -172,14 +172,18 @@ static bool is_event(const kind_desc *d)
 void convert_storage_api_version(const kind_desc *d, char out[128])
 {
 	/* k8s: events.k8s.io Events cohabit with core Events and are stored as core/v1. */
-	if (str_eq(d->group, "events.k8s.io") && str_eq(d->kind, "Event"))
-		snprintf(out, 128, "v1");
-	else if (d->storage_version && *d->group)
-		snprintf(out, 128, "%s/%s", d->group, d->storage_version);
-	else if (d->storage_version)
-		snprintf(out, 128, "%s", d->storage_version);
-	else
+	if (str_eq(d->group, "events.k8s.io") && str_eq(d->kind, "Event")) {
+		str_put(out, 128, "v1");
+	} else if (d->storage_version) {
+		size_t n = 0;
+		if (*d->group) {
+			n = str_put(out, 128, d->group);
+			n += str_put(out + n, 128 - n, "/");
+		}
+		str_put(out + n, 128 - n, d->storage_version);
+	} else {
 		kind_api_version(d, out);
+	}
 }
 
 bool convert_may_differ(const kind_desc *d)

@@ -59,8 +59,7 @@ static size_t nkeys(const fs_type *t)
 static const char *key_name(const fs_type *t, size_t i, char out[128])
 {
 	if (t->jkeys) {
-		const char *s = json_string_value(json_array_get(t->jkeys, i));
-		snprintf(out, 128, "%s", s ? s : "");
+		str_put(out, 128, json_string_value(json_array_get(t->jkeys, i)));
 		return out;
 	}
 	const char *p = t->keys;
@@ -68,7 +67,9 @@ static const char *key_name(const fs_type *t, size_t i, char out[128])
 		p = strchr(p, ',') + 1;
 	const char *c = strchr(p, ',');
 	size_t len = c ? (size_t)(c - p) : strlen(p);
-	snprintf(out, 128, "%.*s", (int)(len < 127 ? len : 127), p);
+	len = len < 127 ? len : 127;
+	memcpy(out, p, len);
+	out[len] = 0;
 	return out;
 }
 

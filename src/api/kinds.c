@@ -233,10 +233,12 @@ unsigned kind_generation(void)
 
 void kind_api_version(const kind_desc *d, char out[128])
 {
-	if (d->group[0])
-		snprintf(out, 128, "%s/%s", d->group, d->version);
-	else
-		snprintf(out, 128, "%s", d->version);
+	size_t n = 0;
+	if (d->group[0]) {
+		n = str_put(out, 128, d->group);
+		n += str_put(out + n, 128 - n, "/");
+	}
+	str_put(out + n, 128 - n, d->version);
 }
 
 bool kind_has_verb(const kind_desc *d, const char *verb)

@@ -91,14 +91,18 @@ size_t vp_push(vctx *v, const char *child)
 size_t vp_index(vctx *v, size_t i)
 {
 	size_t mark = v->path.n;
-	buf_printf(&v->path, "[%zu]", i);
+	buf_putc(&v->path, '[');
+	buf_put_u64(&v->path, i);
+	buf_putc(&v->path, ']');
 	return mark;
 }
 
 size_t vp_key(vctx *v, const char *key)
 {
 	size_t mark = v->path.n;
-	buf_printf(&v->path, "[%s]", key);
+	buf_putc(&v->path, '[');
+	buf_puts(&v->path, key);
+	buf_putc(&v->path, ']');
 	return mark;
 }
 

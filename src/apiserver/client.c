@@ -53,17 +53,28 @@ static void free_tree(void *obj)
 char *client_path(const kind_desc *d, const char *ns, const char *name, const char *sub)
 {
 	buf b = {0};
-	if (d->group[0])
-		buf_printf(&b, "/apis/%s/%s", d->group, d->version);
-	else
-		buf_printf(&b, "/api/%s", d->version);
-	if (d->namespaced && ns)
-		buf_printf(&b, "/namespaces/%s", ns);
-	buf_printf(&b, "/%s", d->resource);
-	if (name)
-		buf_printf(&b, "/%s", name);
-	if (name && sub)
-		buf_printf(&b, "/%s", sub);
+	if (d->group[0]) {
+		buf_puts(&b, "/apis/");
+		buf_puts(&b, d->group);
+		buf_putc(&b, '/');
+	} else {
+		buf_puts(&b, "/api/");
+	}
+	buf_puts(&b, d->version);
+	if (d->namespaced && ns) {
+		buf_puts(&b, "/namespaces/");
+		buf_puts(&b, ns);
+	}
+	buf_putc(&b, '/');
+	buf_puts(&b, d->resource);
+	if (name) {
+		buf_putc(&b, '/');
+		buf_puts(&b, name);
+	}
+	if (name && sub) {
+		buf_putc(&b, '/');
+		buf_puts(&b, sub);
+	}
 	return buf_take(&b);
 }
 
@@ -81,7 +92,10 @@ static void request(apiserver *s, const char *manager, const char *method, const
 	pending *p = xcalloc(1, sizeof *p);
 	p->cb = cb;
 	p->ud = ud;
-	_cleanup_free_ char *query = xasprintf("fieldManager=%s", manager ? manager : "timon");
+	_cleanup_buf_ buf q = {0};
+	buf_puts(&q, "fieldManager=");
+	buf_puts(&q, manager ? manager : "timon");
+	const char *query = q.p; /* http_req_internal copies it */
 	const char *headers[] = {"content-type", ctype ? ctype : "application/json",
 	                         "accept", "application/json",
 	                         "user-agent", "timon-controller",

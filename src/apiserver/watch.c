@@ -83,7 +83,9 @@ static int send_line(watch_stream *ws, const char *type, const char *obj, size_t
 {
 	buf b = {0};
 	buf_reserve(&b, strlen(type) + len + 32);
-	buf_printf(&b, "{\"type\":\"%s\",\"object\":", type);
+	buf_puts(&b, "{\"type\":\"");
+	buf_puts(&b, type);
+	buf_puts(&b, "\",\"object\":");
 	buf_add(&b, obj, len);
 	buf_puts(&b, "}\n");
 	int rc = http_stream_write(ws->r->http, b.p, b.n);

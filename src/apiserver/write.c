@@ -45,8 +45,8 @@ int64_t store_object_bytes(apiserver *s, const kind_desc *d, json_t *obj, int ty
 {
 	int64_t rev = cache_rev(s->cache) + 1;
 	json_t *meta = json_obj_child(obj, "metadata");
-	char rvs[32];
-	snprintf(rvs, sizeof rvs, "%lld", (long long)rev);
+	char rvs[24];
+	fmt_i64(rvs, rev);
 	json_object_set_new(meta, "resourceVersion", json_string(rvs));
 	_cleanup_free_ char *key =
 	    route_key(d, json_string_value(json_object_get(meta, "namespace")),

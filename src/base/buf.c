@@ -39,15 +39,25 @@ void buf_puts(buf *b, const char *s)
 
 void buf_vprintf(buf *b, const char *fmt, va_list ap)
 {
+	/* Formatted once into the room b has (most calls fit), again only when it did not. */
+	reserve(b, 64);
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
+	int n = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap2);
 	va_end(ap2);
 	if (n < 0)
 		abort();
-	reserve(b, (size_t)n);
-	vsnprintf(b->p + b->n, (size_t)n + 1, fmt, ap);
+	if ((size_t)n >= b->cap - b->n) {
+		reserve(b, (size_t)n);
+		vsnprintf(b->p + b->n, (size_t)n + 1, fmt, ap);
+	}
 	b->n += (size_t)n;
+}
+
+void buf_put_u64(buf *b, uint64_t v)
+{
+	char d[21];
+	buf_add(b, d, fmt_u64(d, v));
 }
 
 void buf_printf(buf *b, const char *fmt, ...)

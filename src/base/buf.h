@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct buf {
 	char *p;    /* always NUL-terminated when non-NULL */
@@ -33,6 +34,8 @@ static inline void buf_truncate(buf *b, size_t n)
 }
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(buf *b, const char *fmt, va_list ap);
+/* Appends v in decimal (fmt_u64). */
+void buf_put_u64(buf *b, uint64_t v);
 /* Appends s as a JSON string literal with quotes and the escapes jansson writes (\" \\
  * \b \f \n \r \t, \u00XX for other control characters); s is valid UTF-8. */
 void buf_json_str(buf *b, const char *s, size_t n);

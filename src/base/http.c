@@ -477,17 +477,32 @@ static void finish_request(http_conn *c, http_req *req)
 	conn_unref(c);
 }
 
+/* The status line, Content-Type (when ctype) and Cache-Control of a response. */
+static void head_start(buf *h, int status, const char *ctype)
+{
+	buf_puts(h, "HTTP/1.1 ");
+	buf_put_u64(h, (unsigned)status);
+	buf_putc(h, ' ');
+	buf_puts(h, http_status_text(status));
+	buf_puts(h, "\r\n");
+	if (ctype) {
+		buf_puts(h, "Content-Type: ");
+		buf_puts(h, ctype);
+		buf_puts(h, "\r\n");
+	}
+	buf_puts(h, "Cache-Control: no-cache, private\r\n");
+}
+
 static void send_head(http_conn *c, int status, const char *ctype, long long len,
                       const char *extra)
 {
 	buf h = {0};
-	buf_printf(&h, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
-	if (ctype)
-		buf_printf(&h, "Content-Type: %s\r\n", ctype);
-	buf_puts(&h, "Cache-Control: no-cache, private\r\n");
-	if (len >= 0)
-		buf_printf(&h, "Content-Length: %lld\r\n", len);
-	else
+	head_start(&h, status, ctype);
+	if (len >= 0) {
+		buf_puts(&h, "Content-Length: ");
+		buf_put_u64(&h, (uint64_t)len);
+		buf_puts(&h, "\r\n");
+	} else
 		buf_puts(&h, "Transfer-Encoding: chunked\r\n");
 	if (c->close_after)
 		buf_puts(&h, "Connection: close\r\n");
@@ -550,10 +565,10 @@ void http_respond(http_req *req, int status, const char *content_type, const cha
 		/* One write for head and body keeps small responses in one TLS record. */
 		buf out = {0};
 		buf_reserve(&out, 256 + len + (extra_headers ? strlen(extra_headers) : 0));
-		buf_printf(&out, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
-		if (content_type)
-			buf_printf(&out, "Content-Type: %s\r\n", content_type);
-		buf_printf(&out, "Cache-Control: no-cache, private\r\nContent-Length: %zu\r\n", len);
+		head_start(&out, status, content_type);
+		buf_puts(&out, "Content-Length: ");
+		buf_put_u64(&out, len);
+		buf_puts(&out, "\r\n");
 		if (c->close_after)
 			buf_puts(&out, "Connection: close\r\n");
 		if (extra_headers)
@@ -584,8 +599,14 @@ int http_stream_write(http_req *req, const char *data, size_t len)
 		conn_close(c);
 		return -1;
 	}
-	char head[32];
-	int n = snprintf(head, sizeof head, "%zx\r\n", len);
+	/* the chunk size in hex, without leading zeros */
+	char hx[17], head[24];
+	fmt_hex64(hx, len);
+	size_t z = 0;
+	while (z < 15 && hx[z] == '0')
+		z++;
+	int n = (int)str_put(head, sizeof head, hx + z);
+	n += (int)str_put(head + n, sizeof head - (size_t)n, "\r\n");
 	buf_reserve(&c->pend, (size_t)n + len + 2);
 	buf_add(&c->pend, head, (size_t)n);
 	buf_add(&c->pend, data, len);

@@ -133,7 +133,52 @@ int64_t time_mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void time_rfc3339(int64_t t_ns, bool micro, char out[32])
+size_t str_put(char *out, size_t cap, const char *s)
+{
+	size_t n = s ? strnlen(s, cap - 1) : 0;
+	memcpy(out, s ? s : "", n);
+	out[n] = 0;
+	return n;
+}
+
+size_t fmt_u64(char *out, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = 0;
+	return n;
+}
+
+size_t fmt_i64(char *out, int64_t v)
+{
+	if (v >= 0)
+		return fmt_u64(out, (uint64_t)v);
+	out[0] = '-';
+	return 1 + fmt_u64(out + 1, -(uint64_t)v);
+}
+
+void fmt_hex64(char out[17], uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		out[i] = hex[v & 15];
+	out[16] = 0;
+}
+
+static void two(char *o, int v)
+{
+	o[0] = (char)('0' + v / 10 % 10);
+	o[1] = (char)('0' + v % 10);
+}
+
+/* time_rfc3339 through strftime: times before 1970 (and years past 9999, were there any). */
+static void rfc3339_tm(int64_t t_ns, bool micro, char out[32])
 {
 	time_t s = (time_t)(t_ns / 1000000000);
 	struct tm tm;
@@ -144,6 +189,48 @@ void time_rfc3339(int64_t t_ns, bool micro, char out[32])
 	} else {
 		strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
+}
+
+void time_rfc3339(int64_t t_ns, bool micro, char out[32])
+{
+	/* Writes stamp many objects a second: the calendar part is worked out once a second
+	 * per thread (gmtime_r takes glibc's time-zone lock), the digits written by hand. */
+	static _Thread_local int64_t last_s = -1;
+	static _Thread_local char last[20]; /* "2006-01-02T15:04:05" */
+	int64_t s = t_ns / 1000000000;
+	if (s != last_s) {
+		time_t tt = (time_t)s;
+		struct tm tm;
+		if (t_ns < 0 || !gmtime_r(&tt, &tm) || tm.tm_year + 1900 > 9999) {
+			rfc3339_tm(t_ns, micro, out);
+			return;
+		}
+		int y = tm.tm_year + 1900;
+		two(last, y / 100);
+		two(last + 2, y % 100);
+		last[4] = '-';
+		two(last + 5, tm.tm_mon + 1);
+		last[7] = '-';
+		two(last + 8, tm.tm_mday);
+		last[10] = 'T';
+		two(last + 11, tm.tm_hour);
+		last[13] = ':';
+		two(last + 14, tm.tm_min);
+		last[16] = ':';
+		two(last + 17, tm.tm_sec);
+		last[19] = 0;
+		last_s = s;
+	}
+	memcpy(out, last, 19);
+	if (!micro) {
+		memcpy(out + 19, "Z", 2);
+		return;
+	}
+	int us = (int)((t_ns / 1000) % 1000000);
+	out[19] = '.';
+	for (int i = 25; i >= 20; i--, us /= 10)
+		out[i] = (char)('0' + us % 10);
+	memcpy(out + 26, "Z", 2);
 }
 
 int time_parse_rfc3339(const char *s, int64_t *out_ns)

@@ -58,6 +58,15 @@ static inline bool strv_eq(strv a, const char *b)
 	return a.n == n && memcmp(a.p, b, n) == 0;
 }
 
+/* Numbers written without printf (hot paths format many): v in decimal, NUL-terminated,
+ * returning the length (out holds 21 bytes); v as 16 lowercase hex digits and a NUL. */
+size_t fmt_u64(char *out, uint64_t v);
+size_t fmt_i64(char *out, int64_t v);
+void fmt_hex64(char out[17], uint64_t v);
+/* Copies s (NULL: nothing) to out, cut to fit cap bytes with its NUL (cap > 0), and
+ * returns the bytes copied: snprintf's "%s" without a format, chained by offset. */
+size_t str_put(char *out, size_t cap, const char *s);
+
 /* Wall clock in nanoseconds since the epoch; monotonic clock in nanoseconds. */
 int64_t time_now_ns(void);
 int64_t time_mono_ns(void);

@@ -38,7 +38,11 @@ void event_record(apiserver *s, const char *component, json_t *obj, const char *
 	const char *uid = json_path_str(obj, "metadata.uid");
 	uint64_t h = fnv(reason, fnv(msg, fnv(uid ? uid : "", 1469598103934665603ULL)));
 	char ename[300];
-	snprintf(ename, sizeof ename, "%s.%016llx", name ? name : "object", (unsigned long long)h);
+	char hx[17];
+	fmt_hex64(hx, h);
+	size_t en = str_put(ename, sizeof ename, name ? name : "object");
+	en += str_put(ename + en, sizeof ename - en, ".");
+	str_put(ename + en, sizeof ename - en, hx);
 	char now[32], micro[32];
 	int64_t t = time_now_ns();
 	time_rfc3339(t, false, now);

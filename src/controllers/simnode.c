@@ -116,7 +116,12 @@ static void bit_set(uint8_t *b, uint32_t i, bool on)
 
 static void ip_str(uint32_t ip, char out[16])
 {
-	snprintf(out, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+	size_t n = 0;
+	for (int shift = 24; shift >= 0; shift -= 8) {
+		n += fmt_u64(out + n, (ip >> shift) & 255);
+		out[n++] = '.';
+	}
+	out[n - 1] = 0;
 }
 
 static bool parse_ip(const char *s, uint32_t *out)

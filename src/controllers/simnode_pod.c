@@ -111,7 +111,7 @@ static void hex64(const char *a, const char *b, const char *c, char out[65])
 	uint64_t h = fnv(c, fnv(b, fnv(a, 1469598103934665603ULL)));
 	for (int i = 0; i < 4; i++) {
 		h = fnv("#", h ^ (uint64_t)i);
-		snprintf(out + i * 16, 17, "%016llx", (unsigned long long)h);
+		fmt_hex64(out + i * 16, h);
 	}
 }
 
@@ -211,7 +211,9 @@ typedef struct ctx {
 static const char *container_ann(json_t *pod, const char *base, const char *cname)
 {
 	char key[320];
-	snprintf(key, sizeof key, "%s.%s", base, cname);
+	size_t n = str_put(key, sizeof key, base);
+	n += str_put(key + n, sizeof key - n, ".");
+	str_put(key + n, sizeof key - n, cname);
 	const char *v = sim_annotation(pod, key);
 	return v ? v : sim_annotation(pod, base);
 }
@@ -219,16 +221,16 @@ static const char *container_ann(json_t *pod, const char *base, const char *cnam
 static json_t *terminated(const ctx *x, const char *cname, int restarts, int code, int64_t start,
                           int64_t end)
 {
-	char a[32], b[32], idbuf[65], rc[16];
+	char a[32], b[32], idbuf[65], rc[24];
 	ts(start, a);
 	ts(end, b);
-	snprintf(rc, sizeof rc, "%d", restarts);
+	fmt_i64(rc, restarts);
 	hex64(x->uid, cname, rc, idbuf);
-	char *cid = xasprintf("timon://%s", idbuf);
+	char cid[80] = "timon://";
+	str_put(cid + 8, sizeof cid - 8, idbuf);
 	json_t *t = json_build("{s:i, s:s, s:s, s:s, s:s}", "exitCode", code, "reason",
 	                       code == 0 ? "Completed" : "Error", "startedAt", a, "finishedAt", b,
 	                       "containerID", cid);
-	free(cid);
 	return json_build("{s:o}", "terminated", t);
 }
 
@@ -268,10 +270,11 @@ static json_t *container_status(const ctx *x, json_t *c, bool init, bool pod_ove
 		r.kind = RUN_DONE;
 		r.next = -1;
 	}
-	char rc[16], idbuf[65], at[32];
-	snprintf(rc, sizeof rc, "%d", r.restarts);
+	char rc[24], idbuf[65], at[32];
+	fmt_i64(rc, r.restarts);
 	hex64(x->uid, cname, rc, idbuf);
-	char *cid = xasprintf("timon://%s", idbuf);
+	char cid[80] = "timon://";
+	str_put(cid + 8, sizeof cid - 8, idbuf);
 	json_t *state, *last = json_object();
 	bool ready = false, started = false;
 	switch (r.kind) {
@@ -326,7 +329,6 @@ static json_t *container_status(const ctx *x, json_t *c, bool init, bool pod_ove
 	free(digest);
 	free(img);
 	free(imgid);
-	free(cid);
 	*ready_out = ready;
 	*done_out = r.kind == RUN_DONE;
 	*code_out = r.code;
