@@ -55,11 +55,11 @@ int64_t store_object_bytes(apiserver *s, const kind_desc *d, json_t *obj, int ty
 	_cleanup_json_ json_t *stored = convert_to_storage(d, obj, NULL);
 	bool converted = stored && stored != obj; /* else the same object, one more reference */
 	/* What the writer shares with the stored tree is copied from the stored bytes. */
-	_cleanup_free_ char *json = cache_dump_next(s->cache, key, stored ? stored : obj);
+	blob *json = cache_dump_next(s->cache, key, stored ? stored : obj);
 	json_t *labels = json_object_get(meta, "labels");
 	labels = json_is_object(labels) && json_object_size(labels) ? json_incref(labels) : NULL;
-	cache_write(s->cache, rev, key, type, json, strlen(json), labels,
-	            share ? (stored ? stored : obj) : NULL, cb, ud);
+	cache_write_blob(s->cache, rev, key, type, json, labels, share ? (stored ? stored : obj) : NULL,
+	                 cb, ud);
 	if (same) {
 		const cache_entry *e =
 		    converted || type == STORE_DELETED ? NULL : cache_get(s->cache, key);

@@ -610,36 +610,47 @@ static void dump_based(buf *b, const json_t *j, const json_t *base, span bs, int
 	buf_putc(b, '}');
 }
 
-char *json_dump_compact_based(const json_t *j, const json_t *base, const char *base_json,
-                              size_t base_len, size_t *reused)
+void json_dump_compact_based_into(struct buf *b, const json_t *j, const json_t *base,
+                                  const char *base_json, size_t base_len, size_t *reused)
 {
 	size_t dummy;
 	if (!reused)
 		reused = &dummy;
 	*reused = 0;
-	if (!base || !base_json)
-		return json_dump_compact(j);
 	if (!j)
 		abort();
-	buf b = {0};
-	buf_reserve(&b, base_len + 512);
+	size_t start = b->n;
+	if (!base || !base_json) {
+		buf_reserve(b, 512);
+		dump_value(b, j, 0, false);
+		return;
+	}
+	buf_reserve(b, base_len + 512);
 	/* The value's extent: the bytes without surrounding whitespace (its members' extents
 	 * are found as they are needed). */
 	const char *s = json_skip_ws(base_json, base_json + base_len), *e = base_json + base_len;
 	while (e > s && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\t' || e[-1] == '\r'))
 		e--;
-	dump_based(&b, j, base, (span){s, (size_t)(e - s)}, 0, reused);
-	char *out = buf_take(&b);
+	dump_based(b, j, base, (span){s, (size_t)(e - s)}, 0, reused);
 #ifdef __SANITIZE_ADDRESS__
 	/* Checked builds: the copied bytes must be what serializing would write (a shared
 	 * tree changed in place, or a base whose bytes are not its own, would show here). */
 	char *plain = json_dump_compact(j);
-	if (strcmp(out, plain) != 0) {
+	if (strcmp(b->p + start, plain) != 0) {
 		fprintf(stderr, "json_dump_compact_based: differs from a plain serialization\n"
-		                "  based: %s\n  plain: %s\n", out, plain);
+		                "  based: %s\n  plain: %s\n", b->p + start, plain);
 		abort();
 	}
 	free(plain);
+#else
+	UNUSED(start);
 #endif
-	return out;
+}
+
+char *json_dump_compact_based(const json_t *j, const json_t *base, const char *base_json,
+                              size_t base_len, size_t *reused)
+{
+	buf b = {0};
+	json_dump_compact_based_into(&b, j, base, base_json, base_len, reused);
+	return buf_take(&b);
 }

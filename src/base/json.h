@@ -7,6 +7,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+struct buf; /* base/buf.h */
+
 void cleanup_jsonp(json_t **j);
 #define _cleanup_json_ __attribute__((cleanup(cleanup_jsonp)))
 
@@ -49,8 +51,11 @@ const char *json_skip_value(const char *p, const char *end);
  * only the levels it changed), their bytes are taken from base_json rather than serialized
  * again. The same bytes json_dump_compact writes when base_json is base's compact
  * serialization and no shared node was changed in place (checked in sanitizer builds).
- * base NULL: plain json_dump_compact. reused (may be NULL): how many bytes were copied. */
+ * base NULL: plain json_dump_compact. reused (may be NULL): how many bytes were copied.
+ * The _into form appends the bytes to b. */
 char *json_dump_compact_based(const json_t *j, const json_t *base, const char *base_json,
                               size_t base_len, size_t *reused);
+void json_dump_compact_based_into(struct buf *b, const json_t *j, const json_t *base,
+                                  const char *base_json, size_t base_len, size_t *reused);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/hmap.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -317,12 +318,16 @@ json_t *cache_get_obj_at(cache *c, const char *key, int64_t rev, json_t *tree)
 	return e ? json_incref(cache_entry_obj(c, e)) : NULL;
 }
 
-char *cache_dump_next(cache *c, const char *key, const json_t *tree)
+blob *cache_dump_next(cache *c, const char *key, const json_t *tree)
 {
 	const cache_entry *e = cache_get(c, key);
+	buf b = {0};
+	blob_buf_start(&b);
 	if (!e || !e->tree)
-		return json_dump_compact(tree);
-	return json_dump_compact_based(tree, e->tree, e->value->data, e->value->len, NULL);
+		json_dump_compact_based_into(&b, tree, NULL, NULL, 0, NULL);
+	else
+		json_dump_compact_based_into(&b, tree, e->tree, e->value->data, e->value->len, NULL);
+	return blob_buf_take(&b);
 }
 
 json_t *cache_entry_dup(cache *c, const cache_entry *e)
@@ -689,6 +694,12 @@ static void on_compact_timer(uv_timer_t *t)
 void cache_write(cache *c, int64_t rev, const char *key, int type, const char *json, size_t len,
                  json_t *labels, json_t *tree, cache_write_cb cb, void *ud)
 {
+	cache_write_blob(c, rev, key, type, blob_new(json, len), labels, tree, cb, ud);
+}
+
+void cache_write_blob(cache *c, int64_t rev, const char *key, int type, blob *value,
+                      json_t *labels, json_t *tree, cache_write_cb cb, void *ud)
+{
 	if (rev != c->rev + 1)
 		abort(); /* the caller must take revisions in order */
 	c->rev = rev;
@@ -698,7 +709,7 @@ void cache_write(cache *c, int64_t rev, const char *key, int type, const char *j
 	ev->rev = rev;
 	ev->type = type;
 	ev->key = xstrdup(key);
-	ev->value = blob_new(json, len);
+	ev->value = value;
 	ev->labels = json_incref(labels);
 	ev->bucket = b;
 	ev->parsed = json_incref(tree);

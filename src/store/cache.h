@@ -117,8 +117,9 @@ void cache_offer_tree(cache *c, const char *key, int64_t rev, json_t *tree);
 /* The compact serialization of tree, the next value of the entry at key: the subtrees it
  * shares with the entry's kept tree (a writer that started from cache_get_obj and copied
  * only the levels it changed) are copied from the entry's bytes, not serialized again
- * (json_dump_compact_based). Caller frees. */
-char *cache_dump_next(cache *c, const char *key, const json_t *tree);
+ * (json_dump_compact_based). Written straight into a blob (one reference, the caller's):
+ * what cache_write_blob takes. */
+blob *cache_dump_next(cache *c, const char *key, const json_t *tree);
 /* Drops a reference to a shared read-only tree (NULL is fine) as the cache drops its own:
  * on a worker, so that the loop does not walk a tree whose last reference it held. */
 void cache_release_tree(cache *c, json_t *t);
@@ -135,6 +136,9 @@ json_t *cache_entry_dup(cache *c, const cache_entry *e);
  * on it is read-only for the writer too, like every shared tree. */
 void cache_write(cache *c, int64_t rev, const char *key, int type, const char *json, size_t len,
                  json_t *labels, json_t *tree, cache_write_cb cb, void *ud);
+/* The same with the bytes as a blob, whose reference it takes (no copy). */
+void cache_write_blob(cache *c, int64_t rev, const char *key, int type, blob *value,
+                      json_t *labels, json_t *tree, cache_write_cb cb, void *ud);
 
 /* Starts a watch on every key under prefix for events after from_rev; replays retained
  * history first (synchronously through cb). Returns NULL with 410 Gone when from_rev is
