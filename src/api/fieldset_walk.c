@@ -567,19 +567,26 @@ static int v1_kid_cmp(const void *a, const void *b)
 /* Adds the children to node in the set's order, under their FieldsV1 keys. */
 static void put_kids(json_t *node, v1_kid *k, size_t n)
 {
-	qsort(k, n, sizeof *k, v1_kid_cmp);
+	if (n > 12) {
+		qsort(k, n, sizeof *k, v1_kid_cmp);
+	} else { /* most nodes have a few children: sorted in place, no call per compare */
+		for (size_t i = 1; i < n; i++) {
+			v1_kid t = k[i];
+			size_t j = i;
+			for (; j > 0 && fs_pe_cmp(&k[j - 1].pe, &t.pe) > 0; j--)
+				k[j] = k[j - 1];
+			k[j] = t;
+		}
+	}
 	_cleanup_buf_ buf key = {0};
 	for (size_t i = 0; i < n; i++) {
 		buf_reset(&key);
 		buf_putc(&key, k[i].pe.kind);
 		buf_putc(&key, ':');
-		if (k[i].pe.kind == 'f') {
+		if (k[i].pe.kind == 'f')
 			buf_puts(&key, k[i].pe.name);
-		} else {
-			char *j = json_dump_sorted(k[i].pe.val);
-			buf_puts(&key, j);
-			free(j);
-		}
+		else
+			json_dump_sorted_into(&key, k[i].pe.val);
 		json_object_setn_new_nocheck(node, key.p, key.n, k[i].node);
 	}
 }

@@ -245,6 +245,13 @@ char *json_dump_sorted(const json_t *j)
 	return dump(j, true);
 }
 
+void json_dump_sorted_into(struct buf *b, const json_t *j)
+{
+	if (!j)
+		abort();
+	dump_value(b, j, 0, true);
+}
+
 /* ---------- building from a format (json.h) ---------- */
 
 typedef struct builder {

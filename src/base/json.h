@@ -39,6 +39,8 @@ char *json_dump_compact(const json_t *j);
 /* The same with every object's keys in byte order: what
  * json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) writes; caller frees. */
 char *json_dump_sorted(const json_t *j);
+/* json_dump_sorted appended to b. */
+void json_dump_sorted_into(struct buf *b, const json_t *j);
 /* Scanning serialized JSON without parsing it (end: one past the last byte): the first
  * byte after whitespace at p; the end of the string whose opening quote is at p; the end of
  * the value at p (after any whitespace). NULL when the bytes end first or the value is
