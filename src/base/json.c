@@ -364,22 +364,45 @@ const char *json_skip_ws(const char *p, const char *e)
 	return p;
 }
 
+/* Bit 7 set in each byte of x that equals c (the lowest one exact, which is all that is
+ * read: a borrow can only mark bytes above a true match). */
+static inline uint64_t bytes_eq(uint64_t x, unsigned char c)
+{
+	const uint64_t ones = 0x0101010101010101u;
+	uint64_t y = x ^ (ones * c);
+	return (y - ones) & ~y & (ones * 0x80);
+}
+
 const char *json_skip_string(const char *p, const char *e)
 {
-	const char *s = ++p;
-	while (p < e) {
-		const char *q = memchr(p, '"', (size_t)(e - p));
-		if (!q)
+	p++;
+	for (;;) {
+		/* 8 bytes at a time to the next quote or backslash (strings are most of the
+		 * bytes a scan of stored objects passes over) */
+		while (e - p >= 8) {
+			uint64_t x;
+			memcpy(&x, p, 8);
+			uint64_t hit = bytes_eq(x, '"') | bytes_eq(x, '\\');
+			if (hit) {
+				p += __builtin_ctzll(hit) / 8;
+				break;
+			}
+			p += 8;
+		}
+		while (p < e && *p != '"' && *p != '\\')
+			p++;
+		if (p >= e)
 			return NULL;
-		size_t bs = 0;
-		while (q - bs > s && q[-1 - (ptrdiff_t)bs] == '\\')
-			bs++;
-		if (bs % 2 == 0)
-			return q + 1;
-		p = q + 1;
+		if (*p == '"')
+			return p + 1;
+		if (e - p < 2)
+			return NULL;
+		p += 2; /* an escape: the backslash and the byte it escapes */
 	}
-	return NULL;
 }
+
+/* The bytes a container scan stops at: 1 quote, 2 opening, 3 closing bracket. */
+static const uint8_t SCAN_CLASS[256] = {['"'] = 1, ['{'] = 2, ['['] = 2, ['}'] = 3, [']'] = 3};
 
 const char *json_skip_value(const char *p, const char *e)
 {
@@ -391,16 +414,21 @@ const char *json_skip_value(const char *p, const char *e)
 	if (*p == '{' || *p == '[') {
 		int depth = 0;
 		while (p < e) {
-			char c = *p;
-			if (c == '"') {
+			switch (SCAN_CLASS[(unsigned char)*p]) {
+			case 1:
 				if (!(p = json_skip_string(p, e)))
 					return NULL;
 				continue;
-			}
-			if (c == '{' || c == '[')
+			case 2:
 				depth++;
-			else if ((c == '}' || c == ']') && --depth == 0)
-				return p + 1;
+				break;
+			case 3:
+				if (--depth == 0)
+					return p + 1;
+				break;
+			default:
+				break;
+			}
 			p++;
 		}
 		return NULL;
