@@ -578,6 +578,61 @@ static void cap_updaters(mlist *ms)
 	}
 }
 
+/* Whether an entry may own a path the compare of ov and nv can name: one under a member
+ * either side has at the top (asked of its stored form; a decoded set is not looked at). */
+static bool may_own_compared(const mentry *m, json_t *ov, json_t *nv)
+{
+	if (m->set)
+		return true;
+	json_t *sides[2] = {ov, nv};
+	char fk[256];
+	for (int i = 0; i < 2; i++) {
+		const char *k;
+		size_t kn;
+		json_t *v;
+		json_object_keylen_foreach(sides[i], k, kn, v)
+		{
+			if (kn + 3 > sizeof fk)
+				return true;
+			memcpy(fk, "f:", 2);
+			memcpy(fk + 2, k, kn + 1);
+			if (json_object_getn(m->v1, fk, kn + 2))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* track() for a writer without an entry when no other entry may own anything the write
+ * compares: nothing is taken from anyone, so the new entry is what the write added or
+ * modified, written straight as FieldsV1 (a pod's first status write, whose tracking was
+ * mostly the compare into sets and their encoding). False: not that case. */
+static bool v1_first_update(json_t *old, json_t *newer, const fs_type *rt, mlist *ms,
+                            const char *manager, const char *op, const char *api_version,
+                            const char *sub, int64_t now_ns)
+{
+	_cleanup_json_ json_t *o = scoped_view(old, rt, sub), *n = scoped_view(newer, rt, sub);
+	json_t *ov = o ? o : old, *nv = n ? n : newer;
+	for (size_t i = 0; i < ms->n; i++)
+		if (may_own_compared(&ms->e[i], ov, nv))
+			return false;
+	json_t *v1 = fs_object_changed_v1(ov, nv, rt);
+	strip_v1(v1);
+	drop_empty(ms, -1);
+	if (json_object_size(v1)) {
+		mentry *m = mlist_add(ms, manager, op, api_version, sub);
+		mentry_set(m, NULL);
+		m->v1 = v1;
+		char ts[32];
+		time_rfc3339(now_ns, false, ts);
+		m->time = xstrdup(ts);
+	} else {
+		json_decref(v1);
+	}
+	cap_updaters(ms);
+	return true;
+}
+
 /* An update by (manager, op) from old to newer, recorded in ms (kube's field manager
  * Update through the managed-fields updater and strip-meta steps). */
 static void track(json_t *old, json_t *newer, const fs_type *rt, mlist *ms, const char *manager,
@@ -587,6 +642,9 @@ static void track(json_t *old, json_t *newer, const fs_type *rt, mlist *ms, cons
 	/* The writer's own entry takes what it changed and loses what it removed; set apart
 	 * from the others, it keeps its stored form when that is all it had already. */
 	long self = mlist_find(ms, manager, op, api_version, sub);
+	if (self < 0 &&
+	    v1_first_update(old, newer, rt, ms, manager, op, api_version, sub, now_ns))
+		return;
 	if (smd_update(old, newer, rt, sub, ms, self, true, &changed, &removed, NULL) < 0)
 		return;
 	if (self >= 0 && !fieldset_empty(removed)) {

@@ -122,9 +122,11 @@ json_t *fs_object_merge(json_t *live, json_t *cfg, const fs_type *t, terr **err)
  * removed paths. old == NULL compares against an empty object. */
 void fs_object_compare(json_t *old, json_t *newer, const fs_type *t, fieldset *added,
                        fieldset *modified, fieldset *removed);
-/* The FieldsV1 object of what fs_object_compare finds added or modified when old is
- * NULL (the same members, in the same order), built without a set: a create's fields. */
+/* The FieldsV1 object of what fs_object_compare finds added or modified (the same
+ * members, in the same order), built without a set: against nothing (a create's fields),
+ * or from old to newer (old NULL: an empty object). */
 json_t *fs_object_added_v1(json_t *v, const fs_type *t);
+json_t *fs_object_changed_v1(json_t *old, json_t *newer, const fs_type *t);
 /* A copy of v without the members of s (their subtrees go with them); containers left
  * empty by the removal are dropped. */
 json_t *fs_object_remove(json_t *v, const fieldset *s, const fs_type *t);

@@ -544,15 +544,15 @@ void fs_object_compare(json_t *old, json_t *newer, const fs_type *t, fieldset *a
 	free(w.path);
 }
 
-/* ---- a create's FieldsV1 ---- */
+/* ---- what a write changed, as FieldsV1 ---- */
 
-/* fs_object_compare against an empty object, written straight as FieldsV1: the same
- * members (added and modified, as the compare finds them), with no set built and no
- * path inserted from the root for every leaf, which was most of tracking a create.
- * l is what the compare's old side holds on this path: NULL, or the empty stand-in of a
- * field that always exists. Returns the node (NULL when it is neither a member nor holds
- * one). */
-static json_t *added_v1(json_t *l, json_t *r, const fs_type *t);
+/* fs_object_compare's added and modified, written straight as FieldsV1: the same members,
+ * with no set built and no path inserted from the root for every leaf, which was most of
+ * tracking a create (compared against nothing) and of a first status write.
+ * l and r are what the compare's old and new sides hold on this path: a value, NULL, or
+ * the empty stand-in of a field that always exists. Returns the node (NULL when it is
+ * neither a member nor holds one). */
+static json_t *changed_v1(json_t *l, json_t *r, const fs_type *t);
 
 typedef struct v1_kid {
 	fs_pe pe; /* borrowed name or value */
@@ -591,53 +591,90 @@ static void put_kids(json_t *node, v1_kid *k, size_t n)
 	}
 }
 
-static void added_map(json_t *node, json_t *l, json_t *r, const fs_type *t)
+static void changed_map(json_t *node, json_t *l, json_t *r, const fs_type *t)
 {
-	size_t n = json_object_size(r), nk = 0;
+	size_t n = json_object_size(r) + json_object_size(l), nk = 0;
 	v1_kid stack[32];
 	v1_kid *kids = n <= 32 ? stack : xcalloc(n, sizeof *kids);
-	const char *k;
-	json_t *v;
-	json_object_foreach(r, k, v)
-	{
-		fs_type ct = fs_type_child(t, k);
-		json_t *tl = NULL;
-		json_t *c = added_v1(side(l, k, &ct, &tl), v, &ct);
-		json_decref(tl);
-		if (c)
-			kids[nk++] = (v1_kid){field_pe(k), c};
+	const json_t *both[2] = {r, l};
+	for (int sd = 0; sd < 2; sd++) {
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)both[sd], k, v)
+		{
+			/* A member only the old side has changes only against the new side's
+			 * stand-in (a field that always exists); otherwise it is removed. */
+			if (sd == 1 && json_object_get(r, k))
+				continue;
+			fs_type ct = fs_type_child(t, k);
+			if (sd == 1 && !(ct.implicit && json_is_object(r)))
+				continue;
+			json_t *tl = NULL, *tr = NULL;
+			json_t *c = changed_v1(side(l, k, &ct, &tl), side(r, k, &ct, &tr), &ct);
+			json_decref(tl);
+			json_decref(tr);
+			if (c)
+				kids[nk++] = (v1_kid){field_pe(k), c};
+		}
 	}
 	put_kids(node, kids, nk);
 	if (kids != stack)
 		free(kids);
 }
 
-static void added_list(json_t *node, json_t *r, const fs_type *t)
+static void changed_list(json_t *node, json_t *l, json_t *r, const fs_type *t)
 {
-	items ri = {0};
+	items li = {0}, ri = {0};
 	walk w = {0}; /* items without a key are skipped; the path only names errors */
+	list_items(&w, t, l, &li, NULL);
 	list_items(&w, t, r, &ri, NULL);
 	fs_type et = fs_type_elem(t);
 	v1_kid *kids = xcalloc(ri.n + 1, sizeof *kids);
 	size_t nk = 0;
+	/* Items only the old side has are removed: the new side's items are all there is. */
 	for (size_t i = 0; i < ri.n; i++) {
-		if (items_find(&ri, &ri.pe[i]) != (long)i)
+		const fs_pe *pe = &ri.pe[i];
+		if (items_find(&ri, pe) != (long)i)
 			continue;
-		size_t nr = 0;
+		size_t nl = 0, nr = 0;
+		json_t *l0 = NULL;
+		for (size_t j = 0; j < li.n; j++)
+			if (fs_pe_cmp(&li.pe[j], pe) == 0 && !nl++)
+				l0 = li.v[j];
 		for (size_t j = i; j < ri.n; j++)
-			nr += fs_pe_cmp(&ri.pe[j], &ri.pe[i]) == 0;
-		/* Duplicated items are one leaf, as the compare has them. */
-		json_t *c = nr == 1 ? added_v1(NULL, ri.v[i], &et) : fs_v1_leaf();
+			nr += fs_pe_cmp(&ri.pe[j], pe) == 0;
+		json_t *c;
+		if (nl <= 1 && nr <= 1) {
+			c = changed_v1(l0, ri.v[i], &et);
+		} else if (nl >= 2 && nr >= 2) {
+			/* Duplicated items compare as one leaf. */
+			bool same = nl == nr;
+			for (size_t j = 0, k = 0; same && j < li.n; j++) {
+				if (fs_pe_cmp(&li.pe[j], pe) != 0)
+					continue;
+				while (k < ri.n && fs_pe_cmp(&ri.pe[k], pe) != 0)
+					k++;
+				same = k < ri.n && patch_json_equal(li.v[j], ri.v[k++]);
+			}
+			c = same ? NULL : fs_v1_leaf();
+		} else if (nl >= 2) { /* one item now: added whole */
+			c = changed_v1(NULL, ri.v[i], &et);
+		} else { /* duplicated now: the item is one added leaf */
+			c = fs_v1_leaf();
+		}
 		if (c)
-			kids[nk++] = (v1_kid){ri.pe[i], c};
+			kids[nk++] = (v1_kid){*pe, c};
 	}
 	put_kids(node, kids, nk);
 	free(kids);
+	items_free(&li);
 	items_free(&ri);
 }
 
-static json_t *added_v1(json_t *l, json_t *r, const fs_type *t)
+static json_t *changed_v1(json_t *l, json_t *r, const fs_type *t)
 {
+	if (!r || l == r) /* removed, or one value shared by both sides */
+		return NULL;
 	pair_shape sh = shape(l, r, t);
 	if (sh == SHAPE_LEAF)
 		return !l || !patch_json_equal(l, r) ? fs_v1_leaf() : NULL;
@@ -646,9 +683,9 @@ static json_t *added_v1(json_t *l, json_t *r, const fs_type *t)
 	if (!l)
 		json_object_set_new(node, ".", fs_v1_leaf());
 	if (sh == SHAPE_MAP && json_is_object(r))
-		added_map(node, json_is_object(l) ? l : NULL, r, t);
+		changed_map(node, json_is_object(l) ? l : NULL, r, t);
 	else if (sh == SHAPE_LIST && json_is_array(r))
-		added_list(node, r, t);
+		changed_list(node, json_is_array(l) ? l : NULL, r, t);
 	if (!l && json_object_size(node) == 1)
 		json_object_del(node, ".");
 	else if (l && json_object_size(node) == 0)
@@ -659,7 +696,14 @@ static json_t *added_v1(json_t *l, json_t *r, const fs_type *t)
 json_t *fs_object_added_v1(json_t *v, const fs_type *t)
 {
 	_cleanup_json_ json_t *empty = json_object();
-	json_t *node = json_is_object(v) ? added_v1(empty, v, t) : NULL;
+	json_t *node = json_is_object(v) ? changed_v1(empty, v, t) : NULL;
+	return node ? node : json_object();
+}
+
+json_t *fs_object_changed_v1(json_t *old, json_t *newer, const fs_type *t)
+{
+	_cleanup_json_ json_t *empty = old ? NULL : json_object();
+	json_t *node = changed_v1(old ? old : empty, newer, t);
 	return node ? node : json_object();
 }
 

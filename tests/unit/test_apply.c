@@ -437,6 +437,38 @@ TEST(track_update_status_subresource)
 	json_decref(upd);
 }
 
+/* A first status writer nobody else's fields meet gets what it changed; a second one
+ * takes the fields it changed from the first; a writer that changes nothing gets no entry. */
+TEST(track_update_status_writers_take_fields)
+{
+	REQUIRE(deploy());
+	json_t *obj = J(NGINX);
+	apply_track_update(NULL, obj, deploy(), NULL, "creator", "Update", "apps/v1", NOW);
+	json_t *a = json_deep_copy(obj);
+	json_object_set_new(a, "status", J("{\"replicas\":3,\"readyReplicas\":3}"));
+	apply_track_update_subresource(obj, a, deploy(), NULL, "a", "Update", "apps/v1", "status",
+	                               LATER);
+	CHECK(same(fields_of(a, "a", "Update"),
+	           "{\"f:status\":{\"f:readyReplicas\":{},\"f:replicas\":{}}}"));
+	json_t *b = json_deep_copy(a);
+	json_object_set_new(b, "status",
+	                    J("{\"replicas\":3,\"readyReplicas\":2,\"availableReplicas\":2}"));
+	apply_track_update_subresource(a, b, deploy(), NULL, "b", "Update", "apps/v1", "status",
+	                               LATER);
+	CHECK(same(fields_of(b, "a", "Update"), "{\"f:status\":{\"f:replicas\":{}}}"));
+	CHECK(same(fields_of(b, "b", "Update"),
+	           "{\"f:status\":{\"f:availableReplicas\":{},\"f:readyReplicas\":{}}}"));
+	json_t *c = json_deep_copy(b);
+	apply_track_update_subresource(b, c, deploy(), NULL, "c", "Update", "apps/v1", "status",
+	                               LATER);
+	CHECK(!entry(c, "c", "Update"));
+	CHECK(json_array_size(json_path(c, "metadata.managedFields")) == 3);
+	json_decref(obj);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+
 TEST(track_update_reset_fields_both_ways)
 {
 	REQUIRE(deploy());
@@ -706,5 +738,144 @@ TEST(create_fields_v1_same_as_compare)
 		fieldset_free(r);
 		fieldset_free(am);
 	}
+	json_decref(schema);
+}
+
+/* ---- what a write changed, written straight as FieldsV1 ---- */
+
+static uint32_t rnd_next(uint32_t *st)
+{
+	*st = *st * 1103515245u + 12345u;
+	return *st >> 8;
+}
+
+/* A random change somewhere in v (a container), in place: a member or item dropped,
+ * added, duplicated, nulled, emptied or given another value. */
+static void mutate(json_t *v, uint32_t *st, int depth)
+{
+	size_t n = json_is_object(v) ? json_object_size(v) : json_array_size(v);
+	uint32_t op = rnd_next(st) % 10;
+	if (!n || op == 8) { /* a member or an item more */
+		if (json_is_object(v))
+			json_object_set_new(v, depth % 2 ? "zz" : "name", json_string("new"));
+		else
+			json_array_append_new(v, json_pack("{s:s, s:s}", "name", "zz", "type", "zz"));
+		return;
+	}
+	size_t at = rnd_next(st) % n;
+	const char *key = NULL;
+	json_t *c;
+	if (json_is_object(v)) {
+		void *it = json_object_iter(v);
+		for (size_t i = 0; i < at; i++)
+			it = json_object_iter_next(v, it);
+		key = json_object_iter_key(it);
+		c = json_object_iter_value(it);
+	} else {
+		c = json_array_get(v, at);
+	}
+	if ((json_is_object(c) || json_is_array(c)) && op < 5) {
+		mutate(c, st, depth + 1);
+		return;
+	}
+	json_t *nv;
+	if (op == 5) {
+		nv = json_null();
+	} else if (op == 9 || op < 5) { /* drop, or duplicate an item */
+		if (json_is_array(v) && rnd_next(st) % 2)
+			json_array_append(v, c);
+		else if (json_is_array(v))
+			json_array_remove(v, at);
+		else
+			json_object_del(v, key);
+		return;
+	} else {
+		nv = json_is_object(c) && op == 6 ? json_object() : json_sprintf("v%u", rnd_next(st) % 3);
+	}
+	if (json_is_object(v))
+		json_object_set_new(v, key, nv);
+	else
+		json_array_set_new(v, at, nv);
+}
+
+/* A copy of v sharing what it did not change: the writer's copy-the-levels-it-changes. */
+static json_t *copy_levels(json_t *v, uint32_t *st)
+{
+	if (!json_is_object(v) || rnd_next(st) % 3 == 0)
+		return json_incref(v);
+	json_t *c = json_object();
+	const char *k;
+	json_t *m;
+	json_object_foreach(v, k, m)
+		json_object_set_new(c, k, copy_levels(m, st));
+	return c;
+}
+
+TEST(changed_fields_v1_same_as_compare)
+{
+	static const struct {
+		const char *type;
+		const char *obj;
+	} cases[] = {
+	    {"io.k8s.api.core.v1.Pod",
+	     "{\"metadata\":{\"name\":\"p\",\"labels\":{\"a\":\"1\"}},\"spec\":{\"nodeName\":"
+	     "\"n\",\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"ports\":[{\"containerPort\":"
+	     "80}]}]},\"status\":{\"phase\":\"Running\",\"podIP\":\"10.0.0.1\",\"podIPs\":[{"
+	     "\"ip\":\"10.0.0.1\"}],\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"},{"
+	     "\"type\":\"PodScheduled\",\"status\":\"True\",\"lastProbeTime\":null}],"
+	     "\"containerStatuses\":[{\"name\":\"c\",\"ready\":true,\"state\":{\"running\":{"
+	     "\"startedAt\":\"t\"}},\"lastState\":{}}],\"hostIPs\":[{\"ip\":\"1.2.3.4\"}]}}"},
+	    {"io.k8s.api.apps.v1.Deployment",
+	     "{\"metadata\":{\"name\":\"x\",\"labels\":null},\"spec\":{\"replicas\":2,\"selector\":"
+	     "{\"matchLabels\":{\"a\":\"b\"}},\"template\":{\"spec\":{\"containers\":[{\"name\":"
+	     "\"c\",\"env\":[{\"name\":\"X\"},{\"name\":\"X\",\"value\":\"2\"}]}]}},\"strategy\":"
+	     "{}},\"status\":{\"replicas\":2,\"conditions\":[{\"type\":\"Available\"}]}}"},
+	    {"crd", "{\"metadata\":{\"name\":\"j\"},\"spec\":{\"workers\":[{\"name\":\"b\","
+	            "\"gpus\":2},{\"name\":\"a\"},{\"name\":\"b\"}],\"tags\":[\"y\",\"x\",\"y\"],"
+	            "\"other\":{\"k\":[]}}}"},
+	    {NULL, "{\"spec\":{\"list\":[{\"name\":\"a\"},1],\"m\":{},\"n\":null,\"s\":\"v\"}}"},
+	};
+	json_t *schema = J(CRD_SCHEMA);
+	int bad = 0, changed = 0;
+	uint32_t st = 12345;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		bool crd = cases[i].type && str_eq(cases[i].type, "crd");
+		const schema_type *sty = cases[i].type && !crd ? schema_find(cases[i].type) : NULL;
+		fs_type rt = fs_type_root(sty, crd ? schema : NULL);
+		for (int round = 0; round < 600; round++) {
+			json_t *old = J(cases[i].obj);
+			for (int k = round % 3; k > 0; k--)
+				mutate(old, &st, 0);
+			json_t *newer = round % 2 ? copy_levels(old, &st) : json_deep_copy(old);
+			for (int k = 1 + round % 4; k > 0; k--)
+				mutate(newer, &st, 0);
+			fieldset *a = fieldset_new(), *m = fieldset_new(), *r = fieldset_new();
+			fs_object_compare(old, newer, &rt, a, m, r);
+			fieldset *am = fieldset_union(a, m);
+			json_t *want = fieldset_to_v1(am), *got = fs_object_changed_v1(old, newer, &rt);
+			char *ws = json_dump_compact(want), *gs = json_dump_compact(got);
+			changed += !fieldset_empty(am);
+			if (strcmp(ws, gs) && !bad++) {
+				char *os = json_dump_compact(old), *ns = json_dump_compact(newer);
+				fprintf(stderr, "    old: %s\n    new: %s\n    got:  %s\n    want: %s\n", os,
+				        ns, gs, ws);
+				free(os);
+				free(ns);
+			}
+			free(ws);
+			free(gs);
+			json_decref(want);
+			json_decref(got);
+			fieldset_free(a);
+			fieldset_free(m);
+			fieldset_free(r);
+			fieldset_free(am);
+			json_decref(old);
+			json_decref(newer);
+		}
+	}
+	CHECK_INT(bad, 0);
+	fprintf(stderr, "  %d of %d writes changed fields\n", changed, 4 * 600);
+	CHECK(changed > 1000); /* the changes were seen */
 	json_decref(schema);
 }
