@@ -120,6 +120,13 @@ static int value_cmp(const json_t *a, const json_t *b)
 				return c;
 		}
 	case 4: {
+		if (json_object_size(a) == 1 && json_object_size(b) == 1) {
+			/* a list item's one key field (a condition's type, a container's name) */
+			void *ia = json_object_iter((json_t *)a), *ib = json_object_iter((json_t *)b);
+			int c = strcmp(json_object_iter_key(ia), json_object_iter_key(ib));
+			return c ? c
+			         : value_cmp(json_object_iter_value(ia), json_object_iter_value(ib));
+		}
 		size_t na, nb;
 		const char *sa[8], *sb[8];
 		const char **ka = sorted_keys_into(a, &na, sa, 8), **kb = sorted_keys_into(b, &nb, sb, 8);
