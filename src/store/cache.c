@@ -25,6 +25,7 @@
  * (namespaces, priority classes) and the like. Handing every write's tree over instead
  * (a deep copy) measured no cheaper than the parses it saved, and cost ~20 MiB. */
 #define TREES_MAX 256
+#define SCRATCH_KEEP (1u << 20)
 
 typedef struct cache_bucket {
 	char *prefix;
@@ -94,6 +95,9 @@ struct cache {
 	size_t nreap, cap_reap;
 	reap_job *reaping; /* the batch a worker is releasing, or NULL */
 	bool closed;
+	/* Where cache_dump_next serializes: kept between writes, so a write's bytes are
+	 * copied once into a blob of their size, not grown through a series of reallocs. */
+	buf scratch;
 };
 
 /* ---------- buckets ---------- */
@@ -321,13 +325,16 @@ json_t *cache_get_obj_at(cache *c, const char *key, int64_t rev, json_t *tree)
 blob *cache_dump_next(cache *c, const char *key, const json_t *tree)
 {
 	const cache_entry *e = cache_get(c, key);
-	buf b = {0};
-	blob_buf_start(&b);
+	buf *b = &c->scratch;
+	buf_reset(b);
 	if (!e || !e->tree)
-		json_dump_compact_based_into(&b, tree, NULL, NULL, 0, NULL);
+		json_dump_compact_based_into(b, tree, NULL, NULL, 0, NULL);
 	else
-		json_dump_compact_based_into(&b, tree, e->tree, e->value->data, e->value->len, NULL);
-	return blob_buf_take(&b);
+		json_dump_compact_based_into(b, tree, e->tree, e->value->data, e->value->len, NULL);
+	blob *out = blob_new(b->p, b->n);
+	if (b->cap > SCRATCH_KEEP) /* an outsized object's room is not kept */
+		buf_free(b);
+	return out;
 }
 
 json_t *cache_entry_dup(cache *c, const cache_entry *e)
@@ -908,6 +915,7 @@ void cache_free(cache *c)
 		free(b);
 	}
 	hmap_free(&c->buckets);
+	buf_free(&c->scratch);
 	for (size_t i = 0; i < c->ring_n; i++)
 		event_free(c, c->ring[(c->ring_start + i) % c->ring_cap]);
 	free(c->ring);

@@ -117,8 +117,8 @@ void cache_offer_tree(cache *c, const char *key, int64_t rev, json_t *tree);
 /* The compact serialization of tree, the next value of the entry at key: the subtrees it
  * shares with the entry's kept tree (a writer that started from cache_get_obj and copied
  * only the levels it changed) are copied from the entry's bytes, not serialized again
- * (json_dump_compact_based). Written straight into a blob (one reference, the caller's):
- * what cache_write_blob takes. */
+ * (json_dump_compact_based). As a blob (one reference, the caller's): what
+ * cache_write_blob takes. */
 blob *cache_dump_next(cache *c, const char *key, const json_t *tree);
 /* Drops a reference to a shared read-only tree (NULL is fine) as the cache drops its own:
  * on a worker, so that the loop does not walk a tree whose last reference it held. */

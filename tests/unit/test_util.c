@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "base/blob.h"
 #include "base/buf.h"
 #include "base/util.h"
 
@@ -195,26 +194,4 @@ TEST(time_rfc3339_matches_strftime)
 		}
 	}
 	CHECK(!bad);
-}
-
-/* blob_buf_start/take: bytes appended after the header become the blob, NUL-terminated,
- * with one reference, whether the buf's room was given back or not. */
-TEST(blob_buf_takes_the_bytes)
-{
-	for (size_t len = 0; len < 20000; len = len * 3 + 1) {
-		buf b = {0};
-		blob_buf_start(&b);
-		for (size_t i = 0; i < len; i++)
-			buf_putc(&b, (char)('a' + i % 26));
-		blob *bl = blob_buf_take(&b);
-		CHECK(b.p == NULL && b.n == 0);
-		CHECK(bl->refs == 1 && bl->len == len && bl->data[len] == 0);
-		bool same = true;
-		for (size_t i = 0; i < len; i++)
-			same = same && bl->data[i] == (char)('a' + i % 26);
-		CHECK(same);
-		CHECK(blob_ref(bl) == bl && bl->refs == 2);
-		blob_unref(bl);
-		blob_unref(bl);
-	}
 }
