@@ -677,6 +677,76 @@ static void track(json_t *old, json_t *newer, const fs_type *rt, mlist *ms, cons
 	cap_updaters(ms);
 }
 
+/* ---- a create's fields by the object's shape ---- */
+
+/* What a create's FieldsV1 depends on, written out: every object's keys in order with the
+ * class of each value (null, another scalar, or the object or list itself: a list whole,
+ * since its items' keys and repeats decide its members). Objects of one shape under one
+ * type get the same fields, whatever their scalar values: a Deployment's pods, the
+ * scheduler's events. */
+static void shape_of(buf *b, json_t *v)
+{
+	if (json_is_object(v)) {
+		buf_putc(b, '{');
+		const char *k;
+		size_t kn;
+		json_t *m;
+		json_object_keylen_foreach(v, k, kn, m)
+		{
+			buf_json_str(b, k, kn);
+			shape_of(b, m);
+		}
+		buf_putc(b, '}');
+	} else if (json_is_array(v)) {
+		json_dump_compact_based_into(b, v, NULL, NULL, 0, NULL);
+	} else {
+		buf_putc(b, json_is_null(v) ? 'n' : 'v');
+	}
+}
+
+#define SHAPES      16
+#define SHAPE_BYTES (16u << 10) /* larger objects are not remembered */
+
+typedef struct shape_memo {
+	const schema_type *st;
+	fs_tkind kind;
+	char *shape;
+	size_t len;
+	json_t *v1; /* shared by every object created with this shape: never changed */
+} shape_memo;
+
+/* A create's stripped FieldsV1 for the walked view v: remembered per thread for the last
+ * shapes seen, built (fs_object_added_v1) and stripped otherwise. Built-in types only (a
+ * CRD's schema can change under the same address). Returns a reference. */
+static json_t *create_v1(json_t *v, const fs_type *rt)
+{
+	static _Thread_local shape_memo memo[SHAPES];
+	static _Thread_local size_t next;
+	static _Thread_local buf key;
+	bool typed = !rt->js && !rt->crd_root;
+	if (typed) {
+		buf_reset(&key);
+		shape_of(&key, v);
+		for (size_t i = 0; i < SHAPES; i++) {
+			shape_memo *m = &memo[i];
+			if (m->v1 && m->len == key.n && m->st == rt->st && m->kind == rt->kind &&
+			    memcmp(m->shape, key.p, key.n) == 0)
+				return json_incref(m->v1);
+		}
+	}
+	json_t *v1 = fs_object_added_v1(v, rt);
+	strip_v1(v1);
+	if (typed && key.n <= SHAPE_BYTES) {
+		shape_memo *m = &memo[next++ % SHAPES];
+		free(m->shape);
+		json_decref(m->v1);
+		*m = (shape_memo){rt->st, rt->kind, xstrndup(key.p, key.n), key.n, json_incref(v1)};
+	}
+	if (key.cap > 4 * SHAPE_BYTES)
+		buf_free(&key);
+	return v1;
+}
+
 /* track(NULL, newer, ...) for a list without entries, with the writer's fields written
  * straight as FieldsV1 (fs_object_added_v1) instead of compared into a set, stripped and
  * encoded: the same entry, at a fraction of a create's cost. */
@@ -684,8 +754,7 @@ static void v1_create(json_t *newer, const fs_type *rt, mlist *ms, const char *m
                       const char *op, const char *api_version, const char *sub, int64_t now_ns)
 {
 	_cleanup_json_ json_t *n = scoped_view(newer, rt, sub);
-	json_t *v1 = fs_object_added_v1(n ? n : newer, rt);
-	strip_v1(v1);
+	json_t *v1 = create_v1(n ? n : newer, rt);
 	if (!json_object_size(v1)) {
 		json_decref(v1);
 		return;

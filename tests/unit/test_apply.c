@@ -741,6 +741,64 @@ TEST(create_fields_v1_same_as_compare)
 	json_decref(schema);
 }
 
+/* Creates of one shape share the fields remembered for it; every difference a create's
+ * fields depend on (a member, null or a value, an empty or a full map, a list's items and
+ * repeats, the type) gives fields of its own: each as the compare has them, twice over (the
+ * second time from memory). */
+TEST(create_fields_v1_by_shape)
+{
+	static const struct {
+		const char *type;
+		const char *obj;
+	} cases[] = {
+	    {"io.k8s.api.core.v1.Pod", "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"containers\":"
+	                               "[{\"name\":\"c\",\"image\":\"x\"}]}}"},
+	    {"io.k8s.api.core.v1.Pod", "{\"metadata\":{\"name\":\"b\"},\"spec\":{\"containers\":"
+	                               "[{\"name\":\"c\",\"image\":\"y\"}]}}"},
+	    {"io.k8s.api.core.v1.Pod", "{\"metadata\":{\"name\":\"b\"},\"spec\":{\"containers\":"
+	                               "[{\"name\":\"d\",\"image\":\"y\"}]}}"},
+	    {"io.k8s.api.core.v1.Pod", "{\"metadata\":{\"name\":\"b\"},\"spec\":{\"containers\":"
+	                               "[{\"name\":\"d\"},{\"name\":\"d\"}]}}"},
+	    {"io.k8s.api.core.v1.Pod", "{\"metadata\":{\"name\":\"b\",\"labels\":{}},\"spec\":{}}"},
+	    {"io.k8s.api.core.v1.Pod", "{\"metadata\":{\"name\":\"b\",\"labels\":{\"k\":\"v\"}},"
+	                               "\"spec\":{}}"},
+	    {"io.k8s.api.core.v1.Pod", "{\"metadata\":{\"name\":\"b\",\"labels\":null},\"spec\":{}}"},
+	    {"io.k8s.api.core.v1.Pod", "{\"metadata\":{\"name\":\"b\",\"labels\":\"x\"},\"spec\":{}}"},
+	    {"io.k8s.api.core.v1.Pod", "{\"spec\":{\"hostNetwork\":null,\"nodeSelector\":{}}}"},
+	    /* a field that always exists: null is its empty value, a string is not */
+	    {"io.k8s.api.core.v1.Pod", "{\"spec\":{\"containers\":null}}"},
+	    {"io.k8s.api.core.v1.Pod", "{\"spec\":{\"containers\":\"x\"}}"},
+	    {"io.k8s.api.core.v1.Pod", "{\"spec\":{\"hostNetwork\":false,\"nodeSelector\":{}}}"},
+	    {"io.k8s.api.core.v1.Pod", "{\"spec\":{\"nodeSelector\":{},\"hostNetwork\":false}}"},
+	    {"io.k8s.api.core.v1.ConfigMap", "{\"spec\":{\"nodeSelector\":{},\"hostNetwork\":false}}"},
+	    {"io.k8s.api.core.v1.ConfigMap", "{\"data\":{\"a\":\"1\"}}"},
+	    {"io.k8s.api.core.v1.ConfigMap", "{\"data\":{\"a\":\"2\"}}"},
+	    {"io.k8s.api.core.v1.ConfigMap", "{\"data\":{\"b\":\"2\"}}"},
+	    {NULL, "{\"data\":{\"b\":\"2\"}}"},
+	    {NULL, "{\"data\":{\"b\":[1,1]}}"},
+	    {NULL, "{\"data\":{\"b\":[1,2]}}"},
+	};
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+			const schema_type *st = cases[i].type ? schema_find(cases[i].type) : NULL;
+			CHECK(st || !cases[i].type);
+			fs_type rt = fs_type_root(st, NULL);
+			json_t *obj = J(cases[i].obj);
+			char *want = create_v1_by_compare(obj, &rt);
+			apply_track_update(NULL, obj, st, NULL, "m", "Update", "v1", NOW);
+			json_t *got_v1 = fields_of(obj, "m", "Update");
+			char *got = got_v1 ? json_dump_compact(got_v1) : xstrdup("{}");
+			if (strcmp(got, want))
+				fprintf(stderr, "    %s (pass %d): got %s, want %s\n", cases[i].obj, pass,
+				        got, want);
+			CHECK_STR(got, want);
+			free(got);
+			free(want);
+			json_decref(obj);
+		}
+	}
+}
+
 /* ---- what a write changed, written straight as FieldsV1 ---- */
 
 static uint32_t rnd_next(uint32_t *st)
