@@ -706,6 +706,9 @@ static void shape_of(buf *b, json_t *v)
 
 #define SHAPES      16
 #define SHAPE_BYTES (16u << 10) /* larger objects are not remembered */
+#define SHAPE_TYPES 8
+#define SHAPE_TRIES 8   /* misses in a row before a type's creates stop looking */
+#define SHAPE_REST  256 /* creates of that type built without looking */
 
 typedef struct shape_memo {
 	const schema_type *st;
@@ -715,28 +718,57 @@ typedef struct shape_memo {
 	json_t *v1; /* shared by every object created with this shape: never changed */
 } shape_memo;
 
+/* Per type: whether looking pays. Objects carrying a generated key (a pod's token volume,
+ * named kube-api-access-<random>, is in its fields) never repeat a shape, and writing
+ * their shape out was a third of building their fields. */
+typedef struct shape_type {
+	const schema_type *st;
+	fs_tkind kind;
+	unsigned misses, rest;
+} shape_type;
+
 /* A create's stripped FieldsV1 for the walked view v: remembered per thread for the last
  * shapes seen, built (fs_object_added_v1) and stripped otherwise. Built-in types only (a
  * CRD's schema can change under the same address). Returns a reference. */
 static json_t *create_v1(json_t *v, const fs_type *rt)
 {
 	static _Thread_local shape_memo memo[SHAPES];
-	static _Thread_local size_t next;
+	static _Thread_local shape_type types[SHAPE_TYPES];
+	static _Thread_local size_t next, next_type;
 	static _Thread_local buf key;
-	bool typed = !rt->js && !rt->crd_root;
-	if (typed) {
+	shape_type *ty = NULL;
+	if (!rt->js && !rt->crd_root) {
+		for (size_t i = 0; i < SHAPE_TYPES && !ty; i++)
+			if (types[i].st == rt->st && types[i].kind == rt->kind)
+				ty = &types[i];
+		if (!ty) {
+			ty = &types[next_type++ % SHAPE_TYPES];
+			*ty = (shape_type){rt->st, rt->kind, 0, 0};
+		}
+		if (ty->rest) {
+			ty->rest--;
+			ty = NULL;
+		}
+	}
+	if (ty) {
 		buf_reset(&key);
 		shape_of(&key, v);
 		for (size_t i = 0; i < SHAPES; i++) {
 			shape_memo *m = &memo[i];
 			if (m->v1 && m->len == key.n && m->st == rt->st && m->kind == rt->kind &&
-			    memcmp(m->shape, key.p, key.n) == 0)
+			    memcmp(m->shape, key.p, key.n) == 0) {
+				ty->misses = 0;
 				return json_incref(m->v1);
+			}
+		}
+		if (++ty->misses >= SHAPE_TRIES) {
+			ty->misses = 0;
+			ty->rest = SHAPE_REST;
 		}
 	}
 	json_t *v1 = fs_object_added_v1(v, rt);
 	strip_v1(v1);
-	if (typed && key.n <= SHAPE_BYTES) {
+	if (ty && key.n <= SHAPE_BYTES) {
 		shape_memo *m = &memo[next++ % SHAPES];
 		free(m->shape);
 		json_decref(m->v1);

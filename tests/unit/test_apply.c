@@ -778,6 +778,22 @@ TEST(create_fields_v1_by_shape)
 	    {NULL, "{\"data\":{\"b\":[1,1]}}"},
 	    {NULL, "{\"data\":{\"b\":[1,2]}}"},
 	};
+	/* Same shapes share one remembered FieldsV1 (a type whose shapes kept missing looks
+	 * again after a rest of 256 creates). */
+	const schema_type *pod = schema_find("io.k8s.api.core.v1.Pod");
+	json_t *prev = NULL;
+	bool shared = false;
+	for (int i = 0; i < 300 && !shared; i++) {
+		json_t *p = json_pack("{s:{s:s}, s:{s:[{s:s}]}}", "metadata", "name", "p", "spec",
+		                      "containers", "name", "c");
+		json_object_set_new(json_path(p, "metadata"), "name", json_sprintf("p%d", i));
+		apply_track_update(NULL, p, pod, NULL, "m", "Update", "v1", NOW);
+		shared = prev && fields_of(prev, "m", "Update") == fields_of(p, "m", "Update");
+		json_decref(prev);
+		prev = p;
+	}
+	json_decref(prev);
+	CHECK(shared);
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 			const schema_type *st = cases[i].type ? schema_find(cases[i].type) : NULL;
