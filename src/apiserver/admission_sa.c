@@ -63,7 +63,7 @@ static json_t *token_volume(const char *name)
 	pthread_once(&once, projected_init);
 	json_t *v = json_object();
 	json_object_set_new(v, "name", json_string(name));
-	json_object_set_new(v, "projected", json_clone(g_projected));
+	json_object_set_new(v, "projected", json_clone_containers(g_projected));
 	return v;
 }
 

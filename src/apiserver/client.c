@@ -106,7 +106,7 @@ static void request(apiserver *s, const char *manager, const char *method, const
 	 * it decodes (defaults, metadata) and the caller's may share parts with cached
 	 * events. */
 	if (body) {
-		h->body_obj = body_owned ? body : json_clone(body);
+		h->body_obj = body_owned ? body : json_clone_containers(body);
 		h->body_obj_free = free_tree;
 	}
 	h->internal_obj_cb = on_answer_obj;

@@ -425,7 +425,7 @@ static void finish_update(api_req *r, json_t *old, json_t *obj, bool apply)
 		json_object_foreach(om, k, v)
 		{
 			if (!mf || strcmp(k, "managedFields") != 0)
-				json_object_set_new(cm, k, json_clone(v));
+				json_object_set_new(cm, k, json_clone_containers(v));
 		}
 		json_object_set_new(copy, "metadata", cm);
 		json_t *st = json_object_get(obj, "status");

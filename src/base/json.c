@@ -49,6 +49,31 @@ json_t *json_obj_child(json_t *obj, const char *key)
 	return c;
 }
 
+json_t *json_clone_containers(const json_t *j)
+{
+	if (!j)
+		return NULL;
+	if (json_is_object(j)) {
+		json_t *o = json_object();
+		const char *k;
+		size_t kn;
+		json_t *v;
+		json_object_keylen_foreach((json_t *)j, k, kn, v)
+		{
+			json_object_setn_new_nocheck(o, k, kn, json_clone_containers(v));
+		}
+		return o;
+	}
+	if (json_is_array(j)) {
+		size_t n = json_array_size(j);
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, json_clone_containers(json_array_get(j, i)));
+		return a;
+	}
+	return json_incref((json_t *)j);
+}
+
 json_t *json_clone(const json_t *j)
 {
 	if (!j)

@@ -9,6 +9,11 @@
 
 struct buf; /* base/buf.h */
 
+/* Scalars are never changed in place: trees share them (json_clone_containers, the stored
+ * trees every reader holds), so a change would reach every holder. Set a new node instead. */
+#pragma GCC poison json_string_set json_string_setn json_string_set_nocheck
+#pragma GCC poison json_string_setn_nocheck json_integer_set json_real_set
+
 void cleanup_jsonp(json_t **j);
 #define _cleanup_json_ __attribute__((cleanup(cleanup_jsonp)))
 
@@ -23,6 +28,10 @@ json_t *json_obj_child(json_t *obj, const char *key);
  * snprintf, which was most of a copy's cost. Trees here hold no loops (the serializer
  * aborts on one). */
 json_t *json_clone(const json_t *j);
+/* The same with new objects and arrays only: strings, numbers and booleans are the
+ * original's, shared (half the allocations). Enough for whoever changes the copy, since no
+ * code here changes a scalar in place (the setters that would are poisoned below). */
+json_t *json_clone_containers(const json_t *j);
 /* A tree from a format, as json_pack builds it, for the subset of its formats that code
  * here writes: objects {s:V, ...} (keys const char *), arrays [V, ...], and values s
  * (const char *, copied), o (json_t *, stolen), O (json_t *, a new reference), i (int),

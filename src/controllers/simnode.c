@@ -733,7 +733,7 @@ static void renew_lease(controller *c, simnode *sn)
 	/* Read through the cache's kept trees: the update's own read of the stored lease (its
 	 * old object) is then a copy of this parse, not a second parse. */
 	_cleanup_json_ json_t *cur = controller_get_shared(c, lk, LEASE_NS, sn->name);
-	json_t *lease = json_clone(cur);
+	json_t *lease = json_clone_containers(cur);
 	if (!lease) {
 		json_t *node = controller_get(c, controller_kind("", "nodes"), NULL, sn->name);
 		if (!node)

@@ -501,7 +501,7 @@ json_t *sim_pod_status(const sim_pod_input *in, int64_t *next_ms)
 	free(rmsg);
 	json_decref(unready);
 
-	json_t *st = json_is_object(old) ? json_clone(old) : json_object();
+	json_t *st = json_is_object(old) ? json_clone_containers(old) : json_object();
 	json_object_set_new(st, "phase", json_string(phase));
 	json_object_set_new(st, "conditions", conds);
 	if (in->host_ip) {

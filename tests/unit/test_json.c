@@ -341,6 +341,48 @@ TEST(clone_is_a_deep_copy)
 	CHECK_INT(bad, 0);
 }
 
+/* Whether a and b (equal trees) share no container, and share every string and number. */
+static int containers_only(json_t *a, json_t *b)
+{
+	if (json_is_object(a)) {
+		if (a == b)
+			return 0;
+		const char *k;
+		json_t *v;
+		json_object_foreach(a, k, v) if (!containers_only(v, json_object_get(b, k))) return 0;
+		return 1;
+	}
+	if (json_is_array(a)) {
+		if (a == b)
+			return 0;
+		for (size_t i = 0; i < json_array_size(a); i++)
+			if (!containers_only(json_array_get(a, i), json_array_get(b, i)))
+				return 0;
+		return 1;
+	}
+	return a == b;
+}
+
+TEST(clone_containers_shares_scalars)
+{
+	CHECK(json_clone_containers(NULL) == NULL);
+	int bad = 0;
+	for (int i = 0; i < 2000 && bad < 3; i++) {
+		json_t *v = rnd_value(0);
+		json_t *c = json_clone_containers(v);
+		char *a = json_dump_compact(v), *b = json_dump_compact(c);
+		if (!json_equal(v, c) || strcmp(a, b) != 0 || !containers_only(v, c)) {
+			fprintf(stderr, "    original: %s\n    clone:    %s\n", a, b);
+			bad++;
+		}
+		free(a);
+		free(b);
+		json_decref(c);
+		json_decref(v);
+	}
+	CHECK_INT(bad, 0);
+}
+
 TEST(skip_finds_value_ends)
 {
 	struct {
