@@ -677,105 +677,17 @@ static void track(json_t *old, json_t *newer, const fs_type *rt, mlist *ms, cons
 	cap_updaters(ms);
 }
 
-/* ---- a create's fields by the object's shape ---- */
-
-/* What a create's FieldsV1 depends on, written out: every object's keys in order with the
- * class of each value (null, another scalar, or the object or list itself: a list whole,
- * since its items' keys and repeats decide its members). Objects of one shape under one
- * type get the same fields, whatever their scalar values: a Deployment's pods, the
- * scheduler's events. */
-static void shape_of(buf *b, json_t *v)
-{
-	if (json_is_object(v)) {
-		buf_putc(b, '{');
-		const char *k;
-		size_t kn;
-		json_t *m;
-		json_object_keylen_foreach(v, k, kn, m)
-		{
-			buf_json_str(b, k, kn);
-			shape_of(b, m);
-		}
-		buf_putc(b, '}');
-	} else if (json_is_array(v)) {
-		json_dump_compact_based_into(b, v, NULL, NULL, 0, NULL);
-	} else {
-		buf_putc(b, json_is_null(v) ? 'n' : 'v');
-	}
-}
-
-#define SHAPES      16
-#define SHAPE_BYTES (16u << 10) /* larger objects are not remembered */
-#define SHAPE_TYPES 8
-#define SHAPE_TRIES 8   /* misses in a row before a type's creates stop looking */
-#define SHAPE_REST  256 /* creates of that type built without looking */
-
-typedef struct shape_memo {
-	const schema_type *st;
-	fs_tkind kind;
-	char *shape;
-	size_t len;
-	json_t *v1; /* shared by every object created with this shape: never changed */
-} shape_memo;
-
-/* Per type: whether looking pays. Objects carrying a generated key (a pod's token volume,
- * named kube-api-access-<random>, is in its fields) never repeat a shape, and writing
- * their shape out was a third of building their fields. */
-typedef struct shape_type {
-	const schema_type *st;
-	fs_tkind kind;
-	unsigned misses, rest;
-} shape_type;
-
-/* A create's stripped FieldsV1 for the walked view v: remembered per thread for the last
- * shapes seen, built (fs_object_added_v1) and stripped otherwise. Built-in types only (a
- * CRD's schema can change under the same address). Returns a reference. */
+/* A create's stripped FieldsV1 for the walked view v: remembered by its shape
+ * (fieldset_memo.c), built (fs_object_added_v1) and stripped otherwise. A reference. */
 static json_t *create_v1(json_t *v, const fs_type *rt)
 {
-	static _Thread_local shape_memo memo[SHAPES];
-	static _Thread_local shape_type types[SHAPE_TYPES];
-	static _Thread_local size_t next, next_type;
-	static _Thread_local buf key;
-	shape_type *ty = NULL;
-	if (!rt->js && !rt->crd_root) {
-		for (size_t i = 0; i < SHAPE_TYPES && !ty; i++)
-			if (types[i].st == rt->st && types[i].kind == rt->kind)
-				ty = &types[i];
-		if (!ty) {
-			ty = &types[next_type++ % SHAPE_TYPES];
-			*ty = (shape_type){rt->st, rt->kind, 0, 0};
-		}
-		if (ty->rest) {
-			ty->rest--;
-			ty = NULL;
-		}
-	}
-	if (ty) {
-		buf_reset(&key);
-		shape_of(&key, v);
-		for (size_t i = 0; i < SHAPES; i++) {
-			shape_memo *m = &memo[i];
-			if (m->v1 && m->len == key.n && m->st == rt->st && m->kind == rt->kind &&
-			    memcmp(m->shape, key.p, key.n) == 0) {
-				ty->misses = 0;
-				return json_incref(m->v1);
-			}
-		}
-		if (++ty->misses >= SHAPE_TRIES) {
-			ty->misses = 0;
-			ty->rest = SHAPE_REST;
-		}
-	}
-	json_t *v1 = fs_object_added_v1(v, rt);
+	fs_memo_miss miss;
+	json_t *v1 = fs_memo_get(FS_MEMO_CREATE, v, rt, &miss);
+	if (v1)
+		return v1;
+	v1 = fs_object_added_v1(v, rt);
 	strip_v1(v1);
-	if (ty && key.n <= SHAPE_BYTES) {
-		shape_memo *m = &memo[next++ % SHAPES];
-		free(m->shape);
-		json_decref(m->v1);
-		*m = (shape_memo){rt->st, rt->kind, xstrndup(key.p, key.n), key.n, json_incref(v1)};
-	}
-	if (key.cap > 4 * SHAPE_BYTES)
-		buf_free(&key);
+	fs_memo_put(FS_MEMO_CREATE, &miss, v1);
 	return v1;
 }
 

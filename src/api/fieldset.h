@@ -127,6 +127,20 @@ void fs_object_compare(json_t *old, json_t *newer, const fs_type *t, fieldset *a
  * or from old to newer (old NULL: an empty object). */
 json_t *fs_object_added_v1(json_t *v, const fs_type *t);
 json_t *fs_object_changed_v1(json_t *old, json_t *newer, const fs_type *t);
+
+/* FieldsV1 remembered by the shape of the value they were built from (fieldset_memo.c),
+ * per thread, in separate memos for separate uses. fs_memo_get: the remembered FieldsV1
+ * for v under t (a reference: shared, never to be changed), or NULL and *miss filled; the
+ * caller then builds them and hands them with *miss to fs_memo_put (v1 not taken; NULL
+ * remembers nothing), which always releases *miss. */
+typedef enum fs_memo_which { FS_MEMO_CREATE, FS_MEMO_ITEM, FS_MEMO_N } fs_memo_which;
+typedef struct fs_memo_miss {
+	char *shape; /* NULL: not to be remembered */
+	size_t len;
+	fs_type t;
+} fs_memo_miss;
+json_t *fs_memo_get(fs_memo_which w, json_t *v, const fs_type *t, fs_memo_miss *miss);
+void fs_memo_put(fs_memo_which w, fs_memo_miss *miss, json_t *v1);
 /* A copy of v without the members of s (their subtrees go with them); containers left
  * empty by the removal are dropped. */
 json_t *fs_object_remove(json_t *v, const fieldset *s, const fs_type *t);

@@ -644,7 +644,14 @@ static void changed_list(json_t *node, json_t *l, json_t *r, const fs_type *t)
 		for (size_t j = i; j < ri.n; j++)
 			nr += fs_pe_cmp(&ri.pe[j], pe) == 0;
 		json_t *c;
-		if (nl <= 1 && nr <= 1) {
+		if (nl <= 1 && nr <= 1 && !l0) {
+			/* an item added whole: its fields by its shape (a pod's container) */
+			fs_memo_miss miss;
+			if (!(c = fs_memo_get(FS_MEMO_ITEM, ri.v[i], &et, &miss))) {
+				c = changed_v1(NULL, ri.v[i], &et);
+				fs_memo_put(FS_MEMO_ITEM, &miss, c);
+			}
+		} else if (nl <= 1 && nr <= 1) {
 			c = changed_v1(l0, ri.v[i], &et);
 		} else if (nl >= 2 && nr >= 2) {
 			/* Duplicated items compare as one leaf. */

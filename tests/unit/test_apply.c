@@ -815,6 +815,47 @@ TEST(create_fields_v1_by_shape)
 	}
 }
 
+/* Items added whole share the FieldsV1 remembered for their shape, whatever their key
+ * values (the key is the parent's), while each pod's fields stay its own (its volume's
+ * generated name is in them): as the compare has them. */
+TEST(item_fields_v1_by_shape)
+{
+	const schema_type *pod = schema_find("io.k8s.api.core.v1.Pod");
+	REQUIRE(pod);
+	fs_type rt = fs_type_root(pod, NULL);
+	json_t *prev = NULL;
+	bool shared = false;
+	int bad = 0;
+	for (int i = 0; i < 300 && !shared; i++) {
+		json_t *p = json_pack("{s:{s:[{s:s, s:s, s:[{s:i}]}], s:[{s:s}]}}", "spec", "containers",
+		                      "name", i % 2 ? "a" : "b", "image", "x", "ports", "containerPort",
+		                      80, "volumes", "name", "v");
+		json_t *vol = json_array_get(json_path(p, "spec.volumes"), 0);
+		json_object_set_new(vol, "name", json_sprintf("kube-api-access-%d", i));
+		char *want = create_v1_by_compare(p, &rt);
+		apply_track_update(NULL, p, pod, NULL, "m", "Update", "v1", NOW);
+		json_t *f = fields_of(p, "m", "Update");
+		char *got = f ? json_dump_compact(f) : xstrdup("{}");
+		if (strcmp(got, want) && !bad++)
+			fprintf(stderr, "    got %s\n    want %s\n", got, want);
+		free(got);
+		free(want);
+		if (prev) {
+			const char *k;
+			json_t *a = NULL, *b = NULL, *v;
+			json_object_foreach(json_path(fields_of(prev, "m", "Update"), "f:spec.f:containers"),
+			                    k, v) a = v;
+			json_object_foreach(json_path(f, "f:spec.f:containers"), k, v) b = v;
+			shared = a && a == b;
+		}
+		json_decref(prev);
+		prev = p;
+	}
+	json_decref(prev);
+	CHECK_INT(bad, 0);
+	CHECK(shared);
+}
+
 /* ---- what a write changed, written straight as FieldsV1 ---- */
 
 static uint32_t rnd_next(uint32_t *st)
