@@ -578,6 +578,22 @@ static void cap_updaters(mlist *ms)
 	}
 }
 
+/* A new entry whose fields are v1 (taken), written at now_ns; none when v1 is empty. */
+static void add_v1_entry(mlist *ms, json_t *v1, const char *manager, const char *op,
+                         const char *api_version, const char *sub, int64_t now_ns)
+{
+	if (!json_object_size(v1)) {
+		json_decref(v1);
+		return;
+	}
+	mentry *m = mlist_add(ms, manager, op, api_version, sub);
+	mentry_set(m, NULL);
+	m->v1 = v1;
+	char ts[32];
+	time_rfc3339(now_ns, false, ts);
+	m->time = xstrdup(ts);
+}
+
 /* Whether an entry may own a path the compare of ov and nv can name: one under a member
  * either side has at the top (asked of its stored form; a decoded set is not looked at). */
 static bool may_own_compared(const mentry *m, json_t *ov, json_t *nv)
@@ -619,16 +635,7 @@ static bool v1_first_update(json_t *old, json_t *newer, const fs_type *rt, mlist
 	json_t *v1 = fs_object_changed_v1(ov, nv, rt);
 	strip_v1(v1);
 	drop_empty(ms, -1);
-	if (json_object_size(v1)) {
-		mentry *m = mlist_add(ms, manager, op, api_version, sub);
-		mentry_set(m, NULL);
-		m->v1 = v1;
-		char ts[32];
-		time_rfc3339(now_ns, false, ts);
-		m->time = xstrdup(ts);
-	} else {
-		json_decref(v1);
-	}
+	add_v1_entry(ms, v1, manager, op, api_version, sub, now_ns);
 	cap_updaters(ms);
 	return true;
 }
@@ -698,17 +705,7 @@ static void v1_create(json_t *newer, const fs_type *rt, mlist *ms, const char *m
                       const char *op, const char *api_version, const char *sub, int64_t now_ns)
 {
 	_cleanup_json_ json_t *n = scoped_view(newer, rt, sub);
-	json_t *v1 = create_v1(n ? n : newer, rt);
-	if (!json_object_size(v1)) {
-		json_decref(v1);
-		return;
-	}
-	mentry *m = mlist_add(ms, manager, op, api_version, sub);
-	mentry_set(m, NULL);
-	m->v1 = v1;
-	char ts[32];
-	time_rfc3339(now_ns, false, ts);
-	m->time = xstrdup(ts);
+	add_v1_entry(ms, create_v1(n ? n : newer, rt), manager, op, api_version, sub, now_ns);
 }
 
 void apply_track_update_subresource(json_t *old, json_t *obj, const schema_type *t,

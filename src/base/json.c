@@ -49,32 +49,8 @@ json_t *json_obj_child(json_t *obj, const char *key)
 	return c;
 }
 
-json_t *json_clone_containers(const json_t *j)
-{
-	if (!j)
-		return NULL;
-	if (json_is_object(j)) {
-		json_t *o = json_object();
-		const char *k;
-		size_t kn;
-		json_t *v;
-		json_object_keylen_foreach((json_t *)j, k, kn, v)
-		{
-			json_object_setn_new_nocheck(o, k, kn, json_clone_containers(v));
-		}
-		return o;
-	}
-	if (json_is_array(j)) {
-		size_t n = json_array_size(j);
-		json_t *a = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, json_clone_containers(json_array_get(j, i)));
-		return a;
-	}
-	return json_incref((json_t *)j);
-}
-
-json_t *json_clone(const json_t *j)
+/* json_clone (scalars copied) and json_clone_containers (scalars shared). */
+static json_t *clone(const json_t *j, bool scalars)
 {
 	if (!j)
 		return NULL;
@@ -86,7 +62,7 @@ json_t *json_clone(const json_t *j)
 		json_t *v;
 		json_object_keylen_foreach((json_t *)j, k, kn, v)
 		{
-			json_object_setn_new_nocheck(o, k, kn, json_clone(v));
+			json_object_setn_new_nocheck(o, k, kn, clone(v, scalars));
 		}
 		return o;
 	}
@@ -94,18 +70,29 @@ json_t *json_clone(const json_t *j)
 		size_t n = json_array_size(j);
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, json_clone(json_array_get(j, i)));
+			json_array_append_new(a, clone(json_array_get(j, i), scalars));
 		return a;
 	}
 	case JSON_STRING:
-		return json_stringn_nocheck(json_string_value(j), json_string_length(j));
+		return scalars ? json_stringn_nocheck(json_string_value(j), json_string_length(j))
+		               : json_incref((json_t *)j);
 	case JSON_INTEGER:
-		return json_integer(json_integer_value(j));
+		return scalars ? json_integer(json_integer_value(j)) : json_incref((json_t *)j);
 	case JSON_REAL:
-		return json_real(json_real_value(j));
+		return scalars ? json_real(json_real_value(j)) : json_incref((json_t *)j);
 	default: /* true, false, null: jansson's singletons */
 		return json_incref((json_t *)j);
 	}
+}
+
+json_t *json_clone_containers(const json_t *j)
+{
+	return clone(j, false);
+}
+
+json_t *json_clone(const json_t *j)
+{
+	return clone(j, true);
 }
 
 /* ---------- compact serialization ----------
