@@ -502,8 +502,9 @@ static void send_head(http_conn *c, int status, const char *ctype, long long len
 		buf_puts(&h, "Content-Length: ");
 		buf_put_u64(&h, (uint64_t)len);
 		buf_puts(&h, "\r\n");
-	} else
+	} else {
 		buf_puts(&h, "Transfer-Encoding: chunked\r\n");
+	}
 	if (c->close_after)
 		buf_puts(&h, "Connection: close\r\n");
 	if (extra)
