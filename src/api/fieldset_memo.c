@@ -38,7 +38,7 @@ static void shape_of(buf *b, json_t *v)
 		}
 		buf_putc(b, '}');
 	} else if (json_is_array(v)) {
-		json_dump_compact_based_into(b, v, NULL, NULL, 0, NULL);
+		json_dump_into(b, v, false);
 	} else {
 		buf_putc(b, json_is_null(v) ? 'n' : 'v');
 	}

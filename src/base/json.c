@@ -237,13 +237,18 @@ static void dump_value(buf *b, const json_t *j, int depth, bool sorted)
 	}
 }
 
-static char *dump(const json_t *j, bool sorted)
+void json_dump_into(struct buf *b, const json_t *j, bool sorted)
 {
 	if (!j)
 		abort();
+	buf_reserve(b, 512);
+	dump_value(b, j, 0, sorted);
+}
+
+static char *dump(const json_t *j, bool sorted)
+{
 	buf b = {0};
-	buf_reserve(&b, 512);
-	dump_value(&b, j, 0, sorted);
+	json_dump_into(&b, j, sorted);
 	return buf_take(&b);
 }
 
@@ -255,13 +260,6 @@ char *json_dump_compact(const json_t *j)
 char *json_dump_sorted(const json_t *j)
 {
 	return dump(j, true);
-}
-
-void json_dump_sorted_into(struct buf *b, const json_t *j)
-{
-	if (!j)
-		abort();
-	dump_value(b, j, 0, true);
 }
 
 /* ---------- building from a format (json.h) ---------- */
@@ -664,14 +662,13 @@ void json_dump_compact_based_into(struct buf *b, const json_t *j, const json_t *
 	if (!reused)
 		reused = &dummy;
 	*reused = 0;
+	if (!base || !base_json) {
+		json_dump_into(b, j, false);
+		return;
+	}
 	if (!j)
 		abort();
 	size_t start = b->n;
-	if (!base || !base_json) {
-		buf_reserve(b, 512);
-		dump_value(b, j, 0, false);
-		return;
-	}
 	buf_reserve(b, base_len + 512);
 	/* The value's extent: the bytes without surrounding whitespace (its members' extents
 	 * are found as they are needed). */

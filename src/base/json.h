@@ -30,7 +30,7 @@ json_t *json_obj_child(json_t *obj, const char *key);
 json_t *json_clone(const json_t *j);
 /* The same with new objects and arrays only: strings, numbers and booleans are the
  * original's, shared (half the allocations). Enough for whoever changes the copy, since no
- * code here changes a scalar in place (the setters that would are poisoned below). */
+ * code here changes a scalar in place (the setters that would are poisoned above). */
 json_t *json_clone_containers(const json_t *j);
 /* A tree from a format, as json_pack builds it, for the subset of its formats that code
  * here writes: objects {s:V, ...} (keys const char *), arrays [V, ...], and values s
@@ -48,8 +48,8 @@ char *json_dump_compact(const json_t *j);
 /* The same with every object's keys in byte order: what
  * json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) writes; caller frees. */
 char *json_dump_sorted(const json_t *j);
-/* json_dump_sorted appended to b. */
-void json_dump_sorted_into(struct buf *b, const json_t *j);
+/* json_dump_compact (sorted false) or json_dump_sorted, appended to b. */
+void json_dump_into(struct buf *b, const json_t *j, bool sorted);
 /* Scanning serialized JSON without parsing it (end: one past the last byte): the first
  * byte after whitespace at p; the end of the string whose opening quote is at p; the end of
  * the value at p (after any whitespace). NULL when the bytes end first or the value is
