@@ -586,7 +586,7 @@ static void put_kids(json_t *node, v1_kid *k, size_t n)
 		if (k[i].pe.kind == 'f')
 			buf_puts(&key, k[i].pe.name);
 		else
-			json_dump_sorted_into(&key, k[i].pe.val);
+			json_dump_into(&key, k[i].pe.val, true);
 		json_object_setn_new_nocheck(node, key.p, key.n, k[i].node);
 	}
 }
@@ -622,6 +622,18 @@ static void changed_map(json_t *node, json_t *l, json_t *r, const fs_type *t)
 		free(kids);
 }
 
+/* changed_v1 for an item the old side lacks, by its shape (a pod's container). */
+static json_t *added_item_v1(json_t *item, const fs_type *et)
+{
+	fs_memo_miss miss;
+	json_t *c = fs_memo_get(FS_MEMO_ITEM, item, et, &miss);
+	if (!c) {
+		c = changed_v1(NULL, item, et);
+		fs_memo_put(FS_MEMO_ITEM, &miss, c);
+	}
+	return c;
+}
+
 static void changed_list(json_t *node, json_t *l, json_t *r, const fs_type *t)
 {
 	items li = {0}, ri = {0};
@@ -644,15 +656,8 @@ static void changed_list(json_t *node, json_t *l, json_t *r, const fs_type *t)
 		for (size_t j = i; j < ri.n; j++)
 			nr += fs_pe_cmp(&ri.pe[j], pe) == 0;
 		json_t *c;
-		if (nl <= 1 && nr <= 1 && !l0) {
-			/* an item added whole: its fields by its shape (a pod's container) */
-			fs_memo_miss miss;
-			if (!(c = fs_memo_get(FS_MEMO_ITEM, ri.v[i], &et, &miss))) {
-				c = changed_v1(NULL, ri.v[i], &et);
-				fs_memo_put(FS_MEMO_ITEM, &miss, c);
-			}
-		} else if (nl <= 1 && nr <= 1) {
-			c = changed_v1(l0, ri.v[i], &et);
+		if (nl <= 1 && nr <= 1) {
+			c = l0 ? changed_v1(l0, ri.v[i], &et) : added_item_v1(ri.v[i], &et);
 		} else if (nl >= 2 && nr >= 2) {
 			/* Duplicated items compare as one leaf. */
 			bool same = nl == nr;
@@ -665,7 +670,7 @@ static void changed_list(json_t *node, json_t *l, json_t *r, const fs_type *t)
 			}
 			c = same ? NULL : fs_v1_leaf();
 		} else if (nl >= 2) { /* one item now: added whole */
-			c = changed_v1(NULL, ri.v[i], &et);
+			c = added_item_v1(ri.v[i], &et);
 		} else { /* duplicated now: the item is one added leaf */
 			c = fs_v1_leaf();
 		}
