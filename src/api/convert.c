@@ -175,12 +175,7 @@ void convert_storage_api_version(const kind_desc *d, char out[128])
 	if (str_eq(d->group, "events.k8s.io") && str_eq(d->kind, "Event")) {
 		str_put(out, 128, "v1");
 	} else if (d->storage_version) {
-		size_t n = 0;
-		if (*d->group) {
-			n = str_put(out, 128, d->group);
-			n += str_put(out + n, 128 - n, "/");
-		}
-		str_put(out + n, 128 - n, d->storage_version);
+		kind_join_api_version(d->group, d->storage_version, out);
 	} else {
 		kind_api_version(d, out);
 	}

@@ -66,6 +66,8 @@ void kind_unregister_custom(const char *group, const char *resource);
 unsigned kind_generation(void);
 /* "apps/v1" or "v1" for the core group, into out[128]. */
 void kind_api_version(const kind_desc *d, char out[128]);
+/* The same for any group and version ("" group: the core group's). */
+void kind_join_api_version(const char *group, const char *version, char out[128]);
 /* The storage key prefix of d's objects: "/registry/<resource>/" for built-ins,
  * "/registry/<group>/<resource>/" for custom kinds; with ns (namespaced kinds) and name
  * appended when given. Caller frees. */

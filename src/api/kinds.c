@@ -231,14 +231,19 @@ unsigned kind_generation(void)
 	return generation;
 }
 
-void kind_api_version(const kind_desc *d, char out[128])
+void kind_join_api_version(const char *group, const char *version, char out[128])
 {
 	size_t n = 0;
-	if (d->group[0]) {
-		n = str_put(out, 128, d->group);
+	if (group[0]) {
+		n = str_put(out, 128, group);
 		n += str_put(out + n, 128 - n, "/");
 	}
-	str_put(out + n, 128 - n, d->version);
+	str_put(out + n, 128 - n, version);
+}
+
+void kind_api_version(const kind_desc *d, char out[128])
+{
+	kind_join_api_version(d->group, d->version, out);
 }
 
 bool kind_has_verb(const kind_desc *d, const char *verb)
