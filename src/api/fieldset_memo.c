@@ -1,9 +1,10 @@
 /* fieldset_memo.c — FieldsV1 remembered by the shape of the value they were built from.
  *
  * A value's FieldsV1 against nothing (a create's, an item a write added) depends on its
- * members and the class of each (null, another scalar, an object, a list whole), under its
- * type; not on its scalar values. So values of one shape share one FieldsV1: a
- * Deployment's pods, the scheduler's events, every pod's container. Each memo remembers the
+ * members and the class of each (null, another scalar, an object; an associative list by
+ * its items' keys and shapes, any other list whole), under its type; not on its other
+ * scalar values. So values of one shape share one FieldsV1: a Deployment's pods, the
+ * scheduler's events, every pod's container. Each memo remembers the
  * last 16 shapes; per type it stops looking for a while when looking keeps missing
  * (objects carrying a generated key, such as a pod's token volume, never repeat: writing
  * their shape out was a third of building their fields).
@@ -22,9 +23,45 @@
 #define SHAPE_TRIES 8           /* misses in a row before a type stops looking */
 #define SHAPE_REST  256         /* values of that type built without looking */
 
-/* What a value's FieldsV1 depends on, written out: every object's keys in order with the
- * class of each value; a list whole, since its items' keys and repeats decide its members. */
-static void shape_of(buf *b, json_t *v)
+static void shape_of(buf *b, json_t *v, const fs_type *t);
+
+/* An associative list of a built-in type: each item's key fields (what names it in the
+ * fields, "m" for a missing one) and its own shape, in order. Not the other values of its
+ * items: a container's volumeMounts name the pod's generated token volume, but are keyed
+ * by mountPath, so every pod's containers share their fields. */
+static void keyed_list_shape(buf *b, json_t *l, const fs_type *t)
+{
+	fs_type et = fs_type_elem(t);
+	buf_putc(b, '[');
+	size_t i;
+	json_t *item;
+	json_array_foreach(l, i, item)
+	{
+		if (!json_is_object(item)) {
+			json_dump_into(b, item, false);
+			continue;
+		}
+		buf_putc(b, '<');
+		for (const char *k = t->keys; *k;) {
+			size_t n = strcspn(k, ",");
+			json_t *kv = json_object_getn(item, k, n);
+			if (kv)
+				json_dump_into(b, kv, false);
+			else
+				buf_putc(b, 'm');
+			buf_putc(b, ',');
+			k += n + (k[n] == ',');
+		}
+		shape_of(b, item, &et);
+	}
+	buf_putc(b, ']');
+}
+
+/* What a value's FieldsV1 depends on under type t, written out: every object's keys in
+ * order with the class of each value; an associative list's items by their keys and
+ * shapes; any other list whole, since its values decide its members. A shape names more
+ * than the fields need (never less): two values of one shape have one FieldsV1. */
+static void shape_of(buf *b, json_t *v, const fs_type *t)
 {
 	if (json_is_object(v)) {
 		buf_putc(b, '{');
@@ -34,9 +71,17 @@ static void shape_of(buf *b, json_t *v)
 		json_object_keylen_foreach(v, k, kn, m)
 		{
 			buf_json_str(b, k, kn);
-			shape_of(b, m);
+			if (json_is_object(m) || json_is_array(m)) {
+				fs_type ct = fs_type_child(t, k);
+				shape_of(b, m, &ct);
+			} else {
+				buf_putc(b, json_is_null(m) ? 'n' : 'v');
+			}
 		}
 		buf_putc(b, '}');
+	} else if (json_is_array(v) && t->kind == FS_LIST && !t->atomic && t->list == FS_LMAP &&
+	           t->keys && !t->jkeys) {
+		keyed_list_shape(b, v, t);
 	} else if (json_is_array(v)) {
 		json_dump_into(b, v, false);
 	} else {
@@ -98,7 +143,7 @@ json_t *fs_memo_get(fs_memo_which w, json_t *v, const fs_type *t, fs_memo_miss *
 		return NULL;
 	}
 	buf_reset(&m->key);
-	shape_of(&m->key, v);
+	shape_of(&m->key, v, t);
 	for (size_t i = 0; i < MEMO_SHAPES; i++) {
 		memo_shape *s = &m->shapes[i];
 		if (s->v1 && s->len == m->key.n && same_type(&s->t, t) &&

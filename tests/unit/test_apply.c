@@ -856,6 +856,63 @@ TEST(item_fields_v1_by_shape)
 	CHECK(shared);
 }
 
+/* An associative list is remembered by its items' keys, not their other values: containers
+ * whose volumeMounts differ only in the volume's name share their fields; any difference
+ * in a key (mountPath, a port's protocol given or defaulted, a duplicated or missing key,
+ * an item that is no object) gives the fields the compare gives. */
+TEST(item_fields_v1_keyed_lists_by_keys)
+{
+	const schema_type *pod = schema_find("io.k8s.api.core.v1.Pod");
+	REQUIRE(pod);
+	fs_type rt = fs_type_root(pod, NULL);
+	static const char *paths[] = {"/a", "/b", "/var/run/secrets/kubernetes.io/serviceaccount"};
+	static const char *protos[] = {NULL, "TCP", "UDP"};
+	uint32_t st = 11, r = 0;
+	int bad = 0, shared = 0;
+	json_t *prev = NULL;
+	for (int i = 0; i < 600; i++) {
+		if (i % 20 == 0) /* 30 runs of 20 pods, each run of one shape */
+			r = (st = st * 1103515245u + 12345u) >> 8;
+		json_t *mount = json_pack("{s:s, s:b}", "name", "x", "readOnly", 1);
+		json_object_set_new(mount, "name", json_sprintf("kube-api-access-%d", i));
+		if (r % 7)
+			json_object_set_new(mount, "mountPath", json_string(paths[r / 7 % 3]));
+		json_t *port = json_pack("{s:i}", "containerPort", r % 5 ? 80 : 81);
+		if (protos[r / 21 % 3])
+			json_object_set_new(port, "protocol", json_string(protos[r / 21 % 3]));
+		json_t *mounts = json_pack("[o]", mount);
+		if (r / 63 % 9 == 0)
+			json_array_append(mounts, json_array_get(mounts, 0)); /* a duplicated key */
+		if (r / 63 % 9 == 1)
+			json_array_append_new(mounts, json_string("not a map"));
+		json_t *p = json_pack("{s:{s:[{s:s, s:s, s:[o], s:o}]}}", "spec", "containers", "name",
+		                      "c", "image", "x", "ports", port, "volumeMounts", mounts);
+		char *want = create_v1_by_compare(p, &rt);
+		apply_track_update(NULL, p, pod, NULL, "m", "Update", "v1", NOW);
+		json_t *f = fields_of(p, "m", "Update");
+		char *got = f ? json_dump_compact(f) : xstrdup("{}");
+		if (strcmp(got, want) && !bad++)
+			fprintf(stderr, "    got %s\n    want %s\n", got, want);
+		free(got);
+		free(want);
+		if (prev && i % 20) {
+			const char *k;
+			json_t *a = NULL, *b = NULL, *v;
+			json_object_foreach(json_path(fields_of(prev, "m", "Update"), "f:spec.f:containers"),
+			                    k, v) a = v;
+			json_object_foreach(json_path(f, "f:spec.f:containers"), k, v) b = v;
+			shared += a && a == b;
+		}
+		json_decref(prev);
+		prev = p;
+	}
+	json_decref(prev);
+	CHECK_INT(bad, 0);
+	/* Within a run, every pod after the first finds its container's fields remembered
+	 * (570 of them); a few may fall in a rest after misses. */
+	CHECK(shared > 500);
+}
+
 /* ---- what a write changed, written straight as FieldsV1 ---- */
 
 static uint32_t rnd_next(uint32_t *st)
