@@ -58,7 +58,16 @@ typedef struct sch_event {
 	json_t *obj;
 	blob *value;
 	int64_t rev; /* the object's revision (the event's) */
+	/* A pod's write that kept the previous version's spec, labels and deletionTimestamp
+	 * (the very same nodes: a status write), so only its status can be new. */
+	bool status_only;
 } sch_event;
+
+/* Whether a pod's version obj shares its previous version's spec, labels and
+ * deletionTimestamp (the same nodes; both trees alive, so no address was reused), as a
+ * status write's does: told from the trees the other informers parsed, never by parsing
+ * (false when either is missing). */
+bool sch_status_only(json_t *obj, json_t *prev);
 
 /* Where a pod is in the scheduler's view. */
 enum sch_where {

@@ -66,7 +66,7 @@ static void kick(sched_ctl *ctl)
 }
 
 static void push(sched_ctl *ctl, uint8_t kind, uint8_t type, const char *key, json_t *obj,
-                 blob *value, int64_t rev, int code)
+                 blob *value, int64_t rev, int code, bool status_only)
 {
 	if (ctl->stopping)
 		return;
@@ -80,13 +80,14 @@ static void push(sched_ctl *ctl, uint8_t kind, uint8_t type, const char *key, js
 	                                  .key = xstrdup(key),
 	                                  .obj = json_incref(obj),
 	                                  .value = obj ? NULL : blob_ref(value),
-	                                  .rev = rev};
+	                                  .rev = rev,
+	                                  .status_only = status_only};
 	kick(ctl);
 }
 
 void sch_ctl_bind_done(sched_ctl *ctl, const char *skey, int code)
 {
-	push(ctl, SCH_BIND_DONE, 0, skey, NULL, NULL, 0, code);
+	push(ctl, SCH_BIND_DONE, 0, skey, NULL, NULL, 0, code, false);
 }
 
 static void free_events(sch_event *v, size_t n)
@@ -224,6 +225,17 @@ static void on_idle(uv_idle_t *h)
 
 /* ---- informers ---- */
 
+bool sch_status_only(json_t *obj, json_t *prev)
+{
+	if (!obj || !prev)
+		return false;
+	json_t *m = json_object_get(obj, "metadata"), *pm = json_object_get(prev, "metadata");
+	return json_object_get(obj, "spec") == json_object_get(prev, "spec") &&
+	       json_object_get(m, "labels") == json_object_get(pm, "labels") &&
+	       json_object_get(m, "deletionTimestamp") == json_object_get(pm, "deletionTimestamp") &&
+	       json_object_get(obj, "spec");
+}
+
 static void on_event(controller *c, uint8_t kind, const cache_event *ev)
 {
 	sched_ctl *ctl = c->state;
@@ -231,11 +243,14 @@ static void on_event(controller *c, uint8_t kind, const cache_event *ev)
 		return;
 	/* The tree the other informers of this event parsed already, if any: the worker reads
 	 * it instead of parsing the bytes again; else the worker parses, off the loop. */
-	if (ev->type == STORE_DELETED)
-		push(ctl, kind, (uint8_t)ev->type, ev->key, NULL, NULL, ev->rev, 0);
-	else
-		push(ctl, kind, (uint8_t)ev->type, ev->key, cache_event_obj_parsed(ev), ev->value,
-		     ev->rev, 0);
+	if (ev->type == STORE_DELETED) {
+		push(ctl, kind, (uint8_t)ev->type, ev->key, NULL, NULL, ev->rev, 0, false);
+		return;
+	}
+	json_t *obj = cache_event_obj_parsed(ev);
+	push(ctl, kind, (uint8_t)ev->type, ev->key, obj, ev->value, ev->rev, 0,
+	     kind == SCH_POD && ev->type == STORE_MODIFIED &&
+	         sch_status_only(obj, cache_event_prev_obj_parsed(ev)));
 }
 
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
@@ -263,7 +278,7 @@ static void on_pc(controller *c, const kind_desc *d, const cache_event *ev)
 	sched_ctl *ctl = c->state;
 	if (ctl)
 		push(ctl, SCH_PRIORITYCLASS, (uint8_t)ev->type, ev->key, cache_event_obj_parsed(ev),
-		     ev->value, ev->rev, 0);
+		     ev->value, ev->rev, 0, false);
 }
 
 static void on_pdb(controller *c, const kind_desc *d, const cache_event *ev)

@@ -335,14 +335,12 @@ static void parse_spread(sched_pod *p, json_t *arr)
 	}
 }
 
-static void parse_status(sched_pod *p, json_t *pod)
+static void parse_start_and_preempted(sched_pod *p, json_t *status)
 {
-	json_t *status = json_object_get(pod, "status");
 	const char *st = json_string_value(json_object_get(status, "startTime"));
 	int64_t t;
 	p->start_ns = st && time_parse_rfc3339(st, &t) == 0 ? t : INT64_MAX;
-	p->nominated = sched_arena_strdup(
-	    &p->arena, json_string_value(json_object_get(status, "nominatedNodeName")));
+	p->preempted = false;
 	size_t i;
 	json_t *c;
 	json_array_foreach(json_object_get(status, "conditions"), i, c) {
@@ -352,6 +350,24 @@ static void parse_status(sched_pod *p, json_t *pod)
 			    str_eq(json_string_value(json_object_get(c, "reason")),
 			           "PreemptionByScheduler");
 	}
+}
+
+static void parse_status(sched_pod *p, json_t *pod)
+{
+	json_t *status = json_object_get(pod, "status");
+	p->nominated = sched_arena_strdup(
+	    &p->arena, json_string_value(json_object_get(status, "nominatedNodeName")));
+	parse_start_and_preempted(p, status);
+}
+
+bool sched_pod_update_status(sched_pod *p, json_t *pod)
+{
+	json_t *status = json_object_get(pod, "status");
+	const char *nom = json_string_value(json_object_get(status, "nominatedNodeName"));
+	if (!str_eq(nom, p->nominated) && (nom || p->nominated))
+		return false;
+	parse_start_and_preempted(p, status);
+	return true;
 }
 
 sched_pod *sched_pod_from_json(json_t *pod, terr **err)

@@ -45,6 +45,11 @@ const char *sched_node_name(const sched_node *n);
  * Returns a new pod (refcount 1) or NULL + 400 on a bad quantity. */
 sched_pod *sched_pod_from_json(json_t *pod, terr **err);
 sched_pod *sched_pod_ref(sched_pod *p);
+/* Reads again, into p itself, what it takes from a pod's status (start time, the
+ * preemption condition), for a write that changed nothing else the scheduler reads; false
+ * (p unchanged) when status.nominatedNodeName differs from p's. Only for a pod whose users
+ * all run on the caller's thread. */
+bool sched_pod_update_status(sched_pod *p, json_t *pod);
 void sched_pod_unref(sched_pod *p);
 /* The snapshot key of p: metadata.uid, or "namespace/name" when it has none (borrowed). */
 const char *sched_pod_key(const sched_pod *p);

@@ -8,6 +8,7 @@
 
 #include "base/util.h"
 #include "controllers/scheduler-internal.h"
+#include "scheduler/sched-internal.h"
 #include "scheduler/sched.h"
 #include "store/store.h"
 
@@ -1278,4 +1279,100 @@ TEST(binding_carries_the_attempted_version_tree)
 	json_decref(a2);
 	json_decref(big);
 	json_decref(node);
+}
+
+static void st_modify(sch_state *st, const char *key, json_t *obj, int64_t rev, bool status_only)
+{
+	sch_event ev = {.kind = SCH_POD, .type = STORE_MODIFIED, .key = (char *)key, .obj = obj,
+	                .rev = rev, .status_only = status_only};
+	sch_state_apply(st, &ev, sch_now_ms());
+}
+
+/* A bound pod's status write (spec, labels and deletion mark shared with the version
+ * before) is read in place: the start time a full parse gives, no new parse; a change of
+ * nominated node, a finished phase or a write that is not status-only go the full way. */
+TEST(bound_pod_status_write_read_in_place)
+{
+	sch_state *st = sch_state_new();
+	st->pod_prefix = xstrdup("/registry/pods/");
+	json_t *node = jparse("{\"metadata\":{\"name\":\"n1\",\"labels\":{\"kubernetes.io/"
+	                      "hostname\":\"n1\"}},\"status\":{\"allocatable\":{" STD_ALLOC "}}}");
+	st_apply(st, SCH_NODE, "/registry/minions/n1", node, 1);
+	json_t *a = st_pod("a", "1");
+	json_object_set_new(json_object_get(a, "spec"), "nodeName", json_string("n1"));
+	st_apply(st, SCH_POD, "/registry/pods/d/a", a, 2);
+	sch_pod *p = hmap_get(&st->pods, "/registry/pods/d/a");
+	REQUIRE(p && p->where == W_BOUND && p->sp);
+	CHECK_INT(sched_snapshot_pod_count(st->snap, "n1"), 1);
+	sched_pod *first = p->sp;
+	CHECK(first->start_ns == INT64_MAX);
+
+	json_t *running = json_deep_copy(a);
+	json_object_set_new(running, "status",
+	                    jparse("{\"phase\":\"Running\",\"startTime\":\"2026-11-29T10:00:00Z\","
+	                           "\"conditions\":[{\"type\":\"DisruptionTarget\",\"status\":"
+	                           "\"True\",\"reason\":\"PreemptionByScheduler\"}]}"));
+	st_modify(st, "/registry/pods/d/a", running, 3, true);
+	sched_pod *full = sched_pod_from_json(running, NULL);
+	REQUIRE(full);
+	CHECK(p->sp == first); /* read in place */
+	CHECK(p->sp->start_ns == full->start_ns && full->start_ns != INT64_MAX);
+	CHECK(p->sp->preempted && full->preempted);
+	sched_pod_unref(full);
+	CHECK_INT(sched_snapshot_pod_count(st->snap, "n1"), 1);
+
+	/* the same write without the status-only mark: parsed again */
+	st_modify(st, "/registry/pods/d/a", running, 4, false);
+	CHECK(p->sp != first);
+	sched_pod *second = p->sp;
+	/* a nominated node that differs: parsed again */
+	json_t *nominated = json_deep_copy(running);
+	json_object_set_new(json_object_get(nominated, "status"), "nominatedNodeName",
+	                    json_string("n2"));
+	st_modify(st, "/registry/pods/d/a", nominated, 5, true);
+	CHECK(p->sp != second);
+	CHECK_INT(sched_snapshot_pod_count(st->snap, "n1"), 1);
+	/* finished: the pod leaves the node's accounting */
+	json_t *done = json_deep_copy(running);
+	json_object_set_new(json_object_get(done, "status"), "phase", json_string("Succeeded"));
+	st_modify(st, "/registry/pods/d/a", done, 6, true);
+	CHECK_INT(sched_snapshot_pod_count(st->snap, "n1"), 0);
+	sch_state_free(st);
+	json_decref(a);
+	json_decref(running);
+	json_decref(nominated);
+	json_decref(done);
+	json_decref(node);
+}
+
+/* Status-only is told by the very nodes: a version that shares the spec, labels and
+ * deletion mark (as a status write builds it) is; equal copies of them are not. */
+TEST(status_only_by_shared_nodes)
+{
+	json_t *prev = jparse("{\"metadata\":{\"name\":\"a\",\"labels\":{\"x\":\"1\"}},"
+	                      "\"spec\":{\"nodeName\":\"n1\"},\"status\":{}}");
+	json_t *st = json_copy(prev); /* shares every member */
+	json_object_set_new(st, "metadata", json_copy(json_object_get(prev, "metadata")));
+	json_object_set_new(st, "status", jparse("{\"phase\":\"Running\"}"));
+	CHECK(sch_status_only(st, prev));
+	json_t *relabeled = json_copy(st);
+	json_object_set_new(relabeled, "metadata", json_copy(json_object_get(st, "metadata")));
+	json_object_set_new(json_object_get(relabeled, "metadata"), "labels",
+	                    jparse("{\"x\":\"1\"}")); /* equal, but not the same node */
+	CHECK(!sch_status_only(relabeled, prev));
+	json_t *respec = json_copy(st);
+	json_object_set_new(respec, "spec", json_deep_copy(json_object_get(prev, "spec")));
+	CHECK(!sch_status_only(respec, prev));
+	json_t *deleting = json_copy(st);
+	json_object_set_new(deleting, "metadata", json_copy(json_object_get(st, "metadata")));
+	json_object_set_new(json_object_get(deleting, "metadata"), "deletionTimestamp",
+	                    json_string("2026-11-29T10:00:00Z"));
+	CHECK(!sch_status_only(deleting, prev));
+	CHECK(!sch_status_only(st, NULL));
+	CHECK(!sch_status_only(NULL, prev));
+	json_decref(prev);
+	json_decref(st);
+	json_decref(relabeled);
+	json_decref(respec);
+	json_decref(deleting);
 }
