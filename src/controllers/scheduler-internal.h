@@ -58,16 +58,19 @@ typedef struct sch_event {
 	json_t *obj;
 	blob *value;
 	int64_t rev; /* the object's revision (the event's) */
-	/* A pod's write that kept the previous version's spec, labels and deletionTimestamp
-	 * (the very same nodes: a status write), so only its status can be new. */
-	bool status_only;
+	uint8_t kept; /* enum sch_kept: what a pod's write kept of the version before */
 } sch_event;
 
-/* Whether a pod's version obj shares its previous version's spec, labels and
- * deletionTimestamp (the same nodes; both trees alive, so no address was reused), as a
- * status write's does: told from the trees the other informers parsed, never by parsing
- * (false when either is missing). */
-bool sch_status_only(json_t *obj, json_t *prev);
+/* What a pod's write kept of the version before, as the very same nodes (both trees
+ * alive, so no address was reused): its labels and deletionTimestamp, and */
+enum sch_kept {
+	SCH_KEPT_NOTHING,   /* (or unknown) */
+	SCH_KEPT_SPEC,      /* its spec: a status write */
+	SCH_KEPT_SPEC_NODE, /* every member of its spec but nodeName: a binding */
+};
+/* Told from the trees the other informers parsed, never by parsing (nothing when either
+ * is missing). */
+enum sch_kept sch_write_kept(json_t *obj, json_t *prev);
 
 /* Where a pod is in the scheduler's view. */
 enum sch_where {

@@ -66,7 +66,7 @@ static void kick(sched_ctl *ctl)
 }
 
 static void push(sched_ctl *ctl, uint8_t kind, uint8_t type, const char *key, json_t *obj,
-                 blob *value, int64_t rev, int code, bool status_only)
+                 blob *value, int64_t rev, int code, enum sch_kept kept)
 {
 	if (ctl->stopping)
 		return;
@@ -81,13 +81,13 @@ static void push(sched_ctl *ctl, uint8_t kind, uint8_t type, const char *key, js
 	                                  .obj = json_incref(obj),
 	                                  .value = obj ? NULL : blob_ref(value),
 	                                  .rev = rev,
-	                                  .status_only = status_only};
+	                                  .kept = (uint8_t)kept};
 	kick(ctl);
 }
 
 void sch_ctl_bind_done(sched_ctl *ctl, const char *skey, int code)
 {
-	push(ctl, SCH_BIND_DONE, 0, skey, NULL, NULL, 0, code, false);
+	push(ctl, SCH_BIND_DONE, 0, skey, NULL, NULL, 0, code, SCH_KEPT_NOTHING);
 }
 
 static void free_events(sch_event *v, size_t n)
@@ -225,15 +225,41 @@ static void on_idle(uv_idle_t *h)
 
 /* ---- informers ---- */
 
-bool sch_status_only(json_t *obj, json_t *prev)
+/* Whether a and b hold the very same members in the same order, nodeName aside (a copy
+ * keeps its original's order; a member set anew goes last): walked side by side, no
+ * lookups. Another order only makes the answer no. */
+static bool same_members_but_node(json_t *a, json_t *b)
+{
+	void *i = json_object_iter(a), *j = json_object_iter(b);
+	for (;;) {
+		while (i && str_eq(json_object_iter_key(i), "nodeName"))
+			i = json_object_iter_next(a, i);
+		while (j && str_eq(json_object_iter_key(j), "nodeName"))
+			j = json_object_iter_next(b, j);
+		if (!i || !j)
+			return !i && !j;
+		if (json_object_iter_value(i) != json_object_iter_value(j) ||
+		    !str_eq(json_object_iter_key(i), json_object_iter_key(j)))
+			return false;
+		i = json_object_iter_next(a, i);
+		j = json_object_iter_next(b, j);
+	}
+}
+
+enum sch_kept sch_write_kept(json_t *obj, json_t *prev)
 {
 	if (!obj || !prev)
-		return false;
+		return SCH_KEPT_NOTHING;
 	json_t *m = json_object_get(obj, "metadata"), *pm = json_object_get(prev, "metadata");
-	return json_object_get(obj, "spec") == json_object_get(prev, "spec") &&
-	       json_object_get(m, "labels") == json_object_get(pm, "labels") &&
-	       json_object_get(m, "deletionTimestamp") == json_object_get(pm, "deletionTimestamp") &&
-	       json_object_get(obj, "spec");
+	if (json_object_get(m, "labels") != json_object_get(pm, "labels") ||
+	    json_object_get(m, "deletionTimestamp") != json_object_get(pm, "deletionTimestamp"))
+		return SCH_KEPT_NOTHING;
+	json_t *spec = json_object_get(obj, "spec"), *pspec = json_object_get(prev, "spec");
+	if (!json_is_object(spec) || !json_is_object(pspec))
+		return SCH_KEPT_NOTHING;
+	if (spec == pspec)
+		return SCH_KEPT_SPEC;
+	return same_members_but_node(spec, pspec) ? SCH_KEPT_SPEC_NODE : SCH_KEPT_NOTHING;
 }
 
 static void on_event(controller *c, uint8_t kind, const cache_event *ev)
@@ -244,13 +270,14 @@ static void on_event(controller *c, uint8_t kind, const cache_event *ev)
 	/* The tree the other informers of this event parsed already, if any: the worker reads
 	 * it instead of parsing the bytes again; else the worker parses, off the loop. */
 	if (ev->type == STORE_DELETED) {
-		push(ctl, kind, (uint8_t)ev->type, ev->key, NULL, NULL, ev->rev, 0, false);
+		push(ctl, kind, (uint8_t)ev->type, ev->key, NULL, NULL, ev->rev, 0, SCH_KEPT_NOTHING);
 		return;
 	}
 	json_t *obj = cache_event_obj_parsed(ev);
 	push(ctl, kind, (uint8_t)ev->type, ev->key, obj, ev->value, ev->rev, 0,
-	     kind == SCH_POD && ev->type == STORE_MODIFIED &&
-	         sch_status_only(obj, cache_event_prev_obj_parsed(ev)));
+	     kind == SCH_POD && ev->type == STORE_MODIFIED
+	         ? sch_write_kept(obj, cache_event_prev_obj_parsed(ev))
+	         : SCH_KEPT_NOTHING);
 }
 
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)
@@ -278,7 +305,7 @@ static void on_pc(controller *c, const kind_desc *d, const cache_event *ev)
 	sched_ctl *ctl = c->state;
 	if (ctl)
 		push(ctl, SCH_PRIORITYCLASS, (uint8_t)ev->type, ev->key, cache_event_obj_parsed(ev),
-		     ev->value, ev->rev, 0, false);
+		     ev->value, ev->rev, 0, SCH_KEPT_NOTHING);
 }
 
 static void on_pdb(controller *c, const kind_desc *d, const cache_event *ev)

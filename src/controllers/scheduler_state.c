@@ -283,16 +283,25 @@ static sched_pod *parse_pod(sch_state *st, json_t *shared)
 	return sp;
 }
 
-static void pod_bound(sch_state *st, sch_pod *p, json_t *pod, const char *node, bool status_only)
+static void pod_bound(sch_state *st, sch_pod *p, json_t *pod, const char *node, uint8_t kept)
 {
-	/* A bound pod's status write (the kubelet's): the spec, labels and deletion mark are
-	 * the ones parsed, so only the status fields are read again, in place (the pod's
-	 * users, the snapshot and the cycles, all run on this thread). */
-	if (status_only && p->where == W_BOUND && p->in_snap && p->sp && str_eq(p->node, node)) {
+	/* A bound pod's status write (the kubelet's), or the binding of the pod assumed on
+	 * that node: the spec (but nodeName), labels and deletion mark are the ones parsed,
+	 * so only nodeName and the status fields are read again, in place (the pod's users,
+	 * the snapshot and the cycles, all run on this thread). */
+	bool status = kept == SCH_KEPT_SPEC && p->where == W_BOUND;
+	bool binding = kept == SCH_KEPT_SPEC_NODE && p->where == W_BINDING && p->assumed;
+	if ((status || binding) && p->in_snap && p->sp && str_eq(p->node, node)) {
 		const char *phase = json_path_str(pod, "status.phase");
 		if (!str_eq(phase, "Succeeded") && !str_eq(phase, "Failed") &&
-		    sched_pod_update_status(p->sp, pod))
+		    sched_pod_update_status(p->sp, pod)) {
+			if (binding) {
+				sched_pod_set_node(p->sp, node);
+				p->assumed = false;
+				p->where = W_BOUND;
+			}
 			return;
+		}
 	}
 	sch_queue_remove(st, p);
 	const char *phase = json_path_str(pod, "status.phase");
@@ -392,7 +401,7 @@ static void pod_apply(sch_state *st, const sch_event *ev, int64_t now_ms)
 	p->terminating = del && !json_is_null(del);
 	const char *node = json_path_str(pod, "spec.nodeName");
 	if (node && *node)
-		pod_bound(st, p, pod, node, ev->status_only);
+		pod_bound(st, p, pod, node, ev->kept);
 	else
 		pod_pending(st, p, pod, ev->rev, now_ms);
 }

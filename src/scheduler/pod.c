@@ -370,6 +370,12 @@ bool sched_pod_update_status(sched_pod *p, json_t *pod)
 	return true;
 }
 
+void sched_pod_set_node(sched_pod *p, const char *node)
+{
+	if (!str_eq(p->node_name, node))
+		p->node_name = node && *node ? sched_arena_strdup(&p->arena, node) : NULL;
+}
+
 sched_pod *sched_pod_from_json(json_t *pod, terr **err)
 {
 	/* the struct lives in its own arena, next to its labels: fewer cache misses when

@@ -50,6 +50,8 @@ sched_pod *sched_pod_ref(sched_pod *p);
  * (p unchanged) when status.nominatedNodeName differs from p's. Only for a pod whose users
  * all run on the caller's thread. */
 bool sched_pod_update_status(sched_pod *p, json_t *pod);
+/* Sets p's spec.nodeName in place (the same rule). */
+void sched_pod_set_node(sched_pod *p, const char *node);
 void sched_pod_unref(sched_pod *p);
 /* The snapshot key of p: metadata.uid, or "namespace/name" when it has none (borrowed). */
 const char *sched_pod_key(const sched_pod *p);

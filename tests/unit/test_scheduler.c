@@ -1281,10 +1281,10 @@ TEST(binding_carries_the_attempted_version_tree)
 	json_decref(node);
 }
 
-static void st_modify(sch_state *st, const char *key, json_t *obj, int64_t rev, bool status_only)
+static void st_modify(sch_state *st, const char *key, json_t *obj, int64_t rev, uint8_t kept)
 {
 	sch_event ev = {.kind = SCH_POD, .type = STORE_MODIFIED, .key = (char *)key, .obj = obj,
-	                .rev = rev, .status_only = status_only};
+	                .rev = rev, .kept = kept};
 	sch_state_apply(st, &ev, sch_now_ms());
 }
 
@@ -1312,7 +1312,7 @@ TEST(bound_pod_status_write_read_in_place)
 	                    jparse("{\"phase\":\"Running\",\"startTime\":\"2026-11-29T10:00:00Z\","
 	                           "\"conditions\":[{\"type\":\"DisruptionTarget\",\"status\":"
 	                           "\"True\",\"reason\":\"PreemptionByScheduler\"}]}"));
-	st_modify(st, "/registry/pods/d/a", running, 3, true);
+	st_modify(st, "/registry/pods/d/a", running, 3, SCH_KEPT_SPEC);
 	sched_pod *full = sched_pod_from_json(running, NULL);
 	REQUIRE(full);
 	CHECK(p->sp == first); /* read in place */
@@ -1322,20 +1322,20 @@ TEST(bound_pod_status_write_read_in_place)
 	CHECK_INT(sched_snapshot_pod_count(st->snap, "n1"), 1);
 
 	/* the same write without the status-only mark: parsed again */
-	st_modify(st, "/registry/pods/d/a", running, 4, false);
+	st_modify(st, "/registry/pods/d/a", running, 4, SCH_KEPT_NOTHING);
 	CHECK(p->sp != first);
 	sched_pod *second = p->sp;
 	/* a nominated node that differs: parsed again */
 	json_t *nominated = json_deep_copy(running);
 	json_object_set_new(json_object_get(nominated, "status"), "nominatedNodeName",
 	                    json_string("n2"));
-	st_modify(st, "/registry/pods/d/a", nominated, 5, true);
+	st_modify(st, "/registry/pods/d/a", nominated, 5, SCH_KEPT_SPEC);
 	CHECK(p->sp != second);
 	CHECK_INT(sched_snapshot_pod_count(st->snap, "n1"), 1);
 	/* finished: the pod leaves the node's accounting */
 	json_t *done = json_deep_copy(running);
 	json_object_set_new(json_object_get(done, "status"), "phase", json_string("Succeeded"));
-	st_modify(st, "/registry/pods/d/a", done, 6, true);
+	st_modify(st, "/registry/pods/d/a", done, 6, SCH_KEPT_SPEC);
 	CHECK_INT(sched_snapshot_pod_count(st->snap, "n1"), 0);
 	sch_state_free(st);
 	json_decref(a);
@@ -1345,34 +1345,97 @@ TEST(bound_pod_status_write_read_in_place)
 	json_decref(node);
 }
 
-/* Status-only is told by the very nodes: a version that shares the spec, labels and
- * deletion mark (as a status write builds it) is; equal copies of them are not. */
-TEST(status_only_by_shared_nodes)
+/* The binding of the pod assumed on a node, keeping every other member of its spec, sets
+ * nodeName in the parse it has; the binding of a pod not assumed there is parsed. */
+TEST(assumed_pod_binding_read_in_place)
+{
+	sch_state *st = sch_state_new();
+	st->pod_prefix = xstrdup("/registry/pods/");
+	json_t *node = jparse("{\"metadata\":{\"name\":\"n1\",\"labels\":{\"kubernetes.io/"
+	                      "hostname\":\"n1\"}},\"status\":{\"allocatable\":{" STD_ALLOC "}}}");
+	st_apply(st, SCH_NODE, "/registry/minions/n1", node, 1);
+	json_t *a = st_pod("a", "1");
+	st_apply(st, SCH_POD, "/registry/pods/d/a", a, 2);
+	REQUIRE(sch_cycle_batch(st, sch_now_ms()) == 1);
+	sch_pod *p = hmap_get(&st->pods, "/registry/pods/d/a");
+	REQUIRE(p && p->where == W_BINDING && p->assumed && p->sp);
+	sched_pod *assumed = p->sp;
+	CHECK(assumed->node_name == NULL);
+	json_t *bound = json_copy(a);
+	json_object_set_new(bound, "spec", json_copy(json_object_get(a, "spec")));
+	json_object_set_new(json_object_get(bound, "spec"), "nodeName", json_string("n1"));
+	CHECK(sch_write_kept(bound, a) == SCH_KEPT_SPEC_NODE);
+	st_modify(st, "/registry/pods/d/a", bound, 3, SCH_KEPT_SPEC_NODE);
+	CHECK(p->where == W_BOUND && !p->assumed);
+	CHECK(p->sp == assumed);
+	CHECK_STR(p->sp->node_name, "n1");
+	CHECK_INT(sched_snapshot_pod_count(st->snap, "n1"), 1);
+	/* a pod nobody assumed, bound by someone else: parsed */
+	json_t *b = st_pod("b", "1");
+	json_object_set_new(json_object_get(b, "spec"), "schedulerName", json_string("other"));
+	st_apply(st, SCH_POD, "/registry/pods/d/b", b, 4);
+	sch_pod *q = hmap_get(&st->pods, "/registry/pods/d/b");
+	REQUIRE(q && q->where == W_NONE);
+	json_t *bb = json_copy(b);
+	json_object_set_new(bb, "spec", json_copy(json_object_get(b, "spec")));
+	json_object_set_new(json_object_get(bb, "spec"), "nodeName", json_string("n1"));
+	st_modify(st, "/registry/pods/d/b", bb, 5, SCH_KEPT_SPEC_NODE);
+	CHECK(q->where == W_BOUND && q->sp && q->sp->node_name && str_eq(q->sp->node_name, "n1"));
+	CHECK_INT(sched_snapshot_pod_count(st->snap, "n1"), 2);
+	sch_state_free(st);
+	json_decref(a);
+	json_decref(bound);
+	json_decref(b);
+	json_decref(bb);
+	json_decref(node);
+}
+
+/* What a write kept is told by the very nodes: a version that shares the spec, labels and
+ * deletion mark (as a status write builds it) kept its spec; one whose spec shares every
+ * member but nodeName (a binding) kept that; equal copies are not the same nodes. */
+TEST(write_kept_by_shared_nodes)
 {
 	json_t *prev = jparse("{\"metadata\":{\"name\":\"a\",\"labels\":{\"x\":\"1\"}},"
-	                      "\"spec\":{\"nodeName\":\"n1\"},\"status\":{}}");
+	                      "\"spec\":{\"schedulerName\":\"s\",\"priority\":0},\"status\":{}}");
 	json_t *st = json_copy(prev); /* shares every member */
 	json_object_set_new(st, "metadata", json_copy(json_object_get(prev, "metadata")));
 	json_object_set_new(st, "status", jparse("{\"phase\":\"Running\"}"));
-	CHECK(sch_status_only(st, prev));
+	CHECK(sch_write_kept(st, prev) == SCH_KEPT_SPEC);
 	json_t *relabeled = json_copy(st);
 	json_object_set_new(relabeled, "metadata", json_copy(json_object_get(st, "metadata")));
 	json_object_set_new(json_object_get(relabeled, "metadata"), "labels",
 	                    jparse("{\"x\":\"1\"}")); /* equal, but not the same node */
-	CHECK(!sch_status_only(relabeled, prev));
+	CHECK(sch_write_kept(relabeled, prev) == SCH_KEPT_NOTHING);
 	json_t *respec = json_copy(st);
 	json_object_set_new(respec, "spec", json_deep_copy(json_object_get(prev, "spec")));
-	CHECK(!sch_status_only(respec, prev));
+	CHECK(sch_write_kept(respec, prev) == SCH_KEPT_NOTHING);
 	json_t *deleting = json_copy(st);
 	json_object_set_new(deleting, "metadata", json_copy(json_object_get(st, "metadata")));
 	json_object_set_new(json_object_get(deleting, "metadata"), "deletionTimestamp",
 	                    json_string("2026-11-29T10:00:00Z"));
-	CHECK(!sch_status_only(deleting, prev));
-	CHECK(!sch_status_only(st, NULL));
-	CHECK(!sch_status_only(NULL, prev));
+	CHECK(sch_write_kept(deleting, prev) == SCH_KEPT_NOTHING);
+	/* a binding: the spec copied, nodeName added */
+	json_t *bound = json_copy(prev);
+	json_object_set_new(bound, "spec", json_copy(json_object_get(prev, "spec")));
+	json_object_set_new(json_object_get(bound, "spec"), "nodeName", json_string("n1"));
+	CHECK(sch_write_kept(bound, prev) == SCH_KEPT_SPEC_NODE);
+	/* ... and another member changed, or one dropped */
+	json_t *more = json_copy(bound);
+	json_object_set_new(more, "spec", json_copy(json_object_get(bound, "spec")));
+	json_object_set_new(json_object_get(more, "spec"), "priority", json_integer(0));
+	CHECK(sch_write_kept(more, prev) == SCH_KEPT_NOTHING);
+	json_t *fewer = json_copy(bound);
+	json_object_set_new(fewer, "spec", json_copy(json_object_get(bound, "spec")));
+	json_object_del(json_object_get(fewer, "spec"), "priority");
+	CHECK(sch_write_kept(fewer, prev) == SCH_KEPT_NOTHING);
+	CHECK(sch_write_kept(st, NULL) == SCH_KEPT_NOTHING);
+	CHECK(sch_write_kept(NULL, prev) == SCH_KEPT_NOTHING);
 	json_decref(prev);
 	json_decref(st);
 	json_decref(relabeled);
 	json_decref(respec);
 	json_decref(deleting);
+	json_decref(bound);
+	json_decref(more);
+	json_decref(fewer);
 }
