@@ -61,8 +61,9 @@ typedef struct sch_event {
 	uint8_t kept; /* enum sch_kept: what a pod's write kept of the version before */
 } sch_event;
 
-/* What a pod's write kept of the version before, as the very same nodes (both trees
- * alive, so no address was reused): its labels and deletionTimestamp, and */
+/* What a pod's write kept of the version before: its labels (equal), its
+ * deletionTimestamp and, as the very same nodes (both trees alive, so no address was
+ * reused), */
 enum sch_kept {
 	SCH_KEPT_NOTHING,   /* (or unknown) */
 	SCH_KEPT_SPEC,      /* its spec: a status write */

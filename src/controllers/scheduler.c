@@ -251,7 +251,10 @@ enum sch_kept sch_write_kept(json_t *obj, json_t *prev)
 	if (!obj || !prev)
 		return SCH_KEPT_NOTHING;
 	json_t *m = json_object_get(obj, "metadata"), *pm = json_object_get(prev, "metadata");
-	if (json_object_get(m, "labels") != json_object_get(pm, "labels") ||
+	/* A status write has its own copy of the labels (its metadata goes through defaults):
+	 * equal ones are kept ones. */
+	json_t *l = json_object_get(m, "labels"), *pl = json_object_get(pm, "labels");
+	if ((l != pl && (!l || !pl || !json_equal(l, pl))) ||
 	    json_object_get(m, "deletionTimestamp") != json_object_get(pm, "deletionTimestamp"))
 		return SCH_KEPT_NOTHING;
 	json_t *spec = json_object_get(obj, "spec"), *pspec = json_object_get(prev, "spec");

@@ -1390,9 +1390,10 @@ TEST(assumed_pod_binding_read_in_place)
 	json_decref(node);
 }
 
-/* What a write kept is told by the very nodes: a version that shares the spec, labels and
- * deletion mark (as a status write builds it) kept its spec; one whose spec shares every
- * member but nodeName (a binding) kept that; equal copies are not the same nodes. */
+/* What a write kept is told by the very nodes: a version that shares the spec and deletion
+ * mark and has equal labels (as a status write builds it) kept its spec; one whose spec
+ * shares every member but nodeName (a binding) kept that; an equal copy of the spec is not
+ * the same node. */
 TEST(write_kept_by_shared_nodes)
 {
 	json_t *prev = jparse("{\"metadata\":{\"name\":\"a\",\"labels\":{\"x\":\"1\"}},"
@@ -1404,7 +1405,12 @@ TEST(write_kept_by_shared_nodes)
 	json_t *relabeled = json_copy(st);
 	json_object_set_new(relabeled, "metadata", json_copy(json_object_get(st, "metadata")));
 	json_object_set_new(json_object_get(relabeled, "metadata"), "labels",
-	                    jparse("{\"x\":\"1\"}")); /* equal, but not the same node */
+	                    jparse("{\"x\":\"1\"}")); /* a copy, equal: kept */
+	CHECK(sch_write_kept(relabeled, prev) == SCH_KEPT_SPEC);
+	json_object_set_new(json_object_get(relabeled, "metadata"), "labels",
+	                    jparse("{\"x\":\"2\"}"));
+	CHECK(sch_write_kept(relabeled, prev) == SCH_KEPT_NOTHING);
+	json_object_del(json_object_get(relabeled, "metadata"), "labels");
 	CHECK(sch_write_kept(relabeled, prev) == SCH_KEPT_NOTHING);
 	json_t *respec = json_copy(st);
 	json_object_set_new(respec, "spec", json_deep_copy(json_object_get(prev, "spec")));
