@@ -99,17 +99,23 @@ static int meta_set(sqlite_store *s, const char *name, int64_t v, terr **err)
 	return rc == SQLITE_DONE ? 0 : db_err(s, err, "write meta");
 }
 
+/* The row a statement selecting (rev, key, type, value) is on. */
+static store_row row_at(sqlite3_stmt *st)
+{
+	return (store_row){
+	    .rev = sqlite3_column_int64(st, 0),
+	    .key = (const char *)sqlite3_column_text(st, 1),
+	    .type = sqlite3_column_int(st, 2),
+	    .value = sqlite3_column_blob(st, 3),
+	    .len = (size_t)sqlite3_column_bytes(st, 3),
+	};
+}
+
 static int rows_each(sqlite_store *s, sqlite3_stmt *st, store_row_cb cb, void *ud, terr **err)
 {
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		store_row r = {
-			.rev = sqlite3_column_int64(st, 0),
-			.key = (const char *)sqlite3_column_text(st, 1),
-			.type = sqlite3_column_int(st, 2),
-			.value = sqlite3_column_blob(st, 3),
-			.len = (size_t)sqlite3_column_bytes(st, 3),
-		};
+		store_row r = row_at(st);
 		if (cb(&r, ud) < 0) {
 			sqlite3_finalize(st);
 			return terr_internal(err, "store: load aborted at %s", r.key);
@@ -147,13 +153,7 @@ static int sq_current(store *base, store_row_cb cb, void *ud, terr **err)
 			                   rows[i]->key, (long long)rows[i]->rev);
 			break;
 		}
-		store_row r = {
-		    .rev = sqlite3_column_int64(st, 0),
-		    .key = (const char *)sqlite3_column_text(st, 1),
-		    .type = sqlite3_column_int(st, 2),
-		    .value = sqlite3_column_blob(st, 3),
-		    .len = (size_t)sqlite3_column_bytes(st, 3),
-		};
+		store_row r = row_at(st);
 		if (cb(&r, ud) < 0)
 			rc = terr_internal(err, "store: load aborted at %s", r.key);
 		sqlite3_reset(st);

@@ -818,6 +818,30 @@ TEST(create_fields_v1_by_shape)
 /* Items added whole share the FieldsV1 remembered for their shape, whatever their key
  * values (the key is the parent's), while each pod's fields stay its own (its volume's
  * generated name is in them): as the compare has them. */
+/* Tracks the create of pod p by "m", checking its FieldsV1 against the compare's (a
+ * mismatch counted in *bad, the first shown); true when p's last container has the very
+ * FieldsV1 node prev's has. */
+static bool create_checked(json_t *p, json_t *prev, const schema_type *pod, const fs_type *rt,
+                           int *bad)
+{
+	char *want = create_v1_by_compare(p, rt);
+	apply_track_update(NULL, p, pod, NULL, "m", "Update", "v1", NOW);
+	json_t *f = fields_of(p, "m", "Update");
+	char *got = f ? json_dump_compact(f) : xstrdup("{}");
+	if (strcmp(got, want) && !(*bad)++)
+		fprintf(stderr, "    got %s\n    want %s\n", got, want);
+	free(got);
+	free(want);
+	if (!prev)
+		return false;
+	const char *k;
+	json_t *a = NULL, *b = NULL, *v;
+	json_object_foreach(json_path(fields_of(prev, "m", "Update"), "f:spec.f:containers"), k, v)
+		a = v;
+	json_object_foreach(json_path(f, "f:spec.f:containers"), k, v) b = v;
+	return a && a == b;
+}
+
 TEST(item_fields_v1_by_shape)
 {
 	const schema_type *pod = schema_find("io.k8s.api.core.v1.Pod");
@@ -832,22 +856,7 @@ TEST(item_fields_v1_by_shape)
 		                      80, "volumes", "name", "v");
 		json_t *vol = json_array_get(json_path(p, "spec.volumes"), 0);
 		json_object_set_new(vol, "name", json_sprintf("kube-api-access-%d", i));
-		char *want = create_v1_by_compare(p, &rt);
-		apply_track_update(NULL, p, pod, NULL, "m", "Update", "v1", NOW);
-		json_t *f = fields_of(p, "m", "Update");
-		char *got = f ? json_dump_compact(f) : xstrdup("{}");
-		if (strcmp(got, want) && !bad++)
-			fprintf(stderr, "    got %s\n    want %s\n", got, want);
-		free(got);
-		free(want);
-		if (prev) {
-			const char *k;
-			json_t *a = NULL, *b = NULL, *v;
-			json_object_foreach(json_path(fields_of(prev, "m", "Update"), "f:spec.f:containers"),
-			                    k, v) a = v;
-			json_object_foreach(json_path(f, "f:spec.f:containers"), k, v) b = v;
-			shared = a && a == b;
-		}
+		shared = create_checked(p, prev, pod, &rt, &bad);
 		json_decref(prev);
 		prev = p;
 	}
@@ -887,22 +896,8 @@ TEST(item_fields_v1_keyed_lists_by_keys)
 			json_array_append_new(mounts, json_string("not a map"));
 		json_t *p = json_pack("{s:{s:[{s:s, s:s, s:[o], s:o}]}}", "spec", "containers", "name",
 		                      "c", "image", "x", "ports", port, "volumeMounts", mounts);
-		char *want = create_v1_by_compare(p, &rt);
-		apply_track_update(NULL, p, pod, NULL, "m", "Update", "v1", NOW);
-		json_t *f = fields_of(p, "m", "Update");
-		char *got = f ? json_dump_compact(f) : xstrdup("{}");
-		if (strcmp(got, want) && !bad++)
-			fprintf(stderr, "    got %s\n    want %s\n", got, want);
-		free(got);
-		free(want);
-		if (prev && i % 20) {
-			const char *k;
-			json_t *a = NULL, *b = NULL, *v;
-			json_object_foreach(json_path(fields_of(prev, "m", "Update"), "f:spec.f:containers"),
-			                    k, v) a = v;
-			json_object_foreach(json_path(f, "f:spec.f:containers"), k, v) b = v;
-			shared += a && a == b;
-		}
+		bool same = create_checked(p, prev, pod, &rt, &bad);
+		shared += same && i % 20;
 		json_decref(prev);
 		prev = p;
 	}

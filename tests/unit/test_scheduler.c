@@ -1243,13 +1243,21 @@ static const sch_action *st_action(const sch_state *st, const char *name)
 	return NULL;
 }
 
-TEST(binding_carries_the_attempted_version_tree)
+/* A state with the pods' prefix set and one node, n1 (its tree in *node, the caller's). */
+static sch_state *st_with_node(json_t **node)
 {
 	sch_state *st = sch_state_new();
 	st->pod_prefix = xstrdup("/registry/pods/");
-	json_t *node = jparse("{\"metadata\":{\"name\":\"n1\",\"labels\":{\"kubernetes.io/"
-	                      "hostname\":\"n1\"}},\"status\":{\"allocatable\":{" STD_ALLOC "}}}");
-	st_apply(st, SCH_NODE, "/registry/minions/n1", node, 1);
+	*node = jparse("{\"metadata\":{\"name\":\"n1\",\"labels\":{\"kubernetes.io/"
+	               "hostname\":\"n1\"}},\"status\":{\"allocatable\":{" STD_ALLOC "}}}");
+	st_apply(st, SCH_NODE, "/registry/minions/n1", *node, 1);
+	return st;
+}
+
+TEST(binding_carries_the_attempted_version_tree)
+{
+	json_t *node;
+	sch_state *st = st_with_node(&node);
 	/* fits, and was updated before its attempt: the binding gets the latest version */
 	json_t *a1 = st_pod("a", "1"), *a2 = st_pod("a", "1");
 	st_apply(st, SCH_POD, "/registry/pods/d/a", a1, 5);
@@ -1293,11 +1301,8 @@ static void st_modify(sch_state *st, const char *key, json_t *obj, int64_t rev, 
  * nominated node, a finished phase or a write that is not status-only go the full way. */
 TEST(bound_pod_status_write_read_in_place)
 {
-	sch_state *st = sch_state_new();
-	st->pod_prefix = xstrdup("/registry/pods/");
-	json_t *node = jparse("{\"metadata\":{\"name\":\"n1\",\"labels\":{\"kubernetes.io/"
-	                      "hostname\":\"n1\"}},\"status\":{\"allocatable\":{" STD_ALLOC "}}}");
-	st_apply(st, SCH_NODE, "/registry/minions/n1", node, 1);
+	json_t *node;
+	sch_state *st = st_with_node(&node);
 	json_t *a = st_pod("a", "1");
 	json_object_set_new(json_object_get(a, "spec"), "nodeName", json_string("n1"));
 	st_apply(st, SCH_POD, "/registry/pods/d/a", a, 2);
@@ -1349,11 +1354,8 @@ TEST(bound_pod_status_write_read_in_place)
  * nodeName in the parse it has; the binding of a pod not assumed there is parsed. */
 TEST(assumed_pod_binding_read_in_place)
 {
-	sch_state *st = sch_state_new();
-	st->pod_prefix = xstrdup("/registry/pods/");
-	json_t *node = jparse("{\"metadata\":{\"name\":\"n1\",\"labels\":{\"kubernetes.io/"
-	                      "hostname\":\"n1\"}},\"status\":{\"allocatable\":{" STD_ALLOC "}}}");
-	st_apply(st, SCH_NODE, "/registry/minions/n1", node, 1);
+	json_t *node;
+	sch_state *st = st_with_node(&node);
 	json_t *a = st_pod("a", "1");
 	st_apply(st, SCH_POD, "/registry/pods/d/a", a, 2);
 	REQUIRE(sch_cycle_batch(st, sch_now_ms()) == 1);
