@@ -87,6 +87,10 @@ typedef struct sch_pod {
 	char *skey; /* storage key: the maps' key */
 	char *ns, *name, *uid;
 	sched_pod *sp; /* the latest parse */
+	/* The revision sp reads (parsed, or updated in place), and the last event's: sp may be
+	 * updated in place only from the version it reads (an update while the pod was being
+	 * bound is not parsed, and leaves sp older). */
+	int64_t sp_rev, seen_rev;
 	const sched_profile *prof;
 	uint8_t where;
 	bool in_snap;   /* sp or its assumption is placed in the snapshot */

@@ -283,7 +283,8 @@ static sched_pod *parse_pod(sch_state *st, json_t *shared)
 	return sp;
 }
 
-static void pod_bound(sch_state *st, sch_pod *p, json_t *pod, const char *node, uint8_t kept)
+static void pod_bound(sch_state *st, sch_pod *p, json_t *pod, const char *node, int64_t rev,
+                      uint8_t kept)
 {
 	/* A bound pod's status write (the kubelet's), or the binding of the pod assumed on
 	 * that node: the spec (but nodeName), labels and deletion mark are the ones parsed,
@@ -300,6 +301,7 @@ static void pod_bound(sch_state *st, sch_pod *p, json_t *pod, const char *node, 
 				p->assumed = false;
 				p->where = W_BOUND;
 			}
+			p->sp_rev = rev;
 			return;
 		}
 	}
@@ -323,6 +325,7 @@ static void pod_bound(sch_state *st, sch_pod *p, json_t *pod, const char *node, 
 		unplace(st, p);
 	sched_pod_unref(p->sp);
 	p->sp = sp;
+	p->sp_rev = rev;
 	sched_snapshot_add_pod(st->snap, sp, NULL);
 	p->in_snap = true;
 	p->assumed = false;
@@ -361,6 +364,7 @@ static void pod_pending(sch_state *st, sch_pod *p, json_t *pod, int64_t rev, int
 	}
 	sched_pod_unref(p->sp);
 	p->sp = sp;
+	p->sp_rev = rev;
 	p->spec_hash = h;
 	p->pod_terms = has_pod_terms(spec);
 	/* status.nominatedNodeName (ours or another scheduler's) holds room on that node. */
@@ -397,11 +401,14 @@ static void pod_apply(sch_state *st, const sch_event *ev, int64_t now_ms)
 		hmap_put(&st->pods, p->skey, p);
 	}
 	sch_pod_keep_tree(p, NULL, 0); /* a newer version: pod_pending keeps it if queued */
+	/* What this write kept can update sp in place only if sp reads the version before. */
+	bool fresh = p->sp && p->sp_rev == p->seen_rev;
+	p->seen_rev = ev->rev;
 	json_t *del = json_path(pod, "metadata.deletionTimestamp");
 	p->terminating = del && !json_is_null(del);
 	const char *node = json_path_str(pod, "spec.nodeName");
 	if (node && *node)
-		pod_bound(st, p, pod, node, ev->kept);
+		pod_bound(st, p, pod, node, ev->rev, fresh ? ev->kept : SCH_KEPT_NOTHING);
 	else
 		pod_pending(st, p, pod, ev->rev, now_ms);
 }

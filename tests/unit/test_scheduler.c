@@ -1384,11 +1384,33 @@ TEST(assumed_pod_binding_read_in_place)
 	st_modify(st, "/registry/pods/d/b", bb, 5, SCH_KEPT_SPEC_NODE);
 	CHECK(q->where == W_BOUND && q->sp && q->sp->node_name && str_eq(q->sp->node_name, "n1"));
 	CHECK_INT(sched_snapshot_pod_count(st->snap, "n1"), 2);
+	/* relabeled while its binding was on the way (not parsed then): its binding is parsed,
+	 * even though it kept every member of the version before */
+	json_t *c = st_pod("c", "1");
+	st_apply(st, SCH_POD, "/registry/pods/d/c", c, 6);
+	REQUIRE(sch_cycle_batch(st, sch_now_ms()) == 1);
+	sch_pod *r = hmap_get(&st->pods, "/registry/pods/d/c");
+	REQUIRE(r && r->where == W_BINDING);
+	sched_pod *before = r->sp;
+	json_t *c2 = json_copy(c);
+	json_object_set_new(c2, "metadata", json_copy(json_object_get(c, "metadata")));
+	json_object_set_new(json_object_get(c2, "metadata"), "labels", jparse("{\"x\":\"y\"}"));
+	st_modify(st, "/registry/pods/d/c", c2, 7, SCH_KEPT_NOTHING);
+	CHECK(r->sp == before); /* the binding's answer decides */
+	json_t *c3 = json_copy(c2);
+	json_object_set_new(c3, "spec", json_copy(json_object_get(c2, "spec")));
+	json_object_set_new(json_object_get(c3, "spec"), "nodeName", json_string("n1"));
+	st_modify(st, "/registry/pods/d/c", c3, 8, SCH_KEPT_SPEC_NODE);
+	CHECK(r->where == W_BOUND && r->sp != before);
+	CHECK(r->sp->labels.n == 1);
 	sch_state_free(st);
 	json_decref(a);
 	json_decref(bound);
 	json_decref(b);
 	json_decref(bb);
+	json_decref(c);
+	json_decref(c2);
+	json_decref(c3);
 	json_decref(node);
 }
 
