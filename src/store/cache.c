@@ -84,6 +84,9 @@ struct cache {
 	size_t npending, cap_pending;
 	bool inflight;
 	int64_t compact_wanted;
+	/* The store's compaction revision as of the last compaction the loop saw complete (the
+	 * store's own field is written by the job, on the pool). */
+	int64_t compacted;
 	uv_prepare_t prepare;
 	uv_timer_t compact_timer;
 	int dispatching; /* >0 while fanning out: unwatch defers frees */
@@ -614,6 +617,8 @@ static void commit_done(uv_work_t *req, int status)
 		if (j->err) {
 			log_warn("store: compaction failed: %s", j->err->message);
 			terr_free(j->err);
+		} else if (j->compact_rev > c->compacted) {
+			c->compacted = j->compact_rev;
 		}
 		free(j);
 		schedule(c);
@@ -693,7 +698,7 @@ static void on_compact_timer(uv_timer_t *t)
 	cache *c = t->data;
 	/* Keep on disk what the ring keeps in memory, so a restart can resume the same
 	 * watches; everything older goes. */
-	if (c->oldest > c->st->ops->compact_rev(c->st))
+	if (c->oldest > c->compacted)
 		c->compact_wanted = c->oldest;
 	schedule(c);
 }
@@ -861,6 +866,7 @@ int cache_load(cache *c, terr **err)
 		return -1;
 	c->rev = st->ops->head_rev(st);
 	int64_t from = st->ops->compact_rev(st);
+	c->compacted = from;
 	if (c->rev - (int64_t)c->ring_cap > from)
 		from = c->rev - (int64_t)c->ring_cap;
 	/* Every revision after `from` is still in the log (compaction only removes rows below
