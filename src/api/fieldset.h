@@ -108,6 +108,9 @@ fs_type fs_type_child(const fs_type *t, const char *key);
 fs_type fs_type_elem(const fs_type *t);
 /* True when key is a declared field of struct t (not a map entry or unknown field). */
 bool fs_type_declares(const fs_type *t, const char *key);
+/* An associative list's key fields: how many, and the i-th's name into out[128]. */
+size_t fs_type_nkeys(const fs_type *t);
+const char *fs_type_key_name(const fs_type *t, size_t i, char out[128]);
 
 /* ---- typed walks (objects are borrowed; results owned by the caller) ---- */
 

@@ -42,15 +42,14 @@ static void keyed_list_shape(buf *b, json_t *l, const fs_type *t)
 			continue;
 		}
 		buf_putc(b, '<');
-		for (const char *k = t->keys; *k;) {
-			size_t n = strcspn(k, ",");
-			json_t *kv = json_object_getn(item, k, n);
+		for (size_t k = 0; k < fs_type_nkeys(t); k++) {
+			char name[128];
+			json_t *kv = json_object_get(item, fs_type_key_name(t, k, name));
 			if (kv)
 				json_dump_into(b, kv, false);
 			else
 				buf_putc(b, 'm');
 			buf_putc(b, ',');
-			k += n + (k[n] == ',');
 		}
 		shape_of(b, item, &et);
 	}

@@ -45,7 +45,7 @@ static bool is_granular_list(const fs_type *t)
 	return t->kind == FS_LIST && t->list != FS_LATOMIC;
 }
 
-static size_t nkeys(const fs_type *t)
+size_t fs_type_nkeys(const fs_type *t)
 {
 	if (t->jkeys)
 		return json_array_size(t->jkeys);
@@ -55,8 +55,7 @@ static size_t nkeys(const fs_type *t)
 	return t->keys ? n : 0;
 }
 
-/* The i-th key field name into out[128]. */
-static const char *key_name(const fs_type *t, size_t i, char out[128])
+const char *fs_type_key_name(const fs_type *t, size_t i, char out[128])
 {
 	if (t->jkeys) {
 		str_put(out, 128, json_string_value(json_array_get(t->jkeys, i)));
@@ -92,9 +91,9 @@ static int item_pe(walk *w, const fs_type *lt, json_t *item, size_t index, fs_pe
 	if (!json_is_object(item))
 		return item_error(w, err, index, "%s", "associative list item is not a map");
 	json_t *key = json_object();
-	for (size_t i = 0; i < nkeys(lt); i++) {
+	for (size_t i = 0; i < fs_type_nkeys(lt); i++) {
 		char name[128];
-		key_name(lt, i, name);
+		fs_type_key_name(lt, i, name);
 		json_t *v = json_object_get(item, name);
 		/* k8s: the OpenAPI default of a key applies when it is omitted; the only
 		 * defaulted list-map key of the built-in types is a port's protocol (TCP). */
