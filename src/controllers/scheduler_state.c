@@ -290,12 +290,12 @@ static void pod_bound(sch_state *st, sch_pod *p, json_t *pod, const char *node, 
 	 * that node: the spec (but nodeName), labels and deletion mark are the ones parsed,
 	 * so only nodeName and the status fields are read again, in place (the pod's users,
 	 * the snapshot and the cycles, all run on this thread). */
+	const char *phase = json_path_str(pod, "status.phase");
+	bool finished = str_eq(phase, "Succeeded") || str_eq(phase, "Failed");
 	bool status = kept == SCH_KEPT_SPEC && p->where == W_BOUND;
 	bool binding = kept == SCH_KEPT_SPEC_NODE && p->where == W_BINDING && p->assumed;
-	if ((status || binding) && p->in_snap && p->sp && str_eq(p->node, node)) {
-		const char *phase = json_path_str(pod, "status.phase");
-		if (!str_eq(phase, "Succeeded") && !str_eq(phase, "Failed") &&
-		    sched_pod_update_status(p->sp, pod)) {
+	if ((status || binding) && !finished && p->in_snap && p->sp && str_eq(p->node, node)) {
+		if (sched_pod_update_status(p->sp, pod)) {
 			if (binding) {
 				sched_pod_set_node(p->sp, node);
 				p->assumed = false;
@@ -306,10 +306,9 @@ static void pod_bound(sch_state *st, sch_pod *p, json_t *pod, const char *node, 
 		}
 	}
 	sch_queue_remove(st, p);
-	const char *phase = json_path_str(pod, "status.phase");
 	/* k8s: the scheduler's pod informer selects status.phase!=Succeeded,!=Failed, so a
 	 * finished pod leaves its node's accounting as if deleted. */
-	if (str_eq(phase, "Succeeded") || str_eq(phase, "Failed")) {
+	if (finished) {
 		if (p->in_snap) {
 			unplace(st, p);
 			st->move_all = true;
