@@ -384,7 +384,13 @@ int admission_prepare_create(api_req *r, json_t *obj, terr **err)
 		json_t *groups = json_array();
 		for (size_t i = 0; i < h->ngroups; i++)
 			json_array_append_new(groups, json_string(h->groups[i]));
-		json_object_set_new(spec, "groups", groups);
+		/* (omitempty: no empty list, as normalization would leave it) */
+		if (h->ngroups)
+			json_object_set_new(spec, "groups", groups);
+		else {
+			json_decref(groups);
+			json_object_del(spec, "groups");
+		}
 		json_object_del(spec, "uid");
 		json_object_del(spec, "extra");
 		json_object_del(obj, "status");

@@ -263,16 +263,22 @@ int prepare_create(api_req *r, json_t *obj, terr **err)
 	json_object_set_new(meta, "creationTimestamp", json_string(ts));
 	if (tracks_generation(d))
 		json_object_set_new(meta, "generation", json_integer(1));
+	defaults_apply(d, obj);
+	normalize_omitempty(kind_schema(d), obj);
+	/* k8s: the field manager records the writer's fields as decoded and defaulted, before
+	 * mutating admission and the strategy's PrepareForCreate: what those add (a pod's
+	 * token volume and mounts, service account, priority and tolerations; a Job's
+	 * generated selector; a Namespace's finalizer; a Service's cluster IP) is nobody's.
+	 * What admission adds is complete (defaulted, no empty omitempty members), so neither
+	 * pass runs again. */
+	track_fields(r, NULL, obj);
 	if (admission_prepare_create(r, obj, err) < 0)
 		return -1;
-	defaults_apply(d, obj);
 	defaults_on_create(d, obj);
-	normalize_omitempty(kind_schema(d), obj);
 	if (validate_object(d, obj, NULL, err) < 0)
 		return -1;
 	if (admission_validate(r, obj, NULL, err) < 0)
 		return -1;
-	track_fields(r, NULL, obj);
 	return 0;
 }
 

@@ -241,4 +241,36 @@ expect_out "status write: the ingress address is stored" '^192\.0\.2\.10$' \
 expect_out "status write: still no node port" '^80 -$' \
 	kubectl get service lb-noports -o 'jsonpath={.spec.ports[0].port} {.spec.ports[0].nodePort}-'
 
+# --- managed fields are the writer's: as kube records them, a create's entry holds what
+# the client sent and defaults filled in, not what admission or the strategy added (the
+# pod's token volume and mounts, account, priority, tolerations; a Namespace's finalizer;
+# a Service's cluster IP), though those are stored ---
+check "kubectl run for managed fields" kubectl run mf --image=nginx -l run=mf
+mf_of() { kubectl get "$@" -o jsonpath='{.metadata.managedFields[?(@.operation=="Update")].fieldsV1}'; }
+out=$(mf_of pod mf)
+if echo "$out" | grep -q '"f:dnsPolicy"' && echo "$out" | grep -q '"f:terminationMessagePath"' &&
+	! echo "$out" | grep -Eq 'f:volumes|f:volumeMounts|f:serviceAccountName|f:priority|f:tolerations|f:preemptionPolicy'; then
+	pass "a pod's create entry: the sent and defaulted fields, not admission's"
+else
+	fail "a pod's create entry: the sent and defaulted fields, not admission's" "$out"
+fi
+expect_out "admission's fields are stored all the same" '^default 300 300 kube-api-access-' \
+	kubectl get pod mf -o 'jsonpath={.spec.serviceAccountName} {.spec.tolerations[*].tolerationSeconds}{" "}{.spec.volumes[0].name}'
+check "create namespace for managed fields" kubectl create namespace mfns
+out=$(mf_of namespace mfns)
+if echo "$out" | grep -q 'f:kubernetes.io/metadata.name' && ! echo "$out" | grep -q 'f:finalizers'; then
+	pass "a namespace's create entry: its defaulted label, not the strategy's finalizer"
+else
+	fail "a namespace's create entry: its defaulted label, not the strategy's finalizer" "$out"
+fi
+check "create service for managed fields" kubectl create service clusterip mfsvc --tcp=80:80
+out=$(mf_of service mfsvc)
+if echo "$out" | grep -q 'f:sessionAffinity' && ! echo "$out" | grep -Eq 'f:clusterIPs?"'; then
+	pass "a service's create entry: no allocated cluster IP"
+else
+	fail "a service's create entry: no allocated cluster IP" "$out"
+fi
+expect_out "the cluster IP is allocated all the same" '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' \
+	kubectl get service mfsvc -o 'jsonpath={.spec.clusterIP}'
+
 finish
