@@ -18,12 +18,19 @@ static const char *const REASON_ANTI = "node(s) didn't match pod anti-affinity r
 static const char *const REASON_EXISTING =
     "node(s) didn't satisfy existing pods anti-affinity rules";
 
-/* k8s: topologyToMatchedTermCount.update — only nodes carrying the topology key count. */
-static void tp_update(sched_tpmap *m, const sched_node *n, sched_hstr key, int64_t d)
+/* k8s: topologyToMatchedTermCount.update — only nodes carrying the topology key count.
+ * Returns the pair's count before the change (*after: after it), or false when the node
+ * does not carry the key. */
+static bool tp_update(sched_tpmap *m, const sched_node *n, sched_hstr key, int64_t d,
+                      int64_t *before, int64_t *after)
 {
 	const sched_hstr *v = sched_labels_get(&n->labels, key);
-	if (v)
-		*sched_tpmap_at(m, key, *v, true) += d;
+	if (!v)
+		return false;
+	int64_t *p = sched_tpmap_at(m, key, *v, true);
+	*before = *p;
+	*after = *p += d;
+	return true;
 }
 
 static bool matches_all(const sched_aterm *t, uint32_t n, const sched_pod *p,
@@ -35,38 +42,95 @@ static bool matches_all(const sched_aterm *t, uint32_t n, const sched_pod *p,
 	return true;
 }
 
-/* The three counts of PreFilter. */
+/* Kept with the counts, changed as they change, so that a cycle does not walk the maps
+ * for them (two maps of a pair per node, every cycle, under anti-affinity by hostname):
+ * how many pairs of aff are not zero, and for each topology key, how many pairs of
+ * existing_anti under it are above zero. */
+typedef struct ipa_tally {
+	uint32_t aff_nonzero;
+	uint32_t nkeys, cap;
+	struct ipa_key_tally {
+		sched_hstr key;
+		uint32_t positive;
+	} *keys;
+} ipa_tally;
+
+/* The three counts of PreFilter (tally: when the counts are the kept ones, else NULL). */
 typedef struct ipa_counts {
 	sched_tpmap existing_anti, aff, anti;
+	ipa_tally *tally;
 } ipa_counts;
+
+static void tally_key(ipa_tally *t, sched_hstr key, int d)
+{
+	uint32_t k = 0;
+	while (k < t->nkeys && !sched_hstr_eq(t->keys[k].key, key))
+		k++;
+	if (k == t->nkeys) {
+		if (t->nkeys == t->cap) {
+			t->cap = t->cap ? t->cap * 2 : 4;
+			t->keys = xrealloc(t->keys, t->cap * sizeof(*t->keys));
+		}
+		t->keys[t->nkeys++] = (struct ipa_key_tally){key, 0};
+	}
+	t->keys[k].positive += (uint32_t)d;
+}
 
 /* How placed pod e on n changes the counts for incoming pod p (d = +1 when added, -1 when
  * removed). */
 static void count(ipa_counts *m, const sched_pod *p, const sched_snapshot *s,
                   const sched_node *n, const sched_pod *e, int64_t d)
 {
+	int64_t was, now;
+	ipa_tally *t = m->tally;
 	/* existing pods' required anti-affinity terms that match the incoming pod */
 	for (uint32_t i = 0; i < e->n_anti_req; i++)
-		if (sched_aterm_matches(&e->anti_req[i], p, s))
-			tp_update(&m->existing_anti, n, e->anti_req[i].topo, d);
+		if (sched_aterm_matches(&e->anti_req[i], p, s) &&
+		    tp_update(&m->existing_anti, n, e->anti_req[i].topo, d, &was, &now) && t &&
+		    (was > 0) != (now > 0))
+			tally_key(t, e->anti_req[i].topo, now > 0 ? 1 : -1);
 	/* k8s: affinity counts only when the existing pod matches all the terms */
 	if (p->n_aff_req && matches_all(p->aff_req, p->n_aff_req, e, s))
 		for (uint32_t i = 0; i < p->n_aff_req; i++)
-			tp_update(&m->aff, n, p->aff_req[i].topo, d);
+			if (tp_update(&m->aff, n, p->aff_req[i].topo, d, &was, &now) && t &&
+			    (was != 0) != (now != 0))
+				t->aff_nonzero += now != 0 ? 1u : (uint32_t)-1;
 	for (uint32_t i = 0; i < p->n_anti_req; i++)
 		if (sched_aterm_matches(&p->anti_req[i], e, s))
-			tp_update(&m->anti, n, p->anti_req[i].topo, d);
+			tp_update(&m->anti, n, p->anti_req[i].topo, d, &was, &now);
 }
 
 static void account(sched_cycle *c, const sched_node *n, const sched_pod *e, int64_t d)
 {
-	ipa_counts m = {c->ipa_existing_anti, c->ipa_aff, c->ipa_anti};
+	ipa_counts m = {c->ipa_existing_anti, c->ipa_aff, c->ipa_anti, NULL};
 	count(&m, c->pod, c->snap, n, e, d);
 	c->ipa_existing_anti = m.existing_anti;
 	c->ipa_aff = m.aff;
 	c->ipa_anti = m.anti;
 }
 
+/* The cycle's view of the kept tally: what count_nonzero finds, without the walk. */
+static void from_tally(sched_cycle *c, const ipa_tally *t)
+{
+	c->ipa_aff_nonzero = t->aff_nonzero;
+	c->ipa_existing_any = false;
+	c->ipa_nkeys = 0;
+	bool few = true;
+	for (uint32_t k = 0; k < t->nkeys; k++) {
+		if (!t->keys[k].positive)
+			continue;
+		c->ipa_existing_any = true;
+		if (c->ipa_nkeys == ARRAY_SIZE(c->ipa_keys))
+			few = false;
+		else
+			c->ipa_keys[c->ipa_nkeys++] = t->keys[k].key;
+	}
+	if (!few)
+		c->ipa_nkeys = 0;
+}
+
+/* The same from the cycle's own maps (copies a cycle changed: nominated pods, preemption's
+ * dry runs). */
 static void count_nonzero(sched_cycle *c)
 {
 	c->ipa_aff_nonzero = 0;
@@ -111,6 +175,7 @@ struct sched_ipa_keep {
 	uint64_t seq;  /* the journal's sequence number they include everything before */
 	uint64_t topo_gen;
 	ipa_counts m;
+	ipa_tally tally; /* m's (m.tally points here) */
 };
 
 void sched_ipa_keep_free(struct sched_ipa_keep *k)
@@ -121,6 +186,7 @@ void sched_ipa_keep_free(struct sched_ipa_keep *k)
 	sched_tpmap_free(&k->m.existing_anti);
 	sched_tpmap_free(&k->m.aff);
 	sched_tpmap_free(&k->m.anti);
+	free(k->tally.keys);
 	free(k);
 }
 
@@ -196,6 +262,7 @@ static const ipa_counts *kept_counts(sched_snapshot *s, sched_pod *p)
 		sched_pod_ref(p);
 		k->by = p;
 		k->topo_gen = s->topo_gen;
+		k->m.tally = &k->tally;
 		count_all(&k->m, p, s);
 	}
 	k->seq = end;
@@ -220,7 +287,7 @@ static int ipa_prefilter(sched_cycle *c, sched_status *st)
 	c->ipa_aff = m->aff;
 	c->ipa_anti = m->anti;
 	c->ipa_borrowed = true;
-	count_nonzero(c);
+	from_tally(c, m->tally);
 	return own || c->ipa_existing_any ? CODE_SUCCESS : CODE_SKIP;
 }
 

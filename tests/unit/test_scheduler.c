@@ -668,6 +668,13 @@ TEST(affinity_same_zone)
 	sched_snapshot *s2 = zones();
 	p = mkpod("db-1", "", "\"app\":\"db\"", AFF_ZONE_DB);
 	CHECK(strncmp(sched1(s2, p, NULL, false), "ERR", 3) != 0);
+	/* asked again as db pods come and go (the counts kept between the cycles): once one
+	 * is placed, only its zone (b1, the emptiest node, would win otherwise); when it is
+	 * gone, anywhere again */
+	add_pod(s2, "a1", "db-0", "", "\"app\":\"db\"", "");
+	CHECK_STR(sched1(s2, p, NULL, false), "a2");
+	sched_snapshot_remove_pod(s2, "uid-db-0");
+	CHECK_STR(sched1(s2, p, NULL, false), "b1");
 	sched_pod_unref(p);
 	sched_snapshot_free(s2);
 	sched_snapshot_free(s);
@@ -1102,21 +1109,27 @@ TEST(interpod_kept_counts_match_counting_again)
 	/* One snapshot lives through every change and answers each probe from its kept
 	 * counts; a snapshot built afresh from the same changes answers the same probe by
 	 * counting every placed pod. Same placements, scores and messages, every time. */
-	enum { NOPS = 150 };
+	/* random changes, then every pod removed in turn (the counts go back to nothing) */
+	enum { NRAND = 130, NOPS = 2 * NRAND };
 	ipa_op ops[NOPS];
 	uint64_t rng = 42;
 	sched_snapshot *live = ipa_replay(NULL, 0);
-	sched_pod *probes[4] = {
+	/* q-aff-db has affinity to its own kind: anywhere while no db pod is placed (the
+	 * count of pairs not zero, kept with the counts), else only the zones with one */
+	sched_pod *probes[5] = {
 	    mkpod("q-anti", "", "\"app\":\"web\"", ANTI_HOST),
 	    mkpod("q-aff", "", "\"app\":\"api\"", AFF_ZONE_DB),
 	    mkpod("q-plain", "", "\"app\":\"web\"", ""),
 	    mkpod("q-anti-db", "", "\"app\":\"db\"", ANTI_HOST),
+	    mkpod("q-aff-db", "", "\"app\":\"db\"", AFF_ZONE_DB),
 	};
 	int mismatches = 0, answers = 0;
 	for (int i = 0; i < NOPS; i++) {
 		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
 		uint32_t r = (uint32_t)(rng >> 33);
-		if (r % 10 < 5)
+		if (i >= NRAND)
+			ops[i] = (ipa_op){'r', i - NRAND, 0, 0};
+		else if (r % 10 < 5)
 			ops[i] = (ipa_op){'p', i, (int)(r / 10 % 8), (int)(r / 80 % 6)};
 		else if (r % 10 < 8)
 			ops[i] = (ipa_op){'r', (int)(r / 10 % (unsigned)(i + 1)), 0, 0};
@@ -1127,15 +1140,15 @@ TEST(interpod_kept_counts_match_counting_again)
 		/* first the question the last op ended with (its counts catch up with this
 		 * op's change), the same again, the others (counted again), and one to end
 		 * with for the next op */
-		int last = i % 3 == 2 ? 1 : 0, prev = i % 3 == 0 ? 1 : 0;
-		int order[5] = {prev, prev, (int)(r % 4), 3, last};
-		for (int k = 0; k < 5; k++, answers++)
+		int last = i % 3 == 2 ? 1 : i % 3 == 1 ? 4 : 0, prev = i % 3 == 0 ? 1 : i % 3 == 2 ? 4 : 0;
+		int order[6] = {prev, prev, (int)(r % 5), 3, 4, last};
+		for (int k = 0; k < 6; k++, answers++)
 			replay_probe(fresh, live, probes[order[k]], i, order[k], &mismatches);
 		sched_snapshot_free(fresh);
 	}
 	CHECK(mismatches == 0);
-	CHECK(answers == NOPS * 5);
-	for (int k = 0; k < 4; k++)
+	CHECK(answers == NOPS * 6);
+	for (int k = 0; k < 5; k++)
 		sched_pod_unref(probes[k]);
 	sched_snapshot_free(live);
 }
@@ -1156,7 +1169,8 @@ TEST(spread_kept_counts_match_counting_again)
 	 * counting every node again does, through pods placed and removed and nodes moved
 	 * between zones; probes with inter-pod terms in between make the journal three
 	 * readers'. */
-	enum { NOPS = 150 };
+	/* random changes, then every pod removed in turn (the counts go back to nothing) */
+	enum { NRAND = 130, NOPS = 2 * NRAND };
 	ipa_op ops[NOPS];
 	uint64_t rng = 7;
 	sched_snapshot *live = ipa_replay(NULL, 0);
