@@ -21,16 +21,16 @@ static const char *const REASON_EXISTING =
 /* k8s: topologyToMatchedTermCount.update — only nodes carrying the topology key count.
  * Returns the pair's count before the change (*after: after it), or false when the node
  * does not carry the key. */
-static bool tp_update(sched_tpmap *m, const sched_node *n, sched_hstr key, int64_t d,
-                      int64_t *before, int64_t *after)
+static const sched_hstr *tp_update(sched_tpmap *m, const sched_node *n, sched_hstr key,
+                                   int64_t d, int64_t *before, int64_t *after)
 {
 	const sched_hstr *v = sched_labels_get(&n->labels, key);
 	if (!v)
-		return false;
+		return NULL;
 	int64_t *p = sched_tpmap_at(m, key, *v, true);
 	*before = *p;
 	*after = *p += d;
-	return true;
+	return v;
 }
 
 static bool matches_all(const sched_aterm *t, uint32_t n, const sched_pod *p,
@@ -42,10 +42,26 @@ static bool matches_all(const sched_aterm *t, uint32_t n, const sched_pod *p,
 	return true;
 }
 
+/* The snapshot's nodes by their value of one label key: the nodes a topology pair covers
+ * (one under hostname, a zone's under zone). */
+typedef struct ipa_vindex {
+	sched_hstr key;
+	uint32_t cap; /* slots, a power of two */
+	struct ipa_vslot {
+		const char *val; /* NULL: empty */
+		uint64_t h;
+		uint32_t first; /* node index + 1 */
+	} *slot;
+	uint32_t *next; /* per node index: the next node of the same value, + 1; 0 ends */
+} ipa_vindex;
+
 /* Kept with the counts, changed as they change, so that a cycle does not walk the maps
  * for them (two maps of a pair per node, every cycle, under anti-affinity by hostname):
  * how many pairs of aff are not zero, and for each topology key, how many pairs of
- * existing_anti under it are above zero. */
+ * existing_anti under it are above zero. And per node (by snapshot index), how many pairs
+ * above zero of anti and of existing_anti it carries, so that the filter reads one number
+ * where it looked each of the node's pairs up (late pods of an anti-affinity workload visit
+ * thousands of nodes). */
 typedef struct ipa_tally {
 	uint32_t aff_nonzero;
 	uint32_t nkeys, cap;
@@ -53,7 +69,71 @@ typedef struct ipa_tally {
 		sched_hstr key;
 		uint32_t positive;
 	} *keys;
+	uint32_t nn; /* nodes the per-node counts cover: the snapshot's when counted */
+	uint32_t *blk_anti, *blk_exist;
+	ipa_vindex *vix;
+	uint32_t nvix;
 } ipa_tally;
+
+static void vindex_build(ipa_vindex *x, const sched_snapshot *s, uint32_t nn, sched_hstr key)
+{
+	x->key = key;
+	x->cap = 16;
+	while (x->cap < 2 * nn)
+		x->cap *= 2;
+	x->slot = xcalloc(x->cap, sizeof(*x->slot));
+	x->next = xcalloc(nn ? nn : 1, sizeof(*x->next));
+	for (uint32_t i = 0; i < nn; i++) {
+		const sched_hstr *v = sched_labels_get(&s->nodes[i]->node->labels, key);
+		if (!v)
+			continue;
+		uint32_t j = (uint32_t)v->h & (x->cap - 1);
+		while (x->slot[j].val && !(x->slot[j].h == v->h && (x->slot[j].val == v->s ||
+		                                                     strcmp(x->slot[j].val, v->s) == 0)))
+			j = (j + 1) & (x->cap - 1);
+		if (!x->slot[j].val)
+			x->slot[j] = (struct ipa_vslot){v->s, v->h, 0};
+		x->next[i] = x->slot[j].first;
+		x->slot[j].first = i + 1;
+	}
+}
+
+/* Adds d to blk for every node carrying the pair (key, val). */
+static void block_pair(ipa_tally *t, const sched_snapshot *s, uint32_t *blk, sched_hstr key,
+                       sched_hstr val, int d)
+{
+	ipa_vindex *x = NULL;
+	for (uint32_t i = 0; i < t->nvix && !x; i++)
+		if (sched_hstr_eq(t->vix[i].key, key))
+			x = &t->vix[i];
+	if (!x) {
+		t->vix = xrealloc(t->vix, (t->nvix + 1) * sizeof(*t->vix));
+		x = &t->vix[t->nvix++];
+		vindex_build(x, s, t->nn, key);
+	}
+	uint32_t j = (uint32_t)val.h & (x->cap - 1);
+	while (x->slot[j].val) {
+		if (x->slot[j].h == val.h &&
+		    (x->slot[j].val == val.s || strcmp(x->slot[j].val, val.s) == 0)) {
+			for (uint32_t n = x->slot[j].first; n; n = x->next[n - 1])
+				blk[n - 1] += (uint32_t)d;
+			return;
+		}
+		j = (j + 1) & (x->cap - 1);
+	}
+}
+
+static void tally_free(ipa_tally *t)
+{
+	free(t->keys);
+	free(t->blk_anti);
+	free(t->blk_exist);
+	for (uint32_t i = 0; i < t->nvix; i++) {
+		free(t->vix[i].slot);
+		free(t->vix[i].next);
+	}
+	free(t->vix);
+}
 
 /* The three counts of PreFilter (tally: when the counts are the kept ones, else NULL). */
 typedef struct ipa_counts {
@@ -82,13 +162,18 @@ static void count(ipa_counts *m, const sched_pod *p, const sched_snapshot *s,
                   const sched_node *n, const sched_pod *e, int64_t d)
 {
 	int64_t was, now;
+	const sched_hstr *v;
 	ipa_tally *t = m->tally;
 	/* existing pods' required anti-affinity terms that match the incoming pod */
-	for (uint32_t i = 0; i < e->n_anti_req; i++)
+	for (uint32_t i = 0; i < e->n_anti_req; i++) {
+		sched_hstr topo = e->anti_req[i].topo;
 		if (sched_aterm_matches(&e->anti_req[i], p, s) &&
-		    tp_update(&m->existing_anti, n, e->anti_req[i].topo, d, &was, &now) && t &&
-		    (was > 0) != (now > 0))
-			tally_key(t, e->anti_req[i].topo, now > 0 ? 1 : -1);
+		    (v = tp_update(&m->existing_anti, n, topo, d, &was, &now)) && t &&
+		    (was > 0) != (now > 0)) {
+			tally_key(t, topo, now > 0 ? 1 : -1);
+			block_pair(t, s, t->blk_exist, topo, *v, now > 0 ? 1 : -1);
+		}
+	}
 	/* k8s: affinity counts only when the existing pod matches all the terms */
 	if (p->n_aff_req && matches_all(p->aff_req, p->n_aff_req, e, s))
 		for (uint32_t i = 0; i < p->n_aff_req; i++)
@@ -96,8 +181,10 @@ static void count(ipa_counts *m, const sched_pod *p, const sched_snapshot *s,
 			    (was != 0) != (now != 0))
 				t->aff_nonzero += now != 0 ? 1u : (uint32_t)-1;
 	for (uint32_t i = 0; i < p->n_anti_req; i++)
-		if (sched_aterm_matches(&p->anti_req[i], e, s))
-			tp_update(&m->anti, n, p->anti_req[i].topo, d, &was, &now);
+		if (sched_aterm_matches(&p->anti_req[i], e, s) &&
+		    (v = tp_update(&m->anti, n, p->anti_req[i].topo, d, &was, &now)) && t &&
+		    (was > 0) != (now > 0))
+			block_pair(t, s, t->blk_anti, p->anti_req[i].topo, *v, now > 0 ? 1 : -1);
 }
 
 static void account(sched_cycle *c, const sched_node *n, const sched_pod *e, int64_t d)
@@ -186,7 +273,7 @@ void sched_ipa_keep_free(struct sched_ipa_keep *k)
 	sched_tpmap_free(&k->m.existing_anti);
 	sched_tpmap_free(&k->m.aff);
 	sched_tpmap_free(&k->m.anti);
-	free(k->tally.keys);
+	tally_free(&k->tally);
 	free(k);
 }
 
@@ -263,6 +350,9 @@ static const ipa_counts *kept_counts(sched_snapshot *s, sched_pod *p)
 		k->by = p;
 		k->topo_gen = s->topo_gen;
 		k->m.tally = &k->tally;
+		k->tally.nn = (uint32_t)s->n;
+		k->tally.blk_anti = xcalloc(s->n ? s->n : 1, sizeof(uint32_t));
+		k->tally.blk_exist = xcalloc(s->n ? s->n : 1, sizeof(uint32_t));
 		count_all(&k->m, p, s);
 	}
 	k->seq = end;
@@ -288,6 +378,9 @@ static int ipa_prefilter(sched_cycle *c, sched_status *st)
 	c->ipa_anti = m->anti;
 	c->ipa_borrowed = true;
 	from_tally(c, m->tally);
+	c->ipa_blk_anti = m->tally->blk_anti;
+	c->ipa_blk_exist = m->tally->blk_exist;
+	c->ipa_blk_n = m->tally->nn;
 	return own || c->ipa_existing_any ? CODE_SUCCESS : CODE_SKIP;
 }
 
@@ -312,6 +405,19 @@ static int ipa_filter(sched_cycle *c, const sched_ninfo *ni, sched_status *st)
 			sched_status_add(c, st, CODE_UNRESOLVABLE, REASON_AFF);
 			return CODE_UNRESOLVABLE;
 		}
+	}
+	/* the kept counts, unchanged by this cycle: the node's own numbers */
+	uint32_t j = (uint32_t)ni->index;
+	if (c->ipa_borrowed && ni->index >= 0 && j < c->ipa_blk_n) {
+		if (p->n_anti_req && c->ipa_blk_anti[j]) {
+			sched_status_add(c, st, CODE_UNSCHEDULABLE, REASON_ANTI);
+			return CODE_UNSCHEDULABLE;
+		}
+		if (c->ipa_existing_any && c->ipa_blk_exist[j]) {
+			sched_status_add(c, st, CODE_UNSCHEDULABLE, REASON_EXISTING);
+			return CODE_UNSCHEDULABLE;
+		}
+		return CODE_SUCCESS;
 	}
 	for (uint32_t i = 0; i < p->n_anti_req; i++) {
 		const sched_hstr *v = sched_labels_get(&n->labels, p->anti_req[i].topo);

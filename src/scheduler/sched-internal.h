@@ -397,6 +397,10 @@ typedef struct sched_cycle {
 	int64_t ipa_aff_nonzero; /* entries of ipa_aff not zero */
 	bool ipa_existing_any;   /* some entry of ipa_existing_anti above zero */
 	bool ipa_borrowed;       /* the three maps are the snapshot's kept counts: read only */
+	/* with them, per node index: pairs above zero of ipa_anti and ipa_existing_anti the
+	 * node carries (ipa_blk_n nodes) */
+	const uint32_t *ipa_blk_anti, *ipa_blk_exist;
+	uint32_t ipa_blk_n;
 	/* the topology keys of ipa_existing_anti's entries above zero, when few (else
 	 * ipa_nkeys is 0 and the filter looks up every label of the node) */
 	sched_hstr ipa_keys[4];

@@ -680,6 +680,39 @@ TEST(affinity_same_zone)
 	sched_snapshot_free(s);
 }
 
+/* Anti-affinity to db pods by zone: a pair that covers every node of a zone. */
+static const char *ANTI_ZONE_DB =
+    ",\"affinity\":{\"podAntiAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
+    "[{\"labelSelector\":{\"matchLabels\":{\"app\":\"db\"}},\"topologyKey\":"
+    "\"topology.kubernetes.io/zone\"}]}}";
+
+TEST(anti_affinity_by_zone_covers_the_zone)
+{
+	/* a pair under zone blocks every node of the zone (the filter reads per-node counts
+	 * kept with the pairs), for the pod's own terms and for placed pods' terms */
+	sched_snapshot *s = zones();
+	sched_pod *q = mkpod("q", "", "\"app\":\"web\"", ANTI_ZONE_DB);
+	add_pod(s, "a1", "db-a", "", "\"app\":\"db\"", "");
+	CHECK_STR(sched1(s, q, NULL, false), "b1");
+	add_pod(s, "b1", "db-b", "", "\"app\":\"db\"", "");
+	CHECK_STR(sched1(s, q, NULL, false),
+	          "ERR 0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.");
+	sched_snapshot_remove_pod(s, "uid-db-a");
+	CHECK(sched1(s, q, NULL, false)[0] == 'a');
+	sched_pod *db = mkpod("db-1", "", "\"app\":\"db\"", "");
+	sched_snapshot *s2 = zones();
+	add_pod(s2, "a2", "g-a", "", "\"app\":\"guard\"", ANTI_ZONE_DB);
+	add_pod(s2, "b1", "g-b", "", "\"app\":\"guard\"", ANTI_ZONE_DB);
+	CHECK_STR(sched1(s2, db, NULL, false), "ERR 0/3 nodes are available: 3 node(s) didn't "
+	                                       "satisfy existing pods anti-affinity rules.");
+	sched_snapshot_remove_pod(s2, "uid-g-b");
+	CHECK_STR(sched1(s2, db, NULL, false), "b1");
+	sched_pod_unref(db);
+	sched_pod_unref(q);
+	sched_snapshot_free(s2);
+	sched_snapshot_free(s);
+}
+
 TEST(preferred_pod_affinity_scores)
 {
 	sched_snapshot *s = zones();
@@ -1059,13 +1092,13 @@ typedef struct ipa_op {
 
 static void ipa_apply(sched_snapshot *s, const ipa_op *o)
 {
-	const char *const extra[] = {"", ANTI_HOST, AFF_ZONE_DB};
+	const char *const extra[] = {"", ANTI_HOST, AFF_ZONE_DB, ANTI_ZONE_DB};
 	char name[32], node[32], zone[64];
 	if (o->kind == 'p') { /* pod a on node b, labels app=web/db by c&1, terms by c>>1 */
 		snprintf(name, sizeof name, "p%d", o->a);
 		snprintf(node, sizeof node, "n%d", o->b);
 		add_pod(s, node, name, "", o->c & 1 ? "\"app\":\"db\"" : "\"app\":\"web\"",
-		        extra[(o->c >> 1) % 3]);
+		        extra[(o->c >> 1) % 4]);
 	} else if (o->kind == 'r') {
 		snprintf(name, sizeof name, "uid-p%d", o->a); /* the key: the uid (mkpod) */
 		sched_snapshot_remove_pod(s, name);
@@ -1116,12 +1149,13 @@ TEST(interpod_kept_counts_match_counting_again)
 	sched_snapshot *live = ipa_replay(NULL, 0);
 	/* q-aff-db has affinity to its own kind: anywhere while no db pod is placed (the
 	 * count of pairs not zero, kept with the counts), else only the zones with one */
-	sched_pod *probes[5] = {
+	sched_pod *probes[6] = {
 	    mkpod("q-anti", "", "\"app\":\"web\"", ANTI_HOST),
 	    mkpod("q-aff", "", "\"app\":\"api\"", AFF_ZONE_DB),
 	    mkpod("q-plain", "", "\"app\":\"web\"", ""),
 	    mkpod("q-anti-db", "", "\"app\":\"db\"", ANTI_HOST),
 	    mkpod("q-aff-db", "", "\"app\":\"db\"", AFF_ZONE_DB),
+	    mkpod("q-anti-zone", "", "\"app\":\"web\"", ANTI_ZONE_DB),
 	};
 	int mismatches = 0, answers = 0;
 	for (int i = 0; i < NOPS; i++) {
@@ -1130,7 +1164,7 @@ TEST(interpod_kept_counts_match_counting_again)
 		if (i >= NRAND)
 			ops[i] = (ipa_op){'r', i - NRAND, 0, 0};
 		else if (r % 10 < 5)
-			ops[i] = (ipa_op){'p', i, (int)(r / 10 % 8), (int)(r / 80 % 6)};
+			ops[i] = (ipa_op){'p', i, (int)(r / 10 % 8), (int)(r / 80 % 8)};
 		else if (r % 10 < 8)
 			ops[i] = (ipa_op){'r', (int)(r / 10 % (unsigned)(i + 1)), 0, 0};
 		else
@@ -1141,14 +1175,14 @@ TEST(interpod_kept_counts_match_counting_again)
 		 * op's change), the same again, the others (counted again), and one to end
 		 * with for the next op */
 		int last = i % 3 == 2 ? 1 : i % 3 == 1 ? 4 : 0, prev = i % 3 == 0 ? 1 : i % 3 == 2 ? 4 : 0;
-		int order[6] = {prev, prev, (int)(r % 5), 3, 4, last};
-		for (int k = 0; k < 6; k++, answers++)
+		int order[7] = {prev, prev, (int)(r % 6), 3, 4, 5, last};
+		for (int k = 0; k < 7; k++, answers++)
 			replay_probe(fresh, live, probes[order[k]], i, order[k], &mismatches);
 		sched_snapshot_free(fresh);
 	}
 	CHECK(mismatches == 0);
-	CHECK(answers == NOPS * 6);
-	for (int k = 0; k < 5; k++)
+	CHECK(answers == NOPS * 7);
+	for (int k = 0; k < 6; k++)
 		sched_pod_unref(probes[k]);
 	sched_snapshot_free(live);
 }
