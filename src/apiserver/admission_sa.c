@@ -38,7 +38,7 @@ static void random_suffix(char out[6])
 {
 	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 	unsigned char rnd[5];
-	random_bytes(rnd, sizeof rnd);
+	random_id_bytes(rnd, sizeof rnd);
 	for (size_t i = 0; i < 5; i++)
 		out[i] = alphabet[rnd[i] % (sizeof alphabet - 1)];
 	out[5] = 0;

@@ -179,7 +179,7 @@ static void generate_name(json_t *meta)
 	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 	const char *base = json_string_value(json_object_get(meta, "generateName"));
 	unsigned char rnd[5];
-	random_bytes(rnd, sizeof rnd);
+	random_id_bytes(rnd, sizeof rnd);
 	char suffix[6];
 	for (int i = 0; i < 5; i++)
 		suffix[i] = alphabet[rnd[i] % (sizeof alphabet - 1)];

@@ -287,18 +287,29 @@ void random_bytes(void *out, size_t n)
 	}
 }
 
-void uuid_v4(char out[37])
+void random_id_bytes(void *out, size_t n)
 {
-	/* Every create takes one: 16 of them per getrandom call, from a per-thread pool
-	 * (identifiers, not secrets; nothing forks without exec). */
+	/* Every create takes some (a uid, generated names): from a per-thread pool refilled
+	 * 256 bytes per getrandom call (identifiers, not secrets; nothing forks without
+	 * exec). Larger asks go to getrandom. */
 	static _Thread_local uint8_t pool[256];
 	static _Thread_local size_t left;
-	if (left < 16) {
+	if (n > sizeof pool / 4) {
+		random_bytes(out, n);
+		return;
+	}
+	if (left < n) {
 		random_bytes(pool, sizeof pool);
 		left = sizeof pool;
 	}
-	uint8_t *b = pool + sizeof pool - left;
-	left -= 16;
+	memcpy(out, pool + sizeof pool - left, n);
+	left -= n;
+}
+
+void uuid_v4(char out[37])
+{
+	uint8_t b[16];
+	random_id_bytes(b, sizeof b);
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
 	static const char hex[] = "0123456789abcdef";

@@ -78,6 +78,8 @@ int time_parse_rfc3339(const char *s, int64_t *out_ns);
 
 /* Fills out with n random bytes from the kernel; aborts on failure. */
 void random_bytes(void *out, size_t n);
+/* Random bytes for identifiers (uids, generated names), not secrets: batched per thread. */
+void random_id_bytes(void *out, size_t n);
 /* A random RFC 4122 version-4 UUID, lowercase, into out[37]. */
 void uuid_v4(char out[37]);
 
