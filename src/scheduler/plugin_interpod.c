@@ -75,6 +75,16 @@ typedef struct ipa_tally {
 	uint32_t nvix;
 } ipa_tally;
 
+/* The slot of value v: its own, or the empty one it would take. */
+static struct ipa_vslot *vslot(const ipa_vindex *x, sched_hstr v)
+{
+	uint32_t j = (uint32_t)v.h & (x->cap - 1);
+	while (x->slot[j].val &&
+	       !(x->slot[j].h == v.h && (x->slot[j].val == v.s || strcmp(x->slot[j].val, v.s) == 0)))
+		j = (j + 1) & (x->cap - 1);
+	return &x->slot[j];
+}
+
 static void vindex_build(ipa_vindex *x, const sched_snapshot *s, uint32_t nn, sched_hstr key)
 {
 	x->key = key;
@@ -87,14 +97,11 @@ static void vindex_build(ipa_vindex *x, const sched_snapshot *s, uint32_t nn, sc
 		const sched_hstr *v = sched_labels_get(&s->nodes[i]->node->labels, key);
 		if (!v)
 			continue;
-		uint32_t j = (uint32_t)v->h & (x->cap - 1);
-		while (x->slot[j].val && !(x->slot[j].h == v->h && (x->slot[j].val == v->s ||
-		                                                     strcmp(x->slot[j].val, v->s) == 0)))
-			j = (j + 1) & (x->cap - 1);
-		if (!x->slot[j].val)
-			x->slot[j] = (struct ipa_vslot){v->s, v->h, 0};
-		x->next[i] = x->slot[j].first;
-		x->slot[j].first = i + 1;
+		struct ipa_vslot *sl = vslot(x, *v);
+		if (!sl->val)
+			*sl = (struct ipa_vslot){v->s, v->h, 0};
+		x->next[i] = sl->first;
+		sl->first = i + 1;
 	}
 }
 
@@ -111,16 +118,9 @@ static void block_pair(ipa_tally *t, const sched_snapshot *s, uint32_t *blk, sch
 		x = &t->vix[t->nvix++];
 		vindex_build(x, s, t->nn, key);
 	}
-	uint32_t j = (uint32_t)val.h & (x->cap - 1);
-	while (x->slot[j].val) {
-		if (x->slot[j].h == val.h &&
-		    (x->slot[j].val == val.s || strcmp(x->slot[j].val, val.s) == 0)) {
-			for (uint32_t n = x->slot[j].first; n; n = x->next[n - 1])
-				blk[n - 1] += (uint32_t)d;
-			return;
-		}
-		j = (j + 1) & (x->cap - 1);
-	}
+	/* (an empty slot, first 0: a value no node carries) */
+	for (uint32_t n = vslot(x, val)->first; n; n = x->next[n - 1])
+		blk[n - 1] += (uint32_t)d;
 }
 
 static void tally_free(ipa_tally *t)

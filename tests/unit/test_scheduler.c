@@ -649,10 +649,13 @@ TEST(anti_affinity_one_per_node)
 	sched_snapshot_free(s);
 }
 
-static const char *AFF_ZONE_DB =
-    ",\"affinity\":{\"podAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
-    "[{\"labelSelector\":{\"matchLabels\":{\"app\":\"db\"}},\"topologyKey\":"
-    "\"topology.kubernetes.io/zone\"}]}}";
+/* A required term of kind (podAffinity, podAntiAffinity) to db pods by zone. */
+#define ZONE_DB_TERM(kind)                                                                         \
+	",\"affinity\":{\"" kind "\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"           \
+	"[{\"labelSelector\":{\"matchLabels\":{\"app\":\"db\"}},\"topologyKey\":"                    \
+	"\"topology.kubernetes.io/zone\"}]}}"
+
+static const char *AFF_ZONE_DB = ZONE_DB_TERM("podAffinity");
 
 TEST(affinity_same_zone)
 {
@@ -681,10 +684,7 @@ TEST(affinity_same_zone)
 }
 
 /* Anti-affinity to db pods by zone: a pair that covers every node of a zone. */
-static const char *ANTI_ZONE_DB =
-    ",\"affinity\":{\"podAntiAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
-    "[{\"labelSelector\":{\"matchLabels\":{\"app\":\"db\"}},\"topologyKey\":"
-    "\"topology.kubernetes.io/zone\"}]}}";
+static const char *ANTI_ZONE_DB = ZONE_DB_TERM("podAntiAffinity");
 
 TEST(anti_affinity_by_zone_covers_the_zone)
 {
