@@ -224,6 +224,8 @@ static int namespace_usable(api_req *r, const char *ns, terr **err)
 
 /* ---------- create ---------- */
 
+static void status_defaults(const kind_desc *d, json_t *obj);
+
 /* Prepares obj for storing as a new object of r->kind. */
 int prepare_create(api_req *r, json_t *obj, terr **err)
 {
@@ -269,11 +271,14 @@ int prepare_create(api_req *r, json_t *obj, terr **err)
 	 * mutating admission and the strategy's PrepareForCreate: what those add (a pod's
 	 * token volume and mounts, service account, priority and tolerations; a Job's
 	 * generated selector; a Namespace's finalizer; a Service's cluster IP) is nobody's.
-	 * What admission adds is complete (defaulted, no empty omitempty members), so neither
-	 * pass runs again. */
+	 * What admission adds is complete (defaulted, no empty omitempty members): only the
+	 * status is defaulted again (below). */
 	track_fields(r, NULL, obj);
 	if (admission_prepare_create(r, obj, err) < 0)
 		return -1;
+	/* k8s: PrepareForCreate resets a status (a claim's, a Deployment's) that kube then
+	 * reads back defaulted (phase Pending): the status is defaulted again. */
+	status_defaults(d, obj);
 	defaults_on_create(d, obj);
 	if (validate_object(d, obj, NULL, err) < 0)
 		return -1;
