@@ -88,15 +88,147 @@ static void add_unknown(buf *out, const buf *path, const char *key)
 	           key);
 }
 
-static void walk_schema(const schema_type *t, json_t *obj, buf *path, buf *out, int depth);
+/* What a body's walk against its type finds: unknown fields (out, ", "-separated; NULL: not
+ * looked for) and the first member of the wrong JSON type (type_err, as Go's decoder words
+ * it). */
+typedef struct fwalk {
+	buf path; /* the JSON path of the member being walked */
+	buf *out;
+	buf type_err;
+} fwalk;
 
-static void walk_value(const schema_field *f, json_t *v, buf *path, buf *out, int depth)
+static void walk_schema(fwalk *w, const schema_type *t, json_t *obj, int depth);
+
+/* Whether v (not null: null is any field's zero value) decodes into a field of kind. */
+static bool kind_accepts(uint8_t kind, json_t *v)
+{
+	switch (kind) {
+	case SCHEMA_STRING:
+	case SCHEMA_BYTES:
+	case SCHEMA_TIME:
+	case SCHEMA_MICROTIME:
+	case SCHEMA_DURATION:
+		return json_is_string(v);
+	case SCHEMA_QUANTITY:
+		return json_is_string(v) || json_is_number(v);
+	case SCHEMA_BOOL:
+		return json_is_boolean(v);
+	case SCHEMA_INT32:
+	case SCHEMA_INT64:
+		/* (a whole number written with a fraction, 3.0, is let through) */
+		return json_is_integer(v) ||
+		       (json_is_real(v) && json_real_value(v) >= -9e18 && json_real_value(v) <= 9e18 &&
+		        json_real_value(v) == (double)(int64_t)json_real_value(v));
+	case SCHEMA_DOUBLE:
+		return json_is_number(v);
+	case SCHEMA_INT_OR_STRING:
+		return json_is_integer(v) || json_is_string(v);
+	case SCHEMA_OBJECT:
+	case SCHEMA_MAP:
+		return json_is_object(v);
+	case SCHEMA_ARRAY:
+		return json_is_array(v);
+	default:
+		return true;
+	}
+}
+
+static const char *json_kind_word(json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "bool";
+	default:
+		return "number";
+	}
+}
+
+/* The last n dot-separated parts of an OpenAPI name ("io.k8s.api.core.v1.PodSpec", 2:
+ * "v1.PodSpec"). */
+static const char *name_tail(const char *name, int n)
+{
+	const char *p = name + strlen(name);
+	while (p > name && n > 0)
+		if (*--p == '.' && --n == 0)
+			return p + 1;
+	return name;
+}
+
+/* The Go type of a value of kind (t: the object type, for objects and their lists). */
+static void go_type(buf *b, uint8_t kind, uint8_t elem, const schema_type *t)
+{
+	static const char *const names[] = {
+	    [SCHEMA_STRING] = "string",           [SCHEMA_BOOL] = "bool",
+	    [SCHEMA_INT32] = "int32",             [SCHEMA_INT64] = "int64",
+	    [SCHEMA_DOUBLE] = "float64",          [SCHEMA_BYTES] = "[]uint8",
+	    [SCHEMA_QUANTITY] = "resource.Quantity", [SCHEMA_TIME] = "v1.Time",
+	    [SCHEMA_MICROTIME] = "v1.MicroTime",  [SCHEMA_DURATION] = "v1.Duration",
+	    [SCHEMA_INT_OR_STRING] = "intstr.IntOrString", [SCHEMA_RAW] = "runtime.RawExtension",
+	};
+	if (kind == SCHEMA_ARRAY || kind == SCHEMA_MAP) {
+		buf_puts(b, kind == SCHEMA_ARRAY ? "[]" : "map[string]");
+		go_type(b, elem, SCHEMA_NONE, t);
+	} else if (kind == SCHEMA_OBJECT) {
+		buf_puts(b, t ? name_tail(t->name, 2) : "struct");
+	} else {
+		buf_puts(b, kind < ARRAY_SIZE(names) && names[kind] ? names[kind] : "interface {}");
+	}
+}
+
+/* k8s: json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type
+ * map[string]string. Only the first. */
+static void type_error(fwalk *w, const schema_type *parent, json_t *v, uint8_t kind, uint8_t elem,
+                       const schema_type *t)
+{
+	if (w->type_err.n)
+		return;
+	buf_printf(&w->type_err, "json: cannot unmarshal %s into Go struct field %s.%s of type ",
+	           json_kind_word(v), name_tail(parent->name, 1), w->path.p);
+	go_type(&w->type_err, kind, elem, t);
+}
+
+/* The members of v, a field f of parent's, that are of the wrong type. */
+static void check_types(fwalk *w, const schema_type *parent, const schema_field *f, json_t *v)
+{
+	if (json_is_null(v))
+		return;
+	if (!kind_accepts(f->kind, v)) {
+		type_error(w, parent, v, f->kind, f->elem, f->type);
+		return;
+	}
+	if (f->kind != SCHEMA_ARRAY && f->kind != SCHEMA_MAP)
+		return;
+	size_t i;
+	const char *k;
+	json_t *e;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e) {
+			if (!json_is_null(e) && !kind_accepts(f->elem, e))
+				type_error(w, parent, e, f->elem, SCHEMA_NONE, f->type);
+		}
+	} else {
+		json_object_foreach(v, k, e) {
+			if (!json_is_null(e) && !kind_accepts(f->elem, e))
+				type_error(w, parent, e, f->elem, SCHEMA_NONE, f->type);
+		}
+	}
+}
+
+static void walk_value(fwalk *w, const schema_field *f, json_t *v, int depth)
 {
 	if (depth > 64 || !f->type)
 		return;
+	buf *path = &w->path;
 	size_t mark = path->n;
 	if (f->kind == SCHEMA_OBJECT && json_is_object(v)) {
-		walk_schema(f->type, v, path, out, depth + 1);
+		walk_schema(w, f->type, v, depth + 1);
 	} else if (f->kind == SCHEMA_ARRAY && f->elem == SCHEMA_OBJECT && json_is_array(v)) {
 		size_t i;
 		json_t *e;
@@ -104,7 +236,7 @@ static void walk_value(const schema_field *f, json_t *v, buf *path, buf *out, in
 			if (!json_is_object(e))
 				continue;
 			buf_printf(path, "[%zu]", i);
-			walk_schema(f->type, e, path, out, depth + 1);
+			walk_schema(w, f->type, e, depth + 1);
 			buf_truncate(path, mark);
 		}
 	} else if (f->kind == SCHEMA_MAP && f->elem == SCHEMA_OBJECT && json_is_object(v)) {
@@ -116,29 +248,32 @@ static void walk_value(const schema_field *f, json_t *v, buf *path, buf *out, in
 			buf_putc(path, '[');
 			buf_puts(path, k);
 			buf_putc(path, ']');
-			walk_schema(f->type, e, path, out, depth + 1);
+			walk_schema(w, f->type, e, depth + 1);
 			buf_truncate(path, mark);
 		}
 	}
 }
 
-static void walk_schema(const schema_type *t, json_t *obj, buf *path, buf *out, int depth)
+static void walk_schema(fwalk *w, const schema_type *t, json_t *obj, int depth)
 {
 	const char *k;
 	json_t *v;
+	buf *path = &w->path;
 	json_object_foreach(obj, k, v) {
 		if (depth == 0 && (strcmp(k, "apiVersion") == 0 || strcmp(k, "kind") == 0))
 			continue;
 		const schema_field *f = schema_field_json(t, k);
 		if (!f) {
-			add_unknown(out, path, k);
+			if (w->out)
+				add_unknown(w->out, path, k);
 			continue;
 		}
 		size_t mark = path->n;
 		if (mark)
 			buf_putc(path, '.');
 		buf_puts(path, k);
-		walk_value(f, v, path, out, depth);
+		check_types(w, t, f, v);
+		walk_value(w, f, v, depth);
 		buf_truncate(path, mark);
 	}
 }
@@ -168,16 +303,25 @@ int codec_check_fields(api_req *r, json_t *obj, terr **err)
 			return terr_bad_request(err, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: %s",
 			                        r->kind->kind, r->kind->version, r->kind->kind, out.p);
 	} else {
-		/* Warnings go to a client as headers; an in-process caller gets the answer as a
-		 * tree and no headers, so for it Warn would find fields to report to nobody. */
-		if (r->field_validation == FV_IGNORE ||
-		    (r->field_validation == FV_WARN && http_req_takes_obj(r->http)))
+		/* In-process callers (controllers) build their objects: walked only when they ask
+		 * for Strict. Warnings go to a client as headers; an in-process caller gets the
+		 * answer as a tree and no headers, so for it Warn would find fields to report to
+		 * nobody. */
+		if (http_req_takes_obj(r->http) && r->field_validation != FV_STRICT)
 			return 0;
 		const schema_type *t = schema_find(r->kind->schema);
 		if (!t)
 			return 0;
-		_cleanup_buf_ buf path = {0};
-		walk_schema(t, obj, &path, &out, 0);
+		fwalk w = {.out = r->field_validation == FV_IGNORE ? NULL : &out};
+		walk_schema(&w, t, obj, 0);
+		buf_free(&w.path);
+		/* k8s: a member of the wrong type fails decoding, whatever fieldValidation says. */
+		if (w.type_err.n) {
+			terr_bad_request(err, "%s in version \"%s\" cannot be handled as a %s: %s",
+			                 r->kind->kind, r->kind->version, r->kind->kind, w.type_err.p);
+			buf_free(&w.type_err);
+			return -1;
+		}
 	}
 	if (!out.n)
 		return 0;

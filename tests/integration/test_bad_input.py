@@ -115,6 +115,46 @@ def invalid_name():
     assert st["details"]["causes"][0]["field"] == "metadata.name"
 
 
+def wrong_types():
+    # Members of the wrong JSON type anywhere in a body fail decoding, as in kube, whatever
+    # fieldValidation says: 400 with Go's words, nothing stored, the server serving on.
+    pods = "/api/v1/namespaces/default/pods"
+    c = {"name": "a", "image": "x"}
+    cases = [
+        ({"labels": [1, 2]}, {"containers": [c]},
+         "json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type map[string]string"),
+        ({"labels": {"version": 1}}, {"containers": [c]},
+         "json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string"),
+        ({"annotations": "x"}, {"containers": [c]}, "of type map[string]string"),
+        ({}, {"containers": "x"}, "Go struct field PodSpec.spec.containers of type []v1.Container"),
+        ({}, {"containers": [7, None, c]}, "cannot unmarshal number into Go struct field PodSpec.spec.containers"),
+        ({}, {"containers": [dict(c, ports={"containerPort": 80})]},
+         "Go struct field Container.spec.containers[0].ports of type []v1.ContainerPort"),
+        ({}, {"containers": [dict(c, ports=[{"containerPort": "80"}])]},
+         "cannot unmarshal string into Go struct field ContainerPort.spec.containers[0].ports[0].containerPort of type int32"),
+        ({}, {"containers": [dict(c, env=[{"name": 5}])]}, "of type string"),
+        ({}, {"containers": [c], "tolerations": [[]]}, "of type v1.Toleration"),
+        ({}, {"containers": [c], "hostNetwork": "yes"}, "of type bool"),
+    ]
+    for i, (meta, spec, want) in enumerate(cases):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": dict(meta, name="wrong-%d" % i), "spec": spec}
+        for fv in ("", "?fieldValidation=Ignore"):
+            st = expect("POST", pods + fv, 400, "BadRequest", json.dumps(pod).encode())
+            assert st["message"].startswith('Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal'), st
+            assert want in st["message"], (want, st["message"])
+        status, _ = request("GET", pods + "/wrong-%d" % i)
+        assert status == 404, (i, status)
+    # null is any member's zero value, a whole number may carry a fraction, a quantity may
+    # be a number: all accepted
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "right-types", "labels": None},
+           "spec": {"containers": [dict(c, resources={"limits": {"cpu": 1}})],
+                    "terminationGracePeriodSeconds": 5.0, "nodeSelector": None}}
+    status, body = request("POST", pods, json.dumps(pod).encode())
+    assert status == 201, (status, body)
+    request("DELETE", pods + "/right-types")
+    healthy()
+
+
 def oversized_body():
     big = b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big"},"data":{"x":"' + b"a" * (4 << 20) + b'"}}'
     status, st = request("POST", CM, big)
@@ -194,6 +234,7 @@ try:
         ("unknown field with Warn -> 201 + Warning", unknown_field_warn),
         ("unknown fields in nested objects and list items -> their paths", unknown_field_nested),
         ("invalid name -> 422 with cause", invalid_name),
+        ("members of the wrong type -> 400, nothing stored", wrong_types),
         ("body over 3 MiB -> 413", oversized_body),
         ("unknown patch type -> 415", unknown_patch_type),
         ("unsupported method -> 405", bad_method),
