@@ -328,24 +328,6 @@ out:
 	return r;
 }
 
-/* Go's name for a JSON value's type, as json.Unmarshal errors print it. */
-static const char *go_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	default:
-		return "bool";
-	}
-}
-
 json_t *patch_json(json_t *doc, json_t *ops, terr **err)
 {
 	/* k8s: the patch must decode as a list of operation objects (400); null is empty. */
@@ -354,7 +336,7 @@ json_t *patch_json(json_t *doc, json_t *ops, terr **err)
 	if (!json_is_array(ops)) {
 		terr_bad_request(err,
 		                 "json: cannot unmarshal %s into Go value of type jsonpatch.Patch",
-		                 go_kind(ops));
+		                 json_go_kind(ops));
 		return NULL;
 	}
 	size_t n = json_array_size(ops);
@@ -364,7 +346,7 @@ json_t *patch_json(json_t *doc, json_t *ops, terr **err)
 			terr_bad_request(
 			    err,
 			    "json: cannot unmarshal %s into Go value of type jsonpatch.Operation",
-			    go_kind(op));
+			    json_go_kind(op));
 			return NULL;
 		}
 	}

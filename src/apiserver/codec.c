@@ -133,23 +133,6 @@ static bool kind_accepts(uint8_t kind, json_t *v)
 	}
 }
 
-static const char *json_kind_word(json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "bool";
-	default:
-		return "number";
-	}
-}
-
 /* The last n dot-separated parts of an OpenAPI name ("io.k8s.api.core.v1.PodSpec", 2:
  * "v1.PodSpec"). */
 static const char *name_tail(const char *name, int n)
@@ -190,7 +173,7 @@ static void type_error(fwalk *w, const schema_type *parent, json_t *v, uint8_t k
 	if (w->type_err.n)
 		return;
 	buf_printf(&w->type_err, "json: cannot unmarshal %s into Go struct field %s.%s of type ",
-	           json_kind_word(v), name_tail(parent->name, 1), w->path.p);
+	           json_go_kind(v), name_tail(parent->name, 1), w->path.p);
 	go_type(&w->type_err, kind, elem, t);
 }
 

@@ -85,6 +85,23 @@ static json_t *clone(const json_t *j, bool scalars)
 	}
 }
 
+const char *json_go_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "number";
+	default:
+		return "bool";
+	}
+}
+
 json_t *json_clone_containers(const json_t *j)
 {
 	return clone(j, false);

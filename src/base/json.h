@@ -32,6 +32,9 @@ json_t *json_clone(const json_t *j);
  * original's, shared (half the allocations). Enough for whoever changes the copy, since no
  * code here changes a scalar in place (the setters that would are poisoned above). */
 json_t *json_clone_containers(const json_t *j);
+/* Go's name for a JSON value's type, as json.Unmarshal errors print it ("object", "array",
+ * "string", "number", "bool"; null, which Go never complains of, reads "bool"). */
+const char *json_go_kind(const json_t *v);
 /* A tree from a format, as json_pack builds it, for the subset of its formats that code
  * here writes: objects {s:V, ...} (keys const char *), arrays [V, ...], and values s
  * (const char *, copied), o (json_t *, stolen), O (json_t *, a new reference), i (int),
