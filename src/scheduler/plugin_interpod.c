@@ -217,33 +217,20 @@ static void from_tally(sched_cycle *c, const ipa_tally *t)
 }
 
 /* The same from the cycle's own maps (copies a cycle changed: nominated pods, preemption's
- * dry runs). */
+ * dry runs), tallied by walking them. */
 static void count_nonzero(sched_cycle *c)
 {
-	c->ipa_aff_nonzero = 0;
+	ipa_tally t = {0};
 	for (uint32_t i = 0; i < c->ipa_aff.cap; i++)
 		if (c->ipa_aff.v[i].key && c->ipa_aff.v[i].count != 0)
-			c->ipa_aff_nonzero++;
-	c->ipa_existing_any = false;
-	c->ipa_nkeys = 0;
-	bool few = true;
+			t.aff_nonzero++;
 	for (uint32_t i = 0; i < c->ipa_existing_anti.cap; i++) {
 		const sched_tp *e = &c->ipa_existing_anti.v[i];
-		if (!e->key || e->count <= 0)
-			continue;
-		c->ipa_existing_any = true;
-		uint32_t k = 0;
-		while (k < c->ipa_nkeys && strcmp(c->ipa_keys[k].s, e->key) != 0)
-			k++;
-		if (k < c->ipa_nkeys || !few)
-			continue;
-		if (k == ARRAY_SIZE(c->ipa_keys))
-			few = false;
-		else
-			c->ipa_keys[c->ipa_nkeys++] = (sched_hstr){e->key, sched_hash(e->key)};
+		if (e->key && e->count > 0)
+			tally_key(&t, (sched_hstr){e->key, sched_hash(e->key)}, 1);
 	}
-	if (!few)
-		c->ipa_nkeys = 0;
+	from_tally(c, &t);
+	free(t.keys);
 }
 
 /* How many topology pairs the last cycle counted in each map: a cycle's maps are sized
