@@ -13,52 +13,9 @@
 #include "api/crdschema-internal.h"
 #include "base/util.h"
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when invalid. */
-static int utf8_len(const unsigned char *s, size_t n)
-{
-	if (s[0] < 0x80)
-		return 1;
-	int len = (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
-	if (len == 0 || (size_t)len > n || (len == 2 && s[0] < 0xc2) || (len == 4 && s[0] > 0xf4))
-		return 0;
-	for (int i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if (len == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
-		return 0; /* overlong, or a UTF-16 surrogate */
-	if (len == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
-		return 0;
-	return len;
-}
-
 void cs_quote(buf *b, const char *s, size_t n)
 {
-	buf_putc(b, '"');
-	const unsigned char *p = (const unsigned char *)s, *end = p + n;
-	while (p < end) {
-		unsigned char c = *p;
-		const char *esc = NULL;
-		switch (c) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\a': esc = "\\a"; break;
-		case '\b': esc = "\\b"; break;
-		case '\f': esc = "\\f"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
-		case '\v': esc = "\\v"; break;
-		}
-		int len = esc ? 1 : utf8_len(p, (size_t)(end - p));
-		if (esc)
-			buf_puts(b, esc);
-		else if (len == 0 || c < 0x20 || c == 0x7f)
-			buf_printf(b, "\\x%02x", c);
-		else
-			buf_add(b, p, (size_t)len);
-		p += len ? len : 1;
-	}
-	buf_putc(b, '"');
+	buf_go_quote(b, s, n);
 }
 
 /* The shortest decimal digits that read back as d (d finite, > 0), and the exponent of
@@ -163,7 +120,7 @@ static void json_str(buf *b, const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	while (p < end) {
 		unsigned char c = *p;
-		int len = utf8_len(p, (size_t)(end - p));
+		int len = utf8_seq_len(p, (size_t)(end - p));
 		if (c == '"' || c == '\\') {
 			buf_putc(b, '\\');
 			buf_putc(b, (char)c);

@@ -114,85 +114,11 @@ static bool key_eq(const json_t *a, const json_t *b)
 	}
 }
 
-static const char *go_type(const json_t *v)
-{
-	switch (v ? json_typeof(v) : JSON_NULL) {
-	case JSON_OBJECT:
-		return "map[string]interface {}";
-	case JSON_ARRAY:
-		return "[]interface {}";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-		return "int64";
-	case JSON_REAL:
-		return "float64";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "bool";
-	default:
-		return "<nil>";
-	}
-}
-
-static int cmp_keys(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Appends v the way Go's fmt %v prints decoded JSON (maps with sorted keys). Bounded: long
  * values are cut, so hostile patches cannot make huge error messages. */
 static void go_fmt(buf *b, const json_t *v)
 {
-	if (b->n > 2048) {
-		if (!str_has_suffix(b->p, "..."))
-			buf_puts(b, "...");
-		return;
-	}
-	switch (v ? json_typeof(v) : JSON_NULL) {
-	case JSON_OBJECT: {
-		size_t n = json_object_size(v), i = 0;
-		const char **keys = xcalloc(n ? n : 1, sizeof *keys);
-		const char *k;
-		json_t *c;
-		json_object_foreach((json_t *)v, k, c) keys[i++] = k;
-		qsort(keys, n, sizeof *keys, cmp_keys);
-		buf_puts(b, "map[");
-		for (i = 0; i < n; i++) {
-			buf_printf(b, "%s%s:", i ? " " : "", keys[i]);
-			go_fmt(b, json_object_get(v, keys[i]));
-		}
-		buf_putc(b, ']');
-		free(keys);
-		break;
-	}
-	case JSON_ARRAY:
-		buf_putc(b, '[');
-		for (size_t i = 0; i < json_array_size(v); i++) {
-			if (i)
-				buf_putc(b, ' ');
-			go_fmt(b, json_array_get(v, i));
-		}
-		buf_putc(b, ']');
-		break;
-	case JSON_STRING:
-		buf_add(b, json_string_value(v), json_string_length(v));
-		break;
-	case JSON_INTEGER:
-		buf_printf(b, "%lld", (long long)json_integer_value(v));
-		break;
-	case JSON_REAL:
-		buf_printf(b, "%g", json_real_value(v));
-		break;
-	case JSON_TRUE:
-		buf_puts(b, "true");
-		break;
-	case JSON_FALSE:
-		buf_puts(b, "false");
-		break;
-	default:
-		buf_puts(b, "<nil>");
-	}
+	json_go_format(b, v, 2048);
 }
 
 /* ---- errors, with kube's codes (see patch.h) ---- */
@@ -211,7 +137,7 @@ static int fail_no_merge_key(terr **err, const json_t *m, const char *key)
 
 static int fail_arg_type(terr **err, const char *want, const json_t *got)
 {
-	return terr_set(err, 500, "", "expected a %s, but received a %s", want, go_type(got));
+	return terr_set(err, 500, "", "expected a %s, but received a %s", want, json_go_type(got));
 }
 
 static int fail_bad_directive(terr **err, const json_t *d, const json_t *in)

@@ -115,58 +115,12 @@ void vp_pop(vctx *v, size_t mark)
 
 /* ---- value printing ----------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when invalid. */
-static int utf8_len(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	int n = (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
-	if (n == 0 || (n == 2 && s[0] < 0xc2) || (n == 4 && s[0] > 0xf4))
-		return 0;
-	for (int i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
 /* Appends s quoted the way Go's %q (strconv.Quote) writes it. */
 static void put_quoted(buf *b, const char *s)
 {
 	if (!s)
 		s = "";
-	buf_putc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		unsigned char c = *p;
-		const char *esc = NULL;
-		switch (c) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\a': esc = "\\a"; break;
-		case '\b': esc = "\\b"; break;
-		case '\f': esc = "\\f"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
-		case '\v': esc = "\\v"; break;
-		}
-		if (esc) {
-			buf_puts(b, esc);
-			p++;
-		} else if (c < 0x20 || c == 0x7f) {
-			buf_printf(b, "\\x%02x", c);
-			p++;
-		} else {
-			int n = utf8_len(p);
-			if (n == 0) {
-				buf_printf(b, "\\x%02x", c);
-				p++;
-			} else {
-				buf_add(b, p, (size_t)n);
-				p += n;
-			}
-		}
-	}
-	buf_putc(b, '"');
+	buf_go_quote(b, s, strlen(s));
 }
 
 static int cmp_str(const void *a, const void *b)

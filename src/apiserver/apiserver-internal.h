@@ -112,8 +112,13 @@ bool discovery_handle(apiserver *s, http_req *h);
 /* codec.c */
 /* Decodes the request body by its Content-Type (JSON, YAML, protobuf) into an object. */
 json_t *codec_decode_body(api_req *r, terr **err);
-/* Checks obj for fields the schema does not know; per fieldValidation, errors or warns. */
+/* Checks obj for fields the schema does not know (per fieldValidation, errors or warns) and
+ * for members of the wrong JSON type: 400 BadRequest, as a body that does not decode. */
 int codec_check_fields(api_req *r, json_t *obj, terr **err);
+/* codec_check_fields for obj, the result of a JSON or merge patch, or (strategic) of the
+ * strategic merge patch `patch`: 422 Invalid on the field "patch", as kube's patch handler
+ * answers. */
+int codec_check_patched(api_req *r, json_t *obj, json_t *patch, bool strategic, terr **err);
 /* Fills the negotiation and write options of r from headers and query. */
 int codec_parse_options(api_req *r, terr **err);
 

@@ -89,12 +89,13 @@ static void add_unknown(buf *out, const buf *path, const char *key)
 }
 
 /* What a body's walk against its type finds: unknown fields (out, ", "-separated; NULL: not
- * looked for) and the first member of the wrong JSON type (type_err, as Go's decoder words
- * it). */
+ * looked for) and the first member of the wrong JSON type, as Go's JSON decoder words it
+ * (type_err) and as apimachinery's unstructured converter does (conv_err: what a strategic
+ * merge patch's result fails with). */
 typedef struct fwalk {
 	buf path; /* the JSON path of the member being walked */
 	buf *out;
-	buf type_err;
+	buf type_err, conv_err;
 } fwalk;
 
 static void walk_schema(fwalk *w, const schema_type *t, json_t *obj, int depth);
@@ -165,6 +166,43 @@ static void go_type(buf *b, uint8_t kind, uint8_t elem, const schema_type *t)
 	}
 }
 
+/* The Go kind (reflect.Kind) and type of a decoded JSON value v, as the unstructured
+ * converter sees it (integers are int64, other numbers float64). */
+static const char *go_value_kind(const json_t *v)
+{
+	return json_is_object(v) ? "map" : json_is_array(v) ? "slice" : json_go_type(v);
+}
+
+/* k8s (runtime.DefaultUnstructuredConverter.FromUnstructured): "cannot restore map from
+ * slice", "cannot convert string to int32"; types with their own JSON decoding (times,
+ * int-or-string) fail in Go's decoder's words for the Go value they read. */
+static void conv_error(buf *b, json_t *v, uint8_t kind, uint8_t elem, const schema_type *t)
+{
+	switch (kind) {
+	case SCHEMA_OBJECT:
+		buf_printf(b, "cannot restore struct from: %s", go_value_kind(v));
+		return;
+	case SCHEMA_MAP:
+		buf_printf(b, "cannot restore map from %s", go_value_kind(v));
+		return;
+	case SCHEMA_ARRAY:
+		buf_printf(b, "cannot restore slice from %s", go_value_kind(v));
+		return;
+	case SCHEMA_TIME:
+	case SCHEMA_MICROTIME:
+	case SCHEMA_DURATION:
+	case SCHEMA_BYTES:
+		buf_printf(b, "json: cannot unmarshal %s into Go value of type string", json_go_kind(v));
+		return;
+	case SCHEMA_INT_OR_STRING:
+		buf_printf(b, "json: cannot unmarshal %s into Go value of type int32", json_go_kind(v));
+		return;
+	default:
+		buf_printf(b, "cannot convert %s to ", json_go_type(v));
+		go_type(b, kind, elem, t);
+	}
+}
+
 /* k8s: json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type
  * map[string]string. Only the first. */
 static void type_error(fwalk *w, const schema_type *parent, json_t *v, uint8_t kind, uint8_t elem,
@@ -175,6 +213,7 @@ static void type_error(fwalk *w, const schema_type *parent, json_t *v, uint8_t k
 	buf_printf(&w->type_err, "json: cannot unmarshal %s into Go struct field %s.%s of type ",
 	           json_go_kind(v), name_tail(parent->name, 1), w->path.p);
 	go_type(&w->type_err, kind, elem, t);
+	conv_error(&w->conv_err, v, kind, elem, t);
 }
 
 /* The members of v, a field f of parent's, that are of the wrong type. */
@@ -261,16 +300,33 @@ static void walk_schema(fwalk *w, const schema_type *t, json_t *obj, int depth)
 	}
 }
 
-int codec_check_fields(api_req *r, json_t *obj, terr **err)
+/* What decoding obj fails with: a member of the wrong JSON type (whatever fieldValidation
+ * says) or, under Strict, fields its type does not know; Warn's unknown fields become
+ * warnings. Each string is malloc'd, or NULL. */
+typedef struct decode_fault {
+	char *type_err; /* as Go's JSON decoder words it */
+	char *conv_err; /* as apimachinery's unstructured converter does */
+	char *unknown;  /* Strict: `unknown field "x", unknown field "y"` */
+} decode_fault;
+
+static void decode_fault_free(decode_fault *f)
 {
+	free(f->type_err);
+	free(f->conv_err);
+	free(f->unknown);
+}
+
+static void decode_check(api_req *r, json_t *obj, decode_fault *f)
+{
+	memset(f, 0, sizeof *f);
 	if (!r->kind)
-		return 0;
+		return;
 	_cleanup_buf_ buf out = {0};
 	if (r->kind->custom) {
 		/* k8s: custom resources lose the fields their schema does not know (pruning);
 		 * Strict and Warn report them as unknown fields. */
 		if (!r->kind->crd_schema)
-			return 0;
+			return;
 		json_t *pruned = NULL;
 		crdschema_prune(r->kind->crd_schema, obj,
 		                r->field_validation == FV_IGNORE ? NULL : &pruned);
@@ -282,35 +338,32 @@ int codec_check_fields(api_req *r, json_t *obj, terr **err)
 			buf_printf(&out, "unknown field \"%s\"", json_string_value(p));
 		}
 		json_decref(pruned);
-		if (out.n && r->field_validation == FV_STRICT)
-			return terr_bad_request(err, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: %s",
-			                        r->kind->kind, r->kind->version, r->kind->kind, out.p);
 	} else {
 		/* In-process callers (controllers) build their objects: walked only when they ask
 		 * for Strict. Warnings go to a client as headers; an in-process caller gets the
 		 * answer as a tree and no headers, so for it Warn would find fields to report to
 		 * nobody. */
 		if (http_req_takes_obj(r->http) && r->field_validation != FV_STRICT)
-			return 0;
+			return;
 		const schema_type *t = schema_find(r->kind->schema);
 		if (!t)
-			return 0;
+			return;
 		fwalk w = {.out = r->field_validation == FV_IGNORE ? NULL : &out};
 		walk_schema(&w, t, obj, 0);
 		buf_free(&w.path);
 		/* k8s: a member of the wrong type fails decoding, whatever fieldValidation says. */
 		if (w.type_err.n) {
-			terr_bad_request(err, "%s in version \"%s\" cannot be handled as a %s: %s",
-			                 r->kind->kind, r->kind->version, r->kind->kind, w.type_err.p);
-			buf_free(&w.type_err);
-			return -1;
+			f->type_err = buf_take(&w.type_err);
+			f->conv_err = buf_take(&w.conv_err);
+			return;
 		}
 	}
 	if (!out.n)
-		return 0;
-	if (r->field_validation == FV_STRICT)
-		/* k8s: fieldValidation=Strict turns unknown fields into a 400 BadRequest. */
-		return terr_bad_request(err, "strict decoding error: %s", out.p);
+		return;
+	if (r->field_validation == FV_STRICT) {
+		f->unknown = buf_take(&out);
+		return;
+	}
 	/* Warn: one Warning header per field, as kube sends them. */
 	char *save = NULL;
 	for (char *w = strtok_r(out.p, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
@@ -320,7 +373,53 @@ int codec_check_fields(api_req *r, json_t *obj, terr **err)
 		buf_json_str(&r->warnings, w, strlen(w));
 		buf_puts(&r->warnings, "\r\n");
 	}
-	return 0;
+}
+
+int codec_check_fields(api_req *r, json_t *obj, terr **err)
+{
+	decode_fault f;
+	decode_check(r, obj, &f);
+	const kind_desc *d = r->kind;
+	if (f.type_err)
+		terr_bad_request(err, "%s in version \"%s\" cannot be handled as a %s: %s", d->kind,
+		                 d->version, d->kind, f.type_err);
+	else if (f.unknown && d->custom)
+		terr_bad_request(err, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: %s",
+		                 d->kind, d->version, d->kind, f.unknown);
+	else if (f.unknown)
+		/* k8s: fieldValidation=Strict turns unknown fields into a 400 BadRequest. */
+		terr_bad_request(err, "strict decoding error: %s", f.unknown);
+	int rc = f.type_err || f.unknown ? -1 : 0;
+	decode_fault_free(&f);
+	return rc;
+}
+
+int codec_check_patched(api_req *r, json_t *obj, json_t *patch, bool strategic, terr **err)
+{
+	decode_fault f;
+	decode_check(r, obj, &f);
+	if (!f.type_err && !f.unknown)
+		return 0;
+	/* k8s: the patch handler's NewInvalid(schema.GroupKind{}, "", field.Invalid(
+	 * field.NewPath("patch"), <the patched JSON, or the patch as Go prints it>, <err>)). */
+	_cleanup_buf_ buf value = {0}, detail = {0};
+	if (strategic)
+		json_go_format(&value, patch, 1u << 20);
+	else
+		json_dump_into(&value, obj, false);
+	if (f.type_err)
+		buf_puts(&detail, strategic ? f.conv_err : f.type_err);
+	else
+		buf_printf(&detail, "strict decoding error: %s", f.unknown);
+	_cleanup_buf_ buf cause = {0};
+	buf_puts(&cause, "Invalid value: ");
+	buf_go_quote(&cause, value.p ? value.p : "", value.n);
+	buf_printf(&cause, ": %s", detail.p);
+	terr_invalid(err, " \"\" is invalid: patch: %s", cause.p);
+	terr_cause_add(err, "FieldValueInvalid", "patch", "%s", cause.p);
+	(*err)->unnamed = true;
+	decode_fault_free(&f);
+	return -1;
 }
 
 /* ---------- options ---------- */

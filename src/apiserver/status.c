@@ -22,9 +22,9 @@ json_t *status_from_error(const terr *err, const kind_desc *d, const char *name)
 	                       "v1", "metadata", "status", "Failure", "message", err->message, "reason",
 	                       err->reason ? err->reason : "", "code", err->code);
 	json_t *details = json_object();
-	if (name && *name)
+	if (name && *name && !err->unnamed)
 		json_object_set_new(details, "name", json_string(name));
-	if (d) {
+	if (d && !err->unnamed) {
 		if (d->group[0])
 			json_object_set_new(details, "group", json_string(d->group));
 		/* k8s: Invalid names the Kind ("Deployment"); NotFound, AlreadyExists and

@@ -702,7 +702,7 @@ void handle_patch(api_req *r)
 	if (!is_json && !json_path(patch, "metadata.resourceVersion"))
 		json_object_set(json_obj_child(obj, "metadata"), "resourceVersion",
 		                json_path(old, "metadata.resourceVersion"));
-	if (!is_apply && codec_check_fields(r, obj, &err) < 0) {
+	if (!is_apply && codec_check_patched(r, obj, patch, is_smp, &err) < 0) {
 		json_decref(obj);
 		api_send_error(r, err);
 		return;

@@ -39,6 +39,12 @@ void buf_put_u64(buf *b, uint64_t v);
 /* Appends s as a JSON string literal with quotes and the escapes jansson writes (\" \\
  * \b \f \n \r \t, \u00XX for other control characters); s is valid UTF-8. */
 void buf_json_str(buf *b, const char *s, size_t n);
+/* Appends s (n bytes) quoted as Go's strconv.Quote (%q) writes it: the escapes \" \\ \a
+ * \b \f \n \r \t \v, \xXX for other control bytes and invalid UTF-8, the rest as it is. */
+void buf_go_quote(buf *b, const char *s, size_t n);
+/* Length of the valid UTF-8 sequence at s (at most n bytes, n > 0): 1-4, or 0 when it is
+ * invalid (overlong forms and UTF-16 surrogates included). */
+int utf8_seq_len(const unsigned char *s, size_t n);
 /* Gives the bytes to the caller (who frees them) and resets b. */
 char *buf_take(buf *b);
 void buf_reset(buf *b);

@@ -9,6 +9,7 @@
 #ifndef TIMON_BASE_ERROR_H
 #define TIMON_BASE_ERROR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct terr_cause {
@@ -24,6 +25,8 @@ typedef struct terr {
 	terr_cause *causes;
 	size_t ncauses;
 	int retry_after; /* seconds for details.retryAfterSeconds (429/503), 0 if none */
+	bool unnamed;    /* the Status's details name no object (kube's NewInvalid of an empty
+	                  * kind and name, as a patch whose result does not decode gets) */
 } terr;
 
 /* Sets *err (when err is not NULL and *err is NULL) and returns -1. */

@@ -1,6 +1,7 @@
 /* json.c — jansson helpers. */
 #include "base/json.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -99,6 +100,137 @@ const char *json_go_kind(const json_t *v)
 		return "number";
 	default:
 		return "bool";
+	}
+}
+
+const char *json_go_type(const json_t *v)
+{
+	switch (v ? json_typeof(v) : JSON_NULL) {
+	case JSON_OBJECT:
+		return "map[string]interface {}";
+	case JSON_ARRAY:
+		return "[]interface {}";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+		return "int64";
+	case JSON_REAL:
+		return "float64";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "bool";
+	default:
+		return "<nil>";
+	}
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* d as Go's %v writes a float64 (strconv.FormatFloat(d, 'g', -1, 64)): the shortest digits
+ * that read back as d, in %e form when the decimal exponent is < -4 or >= 6. */
+static void go_float(buf *b, double d)
+{
+	if (d == 0) {
+		buf_puts(b, signbit(d) ? "-0" : "0");
+		return;
+	}
+	if (d < 0) {
+		buf_putc(b, '-');
+		d = -d;
+	}
+	char t[40];
+	for (int p = 1; p <= 17; p++) {
+		snprintf(t, sizeof t, "%.*e", p - 1, d);
+		if (strtod(t, NULL) == d)
+			break;
+	}
+	/* t: "D.DDDDe+XX": the digits without the point, and the exponent */
+	char digits[24];
+	size_t nd = 0;
+	const char *e = strchr(t, 'e');
+	for (const char *q = t; q < e; q++)
+		if (*q != '.')
+			digits[nd++] = *q;
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	digits[nd] = 0;
+	int x = atoi(e + 1), dp = x + 1;
+	if (x < -4 || x >= 6) {
+		buf_putc(b, digits[0]);
+		if (nd > 1) {
+			buf_putc(b, '.');
+			buf_puts(b, digits + 1);
+		}
+		buf_printf(b, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+	} else if (dp <= 0) {
+		buf_puts(b, "0.");
+		for (int i = 0; i < -dp; i++)
+			buf_putc(b, '0');
+		buf_puts(b, digits);
+	} else if (dp >= (int)nd) {
+		buf_puts(b, digits);
+		for (int i = (int)nd; i < dp; i++)
+			buf_putc(b, '0');
+	} else {
+		buf_add(b, digits, (size_t)dp);
+		buf_putc(b, '.');
+		buf_puts(b, digits + dp);
+	}
+}
+
+void json_go_format(buf *b, const json_t *v, size_t max)
+{
+	if (max && b->n > max) {
+		if (!str_has_suffix(b->p, "..."))
+			buf_puts(b, "...");
+		return;
+	}
+	switch (v ? json_typeof(v) : JSON_NULL) {
+	case JSON_OBJECT: {
+		size_t n = json_object_size(v), i = 0;
+		const char **keys = xcalloc(n ? n : 1, sizeof *keys);
+		const char *k;
+		json_t *e;
+		json_object_foreach((json_t *)v, k, e) keys[i++] = k;
+		qsort(keys, n, sizeof *keys, cmp_cstr);
+		buf_puts(b, "map[");
+		for (i = 0; i < n; i++) {
+			buf_printf(b, "%s%s:", i ? " " : "", keys[i]);
+			json_go_format(b, json_object_get(v, keys[i]), max);
+		}
+		buf_putc(b, ']');
+		free(keys);
+		return;
+	}
+	case JSON_ARRAY:
+		buf_putc(b, '[');
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			if (i)
+				buf_putc(b, ' ');
+			json_go_format(b, json_array_get(v, i), max);
+		}
+		buf_putc(b, ']');
+		return;
+	case JSON_STRING:
+		buf_add(b, json_string_value(v), json_string_length(v));
+		return;
+	case JSON_INTEGER:
+		buf_printf(b, "%lld", (long long)json_integer_value(v));
+		return;
+	case JSON_REAL:
+		go_float(b, json_real_value(v));
+		return;
+	case JSON_TRUE:
+		buf_puts(b, "true");
+		return;
+	case JSON_FALSE:
+		buf_puts(b, "false");
+		return;
+	default:
+		buf_puts(b, "<nil>");
 	}
 }
 

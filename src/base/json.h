@@ -32,6 +32,14 @@ json_t *json_clone(const json_t *j);
  * original's, shared (half the allocations). Enough for whoever changes the copy, since no
  * code here changes a scalar in place (the setters that would are poisoned above). */
 json_t *json_clone_containers(const json_t *j);
+/* Appends v as Go's fmt %v prints a decoded JSON value: map[k:v ...] with sorted keys, [a b]
+ * for lists, strings bare, integers, other numbers as a float64 (shortest digits, %e form for
+ * exponents < -4 or >= 6), true/false, <nil>. Past max bytes of b (0: no bound) it stops
+ * with "...", so that hostile input cannot make huge messages. */
+void json_go_format(struct buf *b, const json_t *v, size_t max);
+/* The Go type a decoded JSON value has (map[string]interface {}, []interface {}, string,
+ * int64 for integers, float64, bool, <nil>), as %T and apimachinery's errors print it. */
+const char *json_go_type(const json_t *v);
 /* Go's name for a JSON value's type, as json.Unmarshal errors print it ("object", "array",
  * "string", "number", "bool"; null, which Go never complains of, reads "bool"). */
 const char *json_go_kind(const json_t *v);

@@ -155,6 +155,52 @@ def wrong_types():
     healthy()
 
 
+def patched_wrong_types():
+    # A patch whose result does not decode gets kube's patch handler's answer: 422 Invalid on
+    # the field "patch", the value the patched JSON (JSON and merge patches) or the patch as
+    # Go prints it (strategic merge), the error in the decoder's or the converter's words;
+    # the object is left as it was.
+    pods = "/api/v1/namespaces/default/pods"
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "patched", "labels": {"app": "x"}},
+           "spec": {"containers": [{"name": "a", "image": "x"}]}}
+    status, body = request("POST", pods, json.dumps(pod).encode())
+    assert status == 201, (status, body)
+    merge, jsonp, smp = ("application/merge-patch+json", "application/json-patch+json",
+                         "application/strategic-merge-patch+json")
+    cases = [
+        (merge, {"metadata": {"labels": ["a", "b"]}}, None,
+         "json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type map[string]string"),
+        (jsonp, [{"op": "add", "path": "/metadata/labels/v", "value": 1}], None,
+         "json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string"),
+        (smp, {"metadata": {"labels": ["a", "b"]}}, "map[metadata:map[labels:[a b]]]",
+         "cannot restore map from slice"),
+        (smp, {"spec": {"activeDeadlineSeconds": "x"}}, "map[spec:map[activeDeadlineSeconds:x]]",
+         "cannot convert string to int64"),
+        (smp, {"metadata": {"labels": {"v": 1.5e6, "w": True}}},
+         "map[metadata:map[labels:map[v:1.5e+06 w:true]]]", "cannot convert "),
+    ]
+    for ctype, patch, shown, want in cases:
+        st = expect("PATCH", pods + "/patched", 422, "Invalid", json.dumps(patch).encode(), ctype)
+        msg = st["message"]
+        assert msg.startswith(' "" is invalid: patch: Invalid value: "'), st
+        assert msg.endswith('": ' + want) or (want.endswith(" ") and want in msg), (want, msg)
+        if shown:
+            assert msg.startswith(' "" is invalid: patch: Invalid value: "%s": ' % shown), (shown, msg)
+        else:  # the patched object, as JSON: its quotes escaped
+            assert msg.startswith(' "" is invalid: patch: Invalid value: "{\\"'), msg
+        assert st["details"] == {"causes": [{"reason": "FieldValueInvalid", "field": "patch",
+                                             "message": msg[len(' "" is invalid: patch: '):]}]}, st
+    # fieldValidation=Strict: an unknown field in the result is the same Invalid
+    st = expect("PATCH", pods + "/patched?fieldValidation=Strict", 422, "Invalid",
+                json.dumps({"spec": {"bogus": 1}}).encode(), merge)
+    assert st["message"].endswith('": strict decoding error: unknown field "spec.bogus"'), st
+    status, got = request("GET", pods + "/patched")
+    assert status == 200 and got["metadata"]["labels"] == {"app": "x"}, got
+    assert "activeDeadlineSeconds" not in got["spec"], got
+    request("DELETE", pods + "/patched")
+    healthy()
+
+
 def oversized_body():
     big = b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big"},"data":{"x":"' + b"a" * (4 << 20) + b'"}}'
     status, st = request("POST", CM, big)
@@ -235,6 +281,7 @@ try:
         ("unknown fields in nested objects and list items -> their paths", unknown_field_nested),
         ("invalid name -> 422 with cause", invalid_name),
         ("members of the wrong type -> 400, nothing stored", wrong_types),
+        ("a patch whose result does not decode -> 422, nothing changed", patched_wrong_types),
         ("body over 3 MiB -> 413", oversized_body),
         ("unknown patch type -> 415", unknown_patch_type),
         ("unsupported method -> 405", bad_method),
