@@ -417,7 +417,8 @@ int codec_check_patched(api_req *r, json_t *obj, json_t *patch, bool strategic, 
 	buf_printf(&cause, ": %s", detail.p);
 	terr_invalid(err, " \"\" is invalid: patch: %s", cause.p);
 	terr_cause_add(err, "FieldValueInvalid", "patch", "%s", cause.p);
-	(*err)->unnamed = true;
+	if (err && *err)
+		(*err)->unnamed = true;
 	decode_fault_free(&f);
 	return -1;
 }

@@ -181,13 +181,20 @@ static void go_float(buf *b, double d)
 	}
 }
 
+/* Whether b is past max (0: no bound), marking the cut once with "...". */
+static bool go_format_cut(buf *b, size_t max)
+{
+	if (!max || b->n <= max)
+		return false;
+	if (!str_has_suffix(b->p, "..."))
+		buf_puts(b, "...");
+	return true;
+}
+
 void json_go_format(buf *b, const json_t *v, size_t max)
 {
-	if (max && b->n > max) {
-		if (!str_has_suffix(b->p, "..."))
-			buf_puts(b, "...");
+	if (go_format_cut(b, max))
 		return;
-	}
 	switch (v ? json_typeof(v) : JSON_NULL) {
 	case JSON_OBJECT: {
 		size_t n = json_object_size(v), i = 0;
@@ -197,7 +204,7 @@ void json_go_format(buf *b, const json_t *v, size_t max)
 		json_object_foreach((json_t *)v, k, e) keys[i++] = k;
 		qsort(keys, n, sizeof *keys, cmp_cstr);
 		buf_puts(b, "map[");
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < n && !go_format_cut(b, max); i++) {
 			buf_printf(b, "%s%s:", i ? " " : "", keys[i]);
 			json_go_format(b, json_object_get(v, keys[i]), max);
 		}
@@ -207,7 +214,7 @@ void json_go_format(buf *b, const json_t *v, size_t max)
 	}
 	case JSON_ARRAY:
 		buf_putc(b, '[');
-		for (size_t i = 0; i < json_array_size(v); i++) {
+		for (size_t i = 0; i < json_array_size(v) && !go_format_cut(b, max); i++) {
 			if (i)
 				buf_putc(b, ' ');
 			json_go_format(b, json_array_get(v, i), max);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/json.h"
 #include "base/util.h"
 
@@ -513,4 +514,40 @@ TEST(build_matches_pack)
 	json_decref(c);
 	json_decref(d);
 	json_decref(shared);
+}
+
+/* The messages kube writes with Go's %v of decoded JSON and %q of strings. */
+TEST(go_format_and_quote_as_go_prints)
+{
+	json_t *v = json_loads("{\"b\":[\"x\",1,1.5,true,null],\"a\":{},\"c\":-7}", 0, NULL);
+	REQUIRE(v);
+	buf b = {0};
+	json_go_format(&b, v, 0);
+	CHECK_STR(b.p, "map[a:map[] b:[x 1 1.5 true <nil>] c:-7]");
+	/* float64: strconv.FormatFloat(f, 'g', -1, 64) */
+	static const struct {
+		double d;
+		const char *go;
+	} floats[] = {{1e6, "1e+06"},        {123456789.0, "1.23456789e+08"}, {100000.0, "100000"},
+	              {123456.7, "123456.7"}, {1234567.8, "1.2345678e+06"},  {0.0001, "0.0001"},
+	              {0.00001, "1e-05"},     {1.5e-07, "1.5e-07"},          {-2.5, "-2.5"},
+	              {0.1, "0.1"},           {1e21, "1e+21"},               {3.0, "3"},
+	              {1e100, "1e+100"}};
+	for (size_t i = 0; i < ARRAY_SIZE(floats); i++) {
+		buf_reset(&b);
+		json_t *r = json_real(floats[i].d);
+		json_go_format(&b, r, 0);
+		CHECK_STR(b.p, floats[i].go);
+		json_decref(r);
+	}
+	/* bounded: the values past max bytes are left out, with one "..." */
+	buf_reset(&b);
+	json_go_format(&b, v, 8);
+	CHECK_STR(b.p, "map[a:map[]...]");
+	buf_reset(&b);
+	const char s[] = "a\"b\\\n\x01\xc3\xa9\xff";
+	buf_go_quote(&b, s, sizeof s - 1);
+	CHECK_STR(b.p, "\"a\\\"b\\\\\\n\\x01\xc3\xa9\\xff\"");
+	buf_free(&b);
+	json_decref(v);
 }
