@@ -3,8 +3,9 @@
  * Buckets: one per resource prefix ("/registry/pods/"), each with a hash map for gets and a
  * key-sorted array for lists and pagination. History: a ring of the most recent events,
  * bounded in count and bytes, from which watches resume. Group commit: writes queue in
- * `pending`; before the loop sleeps (uv_prepare) the queue goes to a worker thread as one
- * transaction; its completion acknowledges the writes and fans their events out.
+ * `pending`; right after the loop's I/O callbacks (uv_check) and again before it polls
+ * (uv_prepare) the queue goes to a worker thread as one transaction, unless one is running;
+ * its completion acknowledges the writes and fans their events out.
  * Not for: HTTP or object semantics (src/apiserver/).
  */
 #include "store/cache.h"
@@ -88,6 +89,10 @@ struct cache {
 	 * store's own field is written by the job, on the pool). */
 	int64_t compacted;
 	uv_prepare_t prepare;
+	/* After the loop's I/O callbacks: the writes they made (requests, acknowledged commits'
+	 * follow-ups) go to the disk before the controllers' tick (uv_idle, up to 2 ms) and the
+	 * next timers run, not after. */
+	uv_check_t check;
 	uv_timer_t compact_timer;
 	int dispatching; /* >0 while fanning out: unwatch defers frees */
 	bool sweep_needed;
@@ -687,6 +692,11 @@ static void schedule(cache *c)
 		uv_unref((uv_handle_t *)&c->prepare); /* nothing waits: let the loop sleep or end */
 }
 
+static void on_check(uv_check_t *h)
+{
+	schedule(h->data);
+}
+
 static void on_prepare(uv_prepare_t *p)
 {
 	schedule(p->data);
@@ -805,6 +815,10 @@ cache *cache_new(uv_loop_t *loop, store *st)
 	uv_prepare_init(loop, &c->prepare);
 	c->prepare.data = c;
 	uv_prepare_start(&c->prepare, on_prepare);
+	uv_check_init(loop, &c->check);
+	c->check.data = c;
+	uv_check_start(&c->check, on_check);
+	uv_unref((uv_handle_t *)&c->check);
 	uv_timer_init(loop, &c->compact_timer);
 	c->compact_timer.data = c;
 	uv_timer_start(&c->compact_timer, on_compact_timer, COMPACT_INTERVAL_MS, COMPACT_INTERVAL_MS);
@@ -889,8 +903,10 @@ void cache_close(cache *c)
 		json_decref(c->reap[i]);
 	c->nreap = 0;
 	uv_prepare_stop(&c->prepare);
+	uv_check_stop(&c->check);
 	uv_timer_stop(&c->compact_timer);
 	uv_close((uv_handle_t *)&c->prepare, NULL);
+	uv_close((uv_handle_t *)&c->check, NULL);
 	uv_close((uv_handle_t *)&c->compact_timer, NULL);
 	c->st->ops->close(c->st);
 	c->st = NULL;
