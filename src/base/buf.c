@@ -1,6 +1,7 @@
 /* buf.c — growable byte buffer. */
 #include "base/buf.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,79 @@ static inline bool plain8(uint64_t x)
 	uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
 	uint64_t hit = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((bs - ones) & ~bs);
 	return (hit & highs) == 0;
+}
+
+/* The shortest decimal digits that read back as d (d finite, > 0), and the exponent of
+ * the first digit: d = 0.D1D2... * 10^(exp10 + 1). */
+static void shortest(double d, char digits[24], int *exp10)
+{
+	char tmp[48];
+	for (int p = 1; p <= 17; p++) {
+		snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	int n = 0;
+	char *q = tmp;
+	for (; *q && *q != 'e'; q++)
+		if (*q >= '0' && *q <= '9' && n < 23)
+			digits[n++] = *q;
+	while (n > 1 && digits[n - 1] == '0')
+		n--;
+	digits[n] = 0;
+	*exp10 = *q == 'e' ? atoi(q + 1) : 0;
+}
+
+/* d as Go's 'e' (exponent at least two digits) or 'f' format with shortest digits. */
+static void put_digits(buf *b, const char *dg, int exp10, bool expo, bool json)
+{
+	size_t nd = strlen(dg);
+	if (expo) {
+		buf_putc(b, dg[0]);
+		if (nd > 1)
+			buf_printf(b, ".%s", dg + 1);
+		int e = exp10 < 0 ? -exp10 : exp10;
+		if (json && exp10 < 0 && e < 10)
+			buf_printf(b, "e-%d", e); /* encoding/json trims e-07 to e-7 */
+		else
+			buf_printf(b, "e%c%02d", exp10 < 0 ? '-' : '+', e);
+		return;
+	}
+	if (exp10 < 0) {
+		buf_puts(b, "0.");
+		for (int i = -1; i > exp10; i--)
+			buf_putc(b, '0');
+		buf_puts(b, dg);
+		return;
+	}
+	for (int i = 0; i <= exp10; i++)
+		buf_putc(b, (size_t)i < nd ? dg[i] : '0');
+	if (nd > (size_t)exp10 + 1)
+		buf_printf(b, ".%s", dg + exp10 + 1);
+}
+
+void buf_go_float(buf *b, double d, bool json)
+{
+	if (isnan(d)) {
+		buf_puts(b, "NaN");
+		return;
+	}
+	if (isinf(d)) {
+		buf_puts(b, d < 0 ? "-Inf" : "+Inf");
+		return;
+	}
+	if (signbit(d))
+		buf_putc(b, '-');
+	d = fabs(d);
+	if (d == 0) {
+		buf_putc(b, '0');
+		return;
+	}
+	char dg[24];
+	int e;
+	shortest(d, dg, &e);
+	bool expo = json ? (d < 1e-6 || d >= 1e21) : (e < -4 || e >= 6);
+	put_digits(b, dg, e, expo, json);
 }
 
 int utf8_seq_len(const unsigned char *s, size_t n)

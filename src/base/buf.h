@@ -4,6 +4,7 @@
 #define TIMON_BASE_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,10 @@ void buf_put_u64(buf *b, uint64_t v);
 /* Appends s as a JSON string literal with quotes and the escapes jansson writes (\" \\
  * \b \f \n \r \t, \u00XX for other control characters); s is valid UTF-8. */
 void buf_json_str(buf *b, const char *s, size_t n);
+/* Appends d as Go writes a float64: as fmt's %v does (strconv 'g', -1: the shortest digits
+ * that read back as d, %e form for exponents < -4 or >= 6; 1.5, 1e+06), or (json) as
+ * encoding/json does (%e form below 1e-6 and from 1e21, e-7 not e-07). NaN, +Inf, -Inf. */
+void buf_go_float(buf *b, double d, bool json);
 /* Appends s (n bytes) quoted as Go's strconv.Quote (%q) writes it: the escapes \" \\ \a
  * \b \f \n \r \t \v, \xXX for other control bytes and invalid UTF-8, the rest as it is. */
 void buf_go_quote(buf *b, const char *s, size_t n);

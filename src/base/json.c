@@ -1,7 +1,6 @@
 /* json.c — jansson helpers. */
 #include "base/json.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -129,58 +128,6 @@ static int cmp_cstr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* d as Go's %v writes a float64 (strconv.FormatFloat(d, 'g', -1, 64)): the shortest digits
- * that read back as d, in %e form when the decimal exponent is < -4 or >= 6. */
-static void go_float(buf *b, double d)
-{
-	if (d == 0) {
-		buf_puts(b, signbit(d) ? "-0" : "0");
-		return;
-	}
-	if (d < 0) {
-		buf_putc(b, '-');
-		d = -d;
-	}
-	char t[40];
-	for (int p = 1; p <= 17; p++) {
-		snprintf(t, sizeof t, "%.*e", p - 1, d);
-		if (strtod(t, NULL) == d)
-			break;
-	}
-	/* t: "D.DDDDe+XX": the digits without the point, and the exponent */
-	char digits[24];
-	size_t nd = 0;
-	const char *e = strchr(t, 'e');
-	for (const char *q = t; q < e; q++)
-		if (*q != '.')
-			digits[nd++] = *q;
-	while (nd > 1 && digits[nd - 1] == '0')
-		nd--;
-	digits[nd] = 0;
-	int x = atoi(e + 1), dp = x + 1;
-	if (x < -4 || x >= 6) {
-		buf_putc(b, digits[0]);
-		if (nd > 1) {
-			buf_putc(b, '.');
-			buf_puts(b, digits + 1);
-		}
-		buf_printf(b, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
-	} else if (dp <= 0) {
-		buf_puts(b, "0.");
-		for (int i = 0; i < -dp; i++)
-			buf_putc(b, '0');
-		buf_puts(b, digits);
-	} else if (dp >= (int)nd) {
-		buf_puts(b, digits);
-		for (int i = (int)nd; i < dp; i++)
-			buf_putc(b, '0');
-	} else {
-		buf_add(b, digits, (size_t)dp);
-		buf_putc(b, '.');
-		buf_puts(b, digits + dp);
-	}
-}
-
 /* Whether b is past max (0: no bound), marking the cut once with "...". */
 static bool go_format_cut(buf *b, size_t max)
 {
@@ -228,7 +175,7 @@ void json_go_format(buf *b, const json_t *v, size_t max)
 		buf_printf(b, "%lld", (long long)json_integer_value(v));
 		return;
 	case JSON_REAL:
-		go_float(b, json_real_value(v));
+		buf_go_float(b, json_real_value(v), false);
 		return;
 	case JSON_TRUE:
 		buf_puts(b, "true");
