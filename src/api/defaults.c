@@ -18,35 +18,47 @@ typedef struct dkind {
 	const char *version; /* NULL: any version */
 	const char *kind;
 	void (*fn)(json_t *obj);
+	bool beyond_spec; /* fn also sets members of metadata or status */
 } dkind;
 
 static const dkind dkinds[] = {
-	{"", NULL, "Pod", d_kind_pod},
-	{"", NULL, "Service", d_kind_service},
-	{"", NULL, "Namespace", d_kind_namespace},
-	{"", NULL, "Secret", d_kind_secret},
-	{"", NULL, "Endpoints", d_kind_endpoints},
-	{"", NULL, "Node", d_kind_node},
-	{"", NULL, "PersistentVolume", d_kind_pv},
-	{"", NULL, "PersistentVolumeClaim", d_kind_pvc},
-	{"", NULL, "LimitRange", d_kind_limitrange},
-	{"apps", NULL, "Deployment", d_kind_deployment},
-	{"apps", NULL, "ReplicaSet", d_kind_replicaset},
-	{"apps", NULL, "StatefulSet", d_kind_statefulset},
-	{"apps", NULL, "DaemonSet", d_kind_daemonset},
-	{"batch", NULL, "Job", d_kind_job},
-	{"batch", NULL, "CronJob", d_kind_cronjob},
-	{"autoscaling", "v2", "HorizontalPodAutoscaler", d_kind_hpa_v2},
-	{"autoscaling", "v1", "HorizontalPodAutoscaler", d_kind_hpa_v1},
-	{"networking.k8s.io", NULL, "NetworkPolicy", d_kind_networkpolicy},
-	{"networking.k8s.io", NULL, "IngressClass", d_kind_ingressclass},
-	{"discovery.k8s.io", NULL, "EndpointSlice", d_kind_endpointslice},
-	{"rbac.authorization.k8s.io", NULL, "RoleBinding", d_kind_rolebinding},
-	{"rbac.authorization.k8s.io", NULL, "ClusterRoleBinding", d_kind_rolebinding},
-	{"storage.k8s.io", NULL, "StorageClass", d_kind_storageclass},
-	{"scheduling.k8s.io", NULL, "PriorityClass", d_kind_priorityclass},
-	{"apiextensions.k8s.io", NULL, "CustomResourceDefinition", d_kind_crd},
+	{"", NULL, "Pod", d_kind_pod, false},
+	{"", NULL, "Service", d_kind_service, true},
+	{"", NULL, "Namespace", d_kind_namespace, true},
+	{"", NULL, "Secret", d_kind_secret, false},
+	{"", NULL, "Endpoints", d_kind_endpoints, false},
+	{"", NULL, "Node", d_kind_node, true},
+	{"", NULL, "PersistentVolume", d_kind_pv, true},
+	{"", NULL, "PersistentVolumeClaim", d_kind_pvc, true},
+	{"", NULL, "LimitRange", d_kind_limitrange, false},
+	{"apps", NULL, "Deployment", d_kind_deployment, false},
+	{"apps", NULL, "ReplicaSet", d_kind_replicaset, false},
+	{"apps", NULL, "StatefulSet", d_kind_statefulset, false},
+	{"apps", NULL, "DaemonSet", d_kind_daemonset, false},
+	{"batch", NULL, "Job", d_kind_job, false},
+	{"batch", NULL, "CronJob", d_kind_cronjob, false},
+	{"autoscaling", "v2", "HorizontalPodAutoscaler", d_kind_hpa_v2, false},
+	{"autoscaling", "v1", "HorizontalPodAutoscaler", d_kind_hpa_v1, false},
+	{"networking.k8s.io", NULL, "NetworkPolicy", d_kind_networkpolicy, false},
+	{"networking.k8s.io", NULL, "IngressClass", d_kind_ingressclass, false},
+	{"discovery.k8s.io", NULL, "EndpointSlice", d_kind_endpointslice, false},
+	{"rbac.authorization.k8s.io", NULL, "RoleBinding", d_kind_rolebinding, false},
+	{"rbac.authorization.k8s.io", NULL, "ClusterRoleBinding", d_kind_rolebinding, false},
+	{"storage.k8s.io", NULL, "StorageClass", d_kind_storageclass, false},
+	{"scheduling.k8s.io", NULL, "PriorityClass", d_kind_priorityclass, false},
+	{"apiextensions.k8s.io", NULL, "CustomResourceDefinition", d_kind_crd, false},
 };
+
+static const dkind *dkind_of(const kind_desc *d)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(dkinds); i++) {
+		const dkind *k = &dkinds[i];
+		if (str_eq(k->group, d->group) && str_eq(k->kind, d->kind) &&
+		    (!k->version || str_eq(k->version, d->version)))
+			return k;
+	}
+	return NULL;
+}
 
 void defaults_apply(const kind_desc *d, json_t *obj)
 {
@@ -58,16 +70,22 @@ void defaults_apply(const kind_desc *d, json_t *obj)
 			crdschema_default(d->crd_schema, obj);
 		return;
 	}
-	if (0)
+	const dkind *k = dkind_of(d);
+	if (k)
+		k->fn(obj);
+}
+
+void defaults_apply_beyond_spec(const kind_desc *d, json_t *obj)
+{
+	if (!d || !json_is_object(obj))
 		return;
-	for (size_t i = 0; i < ARRAY_SIZE(dkinds); i++) {
-		const dkind *k = &dkinds[i];
-		if (str_eq(k->group, d->group) && str_eq(k->kind, d->kind) &&
-		    (!k->version || str_eq(k->version, d->version))) {
-			k->fn(obj);
-			return;
-		}
+	if (d->custom) {
+		defaults_apply(d, obj);
+		return;
 	}
+	const dkind *k = dkind_of(d);
+	if (k && k->beyond_spec)
+		k->fn(obj);
 }
 
 /* ---- helpers ------------------------------------------------------------------------ */

@@ -21,6 +21,12 @@
  * kinds are left untouched. Idempotent. */
 void defaults_apply(const kind_desc *d, json_t *obj);
 
+/* defaults_apply for an obj that holds only what a status write may change (metadata and
+ * status, the spec left out): kinds whose defaults all lie in the spec are not defaulted
+ * (a Pod's would only build and default a spec of their own in obj, then dropped).
+ * Custom kinds are defaulted by their schema. */
+void defaults_apply_beyond_spec(const kind_desc *d, json_t *obj);
+
 /* The additions kube's registry strategies make once, on create, after defaulting and
  * after metadata.uid is assigned (obj borrowed, in place): a Namespace gets status.phase
  * Active and the "kubernetes" finalizer in spec.finalizers; a Job without

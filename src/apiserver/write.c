@@ -374,7 +374,7 @@ static void status_defaults(const kind_desc *d, json_t *obj)
 		if (v)
 			json_object_set(view, keys[i], v);
 	}
-	defaults_apply(d, view);
+	defaults_apply_beyond_spec(d, view);
 	normalize_omitempty(kind_schema(d), view);
 	take_members(obj, view, own, ARRAY_SIZE(own));
 }
