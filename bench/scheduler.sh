@@ -141,7 +141,7 @@ done
 	echo "floor: kube-scheduler CI threshold $FLOOR pods/s; goal: $GOAL pods/s. CPU/pod: server CPU (all threads) over the measured pods / pod."
 	for v in $VARIANTS; do
 		l=${R[$v]}
-		echo "  $v: all running after $(field running_s "$l") s; p90 $(field lat_p90_ms "$l") ms, max $(field lat_max_ms "$l") ms; create errors $(field create_errors "$l")"
+		echo "  $v: all running after $(field running_s "$l") s; p90 $(field lat_p90_ms "$l") ms, max $(field lat_max_ms "$l") ms; create errors $(field create_errors "$l"); loop thread busy $(field loop_busy_pct "$l")% of the measured phase"
 	done
 } | tee "$RAW/scheduler-summary.txt"
 cp "$RAW/scheduler-summary.txt" "$OUT/scheduler-summary.txt"
