@@ -18,7 +18,11 @@ typedef struct dkind {
 	const char *version; /* NULL: any version */
 	const char *kind;
 	void (*fn)(json_t *obj);
-	bool beyond_spec; /* fn also sets members of metadata or status */
+	/* fn sets members of metadata or status that do not come from the spec (a Node's
+	 * allocatable from its capacity, a Namespace's phase and name label): a status write's
+	 * view, which holds no spec, is defaulted only for these (a Job's labels come from its
+	 * template, so it is not one). */
+	bool beyond_spec;
 } dkind;
 
 static const dkind dkinds[] = {

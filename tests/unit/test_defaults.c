@@ -391,6 +391,28 @@ TEST(pv_pvc_defaults)
 	CHECK_STR(s_at(pv, "status.phase"), "Pending");
 }
 
+/* A status write's view (metadata and status, no spec): a Pod's defaults build nothing in
+ * it; a Node's allocatable and a Namespace's phase, which come from no spec, are defaulted. */
+TEST(status_view_defaults)
+{
+	kind_registry_init();
+	_cleanup_json_ json_t *pod =
+	    load("{\"metadata\":{\"name\":\"p\"},\"status\":{\"phase\":\"Running\"}}");
+	defaults_apply_beyond_spec(kind_by_gvk("", "v1", "Pod"), pod);
+	CHECK(!json_object_get(pod, "spec"));
+	CHECK_INT(json_object_size(pod), 2);
+	_cleanup_json_ json_t *node =
+	    load("{\"metadata\":{\"name\":\"n\"},\"status\":{\"capacity\":{\"cpu\":\"4\"}}}");
+	defaults_apply_beyond_spec(kind_by_gvk("", "v1", "Node"), node);
+	CHECK_STR(s_at(node, "status.allocatable.cpu"), "4");
+	_cleanup_json_ json_t *ns = load("{\"metadata\":{\"name\":\"team\"},\"status\":{}}");
+	defaults_apply_beyond_spec(kind_by_gvk("", "v1", "Namespace"), ns);
+	CHECK_STR(s_at(ns, "status.phase"), "Active");
+	CHECK_STR(json_string_value(json_object_get(at(ns, "metadata.labels"),
+	                                             "kubernetes.io/metadata.name")),
+	          "team");
+}
+
 TEST(small_kinds)
 {
 	_cleanup_json_ json_t *rb = defaulted(
