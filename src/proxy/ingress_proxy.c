@@ -755,6 +755,14 @@ void ing_proxy_maybe_free(ingress_proxy *px)
 		return;
 	ingress_table_unref(px->table);
 	SSL_CTX_free(px->tls);
+	/* The metrics server has closed (its close callback counted in open), and so has every
+	 * upstream: what is left are the server itself and the pool's per-backend lists. */
+	if (px->metrics)
+		http_server_free(px->metrics);
+	size_t it = 0;
+	void *l;
+	while (hmap_next(&px->pool, &it, NULL, &l))
+		free(l);
 	hmap_free(&px->pool);
 	free(px);
 }
