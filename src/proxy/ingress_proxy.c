@@ -784,6 +784,9 @@ static void on_metrics_closed(void *ud)
 void ingress_proxy_stop(ingress_proxy *px)
 {
 	px->stopping = true;
+	/* Held until the end: a close that completes at once (a server that never listened)
+	 * must not free px while the loops below still walk its lists. */
+	px->open++;
 	for (int i = 0; i < 2; i++)
 		if (px->listening[i])
 			uv_close((uv_handle_t *)&px->listeners[i], on_listener_closed);
@@ -796,5 +799,6 @@ void ingress_proxy_stop(ingress_proxy *px)
 	for (ing_upstream *up = px->ups; up; up = up->next)
 		ing_upstream_close(up);
 	/* The last handle's close callback frees px (listeners, clients, upstreams). */
+	px->open--;
 	ing_proxy_maybe_free(px);
 }
