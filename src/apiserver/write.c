@@ -217,6 +217,9 @@ static int namespace_usable(api_req *r, const char *ns, terr **err)
 	/* k8s: nothing new may be created in a namespace that is being deleted. */
 	if (json_path(o, "metadata.deletionTimestamp")) {
 		terr_set(err, 403, "Forbidden", "unable to create new content in namespace %s because it is being terminated", ns);
+		/* k8s: with a NamespaceTerminating cause, which controllers look for */
+		terr_cause_add(err, "NamespaceTerminating", "metadata.namespace",
+		               "namespace %s is being terminated", ns);
 		return -1;
 	}
 	return 0;

@@ -458,6 +458,11 @@ static void requeue_stuck(dsync *s, json_t *st)
 	controller_enqueue_after(s->c, s->key, (uint64_t)after_ms + 1000);
 }
 
+static json_t *replica_failure(json_t *rs)
+{
+	return rs ? deployment_condition(json_object_get(rs, "status"), "ReplicaFailure") : NULL;
+}
+
 int dsync_rollout_status(dsync *s)
 {
 	json_t *new_rs = dsync_new_rs(s);
@@ -501,8 +506,25 @@ int dsync_rollout_status(dsync *s)
 			                                 "ProgressDeadlineExceeded", msg, s->now));
 		}
 	}
-	/* ReplicaSets report no ReplicaFailure condition yet, so none is carried over. */
-	deployment_remove_condition(st, "ReplicaFailure");
+	/* k8s (getReplicaFailures): the new ReplicaSet's ReplicaFailure, else an old one's, as
+	 * the Deployment's (its lastUpdateTime the set's transition); none removes it. */
+	json_t *failure = replica_failure(new_rs);
+	for (size_t i = 0; !failure && i < s->nrs; i++)
+		if (s->rs[i] != new_rs)
+			failure = replica_failure(s->rs[i]);
+	if (failure) {
+		json_t *c = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O}", "type", "ReplicaFailure",
+		                      "status", json_object_get(failure, "status"), "lastUpdateTime",
+		                      json_object_get(failure, "lastTransitionTime"),
+		                      "lastTransitionTime",
+		                      json_object_get(failure, "lastTransitionTime"), "reason",
+		                      json_object_get(failure, "reason"), "message",
+		                      json_object_get(failure, "message"));
+		if (c)
+			deployment_set_condition(st, c);
+	} else {
+		deployment_remove_condition(st, "ReplicaFailure");
+	}
 	if (status_equal(s->d, st)) {
 		requeue_stuck(s, st);
 		json_decref(st);

@@ -1,6 +1,8 @@
 /* replicaset.c — the ReplicaSet controller: keeps spec.replicas active pods matching the
- * selector, adopting matching orphans and releasing pods that stopped matching, and reports
- * replicas, ready and available counts in status.
+ * selector, adopting matching orphans and releasing pods that stopped matching, creating in
+ * slow-start batches that stop at the first refusal, recording each create and delete as an
+ * event, and reports replicas, ready and available counts and a ReplicaFailure condition in
+ * status.
  * Not for: rollouts (deployment.c) or deleting dependents of a deleted set (the lifecycle
  * sweep's garbage collection).
  */
@@ -13,9 +15,13 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "controllers/controller-internal.h"
+#include "controllers/events.h"
 #include "controllers/podutil.h"
 
+/* k8s: burstReplicas, and SlowStartInitialBatchSize */
 #define MAX_CREATES_PER_SYNC 500
+#define SLOW_START_INITIAL_BATCH 1
+#define NAME "replicaset-controller"
 
 static json_t *pod_from_template(json_t *rs)
 {
@@ -34,8 +40,189 @@ static json_t *pod_from_template(json_t *rs)
 	                 "spec", json_object_get(tmpl, "spec"));
 }
 
+/* ---------- pod writes ---------- */
+
+/* One create or delete of a pod for rs. The in-process client answers a refusal before the
+ * call returns and a success once it is durable, so the writer learns at once whether the
+ * write was refused (and the slow start stops), while the event for a success waits for the
+ * answer. */
+typedef struct pod_write {
+	apiserver *srv;
+	json_t *rs;    /* the set (a copy of its reference fields), the events' object */
+	char *pod;     /* the deleted pod's name (a create's comes with the answer) */
+	bool returned; /* the call has returned: the answer's callback frees this */
+	bool answered;
+	char *err; /* a refusal's message */
+} pod_write;
+
+static void pod_write_free(pod_write *w)
+{
+	json_decref(w->rs);
+	free(w->pod);
+	free(w->err);
+	free(w);
+}
+
+static bool has_cause(json_t *status, const char *reason)
+{
+	size_t i;
+	json_t *cause;
+	json_array_foreach(json_path(status, "details.causes"), i, cause)
+	{
+		if (str_eq(json_string_value(json_object_get(cause, "reason")), reason))
+			return true;
+	}
+	return false;
+}
+
+/* k8s (controller.RealPodControl): SuccessfulCreate "Created pod: NAME", FailedCreate "Error
+ * creating: ERR", SuccessfulDelete "Deleted pod: NAME", FailedDelete "Error deleting: ERR". */
+static void on_pod_written(void *ud, int code, json_t *obj)
+{
+	pod_write *w = ud;
+	bool del = w->pod != NULL;
+	if (code >= 200 && code < 300) {
+		const char *pod = del ? w->pod : json_path_str(obj, "metadata.name");
+		event_record(w->srv, NAME, w->rs, "Normal", del ? "SuccessfulDelete" : "SuccessfulCreate",
+		             del ? "Deleted pod: %s" : "Created pod: %s", pod ? pod : "");
+	} else if (!(del && code == 404)) { /* k8s: a pod already gone is no failure */
+		const char *msg = json_string_value(json_object_get(obj, "message"));
+		if (!msg)
+			msg = "unknown error";
+		/* k8s: a namespace being deleted refuses creates without an event */
+		if (!has_cause(obj, "NamespaceTerminating"))
+			event_record(w->srv, NAME, w->rs, "Warning",
+			             del ? "FailedDelete" : "FailedCreate",
+			             del ? "Error deleting: %s" : "Error creating: %s", msg);
+		w->err = xstrdup(msg);
+	}
+	w->answered = true;
+	if (w->returned)
+		pod_write_free(w);
+}
+
+static pod_write *pod_write_new(controller *c, json_t *rs, const char *pod)
+{
+	pod_write *w = xcalloc(1, sizeof *w);
+	w->srv = c->srv;
+	/* what an event reads of its object, not the whole set */
+	w->rs = json_object();
+	json_t *meta = json_object();
+	json_object_set_new(w->rs, "metadata", meta);
+	static const char *const top[] = {"apiVersion", "kind"};
+	static const char *const in_meta[] = {"name", "namespace", "uid", "resourceVersion"};
+	for (size_t i = 0; i < ARRAY_SIZE(top); i++)
+		json_object_set(w->rs, top[i], json_object_get(rs, top[i]));
+	json_t *src = json_object_get(rs, "metadata");
+	for (size_t i = 0; i < ARRAY_SIZE(in_meta); i++) /* a member it lacks is left out */
+		json_object_set(meta, in_meta[i], json_object_get(src, in_meta[i]));
+	w->pod = pod ? xstrdup(pod) : NULL;
+	return w;
+}
+
+/* After the call: a refusal's message (the caller's to free), or NULL when the write went
+ * in (its answer, and event, follow when it is durable). */
+static char *pod_write_done(pod_write *w)
+{
+	if (!w->answered) {
+		w->returned = true;
+		return NULL;
+	}
+	char *err = w->err;
+	w->err = NULL;
+	pod_write_free(w);
+	return err;
+}
+
+/* k8s: slowStartBatch: creates in batches of 1, 2, 4, ... so that a set the namespace's
+ * quota (or any admission) refuses costs one refused create per sync, not hundreds. Every
+ * create of a batch is tried; a refusal ends the creating after its batch. Returns how many
+ * went in; *err: the first refusal's message (the caller's), or NULL. */
+static long create_pods(controller *c, json_t *rs, long want, char **err)
+{
+	const kind_desc *pk = controller_kind("", "pods");
+	const char *ns = json_path_str(rs, "metadata.namespace");
+	json_t *pod = pod_from_template(rs);
+	long created = 0, remaining = want;
+	*err = NULL;
+	for (long batch = remaining < SLOW_START_INITIAL_BATCH ? remaining : SLOW_START_INITIAL_BATCH;
+	     batch > 0 && !*err;) {
+		for (long i = 0; i < batch; i++) {
+			pod_write *w = pod_write_new(c, rs, NULL);
+			client_create(c->srv, NAME, pk, ns, pod, on_pod_written, w);
+			char *e = pod_write_done(w);
+			if (!e)
+				created++;
+			else if (!*err)
+				*err = e;
+			else
+				free(e);
+		}
+		remaining -= batch;
+		batch = 2 * batch < remaining ? 2 * batch : remaining;
+	}
+	json_decref(pod);
+	return created;
+}
+
+/* Deletes pods[0..n); returns how many went; *err as create_pods'. */
+static long delete_pods(controller *c, json_t *rs, json_t **pods, long n, char **err)
+{
+	const kind_desc *pk = controller_kind("", "pods");
+	const char *ns = json_path_str(rs, "metadata.namespace");
+	long deleted = 0;
+	*err = NULL;
+	for (long i = 0; i < n; i++) {
+		const char *name = json_path_str(pods[i], "metadata.name");
+		pod_write *w = pod_write_new(c, rs, name);
+		client_delete(c->srv, NAME, pk, ns, name, NULL, on_pod_written, w);
+		char *e = pod_write_done(w);
+		if (!e)
+			deleted++;
+		else if (!*err)
+			*err = e;
+		else
+			free(e);
+	}
+	return deleted;
+}
+
+/* ---------- status ---------- */
+
+/* k8s (calculateStatus): a sync whose creates or deletes failed sets ReplicaFailure (True,
+ * FailedCreate or FailedDelete, the error as message) unless the set already has one; a sync
+ * without failure removes it. */
+static void failure_condition(json_t *want, json_t *old_status, const char *reason,
+                              const char *err)
+{
+	json_t *conds = json_object_get(old_status, "conditions");
+	json_t *kept = json_array(), *cur = NULL;
+	size_t i;
+	json_t *cond;
+	json_array_foreach(conds, i, cond)
+	{
+		if (str_eq(json_string_value(json_object_get(cond, "type")), "ReplicaFailure"))
+			cur = cond;
+		else
+			json_array_append(kept, cond);
+	}
+	if (err && cur) {
+		json_array_append(kept, cur);
+	} else if (err) {
+		char now[32];
+		time_rfc3339(time_now_ns(), false, now);
+		json_array_append_new(kept, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type",
+		                                      "ReplicaFailure", "status", "True",
+		                                      "lastTransitionTime", now, "reason", reason,
+		                                      "message", err));
+	}
+	if (json_array_size(kept))
+		json_object_set(want, "conditions", kept);
+	json_decref(kept);
+}
+
 static void set_status(controller *c, json_t *rs, int replicas, int labeled, int ready,
-                       int available)
+                       int available, const char *fail_reason, const char *err)
 {
 	json_t *st = json_object_get(rs, "status");
 	json_int_t gen = json_integer_value(json_path(rs, "metadata.generation"));
@@ -46,8 +233,7 @@ static void set_status(controller *c, json_t *rs, int replicas, int labeled, int
 		json_object_set_new(want, "readyReplicas", json_integer(ready));
 	if (available)
 		json_object_set_new(want, "availableReplicas", json_integer(available));
-	if (json_object_get(st, "conditions"))
-		json_object_set(want, "conditions", json_object_get(st, "conditions"));
+	failure_condition(want, st, fail_reason, err);
 	if (json_equal(st, want)) {
 		json_decref(want);
 		return;
@@ -116,22 +302,17 @@ static int reconcile(controller *c, const char *key)
 	json_t *rep = json_path(rs, "spec.replicas");
 	long want = rep ? (long)json_integer_value(rep) : 1;
 	long diff = (long)nactive - want;
+	char *err = NULL;
 	if (diff < 0) {
 		long create = -diff > MAX_CREATES_PER_SYNC ? MAX_CREATES_PER_SYNC : -diff;
-		json_t *pod = pod_from_template(rs);
-		for (long i = 0; i < create; i++)
-			client_create(c->srv, c->def->name, pk, ns, pod, NULL, NULL);
-		json_decref(pod);
-		nactive += (size_t)create;
+		nactive += (size_t)create_pods(c, rs, create, &err);
 	} else if (diff > 0) {
 		/* k8s: scale down removes the least established pods first. */
 		pod_sort_for_deletion(active, nactive);
-		for (long i = 0; i < diff; i++)
-			client_delete(c->srv, c->def->name, pk, ns,
-			              json_path_str(active[i], "metadata.name"), NULL, NULL, NULL);
-		nactive -= (size_t)diff;
+		nactive -= (size_t)delete_pods(c, rs, active, diff, &err);
 	}
-	set_status(c, rs, (int)nactive, labeled, ready, available);
+	set_status(c, rs, (int)nactive, labeled, ready, available,
+	           diff < 0 ? "FailedCreate" : "FailedDelete", err);
 	/* k8s: with minReadySeconds, look again when the next ready pod turns available (kube
 	 * requeues after minReadySeconds; timon waits for the earliest such pod). */
 	if (next_available_ms >= 0)
@@ -140,7 +321,10 @@ static int reconcile(controller *c, const char *key)
 	controller_list_free(pods, n);
 	label_selector_free(sel);
 	json_decref(rs);
-	return diff < -MAX_CREATES_PER_SYNC ? RECONCILE_RETRY : RECONCILE_DONE;
+	/* k8s: a sync that failed is retried with the queue's backoff */
+	bool failed = err != NULL;
+	free(err);
+	return failed || diff < -MAX_CREATES_PER_SYNC ? RECONCILE_RETRY : RECONCILE_DONE;
 }
 
 static void on_pod(controller *c, const kind_desc *d, const cache_event *ev)

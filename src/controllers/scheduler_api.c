@@ -43,7 +43,7 @@ static void on_bound(void *ud, int code, json_t *obj)
 		_cleanup_json_ json_t *ref = pod_ref(b->ns, b->name, b->uid);
 		/* k8s: after a successful binding: Normal Scheduled "Successfully assigned
 		 * ns/name to node". */
-		event_record(b->srv, b->component, ref, "Normal", "Scheduled",
+		event_record_series(b->srv, b->component, ref, "Normal", "Scheduled",
 		             "Successfully assigned %s/%s to %s", b->ns, b->name, b->node);
 	} else {
 		log_info("scheduler: binding %s/%s to %s answered %d: %s", b->ns, b->name, b->node,
@@ -100,7 +100,7 @@ static void preempt_victim(controller *c, const sch_action *a, const sch_victim 
 	             "application/strategic-merge-patch+json", patch, NULL, NULL);
 	client_delete(c->srv, c->def->name, pk, v->ns, v->name, NULL, NULL, NULL);
 	_cleanup_json_ json_t *ref = pod_ref(v->ns, v->name, v->uid);
-	event_record(c->srv, a->component, ref, "Normal", "Preempted", "Preempted by pod %s on node %s",
+	event_record_series(c->srv, a->component, ref, "Normal", "Preempted", "Preempted by pod %s on node %s",
 	             a->uid, a->nominated);
 }
 
@@ -110,10 +110,10 @@ static void fail(controller *c, const sch_action *a)
 		preempt_victim(c, a, &a->victims[i]);
 	_cleanup_json_ json_t *ref = pod_ref(a->ns, a->name, a->uid);
 	if (strlen(a->message) <= NOTE_LIMIT)
-		event_record(c->srv, a->component, ref, "Warning", "FailedScheduling", "%s",
+		event_record_series(c->srv, a->component, ref, "Warning", "FailedScheduling", "%s",
 		             a->message);
 	else
-		event_record(c->srv, a->component, ref, "Warning", "FailedScheduling", "%.*s ...",
+		event_record_series(c->srv, a->component, ref, "Warning", "FailedScheduling", "%.*s ...",
 		             NOTE_LIMIT - 4, a->message);
 	if (!a->patch_status)
 		return;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_controllers_misc.sh — Endpoints, EndpointSlices, PodDisruptionBudgets with the
-# eviction subresource, ResourceQuota and LimitRange, driven with the real kubectl. Pods
+# eviction subresource, ResourceQuota and LimitRange, a ReplicaSet under a quota (slow
+# start, its events, ReplicaFailure), driven with the real kubectl. Pods
 # become Running and Ready the way a kubelet would report it: bound with pods/binding and
 # their status patched through the status subresource.
 . "$(dirname "$0")/lib.sh"
@@ -225,4 +226,83 @@ expect_err "a limit over max is refused" \
 	kubectl run big -n lr --image=nginx --restart=Never \
 	--overrides='{"spec":{"containers":[{"name":"big","image":"nginx","resources":{"limits":{"cpu":"2"}}}]}}'
 
+
+# --- ReplicaSet creates under a quota: slow start, events, ReplicaFailure ---
+# k8s: the ReplicaSet controller creates in batches of 1, 2, 4, ... and stops at the first
+# refusal, records SuccessfulCreate / FailedCreate / SuccessfulDelete on the set, reports
+# ReplicaFailure (which the Deployment carries) while creates fail, and retries with backoff.
+# Events are named <object>.<hex UnixNano>, as client-go names them; a repeat bumps the
+# count of the first, and similar ones (distinct messages) are combined from the tenth on.
+check "namespace qs" kubectl create namespace qs
+check "a quota of 2 pods" kubectl create quota qs -n qs --hard=pods=2
+T0=$(date +%s)
+check "a 20-replica deployment" kubectl create deployment over -n qs --image=nginx --replicas=20
+wait_for "the quota lets 2 pods in" '^2$' sh -c 'kubectl get pods -n qs -o name | wc -l'
+RS=$(kubectl get rs -n qs -o jsonpath='{.items[0].metadata.name}')
+rs_events() { # REASON: the messages of the set's events of that reason
+	kubectl get events -n qs --field-selector "involvedObject.name=$RS,reason=$1" \
+		-o jsonpath='{range .items[*]}{.message}{"\n"}{end}'
+}
+wait_for "SuccessfulCreate names each pod created" '^2$' sh -c \
+	"kubectl get events -n qs --field-selector involvedObject.name=$RS,reason=SuccessfulCreate -o jsonpath='{range .items[*]}{.message}{\"\\n\"}{end}' | grep -Ec '^Created pod: $RS-[a-z0-9]{5}\$'"
+expect_out "FailedCreate says what the quota refused" \
+	"^Error creating: pods \"$RS-[a-z0-9]{5}\" is forbidden: exceeded quota: qs, requested: pods=1, used: pods=2, limited: pods=2\$" \
+	rs_events FailedCreate
+sleep 1
+# Without the slow start one sync alone tries the 18 creates the quota refuses; with it each
+# sync stops at its first refusal, and the retries back off (5 ms doubling).
+NFAIL=$(rs_events FailedCreate | grep -c 'exceeded quota')
+if [ "$NFAIL" -ge 1 ] && [ "$NFAIL" -lt 18 ]; then pass "slow start: $NFAIL refused creates, not 18 a sync"
+else fail "slow start: refused creates" "got $NFAIL, want 1..17"; fi
+# k8s (the event correlator): from the tenth distinct message of one object and reason in
+# ten minutes, one "(combined from similar events)" event, counted (retry 10 is ~2.6 s in)
+out=
+for _ in $(seq 1 100); do
+	out=$(kubectl get events -n qs --field-selector "involvedObject.name=$RS,reason=FailedCreate" \
+		-o jsonpath='{range .items[*]}{.count} {.message}{"\n"}{end}' | grep combined)
+	[ -n "$out" ] && break
+	sleep 0.2
+done
+expect_out "similar refusals are combined into one event" \
+	"^[0-9]+ \(combined from similar events\): Error creating: pods \"$RS-[a-z0-9]{5}\" is forbidden: exceeded quota: qs" \
+	echo "$out"
+wait_for "the set reports ReplicaFailure" '^True FailedCreate pods ".*" is forbidden: exceeded quota: qs' \
+	kubectl get rs "$RS" -n qs -o jsonpath='{.status.conditions[?(@.type=="ReplicaFailure")].status} {.status.conditions[?(@.type=="ReplicaFailure")].reason} {.status.conditions[?(@.type=="ReplicaFailure")].message}'
+wait_for "the deployment carries it" '^True FailedCreate pods ".*" is forbidden: exceeded quota: qs' \
+	kubectl get deploy over -n qs -o jsonpath='{.status.conditions[?(@.type=="ReplicaFailure")].status} {.status.conditions[?(@.type=="ReplicaFailure")].reason} {.status.conditions[?(@.type=="ReplicaFailure")].message}'
+# event names: <object>.<hex UnixNano>, within this test's time, in the order they happened
+T1=$(date +%s)
+BAD=0 NEV=0
+for ev in $(kubectl get events -n qs --field-selector "involvedObject.name=$RS" \
+	-o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'); do
+	NEV=$((NEV + 1))
+	hx=${ev#"$RS."}
+	if [ "${#hx}" != 16 ] || ! [[ $hx =~ ^[0-9a-f]+$ ]]; then BAD=$((BAD + 1)); continue; fi
+	s=$((16#$hx / 1000000000))
+	{ [ "$s" -ge $((T0 - 1)) ] && [ "$s" -le $((T1 + 1)) ]; } || BAD=$((BAD + 1))
+done
+[ "$NEV" -ge 3 ] || BAD="only $NEV events"
+expect_out "events are named by the time of the first" '^0$' echo "$BAD"
+check "the quota raised to 20" kubectl patch quota qs -n qs --type=merge -p '{"spec":{"hard":{"pods":"20"}}}'
+# the next retry (the backoff has grown to seconds) creates the rest
+n=0
+for _ in $(seq 1 120); do
+	n=$(kubectl get pods -n qs -o name | wc -l)
+	[ "$n" = 20 ] && break
+	sleep 0.5
+done
+expect_out "a retry creates the rest" '^20$' echo "$n"
+wait_for "the set's ReplicaFailure is gone" '^20 $' \
+	kubectl get rs "$RS" -n qs -o jsonpath='{.status.replicas} {.status.conditions[?(@.type=="ReplicaFailure")].status}'
+wait_for "and the deployment's" '^ok$' sh -c \
+	"kubectl get deploy over -n qs -o jsonpath='{.status.conditions[*].type}' | grep -q ReplicaFailure || echo ok"
+check "scaled down to 18" kubectl scale deploy over -n qs --replicas=18
+wait_for "SuccessfulDelete names each pod deleted" '^2$' sh -c \
+	"kubectl get events -n qs --field-selector involvedObject.name=$RS,reason=SuccessfulDelete -o jsonpath='{range .items[*]}{.message}{\"\\n\"}{end}' | grep -Ec '^Deleted pod: $RS-[a-z0-9]{5}\$'"
+check "scaled up to 20" kubectl scale deploy over -n qs --replicas=20
+wait_for "the set wants 20" '^20$' kubectl get rs "$RS" -n qs -o jsonpath='{.spec.replicas}'
+check "scaled down to 18 again" kubectl scale deploy over -n qs --replicas=18
+wait_for "a repeated event bumps the first one's count" "^2 over\\.[0-9a-f]{16}\$" \
+	kubectl get events -n qs --field-selector involvedObject.name=over,reason=ScalingReplicaSet \
+	-o jsonpath="{range .items[?(@.message==\"Scaled down replica set $RS from 20 to 18\")]}{.count} {.metadata.name}{end}"
 finish
