@@ -14,6 +14,7 @@
 #include "api/schema.h"
 #include "api/validate.h"
 #include "apiserver/admission.h"
+#include "apiserver/admission_policy.h"
 #include "apiserver/apiserver-internal.h"
 #include "apiserver/scale.h"
 #include "base/json.h"
@@ -204,7 +205,7 @@ static void track_fields(api_req *r, json_t *old, json_t *obj)
 	                               r->field_manager, "Update", apiv, sub, time_now_ns());
 }
 
-static int namespace_usable(api_req *r, const char *ns, terr **err)
+static int namespace_usable(api_req *r, json_t *obj, const char *ns, terr **err)
 {
 	const kind_desc *nsk = kind_by_resource("", "v1", "namespaces");
 	_cleanup_free_ char *key = route_key(nsk, NULL, ns);
@@ -216,7 +217,11 @@ static int namespace_usable(api_req *r, const char *ns, terr **err)
 	}
 	/* k8s: nothing new may be created in a namespace that is being deleted. */
 	if (json_path(o, "metadata.deletionTimestamp")) {
-		terr_set(err, 403, "Forbidden", "unable to create new content in namespace %s because it is being terminated", ns);
+		char msg[320];
+		snprintf(msg, sizeof msg,
+		         "unable to create new content in namespace %s because it is being terminated",
+		         ns);
+		admission_forbidden(r, obj, err, msg);
 		/* k8s: with a NamespaceTerminating cause, which controllers look for */
 		terr_cause_add(err, "NamespaceTerminating", "metadata.namespace",
 		               "namespace %s is being terminated", ns);
@@ -245,7 +250,7 @@ int prepare_create(api_req *r, json_t *obj, terr **err)
 		if (r->ns)
 			json_object_set_new(meta, "namespace", json_string(r->ns));
 		ns = json_string_value(json_object_get(meta, "namespace"));
-		if (namespace_usable(r, ns, err) < 0)
+		if (namespace_usable(r, obj, ns, err) < 0)
 			return -1;
 	} else {
 		json_object_del(meta, "namespace");

@@ -213,6 +213,25 @@ expect_out "create namespace" 'namespace/team created' kubectl create namespace 
 check "create in namespace" kubectl -n team create configmap inside --from-literal=a=b
 expect_out "delete namespace" 'namespace "team" deleted' kubectl delete namespace team --timeout=30s
 expect_err "namespace contents removed" 'NotFound|not found' kubectl -n team get configmap inside
+# k8s: a namespace held in Terminating (here by a finalizer on its content) refuses new
+# content naming the object (its generateName before a name exists), with the
+# NamespaceTerminating cause controllers look for
+check "namespace held" kubectl create namespace held
+check "content with a finalizer" kubectl -n held create -f - <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: hold, finalizers: [example.com/hold]}
+YAML
+check "namespace deleted, not waited for" kubectl delete namespace held --wait=false
+expect_err "a create in it is refused" \
+	'pods "p" is forbidden: unable to create new content in namespace held because it is being terminated' \
+	kubectl -n held run p --image=nginx
+echo '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"generateName":"g-"}}' >"$W/gen.json"
+expect_out "with the NamespaceTerminating cause, named by its generateName" \
+	'configmaps [\\"]+g-[\\"]+ is forbidden: unable to create new content.*causes.*NamespaceTerminating.*namespace held is being terminated.*metadata\.namespace' \
+	sh -c "kubectl create --raw /api/v1/namespaces/held/configmaps -f '$W/gen.json' -v=8 2>&1 | grep 'Response Body'"
+check "the finalizer released" kubectl -n held patch configmap hold --type=merge -p '{"metadata":{"finalizers":null}}'
+expect_err "and the namespace goes" 'NotFound|not found' sh -c 'for i in $(seq 1 100); do kubectl get namespace held >/dev/null 2>&1 || break; sleep 0.1; done; kubectl get namespace held'
 
 # --- a status write (PUT .../status) leaves the spec alone: a LoadBalancer Service that
 # declines node ports gets its status.loadBalancer, and still no node port ---
