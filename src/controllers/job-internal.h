@@ -97,8 +97,10 @@ bool job_is_finished(json_t *job, const char **type);
  * from pods a Job of the same name but another uid left behind. */
 size_t job_claim_pods(controller *c, json_t *job, json_t ***out);
 /* Creates one pod from the template; index -1 for NonIndexed. failures/ignored: the
- * per-index failure counts to carry (backoffLimitPerIndex). Records the event. */
-void job_create_pod(controller *c, json_t *job, int index, int failures, int ignored);
+ * per-index failure counts to carry (backoffLimitPerIndex). Records the event. False when
+ * the create was refused (admission, quota: the in-process client answers a refusal
+ * before it returns). */
+bool job_create_pod(controller *c, json_t *job, int index, int failures, int ignored);
 /* Deletes a pod, first removing the tracking finalizer when rm_finalizer. True when the
  * pod is gone or terminating afterwards. Records SuccessfulDelete. */
 bool job_delete_pod(controller *c, json_t *job, json_t *pod, bool rm_finalizer);
@@ -128,6 +130,7 @@ typedef struct job_sync {
 	job_indexes *failed_ix;                   /* backoffLimitPerIndex */
 	json_t *finished;                         /* the condition to reach, or NULL */
 	bool flushed;                             /* the first status write went out */
+	bool refused;                             /* a create was refused: retry the sync */
 } job_sync;
 
 /* A new condition object. */

@@ -254,6 +254,31 @@ static int delete_pods(job_sync *s, json_t **pods, size_t n, bool rm_finalizer, 
 
 /* ---------- managing pods ---------- */
 
+/* k8s: slowStartBatch: creates go in batches of 1, 2, 4, ...; a refusal ends the creating
+ * once its batch is through, so a Job the namespace's quota refuses costs one refused
+ * create per sync, not parallelism of them. */
+typedef struct slow_start {
+	int batch, done_in_batch;
+	bool refused, refused_in_batch;
+} slow_start;
+
+static bool slow_start_more(const slow_start *st)
+{
+	return !st->refused;
+}
+
+/* Counts one create (ok: it went in); returns 1 for one that went in. */
+static int slow_start_done(slow_start *st, bool ok)
+{
+	st->refused_in_batch |= !ok;
+	if (++st->done_in_batch == st->batch) {
+		st->refused = st->refused_in_batch;
+		st->batch *= 2;
+		st->done_in_batch = 0;
+	}
+	return ok ? 1 : 0;
+}
+
 /* k8s: manageJob: returns the new active count. */
 static int manage(job_sync *s, const char *key, const job_backoff *backoff)
 {
@@ -307,10 +332,13 @@ static int manage(job_sync *s, const char *key, const job_backoff *backoff)
 	}
 	if (diff > JOB_MAX_PODS_PER_SYNC)
 		diff = JOB_MAX_PODS_PER_SYNC;
+	slow_start st = {.batch = 1};
 	if (!s->indexed) {
-		for (int i = 0; i < diff; i++)
-			job_create_pod(s->c, s->job, -1, 0, 0);
-		return active + diff;
+		int created = 0;
+		for (int i = 0; i < diff && slow_start_more(&st); i++)
+			created += slow_start_done(&st, job_create_pod(s->c, s->job, -1, 0, 0));
+		s->refused = st.refused || st.refused_in_batch;
+		return active + created;
 	}
 	job_indexes taken = {0};
 	for (size_t k = 0; k < s->nactive; k++)
@@ -326,7 +354,7 @@ static int manage(job_sync *s, const char *key, const job_backoff *backoff)
 	job_indexes_free(&taken);
 	int created = 0;
 	int64_t min_wait = 0;
-	for (size_t k = 0; k < np; k++) {
+	for (size_t k = 0; k < np && slow_start_more(&st); k++) {
 		int failures = 0, ignored = 0;
 		if (per_index) {
 			json_t *last = last_failed_of_index(s, pending[k]);
@@ -347,9 +375,10 @@ static int manage(job_sync *s, const char *key, const job_backoff *backoff)
 				}
 			}
 		}
-		job_create_pod(s->c, s->job, pending[k], failures, ignored);
-		created++;
+		created += slow_start_done(
+		    &st, job_create_pod(s->c, s->job, pending[k], failures, ignored));
 	}
+	s->refused = st.refused || st.refused_in_batch;
 	free(pending);
 	if (created == 0 && min_wait > 0) {
 		enqueue_in(s->c, key, min_wait);
@@ -575,7 +604,8 @@ static int sync_job(controller *c, const char *key, json_t *job)
 		free(s.failed_ix);
 	}
 	json_decref(s.finished);
-	return rc < 0 ? RECONCILE_RETRY : RECONCILE_DONE;
+	/* k8s: a sync whose creates were refused is retried with the queue's backoff */
+	return rc < 0 || s.refused ? RECONCILE_RETRY : RECONCILE_DONE;
 }
 
 /* An orphaned pod ("!ns/name") keeps the finalizer only while a live Job controls it. */

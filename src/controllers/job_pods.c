@@ -199,7 +199,15 @@ size_t job_claim_pods(controller *c, json_t *job, json_t ***out)
 typedef struct create_ctx {
 	apiserver *srv;
 	json_t *ref;
+	bool returned; /* job_create_pod has returned: the answer's callback frees this */
+	bool answered, refused;
 } create_ctx;
+
+static void create_ctx_free(create_ctx *cc)
+{
+	json_decref(cc->ref);
+	free(cc);
+}
 
 static void on_created(void *ud, int code, json_t *obj)
 {
@@ -207,13 +215,17 @@ static void on_created(void *ud, int code, json_t *obj)
 	if (code >= 200 && code < 300) {
 		event_record(cc->srv, JOB_CONTROLLER_NAME, cc->ref, "Normal", "SuccessfulCreate",
 		             "Created pod: %s", json_path_str(obj, "metadata.name"));
-	} else if (code != 409) {
+	} else {
+		cc->refused = true;
 		const char *msg = json_string_value(json_object_get(obj, "message"));
-		event_record(cc->srv, JOB_CONTROLLER_NAME, cc->ref, "Warning", "FailedCreate",
-		             "Error creating: %s", msg ? msg : "unknown error");
+		if (code != 409)
+			event_record(cc->srv, JOB_CONTROLLER_NAME, cc->ref, "Warning",
+			             "FailedCreate", "Error creating: %s",
+			             msg ? msg : "unknown error");
 	}
-	json_decref(cc->ref);
-	free(cc);
+	cc->answered = true;
+	if (cc->returned)
+		create_ctx_free(cc);
 }
 
 /* k8s: the index reaches containers through the downward API, appended after their own
@@ -253,7 +265,7 @@ static char *generate_name(const char *job, int index)
 	return xasprintf("%.*s%s", (int)jl, job, suffix);
 }
 
-void job_create_pod(controller *c, json_t *job, int index, int failures, int ignored)
+bool job_create_pod(controller *c, json_t *job, int index, int failures, int ignored)
 {
 	const char *jname = json_path_str(job, "metadata.name");
 	const char *ns = json_path_str(job, "metadata.namespace");
@@ -317,6 +329,13 @@ void job_create_pod(controller *c, json_t *job, int index, int failures, int ign
 	cc->ref = event_ref(job);
 	client_create(c->srv, c->def->name, pods_kind(), ns, pod, on_created, cc);
 	json_decref(pod);
+	if (!cc->answered) { /* in: its answer (and event) follow once it is durable */
+		cc->returned = true;
+		return true;
+	}
+	bool ok = !cc->refused;
+	create_ctx_free(cc);
+	return ok;
 }
 
 /* ---------- deleting ---------- */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_controllers_misc.sh — Endpoints, EndpointSlices, PodDisruptionBudgets with the
-# eviction subresource, ResourceQuota and LimitRange, a ReplicaSet under a quota (slow
-# start, its events, ReplicaFailure), driven with the real kubectl. Pods
+# eviction subresource, ResourceQuota and LimitRange, a ReplicaSet and a Job under a quota
+# (slow start, events, ReplicaFailure, retries), driven with the real kubectl. Pods
 # become Running and Ready the way a kubelet would report it: bound with pods/binding and
 # their status patched through the status subresource.
 . "$(dirname "$0")/lib.sh"
@@ -284,14 +284,14 @@ done
 [ "$NEV" -ge 3 ] || BAD="only $NEV events"
 expect_out "events are named by the time of the first" '^0$' echo "$BAD"
 check "the quota raised to 20" kubectl patch quota qs -n qs --type=merge -p '{"spec":{"hard":{"pods":"20"}}}'
-# the next retry (the backoff has grown to seconds) creates the rest
+# a retry (the backoff has grown to seconds) or the next sync creates the rest
 n=0
 for _ in $(seq 1 120); do
 	n=$(kubectl get pods -n qs -o name | wc -l)
 	[ "$n" = 20 ] && break
 	sleep 0.5
 done
-expect_out "a retry creates the rest" '^20$' echo "$n"
+expect_out "once the quota allows, the rest are created" '^20$' echo "$n"
 wait_for "the set's ReplicaFailure is gone" '^20 $' \
 	kubectl get rs "$RS" -n qs -o jsonpath='{.status.replicas} {.status.conditions[?(@.type=="ReplicaFailure")].status}'
 wait_for "and the deployment's" '^ok$' sh -c \
@@ -305,4 +305,35 @@ check "scaled down to 18 again" kubectl scale deploy over -n qs --replicas=18
 wait_for "a repeated event bumps the first one's count" "^2 over\\.[0-9a-f]{16}\$" \
 	kubectl get events -n qs --field-selector involvedObject.name=over,reason=ScalingReplicaSet \
 	-o jsonpath="{range .items[?(@.message==\"Scaled down replica set $RS from 20 to 18\")]}{.count} {.metadata.name}{end}"
+
+# --- a Job under a quota: the same slow start, and its pods once the quota allows ---
+check "namespace qj" kubectl create namespace qj
+check "a quota of 2 pods there" kubectl create quota qj -n qj --hard=pods=2
+check "a Job of parallelism 40" kubectl create -n qj -f - <<'YAML'
+apiVersion: batch/v1
+kind: Job
+metadata: {name: wide}
+spec:
+  parallelism: 40
+  completions: 40
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox}]
+YAML
+wait_for "the quota lets 2 of its pods in" '^2$' sh -c 'kubectl get pods -n qj -o name | wc -l'
+sleep 1
+# every refusal, counted (similar ones are combined into one event with a count)
+NREF=$(kubectl get events -n qj --field-selector involvedObject.name=wide,reason=FailedCreate \
+	-o jsonpath='{range .items[*]}{.count}{"\n"}{end}' | awk '{n += $1} END {print n + 0}')
+if [ "$NREF" -ge 1 ] && [ "$NREF" -lt 38 ]; then pass "slow start: $NREF refused creates, not 38 a sync"
+else fail "Job slow start: refused creates" "got $NREF, want 1..37"; fi
+check "the Job's quota raised" kubectl patch quota qj -n qj --type=merge -p '{"spec":{"hard":{"pods":"40"}}}'
+n=0
+for _ in $(seq 1 120); do
+	n=$(kubectl get pods -n qj -o name | wc -l)
+	[ "$n" = 40 ] && break
+	sleep 0.5
+done
+expect_out "once the quota allows, the Job's other pods are created" '^40$' echo "$n"
 finish
