@@ -212,14 +212,20 @@ static void record(apiserver *s, bool aggregate, const char *component, json_t *
 	free(msg);
 }
 
+static char *vformat(const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	return msg;
+}
+
 void event_record(apiserver *s, const char *component, json_t *obj, const char *type,
                   const char *reason, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	char *msg = vformat(fmt, ap);
 	va_end(ap);
 	record(s, true, component, obj, type, reason, msg);
 }
@@ -229,9 +235,7 @@ void event_record_series(apiserver *s, const char *component, json_t *obj, const
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	char *msg = vformat(fmt, ap);
 	va_end(ap);
 	record(s, false, component, obj, type, reason, msg);
 }

@@ -120,18 +120,21 @@ static pod_write *pod_write_new(controller *c, json_t *rs, const char *pod)
 	return w;
 }
 
-/* After the call: a refusal's message (the caller's to free), or NULL when the write went
- * in (its answer, and event, follow when it is durable). */
-static char *pod_write_done(pod_write *w)
+/* After the call: 1 when the write went in (its answer, and event, follow when it is
+ * durable), 0 when refused (*err, when still NULL, takes the refusal's message). */
+static int pod_write_done(pod_write *w, char **err)
 {
 	if (!w->answered) {
 		w->returned = true;
-		return NULL;
+		return 1;
 	}
-	char *err = w->err;
-	w->err = NULL;
+	bool ok = !w->err;
+	if (!*err) {
+		*err = w->err;
+		w->err = NULL;
+	}
 	pod_write_free(w);
-	return err;
+	return ok ? 1 : 0;
 }
 
 /* k8s: slowStartBatch: creates in batches of 1, 2, 4, ... so that a set the namespace's
@@ -150,13 +153,7 @@ static long create_pods(controller *c, json_t *rs, long want, char **err)
 		for (long i = 0; i < batch; i++) {
 			pod_write *w = pod_write_new(c, rs, NULL);
 			client_create(c->srv, NAME, pk, ns, pod, on_pod_written, w);
-			char *e = pod_write_done(w);
-			if (!e)
-				created++;
-			else if (!*err)
-				*err = e;
-			else
-				free(e);
+			created += pod_write_done(w, err);
 		}
 		remaining -= batch;
 		batch = 2 * batch < remaining ? 2 * batch : remaining;
@@ -176,13 +173,7 @@ static long delete_pods(controller *c, json_t *rs, json_t **pods, long n, char *
 		const char *name = json_path_str(pods[i], "metadata.name");
 		pod_write *w = pod_write_new(c, rs, name);
 		client_delete(c->srv, NAME, pk, ns, name, NULL, on_pod_written, w);
-		char *e = pod_write_done(w);
-		if (!e)
-			deleted++;
-		else if (!*err)
-			*err = e;
-		else
-			free(e);
+		deleted += pod_write_done(w, err);
 	}
 	return deleted;
 }

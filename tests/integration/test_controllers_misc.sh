@@ -284,14 +284,18 @@ done
 [ "$NEV" -ge 3 ] || BAD="only $NEV events"
 expect_out "events are named by the time of the first" '^0$' echo "$BAD"
 check "the quota raised to 20" kubectl patch quota qs -n qs --type=merge -p '{"spec":{"hard":{"pods":"20"}}}'
+# pods_in NS N: how many pods NS has once it has N, or after 60 s
+pods_in() {
+	local n=0
+	for _ in $(seq 1 120); do
+		n=$(kubectl get pods -n "$1" -o name | wc -l)
+		[ "$n" = "$2" ] && break
+		sleep 0.5
+	done
+	echo "$n"
+}
 # a retry (the backoff has grown to seconds) or the next sync creates the rest
-n=0
-for _ in $(seq 1 120); do
-	n=$(kubectl get pods -n qs -o name | wc -l)
-	[ "$n" = 20 ] && break
-	sleep 0.5
-done
-expect_out "once the quota allows, the rest are created" '^20$' echo "$n"
+expect_out "once the quota allows, the rest are created" '^20$' pods_in qs 20
 wait_for "the set's ReplicaFailure is gone" '^20 $' \
 	kubectl get rs "$RS" -n qs -o jsonpath='{.status.replicas} {.status.conditions[?(@.type=="ReplicaFailure")].status}'
 wait_for "and the deployment's" '^ok$' sh -c \
@@ -329,11 +333,5 @@ NREF=$(kubectl get events -n qj --field-selector involvedObject.name=wide,reason
 if [ "$NREF" -ge 1 ] && [ "$NREF" -lt 38 ]; then pass "slow start: $NREF refused creates, not 38 a sync"
 else fail "Job slow start: refused creates" "got $NREF, want 1..37"; fi
 check "the Job's quota raised" kubectl patch quota qj -n qj --type=merge -p '{"spec":{"hard":{"pods":"40"}}}'
-n=0
-for _ in $(seq 1 120); do
-	n=$(kubectl get pods -n qj -o name | wc -l)
-	[ "$n" = 40 ] && break
-	sleep 0.5
-done
-expect_out "once the quota allows, the Job's other pods are created" '^40$' echo "$n"
+expect_out "once the quota allows, the Job's other pods are created" '^40$' pods_in qj 40
 finish
