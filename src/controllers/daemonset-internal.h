@@ -86,6 +86,7 @@ typedef struct ds_sync {
 	size_t npods;
 	hmap by_node;              /* target node -> bucket */
 	bool relabeled;            /* history relabeled pods: reload them */
+	bool refused;              /* a create was refused: retry the sync */
 	bucket **buckets;
 	size_t nbuckets;
 	int64_t now;

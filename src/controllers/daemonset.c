@@ -199,15 +199,26 @@ static void load_pods(ds_sync *s)
 typedef struct pod_write {
 	controller *c;
 	json_t *ds;
-	char *pod; /* deletions: the pod's name */
+	char *pod;     /* deletions: the pod's name */
+	bool returned; /* the call has returned: the answer's callback frees this */
+	bool answered, refused;
 } pod_write;
+
+static void pod_write_free(pod_write *w)
+{
+	json_decref(w->ds);
+	free(w->pod);
+	free(w);
+}
 
 /* k8s: RealPodControl's events on the DaemonSet. */
 static void on_pod_write(void *ud, int code, json_t *obj)
 {
 	pod_write *w = ud;
 	const char *msg = json_string_value(json_object_get(obj, "message"));
+	w->answered = true;
 	if (!w->pod) {
+		w->refused = code >= 300;
 		if (code < 300)
 			event_record(w->c->srv, DS_COMPONENT, w->ds, "Normal", "SuccessfulCreate",
 			             "Created pod: %s", json_path_str(obj, "metadata.name"));
@@ -221,9 +232,20 @@ static void on_pod_write(void *ud, int code, json_t *obj)
 		event_record(w->c->srv, DS_COMPONENT, w->ds, "Warning", "FailedDelete",
 		             "Error deleting: %s", msg ? msg : "unknown error");
 	}
-	json_decref(w->ds);
-	free(w->pod);
-	free(w);
+	if (w->returned || w->pod)
+		pod_write_free(w);
+}
+
+/* After a create's call: true when it went in (its answer follows once durable). */
+static bool create_went_in(pod_write *w)
+{
+	if (!w->answered) {
+		w->returned = true;
+		return true;
+	}
+	bool ok = !w->refused;
+	pod_write_free(w);
+	return ok;
 }
 
 static pod_write *pod_write_new(ds_sync *s, const char *pod)
@@ -244,7 +266,11 @@ size_t ds_sync_nodes(ds_sync *s, json_t **del, size_t ndel, const char **create,
 		json_t *tmpl = ds_pod_template(s->ds, s->hash);
 		json_t *tmeta = json_object_get(tmpl, "metadata");
 		char *gen = xasprintf("%s-", s->name);
-		for (size_t i = 0; i < ncreate && i < BURST_REPLICAS; i++) {
+		/* k8s: slowStartBatch: batches of 1, 2, 4, ...; a refusal ends the creating once
+		 * its batch is through (the sync is then retried with backoff) */
+		size_t batch = 1, in_batch = 0;
+		bool refused = false;
+		for (size_t i = 0; i < ncreate && i < BURST_REPLICAS && !s->refused; i++) {
 			json_t *spec = json_clone(json_object_get(tmpl, "spec"));
 			ds_set_node_affinity(spec, create[i]);
 			json_t *meta = json_pack("{s:s, s:s, s:O, s:[o]}", "generateName", gen,
@@ -260,8 +286,17 @@ size_t ds_sync_nodes(ds_sync *s, json_t **del, size_t ndel, const char **create,
 			pod_write *w = pod_write_new(s, NULL);
 			client_create(s->c->srv, s->c->def->name, pk, s->ns, pod, on_pod_write, w);
 			json_decref(pod);
-			writes++;
+			if (create_went_in(w))
+				writes++;
+			else
+				refused = true;
+			if (++in_batch == batch || i + 1 == ncreate) {
+				s->refused = refused;
+				batch *= 2;
+				in_batch = 0;
+			}
 		}
+		s->refused |= refused;
 		free(gen);
 		json_decref(tmpl);
 	}
@@ -523,6 +558,9 @@ static int reconcile(controller *c, const char *key)
 		load_pods(&s);
 	ds_cleanup_history(&s, old, nold);
 	write_status(&s);
+	/* k8s: a sync whose creates were refused is retried with the queue's backoff */
+	if (s.refused)
+		result = RECONCILE_RETRY;
 out:
 	json_decref(cur);
 	controller_list_free(old, nold);

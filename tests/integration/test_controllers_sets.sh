@@ -310,4 +310,15 @@ check "delete one daemon pod" kubectl delete pod "$victim" --wait=false
 wait_until "its replacement runs the new image" 20 app=agent "" 'busybox:1.38' images app=agent
 expect_out "one of two updated" '^1$' kubectl get ds agent -o 'jsonpath={.status.updatedNumberScheduled}'
 
+
+# --- DaemonSet under a quota: a refused create is an event, and the sync is retried ---
+check "namespace dq with a quota of 1 pod" sh -c 'kubectl create namespace dq && kubectl create quota dq -n dq --hard=pods=1'
+sed 's/name: agent$/name: quota-agent/; s/app: agent$/app: quota-agent/' "$W/agent.yaml" >"$W/qagent.yaml"
+check "a daemonset there" kubectl apply -n dq -f "$W/qagent.yaml"
+wait_until "one daemon pod gets in" 10 "" "" '^1$' sh -c 'kubectl get pods -n dq -o name | wc -l'
+wait_until "the other's refusal is an event" 10 "" "" \
+	'Error creating: pods "quota-agent-[a-z0-9]{5}" is forbidden: exceeded quota: dq' \
+	kubectl get events -n dq --field-selector involvedObject.name=quota-agent,reason=FailedCreate -o 'jsonpath={.items[*].message}'
+check "the quota raised" kubectl patch quota dq -n dq --type=merge -p '{"spec":{"hard":{"pods":"5"}}}'
+wait_until "both nodes get their daemon pod" 60 "" "" '^2$' sh -c 'kubectl get pods -n dq -o name | wc -l'
 finish
