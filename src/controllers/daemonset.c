@@ -547,7 +547,8 @@ static int reconcile(controller *c, const char *key)
 	if (s.relabeled)
 		load_pods(&s);
 	long writes = (long)manage(&s);
-	if (writes == 0 &&
+	/* k8s: updateDaemonSet: no rolling update after a manage that failed */
+	if (writes == 0 && !s.refused &&
 	    str_eq(json_path_str(ds, "spec.updateStrategy.type"), "RollingUpdate")) {
 		writes = ds_rolling_update(&s);
 		if (writes < 0)
