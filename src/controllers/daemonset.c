@@ -266,11 +266,9 @@ size_t ds_sync_nodes(ds_sync *s, json_t **del, size_t ndel, const char **create,
 		json_t *tmpl = ds_pod_template(s->ds, s->hash);
 		json_t *tmeta = json_object_get(tmpl, "metadata");
 		char *gen = xasprintf("%s-", s->name);
-		/* k8s: slowStartBatch: batches of 1, 2, 4, ...; a refusal ends the creating once
-		 * its batch is through (the sync is then retried with backoff) */
-		size_t batch = 1, in_batch = 0;
-		bool refused = false;
-		for (size_t i = 0; i < ncreate && i < BURST_REPLICAS && !s->refused; i++) {
+		/* slow start; a refused create has the sync retried with backoff */
+		slow_start st = {.batch = 1};
+		for (size_t i = 0; i < ncreate && i < BURST_REPLICAS && slow_start_more(&st); i++) {
 			json_t *spec = json_clone(json_object_get(tmpl, "spec"));
 			ds_set_node_affinity(spec, create[i]);
 			json_t *meta = json_pack("{s:s, s:s, s:O, s:[o]}", "generateName", gen,
@@ -286,17 +284,9 @@ size_t ds_sync_nodes(ds_sync *s, json_t **del, size_t ndel, const char **create,
 			pod_write *w = pod_write_new(s, NULL);
 			client_create(s->c->srv, s->c->def->name, pk, s->ns, pod, on_pod_write, w);
 			json_decref(pod);
-			if (create_went_in(w))
-				writes++;
-			else
-				refused = true;
-			if (++in_batch == batch || i + 1 == ncreate) {
-				s->refused = refused;
-				batch *= 2;
-				in_batch = 0;
-			}
+			writes += (size_t)slow_start_done(&st, create_went_in(w));
 		}
-		s->refused |= refused;
+		s->refused |= slow_start_refused(&st);
 		free(gen);
 		json_decref(tmpl);
 	}

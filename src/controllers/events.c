@@ -124,12 +124,17 @@ static void new_event_name(char *out, size_t cap, const char *name, int64_t t)
 	str_put(out + n, cap - n, hx);
 }
 
-static uint64_t key_of(const char *const *parts, size_t n)
+/* The key of parts, continuing from h (the key of earlier parts). */
+static uint64_t key_of_more(uint64_t h, const char *const *parts, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
 	for (size_t i = 0; i < n; i++)
 		h = fnv("\x1f", fnv(parts[i] ? parts[i] : "", h));
 	return h;
+}
+
+static uint64_t key_of(const char *const *parts, size_t n)
+{
+	return key_of_more(1469598103934665603ULL, parts, n);
 }
 
 static void record(apiserver *s, bool aggregate, const char *component, json_t *obj,
@@ -144,12 +149,12 @@ static void record(apiserver *s, bool aggregate, const char *component, json_t *
 	int64_t t = time_now_ns();
 	/* k8s (getEventKey, EventAggregatorByReasonFunc): the source, the object, the type and
 	 * reason, and for the event's own key the message */
-	const char *parts[] = {component, ns,     name, uid, json_path_str(obj, "kind"),
-	                       type,      reason, msg};
+	const char *parts[] = {component, ns, name, uid, json_path_str(obj, "kind"), type, reason};
+	uint64_t sh = key_of(parts, ARRAY_SIZE(parts)); /* the similar events' */
+	const char *last[] = {msg};
 	char hkey[17];
-	fmt_hex64(hkey, key_of(parts, ARRAY_SIZE(parts)));
+	fmt_hex64(hkey, key_of_more(sh, last, 1));
 	if (aggregate) {
-		uint64_t sh = key_of(parts, ARRAY_SIZE(parts) - 1); /* all but the message */
 		char skey[17];
 		fmt_hex64(skey, sh);
 		if (combine(skey, fnv(msg, 1469598103934665603ULL), t)) {

@@ -254,31 +254,6 @@ static int delete_pods(job_sync *s, json_t **pods, size_t n, bool rm_finalizer, 
 
 /* ---------- managing pods ---------- */
 
-/* k8s: slowStartBatch: creates go in batches of 1, 2, 4, ...; a refusal ends the creating
- * once its batch is through, so a Job the namespace's quota refuses costs one refused
- * create per sync, not parallelism of them. */
-typedef struct slow_start {
-	int batch, done_in_batch;
-	bool refused, refused_in_batch;
-} slow_start;
-
-static bool slow_start_more(const slow_start *st)
-{
-	return !st->refused;
-}
-
-/* Counts one create (ok: it went in); returns 1 for one that went in. */
-static int slow_start_done(slow_start *st, bool ok)
-{
-	st->refused_in_batch |= !ok;
-	if (++st->done_in_batch == st->batch) {
-		st->refused = st->refused_in_batch;
-		st->batch *= 2;
-		st->done_in_batch = 0;
-	}
-	return ok ? 1 : 0;
-}
-
 /* k8s: manageJob: returns the new active count. */
 static int manage(job_sync *s, const char *key, const job_backoff *backoff)
 {
@@ -337,7 +312,7 @@ static int manage(job_sync *s, const char *key, const job_backoff *backoff)
 		int created = 0;
 		for (int i = 0; i < diff && slow_start_more(&st); i++)
 			created += slow_start_done(&st, job_create_pod(s->c, s->job, -1, 0, 0));
-		s->refused = st.refused || st.refused_in_batch;
+		s->refused = slow_start_refused(&st);
 		return active + created;
 	}
 	job_indexes taken = {0};
@@ -378,7 +353,7 @@ static int manage(job_sync *s, const char *key, const job_backoff *backoff)
 		created += slow_start_done(
 		    &st, job_create_pod(s->c, s->job, pending[k], failures, ignored));
 	}
-	s->refused = st.refused || st.refused_in_batch;
+	s->refused = slow_start_refused(&st);
 	free(pending);
 	if (created == 0 && min_wait > 0) {
 		enqueue_in(s->c, key, min_wait);

@@ -109,3 +109,14 @@ void enqueue_controller_owner(controller *c, const cache_event *ev, const char *
 		free(key);
 	}
 }
+
+int slow_start_done(slow_start *st, bool ok)
+{
+	st->refused_in_batch |= !ok;
+	if (++st->done_in_batch == st->batch) {
+		st->refused = st->refused_in_batch;
+		st->batch *= 2;
+		st->done_in_batch = 0;
+	}
+	return ok ? 1 : 0;
+}

@@ -1,5 +1,5 @@
-/* podutil.h — pod facts controllers share: active, ready, available, deletion order, and
- * mapping a pod event to its controlling owner's key. */
+/* podutil.h — pod facts controllers share: active, ready, available, deletion order,
+ * mapping a pod event to its controlling owner's key, and the slow start of pod creation. */
 #ifndef TIMON_CONTROLLERS_PODUTIL_H
 #define TIMON_CONTROLLERS_PODUTIL_H
 
@@ -24,5 +24,29 @@ void pod_sort_for_deletion(json_t **pods, size_t n);
 /* Enqueues "ns/owner" when the event's object (any kind) is controlled by an owner of
  * kind `owner_kind`. */
 void enqueue_controller_owner(controller *c, const cache_event *ev, const char *owner_kind);
+
+/* k8s: slowStartBatch: creates go in batches of 1, 2, 4, ...; every create of a batch is
+ * tried, and a refusal ends the creating once its batch is through, so an owner the
+ * namespace's quota (or any admission) refuses costs one refused create per sync, not a
+ * burst of them. Start with {.batch = 1}; for each create while slow_start_more, report
+ * its outcome to slow_start_done. */
+typedef struct slow_start {
+	int batch, done_in_batch;
+	bool refused, refused_in_batch;
+} slow_start;
+
+static inline bool slow_start_more(const slow_start *st)
+{
+	return !st->refused;
+}
+
+/* Counts one create (ok: it went in); returns 1 for one that went in, else 0. */
+int slow_start_done(slow_start *st, bool ok);
+
+/* Whether any create was refused. */
+static inline bool slow_start_refused(const slow_start *st)
+{
+	return st->refused || st->refused_in_batch;
+}
 
 #endif

@@ -18,9 +18,8 @@
 #include "controllers/events.h"
 #include "controllers/podutil.h"
 
-/* k8s: burstReplicas, and SlowStartInitialBatchSize */
+/* k8s: burstReplicas */
 #define MAX_CREATES_PER_SYNC 500
-#define SLOW_START_INITIAL_BATCH 1
 #define NAME "replicaset-controller"
 
 static json_t *pod_from_template(json_t *rs)
@@ -137,26 +136,20 @@ static int pod_write_done(pod_write *w, char **err)
 	return ok ? 1 : 0;
 }
 
-/* k8s: slowStartBatch: creates in batches of 1, 2, 4, ... so that a set the namespace's
- * quota (or any admission) refuses costs one refused create per sync, not hundreds. Every
- * create of a batch is tried; a refusal ends the creating after its batch. Returns how many
- * went in; *err: the first refusal's message (the caller's), or NULL. */
+/* Creates up to want pods in slow-start batches. Returns how many went in; *err: the first
+ * refusal's message (the caller's), or NULL. */
 static long create_pods(controller *c, json_t *rs, long want, char **err)
 {
 	const kind_desc *pk = controller_kind("", "pods");
 	const char *ns = json_path_str(rs, "metadata.namespace");
 	json_t *pod = pod_from_template(rs);
-	long created = 0, remaining = want;
+	long created = 0;
+	slow_start st = {.batch = 1};
 	*err = NULL;
-	for (long batch = remaining < SLOW_START_INITIAL_BATCH ? remaining : SLOW_START_INITIAL_BATCH;
-	     batch > 0 && !*err;) {
-		for (long i = 0; i < batch; i++) {
-			pod_write *w = pod_write_new(c, rs, NULL);
-			client_create(c->srv, NAME, pk, ns, pod, on_pod_written, w);
-			created += pod_write_done(w, err);
-		}
-		remaining -= batch;
-		batch = 2 * batch < remaining ? 2 * batch : remaining;
+	for (long i = 0; i < want && slow_start_more(&st); i++) {
+		pod_write *w = pod_write_new(c, rs, NULL);
+		client_create(c->srv, NAME, pk, ns, pod, on_pod_written, w);
+		created += slow_start_done(&st, pod_write_done(w, err));
 	}
 	json_decref(pod);
 	return created;
